@@ -1,0 +1,65 @@
+"""The `ctcbench` command: one sub-command per step of the DAG; every Snakemake rule calls one of them.
+
+Sub-command modules are imported only when their command runs, so `ctcbench --help` and the light data steps
+never pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .errors import CtcbenchError
+
+# command name -> (module implementing add_arguments(parser) and run(args), one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("ctcbench.data.synth.cli", "write the synthetic twin of the dataset in the figshare layout"),
+    "fetch": ("ctcbench.data.fetch_cli", "download the dataset from figshare, verify and extract it"),
+    "stage-local": ("ctcbench.data.stage_cli", "point the workflow at a pre-staged local copy of the dataset"),
+    "validate": ("ctcbench.data.validate_cli", "check the dataset and write Table 1 (counts per split, class, patient)"),
+    "splits": ("ctcbench.data.splits_cli", "write train/val/test, per-patient, fraction and unknown-cell lists"),
+    "crops": ("ctcbench.data.crops_cli", "extract every annotated cell of a split into one crop-cache file"),
+    "twin-check": ("ctcbench.data.synth.learnability", "score a quick classifier per input setting on the crops"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ctcbench", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # First pass only picks the command; its own module then defines the full argument set.
+    known, _ = parser.parse_known_args(argv)
+    module = importlib.import_module(COMMANDS[known.command][0])
+    command_parser = argparse.ArgumentParser(
+        prog=f"ctcbench {known.command}", description=COMMANDS[known.command][1]
+    )
+    command_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    module.add_arguments(command_parser)
+    args = command_parser.parse_args(argv[argv.index(known.command) + 1 :])
+    logging.basicConfig(
+        level=logging.DEBUG if (args.verbose or known.verbose) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        module.run(args)
+    except CtcbenchError as exc:
+        print(f"ctcbench {known.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ctcbench {known.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

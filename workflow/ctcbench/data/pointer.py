@@ -1,0 +1,45 @@
+"""The dataset pointer: one small JSON file that every data-stage rule after "obtain" depends on.
+
+Whether the data were downloaded from figshare, staged locally or synthesised, the obtain step writes
+`results/{preset}/data/dataset.json` naming the dataset root; downstream steps read the root from it, so nothing
+after that step knows or cares where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatasetError
+from ..io import atomic_write_json, read_json
+from .layout import DatasetLayout
+
+SOURCES = ("figshare", "local", "synth")
+
+
+@dataclass
+class DatasetPointer:
+    root: str
+    source: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> DatasetLayout:
+        return DatasetLayout(Path(self.root))
+
+
+def write_pointer(path: Path | str, root: Path | str, source: str, **details: Any) -> DatasetPointer:
+    if source not in SOURCES:
+        raise ValueError(f"unknown dataset source {source!r}")
+    pointer = DatasetPointer(root=str(Path(root).resolve()), source=source, details=details)
+    atomic_write_json(path, asdict(pointer))
+    return pointer
+
+
+def read_pointer(path: Path | str) -> DatasetPointer:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset pointer missing; run the data stage (snakemake ... obtain) first")
+    data = read_json(path)
+    return DatasetPointer(root=data["root"], source=data["source"], details=data.get("details", {}))
