@@ -1,0 +1,130 @@
+"""Input channels per setting (reference-spec §2.2-2.4), for the classifier and for the detectors.
+
+Both protocols first bring an image pair into one canonical form, so that channel semantics never depend on the
+protocol:
+
+* `bf`: brightfield, H x W x 3 (faithful: the three BGR channels OpenCV returns, identical for a gray file) or
+  H x W x 1 (corrected: full bit depth, one channel);
+* `fl`: fluorescence, H x W x 3 in the order [Hoechst, green/normal, red/cancer] (the file stores R, G, B; the
+  OpenCV read reverses it, and the corrected read reverses it explicitly to match).
+
+Settings: `bf` (Brightfield), `bf_hoechst` (Brightfield + Hoechst), `bf_fluo` (Brightfield + Fluorescence).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, DatasetError
+
+SETTINGS: tuple[str, ...] = ("bf", "bf_hoechst", "bf_fluo")
+SETTING_TITLES = {"bf": "Brightfield", "bf_hoechst": "Brightfield + Hoechst", "bf_fluo": "Brightfield + Fluorescence"}
+HOECHST, GREEN, RED = 0, 1, 2  # channel indices of the canonical fluorescence array
+
+
+def canonical_pair(bf_raw: np.ndarray, fl_raw: np.ndarray, protocol: str) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical (bf, fl) from what `imageio.read_image` returned for the two files."""
+    if protocol == "faithful":
+        return bf_raw, fl_raw  # already BGR: fl = [Hoechst, green, red]
+    if bf_raw.shape[2] == 3:
+        # An RGB brightfield keeps one channel when all three agree; otherwise its channel mean.
+        same = np.array_equal(bf_raw[..., 0], bf_raw[..., 1]) and np.array_equal(bf_raw[..., 0], bf_raw[..., 2])
+        bf_raw = bf_raw[..., :1] if same else bf_raw.mean(axis=2, keepdims=True, dtype=np.float32)
+    return bf_raw, np.ascontiguousarray(fl_raw[..., ::-1])
+
+
+def channel_count(setting: str, hoechst_channels: int = 3) -> int:
+    """Number of input channels a model sees for a setting."""
+    check_setting(setting, hoechst_channels)
+    return {"bf": 3, "bf_hoechst": hoechst_channels, "bf_fluo": 6}[setting]
+
+
+def check_setting(setting: str, hoechst_channels: int = 3, protocol: str | None = None) -> None:
+    if setting not in SETTINGS:
+        raise ConfigError(f"unknown setting {setting!r}; expected one of {', '.join(SETTINGS)}")
+    if hoechst_channels not in (3, 4):
+        raise ConfigError(f"hoechst_channels is {hoechst_channels}; expected 3 (as the original) or 4")
+    if protocol == "faithful" and hoechst_channels != 3:
+        raise ConfigError("hoechst_channels: 4 needs protocol: corrected; the original overwrote one BF channel")
+
+
+def _three_bf(bf: np.ndarray) -> np.ndarray:
+    return bf if bf.shape[2] == 3 else np.repeat(bf, 3, axis=2)
+
+
+def compose(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3) -> np.ndarray:
+    """Stack canonical channels for a setting; no intensity change (the classifier's input, §2.3).
+
+    BF+Hoechst with 3 channels reproduces the original: Hoechst overwrites the third BF channel. With 4 channels
+    the brightfield keeps all three and Hoechst is appended (what the paper's text describes).
+    """
+    check_setting(setting, hoechst_channels)
+    bf3 = _three_bf(bf)
+    if setting == "bf":
+        return bf3
+    if setting == "bf_hoechst":
+        if hoechst_channels == 3:
+            return np.concatenate([bf3[..., :2], fl[..., HOECHST : HOECHST + 1].astype(bf3.dtype)], axis=2)
+        return np.concatenate([bf3, fl[..., HOECHST : HOECHST + 1].astype(bf3.dtype)], axis=2)
+    return np.concatenate([bf3, fl.astype(bf3.dtype)], axis=2)
+
+
+def classifier_input(
+    bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3
+) -> np.ndarray:
+    """Classifier channels as float32 in native units: raw 8-bit values (faithful) or full depth (corrected)."""
+    return compose(bf, fl, setting, hoechst_channels).astype(np.float32)
+
+
+def minmax_faithful(image: np.ndarray) -> np.ndarray:
+    """The original detector scaling: one min/max over all channels -> [0, 1] -> x255 -> truncate to uint8.
+
+    It is OpenCV's NORM_MINMAX itself, not a re-derivation: its float rounding decides which values land on the
+    integer boundaries before truncation, and that changes about 2 % of the output values.
+    """
+    import cv2  # the faithful protocol's own dependency; imported here so the corrected path never needs it
+
+    scaled = cv2.normalize(image.astype(np.float32), None, alpha=0, beta=1, norm_type=cv2.NORM_MINMAX, dtype=cv2.CV_32F)
+    return (scaled * 255).astype(np.uint8)
+
+
+def minmax_exact(image: np.ndarray) -> np.ndarray:
+    """Corrected detector scaling: the same min-max map to [0, 255], in float64, without 8-bit quantisation."""
+    image = image.astype(np.float64)
+    low, high = image.min(), image.max()
+    if high <= low:
+        return np.zeros(image.shape, np.float32)
+    return ((image - low) * (255.0 / (high - low))).astype(np.float32)
+
+
+def detector_input(
+    bf: np.ndarray, fl: np.ndarray, setting: str, protocol: str, hoechst_channels: int = 3
+) -> np.ndarray:
+    """Detector channels (§2.2): per-image min-max of BF, of Hoechst on its own, of FL jointly; float32 0-255."""
+    check_setting(setting, hoechst_channels, protocol)
+    scale = minmax_faithful if protocol == "faithful" else minmax_exact
+    bf_scaled = scale(_three_bf(bf))
+    if setting == "bf":
+        out = bf_scaled
+    elif setting == "bf_hoechst":
+        hoechst = scale(fl[..., HOECHST : HOECHST + 1])
+        out = compose(bf_scaled, np.repeat(hoechst, 3, axis=2), setting, hoechst_channels)
+    else:
+        out = np.concatenate([bf_scaled, scale(fl)], axis=2)
+    return out.astype(np.float32)
+
+
+def read_pair(layout, image_id: str, protocol: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read an image id's brightfield and fluorescence files and return the canonical (bf, fl)."""
+    from .imageio import read_image
+
+    bf = read_image(layout.brightfield(image_id), protocol)
+    fl = read_image(layout.fluorescence(image_id), protocol)
+    if fl.shape[2] != 3:
+        raise DatasetError(f"{layout.fluorescence(image_id)}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
+    if bf.shape[:2] != fl.shape[:2]:
+        raise DatasetError(
+            f"{layout.fluorescence(image_id)}: size {fl.shape[1]}x{fl.shape[0]} differs from its brightfield "
+            f"{bf.shape[1]}x{bf.shape[0]}; the two files of an image id must be registered pixel to pixel"
+        )
+    return canonical_pair(bf, fl, protocol)

@@ -1,0 +1,34 @@
+"""`ctcbench crops`: one crop-cache file for one split."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..errors import DatasetError
+from .crops import build_crop_cache
+from .imageio import PROTOCOLS
+from .layout import SPLITS, TEST_ANNOTATORS
+from .pointer import read_pointer
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, type=Path, help="dataset pointer JSON")
+    parser.add_argument("--split", required=True, choices=SPLITS)
+    parser.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    parser.add_argument("--test-annotator", default="Unioned", choices=TEST_ANNOTATORS)
+    parser.add_argument("--threads", type=int, default=1, help="images read in parallel")
+    parser.add_argument("--out", required=True, type=Path, help="output .npz")
+
+
+def run(args: argparse.Namespace) -> None:
+    layout = read_pointer(args.dataset).layout
+    image_ids = layout.read_split(args.split)
+    cache = build_crop_cache(layout, args.split, image_ids, args.protocol, args.test_annotator, args.threads)
+    if len(cache) == 0:
+        raise DatasetError(f"{layout.split_file(args.split)}: no annotated cells in the {args.split} split")
+    cache.save(args.out)
+    log.info("%s: %d crops from %d images -> %s", args.split, len(cache), len(image_ids), args.out)

@@ -1,0 +1,635 @@
+"""Dataset validation and the counts of the paper's Table 1 (reference-spec §1.2-1.10).
+
+Validation collects every problem of a dataset copy in one pass instead of stopping at the first: a figshare
+download or a hand-staged copy tends to be wrong in many places at once, and fixing them one run at a time is
+slow. Each problem names the file it concerns and says how to fix it. Images are checked from their TIFF header
+only (size, samples per pixel, bit depth), so a full 1207-image release validates in seconds; decoding every
+pixel is opt-in (`check_pixels`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import tifffile
+from tqdm import tqdm
+
+from ..errors import ConfigError, DatasetError
+from ..io import atomic_path, atomic_write_text
+from .imageio import read_native
+from .layout import CLASSES, PATIENTS, SPLITS, DatasetLayout, is_image_id, patient_of
+from .voc import Box, VocAnnotation, read_voc
+
+# Test images were annotated for cancer cells only (reference-spec §1.7); G/U there would be a labelling error.
+TRAINVAL_CLASSES: tuple[str, ...] = CLASSES
+TEST_CLASSES: tuple[str, ...] = ("R",)
+ALLOWED_DTYPES: tuple[np.dtype, ...] = (np.dtype(np.uint8), np.dtype(np.uint16))
+MEASURES: tuple[str, ...] = ("images", "R", "G", "U")
+ALL_PATIENTS = "all"
+TRAINVAL = "train+val"
+
+# Paper Table 6 "Number of annotated images" per patient. They sum to 1087 = train + val (967 + 120), so they are
+# train+val counts, not train counts (reference-spec §1.11, §8).
+PAPER_TRAINVAL_IMAGES_PER_PATIENT: dict[str, int] = {"r06": 493, "r07": 503, "r08": 91}
+# Paper text: the 120 test images are 40 per patient (reference-spec §1.7).
+PAPER_TEST_IMAGES_PER_PATIENT: dict[str, int] = {"r06": 40, "r07": 40, "r08": 40}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file: `message` says what is wrong and how to fix it."""
+
+    path: Path
+    message: str
+
+
+@dataclass
+class ValidationReport:
+    """Every problem found in one dataset copy; `ok` when there are no errors (warnings do not fail)."""
+
+    root: Path
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    images_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, path: Path, message: str) -> None:
+        self.errors.append(Problem(Path(path), message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.warnings.append(Problem(Path(path), message))
+
+    def display_path(self, path: Path) -> str:
+        """Path relative to the dataset root when inside it: shorter, and the same on every machine."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def format(self) -> str:
+        """Problems grouped file by file (files sorted), errors before warnings within a file."""
+        lines = [f"dataset {self.root}: {_plural(len(self.errors), 'error')}, {_plural(len(self.warnings), 'warning')}"]
+        grouped: dict[str, list[str]] = {}
+        for kind, problems in (("error", self.errors), ("warning", self.warnings)):
+            for problem in problems:
+                grouped.setdefault(self.display_path(problem.path), []).append(f"  {kind}: {problem.message}")
+        for path in sorted(grouped):
+            lines.append(path)
+            lines.extend(grouped[path])
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        def rows(problems: list[Problem]) -> list[dict[str, str]]:
+            return [{"path": self.display_path(p.path), "message": p.message} for p in problems]
+
+        return {
+            "root": str(self.root),
+            "ok": self.ok,
+            "images_checked": self.images_checked,
+            "errors": rows(self.errors),
+            "warnings": rows(self.warnings),
+        }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Split files
+
+
+@dataclass
+class _Splits:
+    """Well-formed ids of each split that could be read, with their line numbers for messages."""
+
+    entries: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    complete: bool = True  # False when a split file is missing or unreadable: orphan detection is then meaningless
+
+    def splits_of(self) -> dict[str, list[str]]:
+        """Each distinct id (in listing order) with the splits that list it, so every file is checked once."""
+        result: dict[str, list[str]] = {}
+        for split, entries in self.entries.items():
+            for _, image_id in entries:
+                if split not in result.setdefault(image_id, []):
+                    result[image_id].append(split)
+        return result
+
+
+def _split_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, stripped text) of the non-blank lines: the rule of DatasetLayout.read_split, with numbers."""
+    return [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+
+
+def _id_hint(text: str) -> str:
+    if "/" in text or "\\" in text or text.endswith((".tiff", ".tif", ".xml")):
+        return "; lines must be bare image stems, without directory or extension"
+    return ""
+
+
+def _read_splits(layout: DatasetLayout, report: ValidationReport) -> _Splits:
+    splits = _Splits()
+    for split in SPLITS:
+        path = layout.split_file(split)
+        if not path.is_file():
+            report.error(path, f"split file missing; the dataset must hold Annotations/{split}.txt with one image id "
+                               "per line (re-extract the figshare record or restore the file)")
+            splits.complete = False
+            continue
+        try:
+            lines = _split_lines(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            report.error(path, f"split file unreadable ({exc}); restore it as plain text, one image id per line")
+            splits.complete = False
+            continue
+        if not lines:
+            report.error(path, f"split file is empty; it must list the {split} image ids, one per line")
+        good = []
+        for number, text in lines:
+            if is_image_id(text):
+                good.append((number, text))
+            else:
+                report.error(path, f"line {number}: {text!r} is not an image id of the form r06c04f01p01"
+                                   f"{_id_hint(text)}; correct or delete the line")
+        splits.entries[split] = good
+    return splits
+
+
+def _check_duplicates(layout: DatasetLayout, splits: _Splits, report: ValidationReport) -> None:
+    """Report ids listed twice in a split, and ids listed in two splits."""
+    first: dict[str, tuple[str, int]] = {}
+    for split, entries in splits.entries.items():
+        lines_of: dict[str, list[int]] = {}
+        for number, image_id in entries:
+            lines_of.setdefault(image_id, []).append(number)
+        for image_id, numbers in lines_of.items():
+            if len(numbers) > 1:
+                report.error(layout.split_file(split),
+                             f"{image_id} is listed {len(numbers)} times (lines {', '.join(map(str, numbers))}); "
+                             "keep one line")
+            if image_id in first:
+                other, other_line = first[image_id]
+                report.error(layout.split_file(split),
+                             f"{image_id} (line {numbers[0]}) is also in Annotations/{other}.txt (line {other_line}); "
+                             "an image must belong to exactly one split, remove it from one of them")
+            else:
+                first[image_id] = (split, numbers[0])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Directories
+
+
+def _check_directories(layout: DatasetLayout, test_annotator: str, report: ValidationReport) -> dict[str, bool]:
+    """One error per missing top-level directory, so a wrong root gives a few lines instead of one per image.
+
+    Folders are taken as the parent of a file path from the layout, so the layout stays the only place that
+    knows where files live.
+    """
+    dirs = {
+        "brightfield": layout.brightfield("x").parent,
+        "fluorescence": layout.fluorescence("x").parent,
+        "trainval": layout.trainval_xml("x").parent,
+        "test": layout.test_xml("x", test_annotator).parent,
+    }
+    present = {}
+    for key, path in dirs.items():
+        present[key] = path.is_dir()
+        if not present[key]:
+            report.error(path, "directory missing; is the dataset root the extracted figshare record "
+                               "(it must hold raw_images_for_model/ and Annotations/)?")
+    return present
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Images
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the TIFF header says about the first image: no pixel data is read."""
+
+    height: int
+    width: int
+    samples: int
+    dtype: np.dtype
+
+
+def read_tiff_header(path: Path) -> ImageHeader:
+    """Size, samples per pixel and pixel type of the image the readers would decode.
+
+    The first series is used (not just the first page) so that planar and ImageJ multi-channel files are seen as
+    the readers in imageio see them; building a series reads tags only, never pixels.
+    """
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape, axes, dtype = tuple(series.shape), series.axes, np.dtype(series.dtype)
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError) as exc:
+        raise DatasetError(f"not a readable TIFF ({exc}); re-download or re-export the image") from None
+    if len(shape) == 2:
+        return ImageHeader(shape[0], shape[1], 1, dtype)
+    if len(shape) == 3 and axes in ("YXS", "YXC"):
+        return ImageHeader(shape[0], shape[1], shape[2], dtype)
+    if len(shape) == 3 and axes in ("SYX", "CYX"):
+        return ImageHeader(shape[1], shape[2], shape[0], dtype)
+    raise DatasetError(f"unsupported TIFF layout {axes} {shape}; expected one 2-D gray or RGB image")
+
+
+def _checked_header(path: Path, modality: str, report: ValidationReport) -> ImageHeader | None:
+    """Header of an image that exists and is readable, after the checks that need only the file itself."""
+    if not path.is_file():
+        report.error(path, f"{modality} image missing; every id of a split file needs "
+                           f"raw_images_for_model/{modality}/<id>.tiff (re-extract the figshare record)")
+        return None
+    try:
+        header = read_tiff_header(path)
+    except DatasetError as exc:
+        report.error(path, str(exc))
+        return None
+    allowed_samples = (1, 3) if modality == "brightfield" else (3,)
+    if header.samples not in allowed_samples:
+        expected = ("1 (gray) or 3 (RGB)" if modality == "brightfield"
+                    else "3 (red cancer stain, green normal stain, Hoechst)")
+        report.error(path, f"{modality} image has {header.samples} channel(s); expected {expected}; "
+                           "re-export the image with all channels")
+    if header.dtype not in ALLOWED_DTYPES:
+        report.error(path, f"pixel type {header.dtype}; expected 8- or 16-bit unsigned integers, as the readers "
+                           "(and OpenCV in the original) handle only those; re-export the image")
+    return header
+
+
+def _check_pixels(path: Path, report: ValidationReport) -> None:
+    """Decode the pixels: catches truncated or corrupt data that a header-only check cannot see."""
+    try:
+        read_native(path)
+    except DatasetError as exc:
+        report.error(path, str(exc).removeprefix(f"{path}: "))
+
+
+def _size_text(width: int, height: int) -> str:
+    return f"{width}x{height}"
+
+
+def _check_image_pair(layout: DatasetLayout, image_id: str, expected_size: int | None, check_pixels: bool,
+                      report: ValidationReport) -> tuple[int, int] | None:
+    """Check both TIFFs of an id; return its (width, height) when at least one image could be read."""
+    bf_path, fl_path = layout.brightfield(image_id), layout.fluorescence(image_id)
+    bf = _checked_header(bf_path, "brightfield", report)
+    fl = _checked_header(fl_path, "fluorescence", report)
+    if check_pixels:
+        for path, header in ((bf_path, bf), (fl_path, fl)):
+            if header is not None:
+                _check_pixels(path, report)
+    if bf is not None and fl is not None and (bf.width, bf.height) != (fl.width, fl.height):
+        report.error(fl_path, f"fluorescence image is {_size_text(fl.width, fl.height)} but its brightfield image is "
+                              f"{_size_text(bf.width, bf.height)}; both images of an id must cover the same field")
+    # The expected size is checked on one image of the pair only; a mismatch of the other is reported above.
+    reference, reference_path = (bf, bf_path) if bf is not None else (fl, fl_path)
+    if reference is None:
+        return None
+    if expected_size is not None and (reference.width, reference.height) != (expected_size, expected_size):
+        report.error(reference_path, f"image is {_size_text(reference.width, reference.height)}, expected "
+                                     f"{_size_text(expected_size, expected_size)} (--expected-size); use the "
+                                     "original images or change the expected size")
+    return reference.width, reference.height
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Annotations
+
+
+def _coords(box: Box) -> str:
+    return ", ".join(f"{v:g}" for v in (box.xmin, box.ymin, box.xmax, box.ymax))
+
+
+def _box_problems(box: Box, index: int, allowed: Sequence[str], size: tuple[int, int] | None,
+                  test: bool) -> list[str]:
+    """Messages for one object: its class, and its box (area first: a degenerate box has no sensible bounds)."""
+    what = f"object {index} ({box.name}, box {_coords(box)})"
+    messages = []
+    if box.name not in allowed:
+        if test and box.name in CLASSES:
+            messages.append(f"{what}: class {box.name!r} in a test annotation; test images are annotated for "
+                            "cancer cells (R) only; remove the object")
+        else:
+            messages.append(f"{what}: unknown class {box.name!r}; expected one of {', '.join(allowed)}; "
+                            "rename or remove the object")
+    xmin, ymin, xmax, ymax = box.int_coords()
+    if xmax <= xmin or ymax <= ymin:
+        messages.append(f"{what}: zero or negative area (the pipeline truncates coordinates to integers); "
+                        "fix or remove the box")
+    elif size is not None:
+        width, height = size
+        if box.xmin < 0 or box.ymin < 0 or box.xmax > width or box.ymax > height:
+            messages.append(f"{what}: outside the {_size_text(width, height)} image; every box needs "
+                            f"0 <= xmin < xmax <= {width} and 0 <= ymin < ymax <= {height}; fix or clip the box")
+    return messages
+
+
+def _check_xml_size(path: Path, annotation: VocAnnotation, image_size: tuple[int, int] | None,
+                    report: ValidationReport) -> tuple[int, int] | None:
+    """Report an XML <size> that disagrees with the TIFF; return the size boxes are checked against.
+
+    The TIFF is the truth when both exist; the XML <size> stands in only when no image could be read.
+    """
+    xml_size = (annotation.width, annotation.height) if annotation.width and annotation.height else None
+    if xml_size is not None and image_size is not None and xml_size != image_size:
+        report.error(path, f"<size> says {_size_text(*xml_size)} but the image is {_size_text(*image_size)}; "
+                           "correct <width>/<height> or remove <size>")
+    return image_size if image_size is not None else xml_size
+
+
+def _check_annotation(path: Path, test: bool, image_size: tuple[int, int] | None, report: ValidationReport) -> None:
+    if not path.is_file():
+        where = "Annotations/test/<annotator>/<id>.xml" if test else "Annotations/trainval/<id>.xml"
+        report.error(path, f"annotation XML missing; every id of the split needs {where} "
+                           "(re-extract the figshare record)")
+        return
+    try:
+        annotation = read_voc(path)
+    except DatasetError as exc:
+        report.error(path, str(exc).removeprefix(f"{path}: "))
+        return
+    bounds = _check_xml_size(path, annotation, image_size, report)
+    allowed = TEST_CLASSES if test else TRAINVAL_CLASSES
+    for index, box in enumerate(annotation.objects):
+        for message in _box_problems(box, index, allowed, bounds, test):
+            report.error(path, message)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Orphans
+
+
+def _orphan_candidates(layout: DatasetLayout) -> Iterable[tuple[Path, str]]:
+    """(file, what it is) for every image and annotation file the layout knows a place for."""
+    for modality in ("brightfield", "fluorescence"):
+        folder = layout.image(modality, "x").parent
+        if folder.is_dir():
+            yield from ((p, f"{modality} image") for p in sorted(folder.glob("*.tiff")))
+    trainval = layout.trainval_xml("x").parent
+    if trainval.is_dir():
+        yield from ((p, "annotation XML") for p in sorted(trainval.glob("*.xml")))
+    test_dir = layout.test_xml("x").parent.parent
+    if test_dir.is_dir():
+        yield from ((p, "test annotation XML") for p in sorted(test_dir.glob("*/*.xml")))
+
+
+def _check_orphans(layout: DatasetLayout, listed: set[str], report: ValidationReport) -> None:
+    """Files no split lists are ignored by every step, which is harmless but usually a sign of a bad split file."""
+    for path, what in _orphan_candidates(layout):
+        if path.stem not in listed:
+            report.warn(path, f"{what} of an id listed in no split file; it is ignored (add the id to a split "
+                              "file or delete the file)")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def validate_dataset(layout: DatasetLayout, expected_size: int | None = None, test_annotator: str = "Unioned",
+                     check_pixels: bool = False) -> ValidationReport:
+    """Check a dataset copy in the figshare layout and return every problem found (see the module docstring).
+
+    `expected_size` is the side of the square images (1080 for the release) or None to accept any size;
+    `test_annotator` picks the test ground truth folder (Expert1, Expert2 or Unioned).
+    """
+    report = ValidationReport(root=layout.root)
+    if not layout.root.is_dir():
+        report.error(layout.root, "dataset root is not a directory; check the path in the dataset pointer")
+        return report
+    splits = _read_splits(layout, report)
+    _check_duplicates(layout, splits, report)
+    present = _check_directories(layout, test_annotator, report)
+    splits_of = splits.splits_of()
+    for image_id in tqdm(splits_of, desc="validating images", unit="image", disable=None):
+        size = None
+        if present["brightfield"] and present["fluorescence"]:
+            size = _check_image_pair(layout, image_id, expected_size, check_pixels, report)
+            report.images_checked += 1
+        _check_annotations_of(layout, image_id, splits_of[image_id], test_annotator, size, present, report)
+    if splits.complete:
+        _check_orphans(layout, set(splits_of), report)
+    return report
+
+
+def _check_annotations_of(layout: DatasetLayout, image_id: str, splits_of_id: Sequence[str], test_annotator: str,
+                          size: tuple[int, int] | None, present: Mapping[str, bool],
+                          report: ValidationReport) -> None:
+    """Check each distinct annotation file an id needs (an id in train and val shares one trainval XML)."""
+    seen: set[Path] = set()
+    for split in splits_of_id:
+        test = split == "test"
+        if not present["test" if test else "trainval"]:
+            continue  # already reported once as a missing directory
+        path = layout.annotation_xml(split, image_id, test_annotator)
+        if path not in seen:
+            seen.add(path)
+            _check_annotation(path, test, size, report)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Table 1 counts
+
+
+def _count_split(layout: DatasetLayout, split: str, test_annotator: str) -> dict[str, Counter[str]]:
+    """Images and objects per patient of one split, from the split's ground truth XMLs."""
+    per_patient: dict[str, Counter[str]] = {p: Counter() for p in PATIENTS}
+    for image_id in tqdm(layout.read_split(split), desc=f"counting {split}", unit="image", disable=None):
+        annotation = read_voc(layout.annotation_xml(split, image_id, test_annotator))
+        counter = per_patient.setdefault(patient_of(image_id), Counter())
+        counter["images"] += 1
+        counter.update(box.name for box in annotation.objects)
+    return per_patient
+
+
+def _count_record(split: str, patient: str, counter: Counter[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {"split": split, "patient": patient}
+    for measure in MEASURES:
+        # Test images carry R annotations only: their G/U are unknown, which is not the same as zero.
+        record[measure] = pd.NA if split == "test" and measure in ("G", "U") else counter[measure]
+    return record
+
+
+def dataset_counts(layout: DatasetLayout, test_annotator: str = "Unioned") -> pd.DataFrame:
+    """Images and R/G/U objects per split and patient (plus an `all` row per split), the numbers of Table 1.
+
+    Columns: split, patient, images, R, G, U (nullable integers). Test G/U are <NA>: the test split is annotated
+    for R only. The patient is the plate-row prefix of the id (r06, r07, r08).
+    """
+    records = []
+    for split in SPLITS:
+        per_patient = _count_split(layout, split, test_annotator)
+        total: Counter[str] = Counter()
+        for patient, counter in per_patient.items():
+            records.append(_count_record(split, patient, counter))
+            total.update(counter)
+        records.append(_count_record(split, ALL_PATIENTS, total))
+    frame = pd.DataFrame.from_records(records, columns=["split", "patient", *MEASURES])
+    return frame.astype({m: "Int64" for m in MEASURES})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Table 1 files
+
+
+@dataclass(frozen=True)
+class PaperSplit:
+    """One row of the published Table 1; `estimated` marks G/U that are model estimates, not annotations."""
+
+    counts: dict[str, int]
+    estimated: bool
+
+
+def read_paper_table1(path: Path | str) -> dict[str, PaperSplit]:
+    """The published Table 1 (resources/paper/table1_dataset.csv): split, images, R, G, U, G_U_estimated."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: published Table 1 missing; expected resources/paper/table1_dataset.csv")
+    table = pd.read_csv(path)
+    missing = {"split", *MEASURES, "G_U_estimated"} - set(table.columns)
+    if missing:
+        raise ConfigError(f"{path}: columns {sorted(missing)} missing; expected split,images,R,G,U,G_U_estimated")
+    return {
+        str(row["split"]): PaperSplit(
+            counts={m: int(row[m]) for m in MEASURES},
+            estimated=str(row["G_U_estimated"]).strip().lower() in ("true", "1", "yes"),
+        )
+        for _, row in table.iterrows()
+    }
+
+
+def _as_frame(counts: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    frame = counts if isinstance(counts, pd.DataFrame) else pd.DataFrame.from_records(list(counts))
+    return frame.astype({m: "Int64" for m in MEASURES})
+
+
+def _with_trainval(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add train+val rows: the per-patient numbers the paper publishes (Table 6) are of that union."""
+    both = counts[counts["split"].isin(["train", "val"])]
+    summed = both.groupby("patient", sort=False)[list(MEASURES)].sum(min_count=1).reset_index()
+    summed.insert(0, "split", TRAINVAL)
+    return pd.concat([counts, summed], ignore_index=True)
+
+
+def _paper_value(paper: Mapping[str, PaperSplit], split: str, patient: str, measure: str) -> tuple[Any, bool]:
+    """Published number for one cell of the tidy table, and whether it is a model estimate."""
+    if patient == ALL_PATIENTS:
+        if split == TRAINVAL and "train" in paper and "val" in paper:
+            return paper["train"].counts[measure] + paper["val"].counts[measure], False
+        if split in paper:
+            row = paper[split]
+            return row.counts[measure], row.estimated and measure in ("G", "U")
+        return pd.NA, False
+    if measure == "images" and split == TRAINVAL:
+        return PAPER_TRAINVAL_IMAGES_PER_PATIENT.get(patient, pd.NA), False
+    if measure == "images" and split == "test":
+        return PAPER_TEST_IMAGES_PER_PATIENT.get(patient, pd.NA), False
+    return pd.NA, False
+
+
+def table1_tidy(counts: pd.DataFrame | Sequence[Mapping[str, Any]],
+                paper: Mapping[str, PaperSplit] | None = None) -> pd.DataFrame:
+    """One row per (split, patient, measure): ours, and the published number where the paper gives one.
+
+    Split is train, val, test or train+val; patient is r06/r07/r08 or `all`; measure is images, R, G or U.
+    Empty `ours` means not annotated (test G/U); `paper_is_estimate` marks the paper's model-estimated test G/U.
+    """
+    counts = _with_trainval(_as_frame(counts))
+    rows = []
+    for _, record in counts.iterrows():
+        for measure in MEASURES:
+            value, estimated = _paper_value(paper or {}, record["split"], record["patient"], measure)
+            rows.append({"split": record["split"], "patient": record["patient"], "measure": measure,
+                         "ours": record[measure], "paper": value, "paper_is_estimate": estimated})
+    tidy = pd.DataFrame.from_records(rows, columns=["split", "patient", "measure", "ours", "paper",
+                                                    "paper_is_estimate"])
+    return tidy.astype({"ours": "Int64", "paper": "Int64", "paper_is_estimate": bool})
+
+
+def _fmt(value: Any, estimated: bool = False) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    text = f"{int(value):,}"
+    return f"{text} (est.)" if estimated else text
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _cell(tidy: pd.DataFrame, split: str, patient: str, measure: str) -> pd.Series:
+    match = tidy[(tidy["split"] == split) & (tidy["patient"] == patient) & (tidy["measure"] == measure)]
+    return match.iloc[0]
+
+
+def _split_section(tidy: pd.DataFrame, split: str, with_paper: bool) -> list[str]:
+    rows = []
+    for measure in MEASURES:
+        cell = _cell(tidy, split, ALL_PATIENTS, measure)
+        ours = _fmt(cell["ours"])
+        if split == "test" and measure in ("G", "U"):
+            ours = "n/a (not annotated)"
+        row = [measure, ours]
+        if with_paper:
+            row.append(_fmt(cell["paper"], bool(cell["paper_is_estimate"])))
+        rows.append(row)
+    header = ["", "ours", "paper"] if with_paper else ["", "ours"]
+    return [f"## {split}", "", *_md_table(header, rows), ""]
+
+
+def _patient_section(tidy: pd.DataFrame, with_paper: bool) -> list[str]:
+    patients = [p for p in dict.fromkeys(tidy["patient"]) if p != ALL_PATIENTS] + [ALL_PATIENTS]
+    header = ["patient", "train", "val", "train+val"] + (["train+val (paper)"] if with_paper else [])
+    header += ["test"] + (["test (paper)"] if with_paper else [])
+    rows = []
+    for patient in patients:
+        row = [patient] + [_fmt(_cell(tidy, s, patient, "images")["ours"]) for s in ("train", "val", TRAINVAL)]
+        if with_paper:
+            row.append(_fmt(_cell(tidy, TRAINVAL, patient, "images")["paper"]))
+        row.append(_fmt(_cell(tidy, "test", patient, "images")["ours"]))
+        if with_paper:
+            row.append(_fmt(_cell(tidy, "test", patient, "images")["paper"]))
+        rows.append(row)
+    note = ("The paper's per-patient image counts (Table 6, \"Number of annotated images\": 493 / 503 / 91) are "
+            "train+val counts: they sum to 1,087 = 967 train + 120 val. Its test split has 40 images per patient.")
+    return ["## Images per patient", "", *_md_table(header, rows), "", note, ""]
+
+
+def table1_markdown(tidy: pd.DataFrame, with_paper: bool) -> str:
+    """Markdown: one table per split (images, R, G, U; ours beside the paper's), then images per patient."""
+    lines = ["# Table 1: dataset statistics", ""]
+    notes = ["Test images are annotated for cancer cells (R) only, so our test G/U are not available."]
+    if with_paper:
+        notes.append("The paper's test G/U, marked (est.), are estimates by a model, not annotations.")
+    lines += [" ".join(notes), ""]
+    for split in SPLITS:
+        lines += _split_section(tidy, split, with_paper)
+    lines += _patient_section(tidy, with_paper)
+    return "\n".join(lines)
+
+
+def write_table1(counts: pd.DataFrame | Sequence[Mapping[str, Any]], csv_path: Path | str, md_path: Path | str,
+                 paper_csv: Path | str | None = None) -> pd.DataFrame:
+    """Write Table 1 as a tidy CSV (see `table1_tidy`) and as Markdown, atomically; return the tidy table."""
+    paper = read_paper_table1(paper_csv) if paper_csv is not None else None
+    tidy = table1_tidy(counts, paper)
+    with atomic_path(csv_path) as tmp:
+        tidy.to_csv(tmp, index=False)
+    atomic_write_text(md_path, table1_markdown(tidy, with_paper=paper is not None))
+    return tidy
