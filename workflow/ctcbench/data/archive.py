@@ -9,6 +9,8 @@ directory that is renamed into place only when complete, so a failure leaves not
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import re
 import shutil
@@ -31,7 +33,7 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 # Errors that the archive libraries raise for damaged or truncated input.
-_CORRUPT_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError, ValueError)
+_CORRUPT_ERRORS = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, lzma.LZMAError, EOFError, zlib.error)
 
 
 def is_archive(path: Path | str) -> bool:
@@ -96,7 +98,9 @@ def _write_file(archive: Path, src: IO[bytes], dest: Path, name: str, budget: _B
     try:
         out = open(dest, "xb")  # "x": never overwrite what another member (or archive) wrote
     except FileExistsError as exc:
-        raise DatasetError(f"{archive}: member {name!r} is already present (duplicate member or another archive)") from exc
+        raise DatasetError(
+            f"{archive}: member {name!r} is already present (a duplicate member, or a file of another archive)"
+        ) from exc
     with out:
         while chunk := src.read(CHUNK):
             budget.take(name, len(chunk))
@@ -121,7 +125,7 @@ def _extract_zip(archive: Path, directory: Path, budget: _Budget) -> None:
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         # The central directory lists every member up front: check them all before writing a byte.
-        planned = []
+        planned, declared = [], 0
         for info in infos:
             kind = _zip_kind(info)
             if kind not in ("file", "dir"):
@@ -129,7 +133,8 @@ def _extract_zip(archive: Path, directory: Path, budget: _Budget) -> None:
             rel = member_path(archive, info.filename)
             if rel is None:
                 continue
-            budget.reserve(info.filename, sum(i.file_size for i in infos))
+            declared += info.file_size if kind == "file" else 0
+            budget.reserve(info.filename, declared)
             planned.append((info, kind, _resolve_inside(archive, directory, rel, info.filename)))
         for info, kind, dest in planned:
             if kind == "dir":
@@ -192,7 +197,14 @@ def extract_into(archive: Path | str, directory: Path | str, *, max_bytes: int =
     except DatasetError:
         raise
     except _CORRUPT_ERRORS as exc:
-        raise DatasetError(f"{archive}: cannot extract ({exc}); the file is corrupt or incomplete - delete it and fetch again") from exc
+        raise DatasetError(
+            f"{archive}: cannot extract ({exc}); the file is corrupt or incomplete - delete it and fetch again"
+        ) from exc
+    except OSError as exc:
+        raise DatasetError(
+            f"{archive}: extracting into {directory} failed ({exc}); check free disk space and permissions, "
+            "or delete the archive and fetch again if it is corrupt"
+        ) from exc
     return budget.used
 
 

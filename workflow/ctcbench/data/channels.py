@@ -85,7 +85,7 @@ def minmax_faithful(image: np.ndarray) -> np.ndarray:
     import cv2  # the faithful protocol's own dependency; imported here so the corrected path never needs it
 
     scaled = cv2.normalize(image.astype(np.float32), None, alpha=0, beta=1, norm_type=cv2.NORM_MINMAX, dtype=cv2.CV_32F)
-    return (scaled * 255).astype(np.uint8)
+    return (scaled * 255).astype(np.uint8).reshape(image.shape)  # OpenCV drops a single channel axis
 
 
 def minmax_exact(image: np.ndarray) -> np.ndarray:

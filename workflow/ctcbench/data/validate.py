@@ -345,6 +345,7 @@ def _check_xml_size(path: Path, annotation: VocAnnotation, image_size: tuple[int
 
     The TIFF is the truth when both exist; the XML <size> stands in only when no image could be read.
     """
+    # A 0x0 <size> is what some labelling tools write when they do not know the size: treat it as absent.
     xml_size = (annotation.width, annotation.height) if annotation.width and annotation.height else None
     if xml_size is not None and image_size is not None and xml_size != image_size:
         report.error(path, f"<size> says {_size_text(*xml_size)} but the image is {_size_text(*image_size)}; "
@@ -417,6 +418,7 @@ def validate_dataset(layout: DatasetLayout, expected_size: int | None = None, te
     splits_of = splits.splits_of()
     for image_id in tqdm(splits_of, desc="validating images", unit="image", disable=None):
         size = None
+        # With an image folder missing (already one error), per-image checks would only repeat that error.
         if present["brightfield"] and present["fluorescence"]:
             size = _check_image_pair(layout, image_id, expected_size, check_pixels, report)
             report.images_checked += 1
@@ -525,8 +527,10 @@ def _with_trainval(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([counts, summed], ignore_index=True)
 
 
-def _paper_value(paper: Mapping[str, PaperSplit], split: str, patient: str, measure: str) -> tuple[Any, bool]:
+def _paper_value(paper: Mapping[str, PaperSplit] | None, split: str, patient: str, measure: str) -> tuple[Any, bool]:
     """Published number for one cell of the tidy table, and whether it is a model estimate."""
+    if not paper:
+        return pd.NA, False
     if patient == ALL_PATIENTS:
         if split == TRAINVAL and "train" in paper and "val" in paper:
             return paper["train"].counts[measure] + paper["val"].counts[measure], False
@@ -552,7 +556,7 @@ def table1_tidy(counts: pd.DataFrame | Sequence[Mapping[str, Any]],
     rows = []
     for _, record in counts.iterrows():
         for measure in MEASURES:
-            value, estimated = _paper_value(paper or {}, record["split"], record["patient"], measure)
+            value, estimated = _paper_value(paper, record["split"], record["patient"], measure)
             rows.append({"split": record["split"], "patient": record["patient"], "measure": measure,
                          "ours": record[measure], "paper": value, "paper_is_estimate": estimated})
     tidy = pd.DataFrame.from_records(rows, columns=["split", "patient", "measure", "ours", "paper",
@@ -589,7 +593,7 @@ def _split_section(tidy: pd.DataFrame, split: str, with_paper: bool) -> list[str
         if with_paper:
             row.append(_fmt(cell["paper"], bool(cell["paper_is_estimate"])))
         rows.append(row)
-    header = ["", "ours", "paper"] if with_paper else ["", "ours"]
+    header = ["count", "ours", "paper"] if with_paper else ["count", "ours"]
     return [f"## {split}", "", *_md_table(header, rows), ""]
 
 

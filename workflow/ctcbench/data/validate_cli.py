@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> None:
     if report.errors or report.warnings:
         print(report.format(), file=sys.stderr)
     if not report.ok:
-        raise DatasetError(f"{len(report.errors)} problems found in {layout.root}; see the list above")
+        count = len(report.errors)
+        raise DatasetError(f"{count} problem{'' if count == 1 else 's'} found in {layout.root}; see the list above")
     counts = dataset_counts(layout, test_annotator=args.test_annotator)
     summary = {
         **report.to_dict(),

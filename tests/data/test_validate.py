@@ -1,0 +1,379 @@
+"""Dataset validation, Table 1 counts and files, and the `ctcbench validate` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from ctcbench.cli import main
+from ctcbench.data.pointer import write_pointer
+from ctcbench.data.validate import (
+    ValidationReport,
+    dataset_counts,
+    read_tiff_header,
+    validate_dataset,
+    write_table1,
+)
+from ctcbench.data.voc import Box
+
+PAPER_TABLE1 = Path(__file__).resolve().parents[2] / "resources" / "paper" / "table1_dataset.csv"
+TRAIN_ID = "r06c04f01p01"
+VAL_ID = "r07c04f03p01"
+TEST_ID = "r08c04f03p01"
+
+
+def only_error(report: ValidationReport) -> tuple[Path, str]:
+    assert len(report.errors) == 1, report.format()
+    problem = report.errors[0]
+    return problem.path, problem.message
+
+
+def gray(size: int = 32) -> np.ndarray:
+    return np.zeros((size, size), np.uint8)
+
+
+def rgb(size: int = 32) -> np.ndarray:
+    return np.zeros((size, size, 3), np.uint8)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The valid dataset
+
+
+def test_tiny_dataset_is_clean(tiny_dataset):
+    report = validate_dataset(tiny_dataset.layout, expected_size=32)
+    assert report.ok, report.format()
+    assert report.warnings == []
+    assert report.images_checked == 11
+
+
+@pytest.mark.parametrize("annotator", ["Expert1", "Expert2", "Unioned"])
+def test_every_test_annotator_is_clean(tiny_dataset, annotator):
+    assert validate_dataset(tiny_dataset.layout, test_annotator=annotator, check_pixels=True).ok
+
+
+def test_header_is_read_without_pixels(tiny_dataset):
+    header = read_tiff_header(tiny_dataset.layout.fluorescence(TRAIN_ID))
+    assert (header.height, header.width, header.samples) == (32, 32, 3)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One malformed file -> exactly one error naming it
+
+
+def break_missing_split(ds):
+    ds.layout.split_file("val").unlink()
+    return ds.layout.split_file("val"), "split file missing"
+
+
+def break_empty_split(ds):
+    ds.layout.split_file("test").write_text("\n\n")
+    return ds.layout.split_file("test"), "empty"
+
+
+def break_missing_brightfield(ds):
+    ds.layout.brightfield(TRAIN_ID).unlink()
+    return ds.layout.brightfield(TRAIN_ID), "brightfield image missing"
+
+
+def break_missing_fluorescence(ds):
+    ds.layout.fluorescence(TEST_ID).unlink()
+    return ds.layout.fluorescence(TEST_ID), "fluorescence image missing"
+
+
+def break_missing_xml(ds):
+    ds.xml("val", VAL_ID).unlink()
+    return ds.xml("val", VAL_ID), "annotation XML missing"
+
+
+def break_missing_test_xml(ds):
+    ds.xml("test", TEST_ID).unlink()
+    return ds.xml("test", TEST_ID), "annotation XML missing"
+
+
+def break_malformed_xml(ds):
+    ds.xml("train", TRAIN_ID).write_text("<annotation><object><name>R</name>")
+    return ds.xml("train", TRAIN_ID), "not well-formed XML"
+
+
+def break_box_outside(ds):
+    ds.add_object("train", TRAIN_ID, Box("R", xmin=20, ymin=20, xmax=40, ymax=30))
+    return ds.xml("train", TRAIN_ID), "outside the 32x32 image"
+
+
+def break_negative_coordinate(ds):
+    ds.add_object("val", VAL_ID, Box("G", xmin=-3, ymin=2, xmax=5, ymax=8))
+    return ds.xml("val", VAL_ID), "outside the 32x32 image"
+
+
+def break_zero_area(ds):
+    ds.add_object("train", TRAIN_ID, Box("U", xmin=10, ymin=10, xmax=10, ymax=20))
+    return ds.xml("train", TRAIN_ID), "zero or negative area"
+
+
+def break_unknown_class(ds):
+    ds.add_object("train", TRAIN_ID, Box("X", xmin=1, ymin=25, xmax=7, ymax=31))
+    return ds.xml("train", TRAIN_ID), "unknown class 'X'"
+
+
+def break_green_in_test(ds):
+    ds.add_object("test", TEST_ID, Box("G", xmin=25, ymin=25, xmax=31, ymax=31))
+    return ds.xml("test", TEST_ID), "class 'G' in a test annotation"
+
+
+def break_duplicate_in_split(ds):
+    ds.append_split_line("train", TRAIN_ID)
+    return ds.layout.split_file("train"), f"{TRAIN_ID} is listed 2 times"
+
+
+def break_id_in_two_splits(ds):
+    ds.append_split_line("val", TRAIN_ID)
+    return ds.layout.split_file("val"), "also in Annotations/train.txt"
+
+
+def break_bad_id(ds):
+    ds.append_split_line("test", "raw_images_for_model/brightfield/r06c04f09p01.tiff")
+    return ds.layout.split_file("test"), "is not an image id"
+
+
+def break_one_channel_fluorescence(ds):
+    ds.write_images(TRAIN_ID, fl=gray())
+    return ds.layout.fluorescence(TRAIN_ID), "fluorescence image has 1 channel"
+
+
+def break_four_channel_brightfield(ds):
+    tifffile.imwrite(ds.layout.brightfield(VAL_ID), np.zeros((32, 32, 4), np.uint8), photometric="rgb")  # RGBA
+    return ds.layout.brightfield(VAL_ID), "brightfield image has 4 channel"
+
+
+def break_float_pixels(ds):
+    ds.write_images(TEST_ID, bf=np.zeros((32, 32), np.float32))
+    return ds.layout.brightfield(TEST_ID), "pixel type float32"
+
+
+def break_unreadable_tiff(ds):
+    ds.layout.brightfield(TRAIN_ID).write_bytes(b"not a tiff at all")
+    return ds.layout.brightfield(TRAIN_ID), "not a readable TIFF"
+
+
+def break_size_mismatch(ds):
+    ds.write_images(VAL_ID, fl=rgb(40))
+    return ds.layout.fluorescence(VAL_ID), "fluorescence image is 40x40 but its brightfield image is 32x32"
+
+
+def break_xml_size(ds):
+    annotation = ds.annotation("train", TRAIN_ID)
+    annotation.width = annotation.height = 64
+    ds.write_annotation("train", TRAIN_ID, annotation)
+    return ds.xml("train", TRAIN_ID), "<size> says 64x64 but the image is 32x32"
+
+
+def break_wrong_size(ds):
+    # A consistent 48x48 image (both TIFFs and XML agree) in a dataset expected to be 32x32.
+    ds.write_images(TRAIN_ID, bf=gray(48), fl=rgb(48))
+    annotation = ds.annotation("train", TRAIN_ID)
+    annotation.width = annotation.height = 48
+    ds.write_annotation("train", TRAIN_ID, annotation)
+    return ds.layout.brightfield(TRAIN_ID), "image is 48x48, expected 32x32"
+
+
+def break_missing_annotator_dir(ds):
+    folder = ds.xml("test", TEST_ID).parent
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    return folder, "directory missing"
+
+
+MALFORMED: list[Callable] = [
+    break_missing_split,
+    break_empty_split,
+    break_missing_brightfield,
+    break_missing_fluorescence,
+    break_missing_xml,
+    break_missing_test_xml,
+    break_malformed_xml,
+    break_box_outside,
+    break_negative_coordinate,
+    break_zero_area,
+    break_unknown_class,
+    break_green_in_test,
+    break_duplicate_in_split,
+    break_id_in_two_splits,
+    break_bad_id,
+    break_one_channel_fluorescence,
+    break_four_channel_brightfield,
+    break_float_pixels,
+    break_unreadable_tiff,
+    break_size_mismatch,
+    break_xml_size,
+    break_wrong_size,
+    break_missing_annotator_dir,
+]
+
+
+@pytest.mark.parametrize("breaker", MALFORMED, ids=lambda f: f.__name__.removeprefix("break_"))
+def test_one_malformed_file_gives_one_error_naming_it(tiny_dataset, breaker):
+    expected_path, expected_text = breaker(tiny_dataset)
+    report = validate_dataset(tiny_dataset.layout, expected_size=32)
+    path, message = only_error(report)
+    assert path == expected_path
+    assert expected_text in message
+    formatted = report.format()
+    assert str(expected_path.relative_to(tiny_dataset.root)) in formatted
+    assert message in formatted
+
+
+def test_wrong_expected_size_is_reported_per_image(tiny_dataset):
+    report = validate_dataset(tiny_dataset.layout, expected_size=1080)
+    assert len(report.errors) == 11
+    assert all(p.path.parent.name == "brightfield" and "expected 1080x1080" in p.message for p in report.errors)
+
+
+def test_truncated_pixels_need_check_pixels(tiny_dataset):
+    path = tiny_dataset.layout.fluorescence(VAL_ID)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 1000])  # pixel data follows the header: the header stays readable
+    assert validate_dataset(tiny_dataset.layout).ok
+    found, _ = only_error(validate_dataset(tiny_dataset.layout, check_pixels=True))
+    assert found == path
+
+
+def test_all_problems_are_reported_at_once(tiny_dataset):
+    break_missing_brightfield(tiny_dataset)
+    break_green_in_test(tiny_dataset)
+    report = validate_dataset(tiny_dataset.layout)
+    assert sorted(p.path.name for p in report.errors) == sorted([f"{TRAIN_ID}.tiff", f"{TEST_ID}.xml"])
+    formatted = report.format()
+    assert "2 errors" in formatted
+    assert "brightfield image missing" in formatted and "class 'G' in a test annotation" in formatted
+
+
+def test_several_bad_boxes_in_one_file_are_grouped(tiny_dataset):
+    break_zero_area(tiny_dataset)
+    break_unknown_class(tiny_dataset)
+    report = validate_dataset(tiny_dataset.layout)
+    assert len(report.errors) == 2
+    xml_name = str(tiny_dataset.xml("train", TRAIN_ID).relative_to(tiny_dataset.root))
+    assert report.format().count(xml_name) == 1  # one heading, two problems under it
+
+
+def test_orphan_files_are_warnings(tiny_dataset):
+    orphan = "r07c04f09p01"
+    tiny_dataset.write_images(orphan, bf=gray(), fl=rgb())
+    report = validate_dataset(tiny_dataset.layout)
+    assert report.ok
+    assert sorted(p.path.parent.name for p in report.warnings) == ["brightfield", "fluorescence"]
+    assert all(p.path.stem == orphan and "no split file" in p.message for p in report.warnings)
+    assert "warning:" in report.format()
+
+
+def test_missing_root_is_one_error(tmp_path):
+    from ctcbench.data.layout import DatasetLayout
+
+    path, message = only_error(validate_dataset(DatasetLayout(tmp_path / "nowhere")))
+    assert path == tmp_path / "nowhere" and "not a directory" in message
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Counts and Table 1
+
+
+def counts_row(counts: pd.DataFrame, split: str, patient: str) -> dict:
+    row = counts[(counts["split"] == split) & (counts["patient"] == patient)]
+    assert len(row) == 1
+    return row.iloc[0].to_dict()
+
+
+def test_counts_match_hand_count(tiny_dataset):
+    counts = dataset_counts(tiny_dataset.layout)
+    assert counts_row(counts, "train", "all") == {"split": "train", "patient": "all", "images": 5, "R": 7, "G": 5,
+                                                  "U": 5}
+    assert counts_row(counts, "val", "all") == {"split": "val", "patient": "all", "images": 3, "R": 4, "G": 3,
+                                                "U": 2}
+    test_all = counts_row(counts, "test", "all")
+    assert (test_all["images"], test_all["R"]) == (3, 6)
+    assert pd.isna(test_all["G"]) and pd.isna(test_all["U"])  # not annotated, not zero
+    assert counts_row(counts, "train", "r06") == {"split": "train", "patient": "r06", "images": 2, "R": 3, "G": 3,
+                                                  "U": 1}
+    assert counts_row(counts, "train", "r07")["U"] == 3
+    assert counts_row(counts, "train", "r08")["images"] == 1
+    assert counts_row(counts, "test", "r08")["R"] == 3
+
+
+def test_counts_follow_the_test_annotator(tiny_dataset):
+    assert counts_row(dataset_counts(tiny_dataset.layout, "Expert1"), "test", "all")["R"] == 5
+    assert counts_row(dataset_counts(tiny_dataset.layout, "Expert2"), "test", "r06")["R"] == 1
+
+
+def test_table1_files_with_paper_columns(tiny_dataset, tmp_path):
+    csv_path, md_path = tmp_path / "t1.csv", tmp_path / "t1.md"
+    write_table1(dataset_counts(tiny_dataset.layout), csv_path, md_path, paper_csv=PAPER_TABLE1)
+    tidy = pd.read_csv(csv_path, dtype={"ours": "Int64", "paper": "Int64"})
+    assert list(tidy.columns) == ["split", "patient", "measure", "ours", "paper", "paper_is_estimate"]
+
+    def cell(split: str, patient: str, measure: str) -> pd.Series:
+        return tidy[(tidy.split == split) & (tidy.patient == patient) & (tidy.measure == measure)].iloc[0]
+
+    assert (cell("train", "all", "R")["ours"], cell("train", "all", "R")["paper"]) == (7, 22800)
+    assert pd.isna(cell("test", "all", "G")["ours"]) and cell("test", "all", "G")["paper"] == 3374
+    assert bool(cell("test", "all", "G")["paper_is_estimate"])
+    assert not bool(cell("test", "all", "R")["paper_is_estimate"])
+    assert (cell("train+val", "r06", "images")["ours"], cell("train+val", "r06", "images")["paper"]) == (3, 493)
+    assert cell("train+val", "all", "images")["paper"] == 1087
+
+    md = md_path.read_text()
+    assert "| count | ours | paper |" in md
+    assert "| R | 7 | 22,800 |" in md
+    assert "| G | n/a (not annotated) | 3,374 (est.) |" in md
+    assert "| r06 | 2 | 1 | 3 | 493 | 1 | 40 |" in md
+    assert "train+val" in md and "1,087" in md
+
+
+def test_table1_without_paper(tiny_dataset, tmp_path):
+    write_table1(dataset_counts(tiny_dataset.layout), tmp_path / "t1.csv", tmp_path / "t1.md")
+    md = (tmp_path / "t1.md").read_text()
+    assert "paper |" not in md and "| R | 7 |" in md
+    assert pd.read_csv(tmp_path / "t1.csv")["paper"].isna().all()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def cli_args(tmp_path: Path, root: Path) -> tuple[list[str], list[Path]]:
+    pointer = tmp_path / "dataset.json"
+    write_pointer(pointer, root, "synth")
+    outputs = [tmp_path / "out" / name for name in ("report.json", "table1.csv", "table1.md")]
+    args = ["validate", "--dataset", str(pointer), "--expected-size", "32", "--report", str(outputs[0]),
+            "--table1-csv", str(outputs[1]), "--table1-md", str(outputs[2]), "--paper-table1", str(PAPER_TABLE1)]
+    return args, outputs
+
+
+def test_cli_writes_report_and_tables(tiny_dataset, tmp_path):
+    args, outputs = cli_args(tmp_path, tiny_dataset.root)
+    assert main(args) == 0
+    assert all(path.is_file() for path in outputs)
+    report = json.loads(outputs[0].read_text())
+    assert report["ok"] is True and report["errors"] == [] and report["warnings"] == []
+    test_all = next(r for r in report["counts"] if r["split"] == "test" and r["patient"] == "all")
+    assert test_all == {"split": "test", "patient": "all", "images": 3, "R": 6, "G": None, "U": None}
+
+
+def test_cli_fails_with_the_list_and_writes_nothing(tiny_dataset, tmp_path, capsys):
+    break_missing_fluorescence(tiny_dataset)
+    break_unknown_class(tiny_dataset)
+    args, outputs = cli_args(tmp_path, tiny_dataset.root)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"raw_images_for_model/fluorescence/{TEST_ID}.tiff" in err
+    assert f"Annotations/trainval/{TRAIN_ID}.xml" in err
+    assert f"2 problems found in {tiny_dataset.root}; see the list above" in err
+    assert not any(path.exists() for path in outputs)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

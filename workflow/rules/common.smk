@@ -1,0 +1,55 @@
+# Configuration check first, then the paths and target lists every other rule file uses.
+import sys
+
+from ctcbench.config import resolve
+from ctcbench.errors import ConfigError
+
+try:
+    config = resolve(config, "config.yaml (with --config overrides)")
+except ConfigError as error:
+    sys.exit(f"ctcbench: configuration error: {error}")
+
+PRESET = config["preset"]
+PROTOCOL = config["protocol"]
+RESULTS = f"results/{PRESET}"
+LOGS = f"{RESULTS}/logs"
+DATASET = f"{RESULTS}/data/dataset.json"
+ENV = "../../envs/ctcbench.yaml"
+
+
+wildcard_constraints:
+    split="train|val|test",
+    protocol="faithful|corrected",
+
+
+def image_list_names():
+    """Image-level lists: the released splits and per-patient training lists (detectors, Table 6)."""
+    return ["train", "val", "test"] + [
+        f"train-{p}" for p in config["ablations"]["patients"]["values"]
+    ]
+
+
+def trainset_names():
+    """Crop-level training sets (classifiers): main, per patient, unknown-cell variants, fractions per seed."""
+    names = ["all", "u-drop", "u-as-normal", "u-candidates"]
+    names += [f"patient-{p}" for p in config["ablations"]["patients"]["values"]]
+    names += [
+        f"frac-{fraction:g}/seed{seed}"
+        for fraction in config["ablations"]["fractions"]["values"]
+        for seed in config["seeds"]
+    ]
+    return names
+
+
+def crop_cache(split):
+    return f"{RESULTS}/crops/{PROTOCOL}/{split}.npz"
+
+
+def data_targets():
+    """Everything the data stage produces: Table 1, the split lists and the crop caches."""
+    return [
+        f"{RESULTS}/tables/table1.md",
+        *expand(f"{RESULTS}/splits/images/{{name}}.txt", name=image_list_names()),
+        *expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
+        *[crop_cache(split) for split in ("train", "val", "test")],
+    ]

@@ -1,0 +1,151 @@
+# Data stage: obtain the dataset (figshare, a local copy or the synthetic twin) -> validate (Table 1) ->
+# image splits -> crop caches -> crop-level training sets.
+
+SOURCE = config["dataset"]["source"]
+FIGSHARE = config["dataset"]["figshare"]
+
+if SOURCE == "figshare":
+
+    localrules:
+        fetch_dataset,
+
+    rule fetch_dataset:
+        output:
+            DATASET,
+        log:
+            f"{LOGS}/data/fetch.log",
+        params:
+            api=FIGSHARE["api"],
+            article=FIGSHARE["article_id"],
+            version=FIGSHARE["version"],
+            dest=f"{FIGSHARE['download_dir']}/{FIGSHARE['article_id']}v{FIGSHARE['version']}",
+            pinned=FIGSHARE["pinned_manifest"],
+            retries=FIGSHARE["retries"],
+            max_bytes=int(FIGSHARE["max_extract_gb"] * 2**30),
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench fetch --api {params.api} --article {params.article} --version {params.version}"
+            " --dest {params.dest} --pinned-manifest {params.pinned} --retries {params.retries}"
+            " --max-extract-bytes {params.max_bytes} --pointer {output} > {log} 2>&1"
+
+elif SOURCE == "local":
+
+    localrules:
+        stage_local_dataset,
+
+    rule stage_local_dataset:
+        output:
+            DATASET,
+        log:
+            f"{LOGS}/data/stage_local.log",
+        params:
+            root=config["dataset"]["local"]["root"],
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench stage-local --root {params.root} --pointer {output} > {log} 2>&1"
+
+else:
+
+    rule synth_dataset:
+        output:
+            DATASET,
+        log:
+            f"{LOGS}/data/synth.log",
+        params:
+            root=lambda wildcards, output: os.path.join(
+                os.path.dirname(output[0]), "..", "dataset"
+            ),
+            preset=config["dataset"]["synth"]["preset"],
+            seed=config["dataset"]["synth"]["seed"],
+            size=config["dataset"]["synth"]["image_size"],
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench synth --root {params.root} --preset {params.preset} --seed {params.seed}"
+            " --image-size {params.size} --pointer {output} > {log} 2>&1"
+
+
+rule validate_dataset:
+    input:
+        DATASET,
+    output:
+        report=f"{RESULTS}/data/validation.json",
+        csv=f"{RESULTS}/tables/table1.csv",
+        md=f"{RESULTS}/tables/table1.md",
+    log:
+        f"{LOGS}/data/validate.log",
+    params:
+        size_flag=(
+            f"--expected-size {config['dataset']['expected_image_size']}"
+            if config["dataset"]["expected_image_size"]
+            else ""
+        ),
+        annotator=config["dataset"]["test_annotator"],
+        paper="resources/paper/table1_dataset.csv",
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench validate --dataset {input} --test-annotator {params.annotator}"
+        " {params.size_flag} --paper-table1 {params.paper}"
+        " --report {output.report} --table1-csv {output.csv} --table1-md {output.md} > {log} 2>&1"
+
+
+rule image_splits:
+    input:
+        dataset=DATASET,
+        validated=f"{RESULTS}/data/validation.json",
+    output:
+        expand(f"{RESULTS}/splits/images/{{name}}.txt", name=image_list_names()),
+    log:
+        f"{LOGS}/data/image_splits.log",
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench splits --dataset {input.dataset} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule crop_cache:
+    input:
+        dataset=DATASET,
+        validated=f"{RESULTS}/data/validation.json",
+    output:
+        f"{RESULTS}/crops/{{protocol}}/{{split}}.npz",
+    log:
+        f"{LOGS}/data/crops_{{protocol}}_{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/crops_{{protocol}}_{{split}}.tsv"
+    threads: config["threads"]["crops"]
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        annotator=config["dataset"]["test_annotator"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench crops --dataset {input.dataset} --split {wildcards.split} --protocol {wildcards.protocol}"
+        " --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
+
+
+rule trainsets:
+    input:
+        crop_cache("train"),
+    output:
+        expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
+        summary=f"{RESULTS}/splits/trainsets/summary.json",
+    log:
+        f"{LOGS}/data/trainsets.log",
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+        fractions=" ".join(f"{f:g}" for f in config["ablations"]["fractions"]["values"]),
+        seeds=" ".join(str(s) for s in config["seeds"]),
+        stratified="--stratified" if PROTOCOL == "corrected" else "",
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench trainsets --cache {input} --out-dir {params.out_dir} --fractions {params.fractions}"
+        " --seeds {params.seeds} {params.stratified} --summary {output.summary} > {log} 2>&1"
