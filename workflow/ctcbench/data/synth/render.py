@@ -34,7 +34,7 @@ HALO_RATIO = 0.55  # bright halo height relative to the rim depth
 RED_LEVEL = 2400.0
 GREEN_LEVEL = 2900.0
 HOECHST_LEVEL = 1900.0
-FL_OFFSET = np.array([90.0, 110.0, 60.0])  # red, green, Hoechst dark offsets
+FL_OFFSET = np.array([170.0, 230.0, 70.0])  # red, green, Hoechst dark offsets
 FL_GAIN = 3.0
 FL_READ_NOISE = 25.0
 INVERTED_FOCUS_FRACTION = 0.15  # fields imaged on the other side of focus: bright rim, dark halo
@@ -128,7 +128,7 @@ def render_scene(rng: np.random.Generator, cells: list[Cell], config: TwinConfig
     _draw_debris(rng, config, bf, fl)
 
     level = BF_LEVEL * style.brightness * float(np.exp(0.03 * rng.standard_normal()))
-    bf_signal = level * _illumination(rng, size, 0.22) * np.clip(1.0 + bf, 0.05, None)
+    bf_signal = level * _illumination(rng, size, 0.3) * np.clip(1.0 + bf, 0.05, None)
     fl_illumination = _illumination(rng, size, 0.12)[:, :, None]
     offsets = FL_OFFSET * np.exp(0.1 * rng.standard_normal(3))
     fl_signal = (offsets + fl) * fl_illumination
