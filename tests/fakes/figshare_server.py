@@ -60,6 +60,7 @@ class Seen:
     """One request as the server saw it."""
 
     path: str
+    query: dict[str, str]
     range: str | None
 
 
@@ -174,9 +175,9 @@ class FakeFigshare:
 
     def handle(self, h: _Handler) -> None:
         url = urlsplit(h.path)
-        with self._lock:
-            self.seen.append(Seen(url.path, h.headers.get("Range")))
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        with self._lock:
+            self.seen.append(Seen(url.path, query, h.headers.get("Range")))
         routes = (
             (rf"^/v2/articles/{self.article_id}/versions/{self.version}$", lambda m: self._article(h)),
             (rf"^/v2/articles/{self.article_id}/files$", lambda m: self._file_list(h, query)),

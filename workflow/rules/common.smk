@@ -15,6 +15,8 @@ RESULTS = f"results/{PRESET}"
 LOGS = f"{RESULTS}/logs"
 DATASET = f"{RESULTS}/data/dataset.json"
 ENV = "../../envs/ctcbench.yaml"
+# Published numbers ship with the workflow, so they resolve from its folder, not the working directory.
+PAPER_DIR = os.path.join(workflow.basedir, "resources", "paper")
 
 
 wildcard_constraints:

@@ -83,7 +83,7 @@ rule validate_dataset:
             else ""
         ),
         annotator=config["dataset"]["test_annotator"],
-        paper="resources/paper/table1_dataset.csv",
+        paper=f"{PAPER_DIR}/table1_dataset.csv",
     conda:
         ENV
     shell:

@@ -44,6 +44,8 @@ EXTRACT_STAMP = ".extracted.json"
 ROOT_MARKERS = ("Annotations", "raw_images_for_model")
 ROOT_SEARCH_DEPTH = 4
 CHUNK = 1 << 20
+# Small enough that an interrupted transfer loses little: a read cut short discards its whole unfinished chunk.
+STREAM_CHUNK = 1 << 16
 # 403 and 429 are what the storage behind the download redirect answers while throttling or re-signing links.
 RETRY_STATUS = frozenset({403, 408, 429, 500, 502, 503, 504})
 _HTML_NAMES = (".html", ".htm")
@@ -274,7 +276,7 @@ class FigshareClient:
                 failures = 1 if _size(part) > before else failures + 1
                 error = exc
             if max(failures, bad_files) >= self.retry.max_attempts:
-                _unlink(part)
+                # a verified-bad part is already gone; a partial good one stays for the next run to resume
                 raise DownloadError(
                     f"{remote.name} ({url}): {error.reason}; gave up after {self.retry.max_attempts} attempts"
                     " - rerun later, or check the network"
@@ -329,7 +331,7 @@ class FigshareClient:
         return 0
 
     def _stream(self, remote: RemoteFile, response: requests.Response, part: Path, offset: int) -> None:
-        body = response.iter_content(CHUNK)
+        body = response.iter_content(STREAM_CHUNK)
         try:
             first = next(body, b"")
             if not first and remote.size > offset:

@@ -37,22 +37,22 @@ class KindParams:
 
 
 CANCER = KindParams(
-    radius_ratio=1.18,
+    radius_ratio=1.14,
     axis_ratio_mean=0.76,
     irregularity=0.075,
     interior_offset=-0.06,
-    texture_amp=0.10,
+    texture_amp=0.095,
     texture_scale=1.1,
     rim=1.0,
     nucleus_frac=0.52,
-    nucleus_level=1.4,
+    nucleus_level=1.7,
 )
 NORMAL = KindParams(
     radius_ratio=1.0,
     axis_ratio_mean=0.85,
     irregularity=0.045,
     interior_offset=-0.03,
-    texture_amp=0.07,
+    texture_amp=0.075,
     texture_scale=1.5,
     rim=0.85,
     nucleus_frac=0.44,
@@ -104,7 +104,7 @@ def _stains(rng: np.random.Generator, label: str) -> tuple[float, float]:
         return 0.0, 0.0
     level = _lognormal(rng, 1.0, 0.4)
     if rng.random() < DIM_FRACTION:
-        level *= rng.uniform(0.2, 0.4)
+        level *= rng.uniform(0.05, 0.35)
     crosstalk = level * rng.uniform(0.02, 0.08)
     return (level, crosstalk) if label == "R" else (crosstalk, level)
 

@@ -26,7 +26,10 @@ def _rings(height: int, width: int) -> list[np.ndarray]:
 
 def _channel_features(channel: np.ndarray, rings: list[np.ndarray]) -> list[float]:
     values = channel.ravel()
-    grad_y, grad_x = np.gradient(channel)
+    if min(channel.shape) >= 2:
+        grad_y, grad_x = np.gradient(channel)
+    else:  # a one-pixel-thin crop has no gradient to speak of
+        grad_y = grad_x = np.zeros_like(channel)
     # Fine texture: deviation from the 3x3 mean, without scipy so that tiny crops work too.
     padded = np.pad(channel, 1, mode="edge")
     local = sum(padded[dy : dy + channel.shape[0], dx : dx + channel.shape[1]] for dy in range(3) for dx in range(3)) / 9

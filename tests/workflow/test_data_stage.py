@@ -1,0 +1,64 @@
+"""The data stage end to end on the synthetic twin, through Snakemake, in a scratch working directory."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ctcbench.data.crops import CropCache
+from ctcbench.data.layout import DatasetLayout
+from ctcbench.data.splits import read_image_list, read_trainset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_snakemake(workdir, *extra):
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+        str(ROOT / "config.yaml"), "--directory", str(workdir), "--cores", "2", "--config", "preset=demo", *extra,
+    ]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    result = run_snakemake(workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir
+
+
+def test_outputs_exist_and_agree(demo_results):
+    results = demo_results / "results" / "demo"
+    pointer = json.loads((results / "data" / "dataset.json").read_text())
+    assert pointer["source"] == "synth"
+    layout = DatasetLayout(Path(pointer["root"]))
+    assert Path(pointer["root"]) == (results / "dataset").resolve()
+    # image lists equal the released split files; patient lists partition train
+    train = read_image_list(results / "splits" / "images" / "train.txt")
+    assert train == layout.read_split("train")
+    per_patient = [read_image_list(results / "splits" / "images" / f"train-{p}.txt") for p in ("r06", "r07", "r08")]
+    assert sorted(sum(per_patient, [])) == sorted(train)
+    # crop caches: one file per split, train/val with R, G and U, test with R only (Unioned)
+    train_cache = CropCache.load(results / "crops" / "faithful" / "train.npz")
+    test_cache = CropCache.load(results / "crops" / "faithful" / "test.npz")
+    assert set(np.unique(train_cache.labels)) == {0, 1, 2}
+    assert set(np.unique(test_cache.labels)) == {0}
+    assert set(train_cache.image_ids) <= set(train)
+    # trainsets reference crops of the cache; Table 1 counts equal the cache's
+    all_set = read_trainset(results / "splits" / "trainsets" / "all.tsv")
+    assert [r.key for r in all_set] == train_cache.keys.tolist()
+    table = (results / "tables" / "table1.csv").read_text()
+    assert "train,all,R," in table
+    report = json.loads((results / "data" / "validation.json").read_text())
+    assert report["ok"] is True
+
+
+def test_rerun_has_nothing_to_do(demo_results):
+    result = run_snakemake(demo_results, "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
