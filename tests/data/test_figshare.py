@@ -110,6 +110,21 @@ def test_truncated_transfer_resumes_with_range(figshare: FakeFigshare, tmp_path:
     assert hashlib.md5(data).hexdigest() == archive.md5
 
 
+def test_failed_transfer_keeps_its_part_for_the_next_run(figshare: FakeFigshare, tmp_path: Path) -> None:
+    for f in dataset_files(truncate_first=100):
+        figshare.add(f)
+    with pytest.raises(DownloadError, match="dataset.zip.*transfer interrupted"):
+        fetch(figshare, tmp_path)
+    part = tmp_path / "downloads" / "dataset.zip.part"
+    kept = part.stat().st_size
+    assert kept > 0 and not (tmp_path / "downloads" / "dataset.zip").exists()
+    archive = figshare.file("dataset.zip")
+    archive.truncate_first, served = 0, len(figshare.requests_to(f"/storage/{archive.id}/"))
+    fetch(figshare, tmp_path)
+    assert [s.range for s in figshare.requests_to(f"/storage/{archive.id}/")][served:] == [f"bytes={kept}-"]
+    assert (tmp_path / "downloads" / "dataset.zip").read_bytes() == archive.content
+
+
 def test_server_ignoring_range_restarts_from_zero(figshare: FakeFigshare, tmp_path: Path) -> None:
     for f in dataset_files(truncate_first=1, ignore_range=True):
         figshare.add(f)
