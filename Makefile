@@ -39,3 +39,27 @@ format: $(STAMP)
 
 clean-demo:
 	rm -rf results/demo
+
+# ---------------------------------------------------------------------------------------------------------------
+# Detection stage: MMDetection 3.3.0 on mmengine 0.10.7 and mmcv 2.1.0 (workflow/ctcbench/detect/README.md).
+# mmcv comes from $CTCBENCH_WHEELHOUSE when set, else from the wheel cache (${XDG_CACHE_HOME:-~/.cache}/ctcbench/
+# wheels), else it is built from the PyPI sdist (~25 min on 2 cores) and cached. The three are installed without
+# dependencies (mmengine first: mmcv.ops imports it): their metadata asks for opencv-python, which would replace
+# the pinned opencv-python-headless.
+MMCV_SCRIPT := workflow/ctcbench/detect/install_mmcv.sh
+MM_PINS := mmengine==0.10.7 mmdet==3.3.0
+
+.PHONY: install-detect mmcv-wheel
+
+install-detect: $(STAMP)
+	$(BIN)/pip install --quiet -r envs/requirements-detect.txt
+	$(BIN)/pip install --quiet --no-deps $(MM_PINS)
+	bash $(MMCV_SCRIPT) install $(BIN)/python
+	$(BIN)/python -c "import mmdet.models, mmcv.ops; print('mmdet', mmdet.__version__, 'with mmcv ops: ok')"
+	$(BIN)/snakemake --version > /dev/null
+
+# Build (or reuse) the cached mmcv wheel for this venv's torch and print its path: copy it into a wheelhouse for
+# machines that cannot compile. FORCE_CUDA=1 builds the CUDA kernels too.
+mmcv-wheel: $(STAMP)
+	$(BIN)/pip install --quiet -r envs/requirements-detect.txt
+	bash $(MMCV_SCRIPT) wheel $(BIN)/python

@@ -37,27 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    # First pass only picks the command; its own module then defines the full argument set.
-    known, _ = parser.parse_known_args(argv)
-    module = importlib.import_module(COMMANDS[known.command][0])
-    command_parser = argparse.ArgumentParser(
-        prog=f"ctcbench {known.command}", description=COMMANDS[known.command][1]
-    )
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in COMMANDS:
+        build_parser().parse_args(argv)  # prints usage, help or the "invalid choice" error and exits
+        return 2
+    # The command's own module defines its full argument set, so `ctcbench CMD --help` shows it.
+    module = importlib.import_module(COMMANDS[command][0])
+    command_parser = argparse.ArgumentParser(prog=f"ctcbench {command}", description=COMMANDS[command][1])
     command_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     module.add_arguments(command_parser)
-    args = command_parser.parse_args(argv[argv.index(known.command) + 1 :])
+    position = argv.index(command)
+    args = command_parser.parse_args(argv[position + 1 :])
+    verbose = args.verbose or "-v" in argv[:position] or "--verbose" in argv[:position]
     logging.basicConfig(
-        level=logging.DEBUG if (args.verbose or known.verbose) else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         module.run(args)
     except CtcbenchError as exc:
-        print(f"ctcbench {known.command}: error: {exc}", file=sys.stderr)
+        print(f"ctcbench {command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"ctcbench {known.command}: interrupted", file=sys.stderr)
+        print(f"ctcbench {command}: interrupted", file=sys.stderr)
         return 130
     return 0
 

@@ -378,7 +378,7 @@ class FigshareClient:
 
     def _wait(self, what: str, exc: _Retry, failures: int) -> None:
         delay = self.retry.delay(failures, exc.retry_after)
-        log.warning("%s: %s; retrying in %.1f s", what, exc.reason, delay)
+        log.warning("%s: %s; retrying in %.2f s", what, exc.reason, delay)
         time.sleep(delay)
 
 

@@ -9,7 +9,7 @@ from ..errors import DatasetError
 from .figshare import ROOT_MARKERS
 from .pointer import write_pointer
 
-_ALTERNATIVES = "or use `dataset.source: synth` (synthetic twin) or `ctcbench fetch` (download from figshare)"
+_ALTERNATIVES = "or set `dataset.source: synth` (synthetic twin) or `dataset.source: figshare` (ctcbench fetch)"
 
 
 def check_local_root(root: Path) -> Path:

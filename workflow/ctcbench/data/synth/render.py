@@ -5,7 +5,7 @@ Intensities are set so that OpenCV's 8-bit read (v >> 8 for gray, v / 257 for RG
 label-free cues of a cell are only a few 8-bit grey levels deep, as in the real data.
 
 Brightfield: background x low-frequency illumination x (1 + sum of cell and debris perturbations), then
-Poisson-Gaussian camera noise. A cell perturbs it by a textured interior, a dark refractive rim with a bright halo
+signal-dependent (Poisson-Gaussian) camera noise. A cell perturbs it by a textured interior, a dark refractive rim with a bright halo
 just outside (inverted in some defocused fields), and a faint nuclear outline.
 Fluorescence (file order red, green, blue): cytoplasmic red/green stain per the cell's label, Hoechst in every
 nucleus, an offset, dimmer illumination falloff and camera noise; some debris is autofluorescent.
@@ -61,16 +61,23 @@ def _illumination(rng: np.random.Generator, size: int, strength: float) -> np.nd
     field = 1.0 - strength * rng.uniform(0.6, 1.4) * ((x - ox) ** 2 + (y - oy) ** 2) * 2.0
     for _ in range(4):
         kx, ky = rng.uniform(-1.6, 1.6, size=2)
-        field = field + strength * 0.35 * rng.standard_normal() * np.cos(
-            2 * np.pi * (kx * x + ky * y) + rng.uniform(0, 2 * np.pi)
-        )
+        amplitude = strength * 0.35 * rng.standard_normal()
+        phase_x = 2 * np.pi * kx * x + rng.uniform(0, 2 * np.pi)
+        phase_y = 2 * np.pi * ky * y
+        # cos(a + b) as outer products: a plane wave at the cost of two 1-D evaluations.
+        field = field + amplitude * (np.cos(phase_x) * np.cos(phase_y) - np.sin(phase_x) * np.sin(phase_y))
     return field / field.mean()
 
 
 def _camera(rng: np.random.Generator, signal: np.ndarray, gain: float, read_noise: float) -> np.ndarray:
-    """Poisson shot noise on photo-electrons plus Gaussian read noise, quantised to 16 bits."""
-    electrons = rng.poisson(np.maximum(signal, 0.0) / gain)
-    counts = electrons * gain + rng.normal(0.0, read_noise, size=signal.shape)
+    """Shot noise (variance = gain x signal) plus read noise, quantised to 16 bits.
+
+    At these photon counts the Poisson-Gaussian noise is indistinguishable from a Gaussian with the same
+    signal-dependent variance, which is several times cheaper to draw on a full 1080 x 1080 frame.
+    """
+    signal = np.maximum(signal, 0.0)
+    noise = rng.standard_normal(signal.shape, dtype=np.float32)
+    counts = signal + np.sqrt(gain * signal + read_noise**2) * noise
     return np.clip(np.rint(counts), 0, 65535).astype(np.uint16)
 
 
