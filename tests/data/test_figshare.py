@@ -15,7 +15,7 @@ import pytest
 from fakes.figshare_server import FakeFigshare, FakeFile
 
 from ctcbench.cli import main
-from ctcbench.data.figshare import fetch_dataset
+from ctcbench.data.fetch import fetch_dataset
 from ctcbench.errors import DatasetError, DownloadError
 
 DATASET = {

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 from .archive import DEFAULT_MAX_BYTES
-from .figshare import ARTICLE_ID, ARTICLE_VERSION, DEFAULT_API, MANIFEST_NAME, fetch_dataset
+from .fetch import ARTICLE_ID, ARTICLE_VERSION, MANIFEST_NAME, fetch_dataset
+from .figshare import DEFAULT_API
 from .pointer import write_pointer
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import DatasetError
-from .figshare import ROOT_MARKERS
+from .fetch import ROOT_MARKERS
 from .pointer import write_pointer
 
 _ALTERNATIVES = "or set `dataset.source: synth` (synthetic twin) or `dataset.source: figshare` (ctcbench fetch)"

@@ -14,7 +14,8 @@ from ..errors import DatasetError
 from ..io import atomic_write_json
 from .layout import TEST_ANNOTATORS
 from .pointer import read_pointer
-from .validate import dataset_counts, validate_dataset, write_table1
+from .table1 import dataset_counts, write_table1
+from .validate import validate_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,9 +29,9 @@ note() { echo "install_mmcv.sh: $*" >&2; }
 
 [ $# -eq 2 ] || die "usage: install_mmcv.sh install|wheel PYTHON"
 MODE=$1
-PY=$2
 case "$MODE" in install | wheel) ;; *) die "unknown mode '$MODE'; expected install or wheel" ;; esac
-"$PY" -c "import sys" 2>/dev/null || die "$PY is not a working Python; run 'make install' first"
+# Absolute path: the build changes directory. sys.executable keeps the venv's own path (symlinks unresolved).
+PY=$("$2" -c "import sys; print(sys.executable)" 2>/dev/null) || die "$2 is not a working Python; run 'make install' first"
 
 pip_() { "$PY" -m pip --disable-pip-version-check "$@"; }
 
@@ -68,8 +68,7 @@ major = int(m.version("setuptools").split(".")[0])
 assert major < 81, "setuptools >= 81 has no pkg_resources"
 EOF
     [ "$FLAVOUR" = cudaops ] && check_nvcc
-    local work
-    work=$(mktemp -d "${TMPDIR:-/tmp}/ctcbench-mmcv.XXXXXX")
+    work=$(mktemp -d "${TMPDIR:-/tmp}/ctcbench-mmcv.XXXXXX") # global: the EXIT trap outlives this function
     trap 'rm -rf "$work"' EXIT
     note "building mmcv ${MMCV_VERSION} (${FLAVOUR}) for torch ${TORCH_VERSION} from the PyPI sdist in $work"
     note "this compiles the ops on ${MAX_JOBS:-$(nproc)} cores and takes about 25 minutes on 2"
