@@ -444,8 +444,8 @@ def test_twin_check_cli(demo_twin, tmp_path):
     assert "| bf_hoechst |" in table.read_text()
 
 
-@pytest.mark.slow
 def test_settings_keep_the_papers_order(tmp_path):
+    """About 10 s: a twin big enough (~1,700 cells) for AUROC differences of a few points to be real."""
     from ctcbench.data.synth.learnability import check
 
     config = TwinConfig.demo(

@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crops": ("ctcbench.data.crops_cli", "extract every annotated cell of a split into one crop-cache file"),
     "trainsets": ("ctcbench.data.trainsets_cli", "write the crop-level training sets (patients, fractions, unknowns)"),
     "twin-check": ("ctcbench.data.synth.learnability", "score a quick classifier per input setting on the crops"),
+    "stage-weights": ("ctcbench.classify.weights_cli", "stage a backbone's ImageNet weights under resources/weights/"),
+    "classify-train": ("ctcbench.classify.train_cli", "train (or resume) one classifier run of the grid"),
+    "classify-eval": ("ctcbench.classify.eval_cli", "cell-level metrics and embeddings of a run on the val crops"),
+    "pseudo-labels": ("ctcbench.classify.pseudo_cli", "pseudo-labelled unknown-cell training sets (Table 5)"),
+    "classify-table": ("ctcbench.classify.table_cli", "cell-level Tables 2 and 3 beside the paper's numbers"),
 }
 
 

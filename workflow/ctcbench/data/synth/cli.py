@@ -22,7 +22,9 @@ def parse_images(text: str) -> dict[str, int]:
         patient, sep, value = part.partition("=")
         patient = patient.strip()
         if not sep or patient not in PATIENTS:
-            raise ConfigError(f"--images {text!r}: expected comma-separated PATIENT=COUNT with patients {list(PATIENTS)}")
+            raise ConfigError(
+                f"--images {text!r}: expected comma-separated PATIENT=COUNT with patients {list(PATIENTS)}"
+            )
         try:
             counts[patient] = int(value)
         except ValueError:

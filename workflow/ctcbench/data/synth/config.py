@@ -113,7 +113,9 @@ class TwinConfig:
             raise ConfigError(f"image_size={self.image_size}: the twin needs at least 64 pixels per side")
         unknown = sorted(set(self.images_per_patient) - set(PATIENTS))
         if unknown or not self.images_per_patient:
-            raise ConfigError(f"images_per_patient keys must be among {list(PATIENTS)}; got {sorted(self.images_per_patient)}")
+            raise ConfigError(
+                f"images_per_patient keys must be among {list(PATIENTS)}; got {sorted(self.images_per_patient)}"
+            )
         if self.test_per_patient < 0:
             raise ConfigError("test_per_patient must be >= 0")
         for patient, count in self.images_per_patient.items():

@@ -30,9 +30,11 @@ def _channel_features(channel: np.ndarray, rings: list[np.ndarray]) -> list[floa
         grad_y, grad_x = np.gradient(channel)
     else:  # a one-pixel-thin crop has no gradient to speak of
         grad_y = grad_x = np.zeros_like(channel)
-    # Fine texture: deviation from the 3x3 mean, without scipy so that tiny crops work too.
+    # Fine texture: energy of the deviation from the local 3x3 mean (edges padded by repetition).
     padded = np.pad(channel, 1, mode="edge")
-    local = sum(padded[dy : dy + channel.shape[0], dx : dx + channel.shape[1]] for dy in range(3) for dx in range(3)) / 9
+    local = (
+        sum(padded[dy : dy + channel.shape[0], dx : dx + channel.shape[1]] for dy in range(3) for dx in range(3)) / 9
+    )
     return [
         float(values.mean()),
         float(values.std()),

@@ -57,7 +57,9 @@ def _make_dirs(layout: DatasetLayout, write_crops: bool) -> None:
                     (layout.cells_dir / split / modality / label).mkdir(parents=True, exist_ok=True)
 
 
-def _records(layout: DatasetLayout, plans: Sequence[ImagePlan], config: TwinConfig, workers: int) -> Iterable[ImageRecord]:
+def _records(
+    layout: DatasetLayout, plans: Sequence[ImagePlan], config: TwinConfig, workers: int
+) -> Iterable[ImageRecord]:
     work = partial(write_image, layout, config=config)
     if workers <= 1:
         yield from map(work, plans)
@@ -79,8 +81,12 @@ def summarise(config: TwinConfig, records: Sequence[ImageRecord]) -> dict[str, A
         "cells": {s: {c: sum(r.cells[c] for r in records if r.split == s) for c in CLASSES} for s in splits},
         "test_boxes": {a: sum(r.test_boxes.get(a, 0) for r in records) for a in TEST_ANNOTATORS},
         # U cells by hidden biology: R = cancer, G = normal.
-        "unknown_hidden": {s: {c: sum(r.hidden[c] for r in records if r.split == s) for c in ("R", "G")} for s in splits},
-        "unknown_truth": {s: {k: v for r in records if r.split == s for k, v in r.unknown_truth.items()} for s in TRAINVAL},
+        "unknown_hidden": {
+            s: {c: sum(r.hidden[c] for r in records if r.split == s) for c in ("R", "G")} for s in splits
+        },
+        "unknown_truth": {
+            s: {k: v for r in records if r.split == s for k, v in r.unknown_truth.items()} for s in TRAINVAL
+        },
         "crops": {s: sum(r.crops for r in records if r.split == s) for s in TRAINVAL},
     }
     summary["images"]["total"] = len(records)

@@ -34,7 +34,12 @@ class CellWindow:
 
 
 def _outline_distance(
-    dx: np.ndarray, dy: np.ndarray, radius: float, axis_ratio: float, angle: float, harmonics: tuple[tuple[float, float], ...]
+    dx: np.ndarray,
+    dy: np.ndarray,
+    radius: float,
+    axis_ratio: float,
+    angle: float,
+    harmonics: tuple[tuple[float, float], ...],
 ) -> np.ndarray:
     cos, sin = np.cos(angle), np.sin(angle)
     u = dx * cos + dy * sin

@@ -1,0 +1,141 @@
+"""timm backbones with a new 3-output head and a 3-, 4- or 6-channel stem (reference-spec §4.1).
+
+The original used torchvision ImageNet weights, replaced each ImageNet head by an identity and put a new
+Linear(feat_dim, num_classes) on the pooled feature. timm's `num_classes` does the same: the head is a fresh
+Linear on the pooled (for ConvNeXt: pooled and LayerNorm-ed) feature, which `embed` returns.
+
+Stem for C != 3 input channels:
+* faithful: the original replaced the first conv by a freshly initialised, trainable conv of the same geometry
+  (PyTorch's default Conv2d init), throwing the pretrained stem away;
+* corrected: the pretrained RGB filters are kept and adapted by timm (`adapt_input_conv`: repeated over the C
+  channels and scaled by 3/C, so a constant input gives the same response as before).
+
+Pretrained weights are never fetched implicitly: they come from `<weights_dir>/<timm name>.safetensors` (or
+`.pth`), staged by `ctcbench stage-weights`, so a run behaves the same on an offline cluster node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+WEIGHT_SUFFIXES = (".safetensors", ".pth")
+
+
+def weights_file(weights_dir: Path | str, timm_name: str) -> Path:
+    """The staged weights of `timm_name`: the first existing of .safetensors / .pth, else the .safetensors path."""
+    weights_dir = Path(weights_dir)
+    for suffix in WEIGHT_SUFFIXES:
+        candidate = weights_dir / f"{timm_name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return weights_dir / f"{timm_name}{WEIGHT_SUFFIXES[0]}"
+
+
+def require_weights(weights_dir: Path | str, timm_name: str) -> Path:
+    path = weights_file(weights_dir, timm_name)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: pretrained weights missing; stage them with `ctcbench stage-weights --model {timm_name} "
+            f"--out {path}` where the network allows (or --from-file a downloaded checkpoint), "
+            "or set classify.pretrained: false"
+        )
+    return path
+
+
+def _model_kwargs(timm_name: str, image_size: int, drop_path: float) -> dict:
+    kwargs: dict = {"drop_path_rate": drop_path} if drop_path else {}
+    cfg = timm.models.get_pretrained_cfg(timm_name)
+    if cfg is not None and getattr(cfg, "fixed_input_size", False):
+        kwargs["img_size"] = image_size  # ViT/Swin position tables are built for one input size
+    return kwargs
+
+
+def stem_path(model: nn.Module) -> str:
+    first = model.pretrained_cfg.get("first_conv")
+    if isinstance(first, (list, tuple)):
+        first = first[0]
+    if not first:
+        raise ConfigError(f"{type(model).__name__}: timm does not name its first conv; cannot adapt its input channels")
+    return first
+
+
+def replace_stem(model: nn.Module, in_chans: int) -> nn.Conv2d:
+    """Swap the first conv for a fresh Conv2d with `in_chans` inputs and otherwise the same geometry."""
+    path = stem_path(model)
+    old = model.get_submodule(path)
+    if not isinstance(old, nn.Conv2d):
+        raise ConfigError(f"{path} of {type(model).__name__} is a {type(old).__name__}, not a Conv2d")
+    new = nn.Conv2d(
+        in_chans,
+        old.out_channels,
+        kernel_size=old.kernel_size,
+        stride=old.stride,
+        padding=old.padding,
+        dilation=old.dilation,
+        groups=old.groups,
+        bias=old.bias is not None,
+        padding_mode=old.padding_mode,
+    )
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    setattr(parent, name, new)
+    return new
+
+
+def build_model(
+    timm_name: str,
+    in_chans: int,
+    num_classes: int = 3,
+    *,
+    image_size: int = 128,
+    weights: Path | str | None = None,
+    protocol: str = "faithful",
+    drop_path: float = 0.0,
+) -> nn.Module:
+    """A timm classifier; `weights` (a staged file) makes it pretrained with the protocol's stem rule."""
+    kwargs = _model_kwargs(timm_name, image_size, drop_path)
+    try:
+        if weights is None:
+            return timm.create_model(timm_name, pretrained=False, num_classes=num_classes, in_chans=in_chans, **kwargs)
+        path = Path(weights)
+        if not path.is_file():
+            raise ConfigError(f"{path}: pretrained weights missing; stage them with `ctcbench stage-weights`")
+        # The file overrides every remote source; timm then drops the ImageNet head (num_classes differs),
+        # resizes position tables if needed and, for in_chans != 3, adapts the stem.
+        overlay = {"file": str(path), "source": "", "hf_hub_id": None, "url": ""}
+        fresh_stem = protocol == "faithful" and in_chans != 3
+        model = timm.create_model(
+            timm_name,
+            pretrained=True,
+            pretrained_cfg_overlay=overlay,
+            num_classes=num_classes,
+            in_chans=3 if fresh_stem else in_chans,
+            **kwargs,
+        )
+    except RuntimeError as exc:
+        raise ConfigError(f"{timm_name}: cannot build the model ({str(exc).splitlines()[0]})") from None
+    if fresh_stem:
+        replace_stem(model, in_chans)
+    return model
+
+
+def embed(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The pooled feature the head sees (reference-spec §6): what the original saved as the embedding."""
+    return model.forward_head(model.forward_features(images), pre_logits=True)
+
+
+def logits_and_embedding(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    features = embed(model, images)
+    return model.get_classifier()(features), features
+
+
+def count_parameters(model: nn.Module, backbone_only: bool = True) -> int:
+    """Parameter count; the paper's Table 3 counts the backbone without the head."""
+    head = {id(p) for p in model.get_classifier().parameters()} if backbone_only else set()
+    return sum(p.numel() for p in model.parameters() if id(p) not in head)

@@ -1,0 +1,357 @@
+"""Train one classifier run (reference-spec §4.4-4.6), resumable and seeded.
+
+As the original: Adam without weight decay, cross-entropy with label smoothing, the learning rate of `Schedule`
+set before every step, validation every `val_every` steps on the val crops (argmax accuracy), `best.pt` written
+whenever accuracy beats the best so far after the warm-up (the original: s > 1000 with a 1000-step warm-up), and
+`final.pt` at the end. Evaluation uses `best.pt`, like every evaluation script of the original.
+run.json is written last, so its presence marks a finished run.
+
+Not as the original: everything is seeded, batches are a pure function of (seed, step) (see `data`), mixed
+precision is bf16 on CUDA, and `last.pt` (model, optimizer, step, RNG states, best so far) is written every
+`resume_every` steps so that a killed run restarts from it and ends with the same weights and metrics as an
+uninterrupted one (bitwise on CPU, and on CUDA unless --fast-cuda).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..data.crops import CropCache
+from ..data.layout import CLASSES
+from ..data.splits import read_trainset
+from ..errors import ConfigError, DatasetError
+from ..io import atomic_write_json
+from .augment import Normalisation
+from .checkpoint import ModelSpec, load_resume, save_model, save_resume
+from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, trainset_indices
+from .models import build_model, count_parameters
+from .predict import EVAL_CHUNK, predict_loader, to_device
+from .provenance import file_sha256, git_commit, package_versions
+from .runtime import autocast, configure, describe_device, peak_memory_mb, pick_device, rng_state, seed_everything, set_rng_state
+from .schedule import Schedule
+from .variants import head_outputs, trainset_classes
+
+log = logging.getLogger(__name__)
+
+BEST, FINAL, LAST, RUN = "best.pt", "final.pt", "last.pt", "run.json"
+# Checkpoints of an unfinished run live here, not beside the declared outputs: Snakemake deletes the outputs of a
+# killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on completion.
+RESUME_DIR = "resume"
+
+
+@dataclass
+class TrainConfig:
+    """One grid point: what to train on, with which backbone and schedule, and where to write it."""
+
+    backbone: str
+    timm_name: str
+    setting: str
+    trainset: str  # variant name: all, patient-r06, frac-0.1, u-drop, u-pseudo-all, ...
+    seed: int
+    protocol: str
+    schedule: Schedule
+    train_cache: Path
+    val_cache: Path
+    trainset_file: Path
+    out_dir: Path
+    image_size: int = 128
+    hoechst_channels: int = 3
+    drop_path: float = 0.0
+    weights: Path | None = None  # staged pretrained weights; None trains from scratch
+    device: str = "auto"
+    threads: int = 1
+    workers: int = 0
+    deterministic: bool = True
+    resume_every: int = 1000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must not change between a run and its resumption."""
+        return {
+            "backbone": self.backbone,
+            "timm_name": self.timm_name,
+            "setting": self.setting,
+            "trainset": self.trainset,
+            "seed": self.seed,
+            "protocol": self.protocol,
+            "schedule": self.schedule.to_dict(),
+            "image_size": self.image_size,
+            "hoechst_channels": self.hoechst_channels,
+            "drop_path": self.drop_path,
+            "pretrained": self.weights is not None,
+        }
+
+
+@dataclass
+class TrainOutcome:
+    completed: bool
+    next_step: int
+    best_accuracy: float | None
+    best_step: int | None
+
+
+@dataclass
+class _Progress:
+    """The part of a run's state that is not model or optimizer: saved in last.pt, reported in run.json."""
+
+    next_step: int = 0
+    best_accuracy: float | None = None
+    best_step: int | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    sessions: int = 0
+    peak: dict[str, float] = field(default_factory=dict)
+
+
+class Interrupted(Exception):
+    """Raised by a step callback to simulate a crash (tests)."""
+
+
+def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
+    allowed = [CLASSES.index(c) for c in classes]
+    bad = sorted(set(np.unique(labels).tolist()) - set(allowed))
+    if bad:
+        raise DatasetError(
+            f"{path}: labels {[CLASSES[b] for b in bad]} in a {'/'.join(classes)} training set; "
+            "regenerate it (rules trainsets / pseudo_labels)"
+        )
+
+
+def validation_accuracy(model: nn.Module, loader, labels: np.ndarray, device: torch.device) -> float:
+    """Argmax accuracy over the validation crops (3-class, or R/G for 2-class sets)."""
+    predictions = predict_loader(model, loader, device)
+    return float(np.mean(predictions.probs.argmax(axis=1) == labels))
+
+
+def _merge_peaks(old: dict[str, float], new: dict[str, float]) -> dict[str, float]:
+    return {k: max(old.get(k, 0.0), new.get(k, 0.0)) for k in set(old) | set(new)}
+
+
+def train(
+    cfg: TrainConfig,
+    *,
+    stop_after: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+    progress: bool = True,
+) -> TrainOutcome:
+    """Train (or resume) one run. `stop_after` ends this session after that many steps, as a kill would,
+    leaving last.pt behind; `on_step(step)` is called after every completed step (a test can raise in it)."""
+    started = time.monotonic()
+    schedule = cfg.schedule
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    configure(device, cfg.threads, cfg.deterministic)
+
+    train_cache, val_cache = CropCache.load(cfg.train_cache), CropCache.load(cfg.val_cache)
+    records = read_trainset(cfg.trainset_file)
+    indices, labels = trainset_indices(train_cache, records, cfg.trainset_file)
+    classes = trainset_classes(cfg.trainset)
+    _check_labels(labels, classes, cfg.trainset_file)
+    source = CropSource(train_cache, cfg.setting, cfg.hoechst_channels)
+    val_source = CropSource(val_cache, cfg.setting, cfg.hoechst_channels)
+    faithful = cfg.protocol == "faithful"
+    norm = Normalisation() if faithful else channel_statistics(source, indices)
+    spec = ModelSpec(
+        backbone=cfg.backbone,
+        timm_name=cfg.timm_name,
+        in_chans=source.channels,
+        num_outputs=head_outputs(cfg.trainset, cfg.protocol),
+        classes=classes,
+        image_size=cfg.image_size,
+        setting=cfg.setting,
+        hoechst_channels=cfg.hoechst_channels,
+        protocol=cfg.protocol,
+        drop_path=cfg.drop_path,
+        norm=norm.to_dict(),
+    )
+
+    model = build_model(
+        cfg.timm_name,
+        spec.in_chans,
+        spec.num_outputs,
+        image_size=cfg.image_size,
+        weights=cfg.weights,
+        protocol=cfg.protocol,
+        drop_path=cfg.drop_path,
+    ).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    criterion = nn.CrossEntropyLoss(label_smoothing=schedule.label_smoothing)
+
+    state = _Progress()
+    resume_dir = out / RESUME_DIR
+    resume_path, pending_best = resume_dir / LAST, resume_dir / BEST
+    if resume_path.is_file():
+        saved = load_resume(resume_path)
+        if saved["fingerprint"] != cfg.fingerprint():
+            raise ConfigError(f"{resume_path}: resume state of a different configuration; delete it to start over")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        set_rng_state(saved["rng"])
+        state = _Progress(**saved["progress"])
+        log.info("resuming %s at step %d", out, state.next_step)
+    else:
+        shutil.rmtree(resume_dir, ignore_errors=True)  # leftovers of a run killed before its first resume state
+    state.sessions += 1
+
+    val_keep = np.isin(val_cache.labels, [CLASSES.index(c) for c in classes])
+    val_indices = np.flatnonzero(val_keep)
+    val_labels = val_cache.labels[val_indices].astype(np.int64)
+    if len(val_indices) == 0:
+        raise DatasetError(f"{cfg.val_cache}: no {'/'.join(classes)} crops to validate on")
+    pin = device.type == "cuda"
+    batches = TrainBatches(source, indices, labels, schedule.batch_size, cfg.image_size, cfg.seed, faithful, norm)
+    train_loader = make_loader(batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
+    val_set = EvalChunks(val_source, val_indices, cfg.image_size, spec.normalisation, EVAL_CHUNK)
+    val_loader = make_loader(val_set, range(len(val_set)), cfg.workers, pin, cfg.seed, persistent=True)
+
+    info = {"backbone": cfg.backbone, "setting": cfg.setting, "trainset": cfg.trainset, "seed": cfg.seed}
+
+    def save_last() -> None:
+        state.elapsed_s += time.monotonic() - session_clock[0]
+        session_clock[0] = time.monotonic()
+        state.peak = _merge_peaks(state.peak, peak_memory_mb(device))
+        save_resume(
+            resume_path,
+            {
+                "fingerprint": cfg.fingerprint(),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": rng_state(),
+                "sampler": {"seed": cfg.seed, "next_step": state.next_step},
+                "progress": state.__dict__,
+            },
+        )
+
+    session_clock = [started]
+    steps_done = 0
+    model.train()
+    bar = tqdm(
+        total=schedule.iterations,
+        initial=state.next_step,
+        desc=f"{cfg.backbone}/{cfg.setting}/{cfg.trainset}/seed{cfg.seed}",
+        unit="step",
+        disable=not progress,
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
+    )
+    for step, (images, targets) in zip(range(state.next_step, schedule.iterations), train_loader):
+        lr = schedule.lr_at(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with autocast(device):
+            logits = model(to_device(images, device))
+        loss = criterion(logits.float(), targets.to(device, non_blocking=True))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        state.next_step = step + 1
+        steps_done += 1
+        bar.update(1)
+
+        if (step + 1) % schedule.val_every == 0:
+            acc = validation_accuracy(model, val_loader, val_labels, device)
+            state.history.append({"step": step, "accuracy": acc, "loss": float(loss.detach())})
+            improved = step > schedule.warmup and (state.best_accuracy is None or acc > state.best_accuracy)
+            if improved:
+                state.best_accuracy, state.best_step = acc, step
+                save_model(pending_best, model, spec, {**info, "step": step, "val_accuracy": acc})
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}", val=f"{acc:.3f}", refresh=False)
+        if state.next_step % cfg.resume_every == 0 and state.next_step < schedule.iterations:
+            save_last()
+        if on_step is not None:
+            on_step(step)
+        if stop_after is not None and steps_done >= stop_after and state.next_step < schedule.iterations:
+            save_last()
+            bar.close()
+            log.info("stopped after %d steps this session; resume state in %s", steps_done, resume_path)
+            return TrainOutcome(False, state.next_step, state.best_accuracy, state.best_step)
+    bar.close()
+
+    final_info = {**info, "step": schedule.iterations - 1}
+    save_model(out / FINAL, model, spec, final_info)
+    if state.best_step is None:
+        # No validation after the warm-up (a very short schedule): evaluation falls back to the final weights.
+        log.warning("no validation after the warm-up; best.pt is the final model")
+        save_model(pending_best, model, spec, {**final_info, "val_accuracy": None, "fallback": "final"})
+    state.elapsed_s += time.monotonic() - session_clock[0]
+    state.peak = _merge_peaks(state.peak, peak_memory_mb(device))
+    pending_best.replace(out / BEST)
+    write_run_record(cfg, spec, state, model, device, train_cache, val_cache, len(indices))
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    return TrainOutcome(True, state.next_step, state.best_accuracy, state.best_step)
+
+
+def write_run_record(
+    cfg: TrainConfig,
+    spec: ModelSpec,
+    state: _Progress,
+    model: nn.Module,
+    device: torch.device,
+    train_cache: CropCache,
+    val_cache: CropCache,
+    n_train: int,
+) -> None:
+    """run.json: enough to tell exactly what produced this run's checkpoints (design §3)."""
+    record = {
+        "run": {
+            "backbone": cfg.backbone,
+            "setting": cfg.setting,
+            "trainset": cfg.trainset,
+            "seed": cfg.seed,
+            "protocol": cfg.protocol,
+        },
+        "config": {
+            **cfg.fingerprint(),
+            "weights": None if cfg.weights is None else str(cfg.weights),
+            "weights_sha256": None if cfg.weights is None else file_sha256(cfg.weights),
+            "classes": list(spec.classes),
+            "head_outputs": spec.num_outputs,
+            "in_chans": spec.in_chans,
+            "normalisation": spec.norm,
+            "resume_every": cfg.resume_every,
+            "workers": cfg.workers,
+            "threads": cfg.threads,
+            "deterministic": cfg.deterministic,
+            **cfg.extra,
+        },
+        "data": {
+            "train_cache": str(cfg.train_cache),
+            "train_cache_hash": train_cache.content_hash(),
+            "val_cache": str(cfg.val_cache),
+            "val_cache_hash": val_cache.content_hash(),
+            "trainset_file": str(cfg.trainset_file),
+            "trainset_sha256": file_sha256(cfg.trainset_file),
+            "train_crops": n_train,
+        },
+        "training": {
+            "best_step": state.best_step,
+            "best_val_accuracy": state.best_accuracy,
+            "validation": state.history,
+            "parameters_backbone": count_parameters(model),
+            "parameters_total": count_parameters(model, backbone_only=False),
+        },
+        "environment": {
+            "git": git_commit(),
+            "packages": package_versions(),
+            "device": describe_device(device),
+        },
+        "wall_time_s": round(state.elapsed_s, 2),
+        "sessions": state.sessions,
+        "peak_memory": state.peak,
+    }
+    atomic_write_json(Path(cfg.out_dir) / RUN, record)

@@ -1,0 +1,29 @@
+"""What a training-set variant means to the classifier: its classes, its head size, its validation crops.
+
+Main, per-patient and fraction sets are 3-class R/G/U (reference-spec §4.2). The unknown-cell variants of Table 5
+(§4.9) train on R and G only, and validate on the val crops without U (the original's `val_noU`). Their head:
+
+* faithful: `u-drop` keeps 3 outputs, as the original's stale NUM_CLASSES=3 (the U logit is never a target but
+  still takes softmax mass, and label smoothing spreads 0.1/3 onto it); the pseudo-label sets get 2 outputs, as
+  the original's ablation configs;
+* corrected: every 2-class set gets a 2-output head, so P(R) is a plain two-way softmax.
+"""
+
+from __future__ import annotations
+
+from ..data.layout import CLASSES
+
+TWO_CLASS_PREFIXES = ("u-drop", "u-pseudo")
+
+
+def trainset_classes(variant: str) -> tuple[str, ...]:
+    """Classes present in a training-set variant, in label order (R=0, G=1, U=2)."""
+    if variant.startswith(TWO_CLASS_PREFIXES):
+        return CLASSES[:2]
+    return CLASSES
+
+
+def head_outputs(variant: str, protocol: str) -> int:
+    if protocol == "faithful" and variant == "u-drop":
+        return len(CLASSES)
+    return len(trainset_classes(variant))

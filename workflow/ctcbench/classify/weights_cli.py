@@ -1,0 +1,22 @@
+"""`ctcbench stage-weights`: put a backbone's ImageNet weights under resources/weights/ as safetensors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .weights import stage_weights
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="timm name, optionally with a weight tag (convnext_base.fb_in1k)")
+    parser.add_argument("--out", required=True, type=Path, help="file to write (.safetensors)")
+    parser.add_argument("--from-file", type=Path, help="convert this local checkpoint instead of downloading")
+
+
+def run(args: argparse.Namespace) -> None:
+    digest = stage_weights(args.model, args.out, args.from_file)
+    log.info("%s: staged (sha256 %s)", args.out, digest)

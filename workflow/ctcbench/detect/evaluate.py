@@ -1,0 +1,117 @@
+"""Detection-stage metrics of a run (the "Detection stage" column of Table 4, reference-spec §5.2 steps 2 and 4).
+
+The reference scores raw detector outputs through the same formatting and evaluation as the full pipeline:
+
+1. per image, class-agnostic NMS at IoU `nms_iou` (torchvision IoU, no +1), then corners truncated to int,
+   x1/y1 clipped at 0 and x2/y2 at the image width/height, boxes with non-positive area dropped;
+2. per image, class-agnostic NMS at `nms_iou` again;
+3. AP50 and best F1 of the pooled detections (`metrics`).
+
+Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). `faithful` keeps the
+original's defect of dropping the ground truth of images left without any detection (§8.17); `corrected`
+counts every ground-truth box. Per-patient numbers use the id prefix, as the original's `-pid` filter did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..data.layout import DatasetLayout, patient_of
+from ..data.voc import read_voc
+from .metrics import IOU_THRESHOLD, evaluate
+from .predictions import Predictions
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by class-agnostic NMS, in descending score order (torchvision)."""
+    import torch
+    from torchvision.ops import nms as tv_nms
+
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=int)
+    keep = tv_nms(torch.as_tensor(boxes, dtype=torch.float32), torch.as_tensor(scores, dtype=torch.float32), iou)
+    return keep.numpy()
+
+
+def format_detections(
+    boxes: np.ndarray, scores: np.ndarray, width: int, height: int, nms_iou: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1: NMS, integer corners clipped to the image, empty boxes dropped."""
+    keep = nms(boxes, scores, nms_iou)
+    boxes, scores = np.asarray(boxes)[keep], np.asarray(scores)[keep]
+    ints = np.trunc(boxes).astype(np.int64).reshape(-1, 4)
+    ints[:, 0:2] = np.maximum(ints[:, 0:2], 0)
+    ints[:, 2] = np.minimum(ints[:, 2], width)
+    ints[:, 3] = np.minimum(ints[:, 3], height)
+    valid = (ints[:, 2] - ints[:, 0]) * (ints[:, 3] - ints[:, 1]) > 0
+    return ints[valid].astype(np.float64), scores[valid]
+
+
+def test_ground_truth(layout: DatasetLayout, image_ids: list[str], annotator: str) -> dict[str, np.ndarray]:
+    """R boxes of each test image as `int(float())` corners, without any shift (reference-spec §5.2)."""
+    truth = {}
+    for image_id in image_ids:
+        annotation = read_voc(layout.test_xml(image_id, annotator))
+        boxes = [box.int_coords() for box in annotation.boxes_of("R")]
+        truth[image_id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return truth
+
+
+def prepare(
+    predictions: Predictions, image_ids: list[str], nms_iou: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Steps 1 and 2 for every listed image, in list order (the order decides ties in the pooled ranking)."""
+    prepared = {}
+    for image_id in image_ids:
+        entry = predictions.images.get(image_id)
+        if entry is None:
+            prepared[image_id] = (np.zeros((0, 4)), np.zeros(0))
+            continue
+        boxes, scores = format_detections(entry.boxes, entry.scores, entry.width, entry.height, nms_iou)
+        keep = nms(boxes, scores, nms_iou)
+        prepared[image_id] = (boxes[keep], scores[keep])
+    return prepared
+
+
+def _scores(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]], truth: Mapping[str, np.ndarray], protocol: str
+) -> dict[str, Any]:
+    if protocol == "faithful":
+        truth = {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
+    result = evaluate(detections, truth, IOU_THRESHOLD)
+    result["ap50"] = result.pop("ap")
+    result["n_images"] = len(detections)
+    return result
+
+
+def detection_stage_metrics(
+    predictions: Predictions,
+    layout: DatasetLayout,
+    image_ids: list[str],
+    annotator: str,
+    protocol: str,
+    nms_iou: float = 0.5,
+) -> dict[str, Any]:
+    """AP50 and best F1 over all listed images and per patient, with the choices that produced them."""
+    detections = prepare(predictions, image_ids, nms_iou)
+    truth = test_ground_truth(layout, image_ids, annotator)
+    patients = sorted({patient_of(i) for i in image_ids})
+    per_patient = {}
+    for patient in patients:
+        ids = [i for i in image_ids if patient_of(i) == patient]
+        per_patient[patient] = _scores({i: detections[i] for i in ids}, {i: truth[i] for i in ids}, protocol)
+    return {
+        **_scores(detections, truth, protocol),
+        "per_patient": per_patient,
+        "protocol": protocol,
+        "test_annotator": annotator,
+        "nms_iou": nms_iou,
+        "iou_convention": "VOC +1 pixel",
+        "interpolation": "all-point",
+        "ground_truth_of_images_without_detections": "dropped" if protocol == "faithful" else "counted",
+        "run": predictions.meta.get("run"),
+    }
+

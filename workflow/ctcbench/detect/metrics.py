@@ -1,0 +1,142 @@
+"""One-class detection metrics of the reference evaluator (reference-spec §5.2 step 4): AP50 and best F1.
+
+The original is "one-class AP evaluation" adapted from Cartucho/mAP. Re-implemented here on plain arrays, with
+no mmdet import, because the pipeline stage scores fused detections with the same code:
+
+* IoU with the VOC "+1 pixel" convention: width = x2 - x1 + 1, height = y2 - y1 + 1.
+* All predictions of all images are pooled and sorted by score, descending; the sort is stable, so ties keep
+  the order in which images and boxes were given.
+* Greedy matching: each prediction takes the ground truth of its image with the highest IoU; it is a true
+  positive when that IoU is >= the threshold and that ground truth is still unused (which it then marks used),
+  otherwise a false positive, duplicates included. `difficult` is not used.
+* AP: all-point (VOC2010+) interpolation of the cumulative precision/recall curve, not 11-point.
+* Best F1: the maximum of 2PR/(P+R) over all points of that curve (an oracle threshold on the evaluated set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+IOU_THRESHOLD = 0.5
+
+
+def voc_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box with each of `boxes` (N x 4, x1 y1 x2 y2), with the VOC +1 pixel convention."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if len(boxes) == 0:
+        return np.zeros(0)
+    box = np.asarray(box, dtype=np.float64)
+    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) + 1
+    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) + 1
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    return inter / (area + areas - inter)
+
+
+@dataclass(frozen=True)
+class PRCurve:
+    """Cumulative precision/recall after each prediction, in descending score order."""
+
+    scores: np.ndarray
+    true_positive: np.ndarray  # bool per prediction
+    precision: np.ndarray
+    recall: np.ndarray
+    n_ground_truth: int
+
+    @property
+    def n_predictions(self) -> int:
+        return len(self.scores)
+
+
+def match(
+    predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ground_truth: Mapping[str, np.ndarray],
+    iou_threshold: float = IOU_THRESHOLD,
+) -> PRCurve:
+    """Pool `predictions` (image id -> (boxes N x 4, scores N)) and match them greedily to `ground_truth`
+    (image id -> boxes M x 4). Every ground-truth box counts towards recall, also in images without predictions."""
+    image_ids: list[str] = []
+    boxes: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for image_id, (image_boxes, image_scores) in predictions.items():
+        image_boxes = np.asarray(image_boxes, dtype=np.float64).reshape(-1, 4)
+        image_scores = np.asarray(image_scores, dtype=np.float64).reshape(-1)
+        if len(image_boxes) != len(image_scores):
+            raise ValueError(f"{image_id}: {len(image_boxes)} boxes but {len(image_scores)} scores")
+        image_ids += [image_id] * len(image_boxes)
+        boxes.append(image_boxes)
+        scores.append(image_scores)
+    all_boxes = np.concatenate(boxes) if boxes else np.zeros((0, 4))
+    all_scores = np.concatenate(scores) if scores else np.zeros(0)
+    order = np.argsort(-all_scores, kind="stable")
+    gts = {k: np.asarray(v, dtype=np.float64).reshape(-1, 4) for k, v in ground_truth.items()}
+    used = {k: np.zeros(len(v), dtype=bool) for k, v in gts.items()}
+    n_gt = sum(len(v) for v in gts.values())
+    tp = np.zeros(len(order), dtype=bool)
+    for rank, index in enumerate(order):
+        image_gt = gts.get(image_ids[index])
+        if image_gt is None or len(image_gt) == 0:
+            continue
+        ious = voc_iou(all_boxes[index], image_gt)
+        best = int(np.argmax(ious))
+        if ious[best] >= iou_threshold and not used[image_ids[index]][best]:
+            tp[rank] = True
+            used[image_ids[index]][best] = True
+    cum_tp = np.cumsum(tp)
+    cum_fp = np.cumsum(~tp)
+    precision = cum_tp / np.maximum(cum_tp + cum_fp, 1)
+    recall = cum_tp / n_gt if n_gt else np.zeros(len(order))
+    return PRCurve(all_scores[order], tp, precision, recall, n_gt)
+
+
+def average_precision(recall: Sequence[float], precision: Sequence[float]) -> float:
+    """All-point interpolated AP (VOC2010+): the area under the precision envelope of the PR curve."""
+    mrec = np.concatenate([[0.0], np.asarray(recall, dtype=np.float64), [1.0]])
+    mpre = np.concatenate([[0.0], np.asarray(precision, dtype=np.float64), [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    changed = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
+    return float(np.sum((mrec[changed] - mrec[changed - 1]) * mpre[changed]))
+
+
+@dataclass(frozen=True)
+class BestF1:
+    f1: float
+    precision: float
+    recall: float
+    score: float | None  # the score of the prediction at which the maximum is reached (the oracle threshold)
+
+
+def best_f1(curve: PRCurve) -> BestF1:
+    """Maximum F1 over the PR curve; the first maximum wins on ties."""
+    if curve.n_predictions == 0:
+        return BestF1(0.0, 0.0, 0.0, None)
+    p, r = curve.precision, curve.recall
+    denom = p + r
+    f1 = np.divide(2 * p * r, denom, out=np.zeros_like(denom), where=denom > 0)
+    i = int(np.argmax(f1))
+    return BestF1(float(f1[i]), float(p[i]), float(r[i]), float(curve.scores[i]))
+
+
+def evaluate(
+    predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ground_truth: Mapping[str, np.ndarray],
+    iou_threshold: float = IOU_THRESHOLD,
+) -> dict[str, float | int | None]:
+    """AP at `iou_threshold` and best F1 (with its precision, recall and score threshold) of a set of images."""
+    curve = match(predictions, ground_truth, iou_threshold)
+    f1 = best_f1(curve)
+    return {
+        "ap": average_precision(curve.recall, curve.precision),
+        "iou_threshold": iou_threshold,
+        "best_f1": f1.f1,
+        "precision_at_best_f1": f1.precision,
+        "recall_at_best_f1": f1.recall,
+        "score_at_best_f1": f1.score,
+        "n_ground_truth": curve.n_ground_truth,
+        "n_predictions": curve.n_predictions,
+        "n_true_positive": int(curve.true_positive.sum()),
+    }

@@ -1,0 +1,143 @@
+"""One detector training run as plain data: what the workflow passes to `ctcbench detect-train` and records.
+
+This module imports neither torch nor mmdet, so that the Snakefile can build run specs while planning the DAG.
+A run is identified by its wildcards (detector, setting, training set, seed); everything else that changes its
+numbers (protocol, the `detect:` section, channel handling, test annotator) travels with it, so that the spec
+is a complete, hashable description of the run and a change of any of it invalidates an interrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..data.channels import channel_count, check_setting
+from ..errors import ConfigError
+
+DETECTORS: tuple[str, ...] = ("faster_rcnn", "fcos", "dino")
+DETECTOR_TITLES = {"faster_rcnn": "Faster R-CNN", "fcos": "FCOS", "dino": "DINO"}
+TRAINSET_RE = re.compile(r"^(all|patient-r\d{2})$")
+# Detector -> the pretrained weights it starts from (keys of detect.weights). DINO's is configurable.
+BACKBONE_WEIGHTS = {"faster_rcnn": "imagenet_pytorch", "fcos": "imagenet_caffe"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one detector run; `detect` is the resolved `detect:` config section."""
+
+    detector: str
+    setting: str
+    trainset: str
+    seed: int
+    protocol: str
+    hoechst_channels: int
+    test_annotator: str
+    detect: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ConfigError(f"unknown detector {self.detector!r}; expected one of {', '.join(DETECTORS)}")
+        check_setting(self.setting, self.hoechst_channels, self.protocol)
+        if not TRAINSET_RE.match(self.trainset):
+            raise ConfigError(f"detector training set {self.trainset!r}; expected 'all' or 'patient-rXX'")
+
+    @property
+    def in_channels(self) -> int:
+        return channel_count(self.setting, self.hoechst_channels)
+
+    @property
+    def model(self) -> dict[str, Any]:
+        """The detector's own block of the `detect:` section (widths, learning rate, test thresholds)."""
+        return self.detect[self.detector]
+
+    @property
+    def box_shift(self) -> int:
+        """Offset added to VOC corners for training: the original's loader subtracted 1 (reference-spec §8.18)."""
+        shift = self.detect.get("box_shift")
+        if shift is None:
+            return -1 if self.protocol == "faithful" else 0
+        return int(shift)
+
+    @property
+    def weights_key(self) -> str | None:
+        """Key of detect.weights this run initialises from, or None for random initialisation."""
+        if not self.detect["pretrained"]:
+            return None
+        if self.detector == "dino":
+            return "coco_dino" if self.model.get("init", "coco") == "coco" else "imagenet_pytorch"
+        return BACKBONE_WEIGHTS[self.detector]
+
+    @property
+    def name(self) -> str:
+        return f"{self.detector}/{self.setting}/{self.trainset}/seed{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"detector run spec: {exc}; regenerate it from config.yaml") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"detector run spec is not valid JSON ({exc})") from None
+
+
+def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str, seed: int | str) -> RunSpec:
+    """The spec of one run from the resolved workflow configuration (ctcbench.config.resolve)."""
+    detect = {k: v for k, v in config["detect"].items() if k not in ("detectors", "resources", "threads", "weights")}
+    # Only the run's own detector block matters; the others must not invalidate it when they change.
+    for other in DETECTORS:
+        if other != detector:
+            detect.pop(other, None)
+    return RunSpec(
+        detector=detector,
+        setting=setting,
+        trainset=trainset,
+        seed=int(seed),
+        protocol=config["protocol"],
+        hoechst_channels=config["hoechst_channels"],
+        test_annotator=config["dataset"]["test_annotator"],
+        detect=detect,
+    )
+
+
+def grid(config: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(detector, setting, trainset, seed) of every detector run: the main grid and the per-patient ablation."""
+    runs = [
+        (detector, setting, "all", seed)
+        for detector in config["detect"]["detectors"]
+        for setting in config["settings"]
+        for seed in config["seeds"]
+    ]
+    patients = config["ablations"]["patients"]
+    runs += [
+        (patients["detector"], patients["setting"], f"patient-{patient}", seed)
+        for patient in patients["values"]
+        for seed in config["seeds"]
+    ]
+    return runs
+
+
+def train_list_name(trainset: str) -> str:
+    """Stem of the image list (results/{preset}/splits/images/<stem>.txt) a training set trains on."""
+    if trainset == "all":
+        return "train"
+    if trainset.startswith("patient-"):
+        return f"train-{trainset.removeprefix('patient-')}"
+    raise ConfigError(f"detector training set {trainset!r}; expected 'all' or 'patient-rXX'")

@@ -1,0 +1,195 @@
+"""Train one detector run with mmengine: seeded, resumable, ending in model.pth and run.json.
+
+Resuming: mmengine checkpoints go to `<run dir>/work/` every `checkpoint_interval` epochs. When the job is killed
+and started again (Snakemake deletes only the declared outputs), training continues from the last checkpoint.
+The run spec is stored beside the checkpoints; a work folder left by a different spec (the config changed) is
+discarded instead of resumed, so a checkpoint never continues under settings it was not trained with. After the
+final model is written, the resumable checkpoints are removed (they carry optimizer state and are large).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.pointer import read_pointer
+from ..data.splits import read_image_list
+from ..errors import DownloadError
+from ..io import atomic_path, atomic_write_json, read_json
+from . import provenance
+from .configs import runner_config, standardisation, stem_mode
+from .spec import RunSpec
+from .weights import adapt_stem, trusted_torch_load
+
+log = logging.getLogger(__name__)
+
+MODEL_FORMAT = "ctcbench.detector/1"
+
+
+@dataclass(frozen=True)
+class TrainPaths:
+    """Inputs and outputs of one run; `weights` is the staged pretrained file when the spec needs one."""
+
+    dataset: Path  # the dataset pointer (results/{preset}/data/dataset.json)
+    train_list: Path
+    model: Path
+    run_json: Path
+    weights: Path | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        return self.model.parent / "work"
+
+
+def prepare_work_dir(work_dir: Path, spec: RunSpec) -> None:
+    """Keep a work folder only if it belongs to this exact spec; record the spec in it."""
+    marker = work_dir / "spec.json"
+    if work_dir.exists():
+        previous = read_json(marker).get("sha256") if marker.is_file() else None
+        if previous != spec.digest():
+            log.warning("%s: left by a different configuration; starting this run from scratch", work_dir)
+            shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if not marker.is_file():
+        atomic_write_json(marker, {"sha256": spec.digest(), "spec": spec.to_dict()})
+
+
+def latest_checkpoint(work_dir: Path) -> Path | None:
+    """The checkpoint mmengine recorded last, if it is still there."""
+    pointer = work_dir / "last_checkpoint"
+    if not pointer.is_file():
+        return None
+    path = Path(pointer.read_text().strip())
+    return path if path.is_file() else None
+
+
+def checkpoint_epoch(path: Path | None) -> int | None:
+    match = re.search(r"epoch_(\d+)\.pth$", str(path)) if path else None
+    return int(match.group(1)) if match else None
+
+
+def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict[str, Any] | None]:
+    """The weights the model starts from (stem-adapted when needed) and their record for run.json.
+
+    The staging step (rule detect_weights) verified the file against its configured checksum; here it is only
+    hashed for the record.
+    """
+    key = spec.weights_key
+    if key is None:
+        return None, None
+    if paths.weights is None or not paths.weights.is_file():
+        raise DownloadError(
+            f"{paths.weights or 'detect.weights.' + key}: pretrained weights missing; stage them with "
+            f"`python -m ctcbench detect-weights --key {key}` (or rule detect_weights), or set detect.pretrained: false"
+        )
+    record = {"key": key, "file": str(paths.weights), "sha256": provenance.file_sha256(paths.weights), "stem": "as is"}
+    if spec.in_channels != 3:
+        record["stem"] = stem_mode(spec)
+        if stem_mode(spec) == "inflate":
+            adapted = adapt_stem(paths.weights, paths.work_dir / f"pretrained-{spec.in_channels}ch.pth", spec.in_channels)
+            return adapted, record
+    return paths.weights, record
+
+
+def save_model(path: Path, model, spec: RunSpec, model_config: dict[str, Any], epoch: int) -> None:
+    """Weights only, with the generated model config, so that inference rebuilds exactly this model."""
+    import torch
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "format": MODEL_FORMAT,
+        "state_dict": state,
+        "meta": {"spec": spec.to_json(), "model_config": json.dumps(model_config), "epoch": epoch},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _attempts(work_dir: Path) -> list[dict[str, Any]]:
+    path = work_dir / "attempts.json"
+    return read_json(path) if path.is_file() else []
+
+
+def _cleanup(work_dir: Path) -> None:
+    (work_dir / "last_checkpoint").unlink(missing_ok=True)
+    for path in work_dir.glob("*.pth"):
+        path.unlink()
+
+
+def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
+    """Train (or resume) the run and write its model and run record; returns the record."""
+    import torch
+    from mmdet.utils import register_all_modules
+    from mmengine.runner import Runner
+
+    from . import registry
+
+    registry.ensure_registered()
+    register_all_modules(init_default_scope=False)
+    torch.set_num_threads(threads)
+    started = time.time()
+    pointer = read_pointer(paths.dataset)
+    work_dir = paths.work_dir
+    prepare_work_dir(work_dir, spec)
+    weights, weights_record = pretrained_file(spec, paths)
+    resume_from = latest_checkpoint(work_dir)
+    cfg = runner_config(spec, pointer.root, paths.train_list, work_dir, weights=weights, load_from=resume_from,
+                        resume=resume_from is not None)
+    cfg.dump(str(work_dir / "config.py"))
+    if resume_from is not None:
+        log.info("resuming %s from %s", spec.name, resume_from)
+    log.info("training %s on %d images for %d epochs", spec.name, len(read_image_list(paths.train_list)),
+             spec.detect["epochs"])
+    runner = Runner.from_cfg(cfg)
+    with trusted_torch_load():
+        model = runner.train()
+    model = getattr(model, "module", model)
+    save_model(paths.model, model, spec, cfg.model.to_dict(), runner.epoch)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    wall = time.time() - started
+    attempts = _attempts(work_dir) + [{"wall_time_s": round(wall, 1), "resumed_from_epoch": checkpoint_epoch(resume_from)}]
+    atomic_write_json(work_dir / "attempts.json", attempts)
+    loss = runner.message_hub.get_scalar("train/loss")
+    record = {
+        "stage": "detect",
+        "run": spec.name,
+        "spec": spec.to_dict(),
+        "spec_sha256": spec.digest(),
+        "seed": spec.seed,
+        "protocol": spec.protocol,
+        "detector": spec.detector,
+        "setting": spec.setting,
+        "trainset": spec.trainset,
+        "in_channels": spec.in_channels,
+        "standardise": standardisation(spec),
+        "stem": stem_mode(spec),
+        "box_shift": spec.box_shift,
+        "epochs": runner.epoch,
+        "iterations": runner.iter,
+        "final_loss": round(float(loss.current()), 6) if loss is not None else None,
+        "model": {"path": str(paths.model), "sha256": provenance.file_sha256(paths.model)},
+        "inputs": {
+            "dataset": {"root": pointer.root, "source": pointer.source,
+                        "pointer_sha256": provenance.file_sha256(paths.dataset)},
+            "train_list": {"path": str(paths.train_list), "sha256": provenance.file_sha256(paths.train_list),
+                           "images": len(read_image_list(paths.train_list))},
+            "weights": weights_record,
+        },
+        "git": provenance.git_state(),
+        "versions": provenance.versions(),
+        "device": provenance.device_info(device),
+        "peak_memory_mb": provenance.peak_memory_mb(device),
+        "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 1),
+        "attempts": attempts,
+    }
+    atomic_write_json(paths.run_json, record)
+    _cleanup(work_dir)
+    log.info("wrote %s (%s epochs, %.0f s)", paths.model, runner.epoch, wall)
+    return record
