@@ -19,9 +19,11 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/classify.smk"
 
 
 rule all:
     input:
         data_targets(),
+        classify_targets(),
     default_target: True

@@ -452,7 +452,7 @@ def test_settings_keep_the_papers_order(tmp_path):
         seed=11, images_per_patient={"r06": 50, "r07": 50, "r08": 24}, val_fraction=0.35, write_crops=False
     )
     generate_twin(tmp_path / "twin", config, progress=False, workers=2)
-    report = check(DatasetLayout(tmp_path / "twin"), progress=False)
+    report = check(DatasetLayout(tmp_path / "twin"))
     auroc = {name: metrics["auroc"] for name, metrics in report["settings"].items()}
     assert 0.65 <= auroc["bf"] <= 0.88
     assert auroc["bf_hoechst"] >= auroc["bf"] + 0.02

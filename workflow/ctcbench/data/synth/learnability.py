@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,39 +20,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm import tqdm
 
 from ...errors import DatasetError
 from ...io import atomic_write_json, atomic_write_text
-from ..imageio import read_faithful
-from ..layout import DatasetLayout
+from ..channels import SETTINGS, compose
+from ..crops import build_crop_cache
+from ..layout import CLASSES, DatasetLayout
 from ..pointer import read_pointer
-from ..voc import read_voc
 from .features import crop_features
 
 log = logging.getLogger(__name__)
-
-
-def _bf(bf: np.ndarray, fl: np.ndarray) -> np.ndarray:
-    return bf
-
-
-def _bf_hoechst(bf: np.ndarray, fl: np.ndarray) -> np.ndarray:
-    # The paper's 3-channel variant: the last brightfield copy is replaced by Hoechst (array index 0 of the read).
-    return np.concatenate([bf[:, :, :2], fl[:, :, :1]], axis=2)
-
-
-def _bf_fluorescence(bf: np.ndarray, fl: np.ndarray) -> np.ndarray:
-    # [BF, BF, BF, Hoechst, green, red]: the BGR read of the RGB fluorescence file.
-    return np.concatenate([bf, fl], axis=2)
-
-
-# Setting name (as in the paper tables' CSVs) -> channel composition from the (8-bit BGR brightfield, 8-bit BGR fluorescence) crops.
-SETTINGS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "bf": _bf,
-    "bf_hoechst": _bf_hoechst,
-    "bf_fluo": _bf_fluorescence,
-}
 
 
 @dataclass
@@ -65,24 +41,17 @@ class CellSet:
     labels: list[str]
 
 
-def load_cells(layout: DatasetLayout, split: str, progress: bool = True) -> CellSet:
-    """Exact box crops of every train/val cell, cut from the faithful (OpenCV-style) reads of the raw images."""
-    rows: dict[str, list[np.ndarray]] = {name: [] for name in SETTINGS}
-    labels: list[str] = []
-    for image_id in tqdm(layout.read_split(split), desc=f"{split} cells", unit="image", disable=not progress):
-        bf = read_faithful(layout.brightfield(image_id))
-        fl = read_faithful(layout.fluorescence(image_id))
-        for obj in read_voc(layout.trainval_xml(image_id)).objects:
-            xmin, ymin, xmax, ymax = obj.int_coords()
-            xmin, ymin = max(xmin, 0), max(ymin, 0)
-            if xmax <= xmin or ymax <= ymin:
-                continue
-            crop_bf, crop_fl = bf[ymin:ymax, xmin:xmax], fl[ymin:ymax, xmin:xmax]
-            for name, compose in SETTINGS.items():
-                rows[name].append(crop_features(compose(crop_bf, crop_fl)))
-            labels.append(obj.name)
-    if not labels:
+def load_cells(layout: DatasetLayout, split: str) -> CellSet:
+    """Features of every cell of a split, from the same exact-box crops and channel composition as the classifier."""
+    cache = build_crop_cache(layout, split, layout.read_split(split), "faithful")
+    if len(cache) == 0:
         raise DatasetError(f"{layout.root}: no annotated cells in the {split} split; cannot score a classifier")
+    rows: dict[str, list[np.ndarray]] = {name: [] for name in SETTINGS}
+    for index in range(len(cache)):
+        bf, fl = cache.pair(index)
+        for name in SETTINGS:
+            rows[name].append(crop_features(compose(bf, fl, name)))
+    labels = [CLASSES[int(label)] for label in cache.labels]
     is_cancer = np.array([label == "R" for label in labels])
     return CellSet({name: np.stack(r) for name, r in rows.items()}, is_cancer, labels)
 
@@ -128,9 +97,9 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check(layout: DatasetLayout, progress: bool = True) -> dict[str, Any]:
-    train = load_cells(layout, "train", progress)
-    val = load_cells(layout, "val", progress)
+def check(layout: DatasetLayout) -> dict[str, Any]:
+    train = load_cells(layout, "train")
+    val = load_cells(layout, "val")
     settings = score_settings(train, val)
     aurocs = [settings[name]["auroc"] for name in SETTINGS]
     return {
