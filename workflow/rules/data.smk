@@ -54,9 +54,7 @@ else:
         log:
             f"{LOGS}/data/synth.log",
         params:
-            root=lambda wildcards, output: os.path.join(
-                os.path.dirname(output[0]), "..", "dataset"
-            ),
+            root=f"{RESULTS}/dataset",
             preset=config["dataset"]["synth"]["preset"],
             seed=config["dataset"]["synth"]["seed"],
             size=config["dataset"]["synth"]["image_size"],
