@@ -20,10 +20,12 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"
+include: "workflow/rules/detect.smk"
 
 
 rule all:
     input:
         data_targets(),
         classify_targets(),
+        detect_targets(),
     default_target: True

@@ -10,7 +10,9 @@ continues with exactly the batches an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +24,19 @@ from ..data.crops import CropCache
 from ..data.layout import CLASSES
 from ..data.splits import CropRecord
 from ..errors import DatasetError
-from .augment import Normalisation, eval_transform, train_transform
+from .augment import Normalisation, draw_params, eval_image, train_image
+
+PREFETCH = 2  # batches each worker builds ahead
 
 
 @dataclass(frozen=True)
 class CropSource:
-    """Crops of one cache, composed for one input setting as float32 in native units (reference-spec §2.3)."""
+    """Crops of one cache, composed for one input setting as float32 in native units (reference-spec §2.3).
+
+    Composing a setting only selects and repeats channels of the cached [brightfield, fluorescence] crop, so it is
+    done as one channel gather whose indices come from composing an image of channel numbers with
+    `channels.classifier_input` itself: the same channels, without its copies on every crop.
+    """
 
     cache: CropCache
     setting: str
@@ -37,9 +46,17 @@ class CropSource:
     def channels(self) -> int:
         return channel_count(self.setting, self.hoechst_channels)
 
+    @cached_property
+    def channel_index(self) -> np.ndarray:
+        bf = np.arange(self.cache.bf_channels, dtype=np.float32).reshape(1, 1, -1)
+        fl = np.arange(self.cache.bf_channels, self.cache.channels, dtype=np.float32).reshape(1, 1, -1)
+        return classifier_input(bf, fl, self.setting, self.hoechst_channels)[0, 0].astype(np.int64)
+
     def crop(self, index: int) -> np.ndarray:
-        bf, fl = self.cache.pair(int(index))
-        return classifier_input(bf, fl, self.setting, self.hoechst_channels)
+        crop = self.cache.crop(int(index))
+        if np.array_equal(self.channel_index, np.arange(crop.shape[2])):
+            return crop.astype(np.float32)
+        return crop[..., self.channel_index].astype(np.float32)
 
 
 def trainset_indices(
@@ -118,14 +135,68 @@ class TrainBatches(Dataset):
     def __len__(self) -> int:  # steps are unbounded; the sampler decides which ones are drawn
         return 2**62
 
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """Channels-last shape of a full batch (a training set smaller than the batch gives smaller ones)."""
+        return (min(self.batch_size, len(self.indices)), self.image_size, self.image_size, self.source.channels)
+
+    def build(self, step: int, out: np.ndarray) -> torch.Tensor:
+        """Resize step `step`'s crops straight into the rows of `out` (N x S x S x C); return its labels."""
         rng = step_rng(self.seed, step)
         positions = batch_positions(rng, len(self.indices), self.batch_size)
-        images = [
-            train_transform(self.source.crop(self.indices[p]), rng, self.image_size, self.faithful, self.norm)
-            for p in positions
-        ]
-        return torch.stack(images), torch.from_numpy(self.labels[positions])
+        for row, (p, params) in enumerate(zip(positions, draw_params(rng, len(positions)))):
+            train_image(self.source.crop(self.indices[p]), params, self.image_size, self.faithful, self.norm, out[row])
+        return torch.from_numpy(self.labels[positions])
+
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = np.empty(self.shape, np.float32)
+        labels = self.build(step, batch)
+        return as_images(torch.from_numpy(batch)), labels
+
+
+class RingBatches(Dataset):
+    """Training batches handed from loader workers to the trainer through a fixed ring of shared-memory slots.
+
+    A default DataLoader worker moves every batch into a fresh shared-memory segment that both processes then
+    fault in page by page; for float crops that costs about as much as building the batch. Here worker batches are
+    written straight into slot `step % slots` of one ring mapped before the workers start, and only the slot
+    number and labels travel through the queue. A slot is reused `slots` steps later; as the loader never has
+    more than workers x prefetch steps in flight, `slots` above that keeps a slot intact until the trainer has
+    copied it out (`train_stream`).
+    """
+
+    def __init__(self, batches: TrainBatches, slots: int) -> None:
+        self.batches = batches
+        self.ring = torch.empty((slots, *batches.shape), dtype=torch.float32).share_memory_()
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, step: int) -> tuple[int, torch.Tensor]:
+        slot = step % len(self.ring)
+        return slot, self.batches.build(step, self.ring[slot].numpy())
+
+
+def as_images(batch: torch.Tensor) -> torch.Tensor:
+    """N x H x W x C memory seen as the N x C x H x W tensor models take (torch's channels_last layout).
+
+    Batches are built channels-last because OpenCV writes H x W x C; convolutions accept the layout as it is
+    (on CUDA it is the faster one), so no transposing copy is ever made.
+    """
+    return batch.permute(0, 3, 1, 2)
+
+
+def train_stream(
+    batches: TrainBatches, steps: range, workers: int, pin_memory: bool, seed: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(images, labels) of every step in `steps`, built ahead by `workers` processes (or inline with 0)."""
+    if workers == 0:
+        yield from make_loader(batches, steps, 0, pin_memory, seed)
+        return
+    ring = RingBatches(batches, slots=workers * PREFETCH + 2)
+    for slot, labels in make_loader(ring, steps, workers, pin_memory, seed):
+        images = ring.ring[slot, : len(labels)]
+        yield as_images(images.pin_memory() if pin_memory else images.clone()), labels
 
 
 class EvalChunks(Dataset):
@@ -138,8 +209,13 @@ class EvalChunks(Dataset):
         return (len(self.indices) + self.chunk - 1) // self.chunk
 
     def __getitem__(self, k: int) -> torch.Tensor:
+        if not 0 <= k < len(self):
+            raise IndexError(k)
         part = self.indices[k * self.chunk : (k + 1) * self.chunk]
-        return torch.stack([eval_transform(self.source.crop(i), self.image_size, self.norm) for i in part])
+        batch = np.empty((len(part), self.image_size, self.image_size, self.source.channels), np.float32)
+        for row, index in enumerate(part):
+            eval_image(self.source.crop(index), self.image_size, self.norm, batch[row])
+        return as_images(torch.from_numpy(batch))
 
 
 def make_loader(
@@ -158,6 +234,14 @@ def make_loader(
         num_workers=workers,
         pin_memory=pin_memory,
         persistent_workers=persistent and workers > 0,
-        prefetch_factor=4 if workers > 0 else None,
+        prefetch_factor=PREFETCH if workers > 0 else None,
         generator=torch.Generator().manual_seed(int(seed)),
+        worker_init_fn=_single_threaded_worker if workers > 0 else None,
     )
+
+
+def _single_threaded_worker(worker_id: int) -> None:
+    """Workers each handle whole batches; OpenCV's own thread pool in every worker would only oversubscribe."""
+    import cv2
+
+    cv2.setNumThreads(1)

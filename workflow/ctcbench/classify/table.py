@@ -98,14 +98,14 @@ def _cell(summary: Summary, paper: tuple[float, float] | None) -> str:
 def _row(table: str, backbone: str, label: str, setting: str, trainset: str, metric: str, summary: Summary,
          paper: tuple[float, float] | None) -> dict[str, Any]:
     def num(value: float) -> str:
-        return "" if math.isnan(value) else f"{value:.4f}"
+        return "" if math.isnan(value) else f"{value:.6f}"
 
     return {
         "table": table, "backbone": backbone, "paper_label": label, "setting": setting, "trainset": trainset,
         "metric": metric, "n_runs": summary.n, "mean": num(summary.mean), "std_ddof0": num(summary.std0),
         "std_ddof1": num(summary.std1), "paper_mean": "" if paper is None else paper[0],
         "paper_std": "" if paper is None else paper[1],
-        "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.4f}",
+        "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",
     }
 
 

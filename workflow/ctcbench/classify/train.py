@@ -35,7 +35,7 @@ from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
-from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, trainset_indices
+from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, train_stream, trainset_indices
 from .models import build_model, count_parameters
 from .predict import EVAL_CHUNK, predict_loader, to_device
 from .provenance import file_sha256, git_commit, package_versions
@@ -216,7 +216,7 @@ def train(
         raise DatasetError(f"{cfg.val_cache}: no {'/'.join(classes)} crops to validate on")
     pin = device.type == "cuda"
     batches = TrainBatches(source, indices, labels, schedule.batch_size, cfg.image_size, cfg.seed, faithful, norm)
-    train_loader = make_loader(batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
+    train_loader = train_stream(batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
     val_set = EvalChunks(val_source, val_indices, cfg.image_size, spec.normalisation, EVAL_CHUNK)
     val_loader = make_loader(val_set, range(len(val_set)), cfg.workers, pin, cfg.seed, persistent=True)
 

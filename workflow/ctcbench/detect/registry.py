@@ -5,7 +5,7 @@ from `channels.read_pair` + `channels.detector_input`, so the detectors see exac
 stage and test of the package sees; there is no second image reader (reference-spec §2.2 `LoadCTCImageFromFile`
 and `CTCDataset`, re-implemented).
 
-Importing this module registers them; `ensure_registered()` is the explicit form of that import.
+Importing this module registers them; call `ensure_registered()` before building configs outside a Runner.
 """
 
 from __future__ import annotations
@@ -134,4 +134,11 @@ class CtcDetDataPreprocessor(DetDataPreprocessor):
 
 
 def ensure_registered() -> None:
-    """Registration happens on import; this call documents that a caller depends on it."""
+    """Register mmdet's own modules and make `mmdet` the default registry scope.
+
+    Our classes registered on import; building a config outside a Runner (inference, tests) also needs the
+    scope that the generated configs name (`default_scope='mmdet'`), or mmengine looks in its own registries.
+    """
+    from mmdet.utils import register_all_modules
+
+    register_all_modules(init_default_scope=True)

@@ -125,13 +125,11 @@ def _cleanup(work_dir: Path) -> None:
 def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     """Train (or resume) the run and write its model and run record; returns the record."""
     import torch
-    from mmdet.utils import register_all_modules
     from mmengine.runner import Runner
 
     from . import registry
 
     registry.ensure_registered()
-    register_all_modules(init_default_scope=False)
     torch.set_num_threads(threads)
     started = time.time()
     pointer = read_pointer(paths.dataset)

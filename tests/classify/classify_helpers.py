@@ -1,0 +1,75 @@
+"""Helpers of the classification tests: a tiny synthetic twin cut into crop caches, and tiny training runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctcbench.classify.schedule import Schedule
+from ctcbench.classify.train import TrainConfig
+from ctcbench.data.crops import build_crop_cache
+from ctcbench.data.layout import DatasetLayout
+from ctcbench.data.splits import records_from_cache, trainset_lists, write_trainset
+from ctcbench.data.synth import TwinConfig, generate_twin
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY_MODEL = "test_resnet"  # timm's tiny ResNet: a real architecture that trains in seconds on CPU
+
+
+@dataclass(frozen=True)
+class TinyCrops:
+    root: Path
+
+    def cache(self, split: str, protocol: str = "faithful") -> Path:
+        return self.root / protocol / f"{split}.npz"
+
+    def trainset(self, name: str, protocol: str = "faithful") -> Path:
+        return self.root / protocol / "trainsets" / f"{name}.tsv"
+
+
+def build_tiny_crops(base: Path) -> TinyCrops:
+    """18 images of 128 x 128 (train/val/test per patient), ~12 cells each, crop caches of both protocols."""
+    config = TwinConfig.demo(
+        image_size=128, images_per_patient={"r06": 6, "r07": 6, "r08": 6}, test_per_patient=1, val_fraction=0.3,
+        cells_per_image=12.0, cell_radius=10.0, write_crops=False,
+    )
+    generate_twin(base / "dataset", config, progress=False)
+    layout = DatasetLayout(base / "dataset")
+    for protocol in ("faithful", "corrected"):
+        for split in ("train", "val"):
+            cache = build_crop_cache(layout, split, layout.read_split(split), protocol)
+            cache.save(base / "crops" / protocol / f"{split}.npz")
+            if split == "train":
+                records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
+                for name, chosen in trainset_lists(records, [0.5], [0], protocol == "corrected").items():
+                    write_trainset(base / "crops" / protocol / "trainsets" / f"{name}.tsv", chosen)
+    return TinyCrops(base / "crops")
+
+
+def tiny_config(crops: TinyCrops, out: Path, **overrides) -> TrainConfig:
+    """A run of the tiny model: 12 steps of 16 crops at 32 px, validation every 4 steps."""
+    protocol = overrides.pop("protocol", "faithful")
+    trainset = overrides.pop("trainset", "all")
+    schedule = overrides.pop(
+        "schedule", Schedule(lr=1e-3, iterations=12, milestones=(8, 10), warmup=2, batch_size=16, val_every=4)
+    )
+    values = dict(
+        backbone="tiny",
+        timm_name=TINY_MODEL,
+        setting="bf_fluo",
+        trainset=trainset,
+        seed=0,
+        protocol=protocol,
+        schedule=schedule,
+        train_cache=crops.cache("train", protocol),
+        val_cache=crops.cache("val", protocol),
+        trainset_file=crops.trainset(trainset, protocol),
+        out_dir=out,
+        image_size=32,
+        threads=1,
+        workers=0,
+        resume_every=4,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)

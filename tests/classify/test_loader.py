@@ -1,0 +1,76 @@
+"""Training data: training-set lists map onto the cache, batches are seeded per step, loaders agree."""
+
+import numpy as np
+import pytest
+import torch
+
+from ctcbench.classify.augment import Normalisation
+from ctcbench.classify.data import (
+    CropSource, EvalChunks, TrainBatches, batch_positions, channel_statistics, step_rng, train_stream, trainset_indices,
+)
+from ctcbench.data.crops import CropCache
+from ctcbench.data.splits import CropRecord, read_trainset
+from ctcbench.errors import DatasetError
+
+
+def test_trainset_keys_map_to_cache_and_labels_come_from_the_list(tiny_crops):
+    cache = CropCache.load(tiny_crops.cache("train"))
+    records = read_trainset(tiny_crops.trainset("u-as-normal"))
+    indices, labels = trainset_indices(cache, records)
+    assert [str(cache.keys[i]) for i in indices] == [r.key for r in records]
+    was_unknown = cache.labels[indices] == 2
+    assert was_unknown.any() and (labels[was_unknown] == 1).all()  # U relabelled G by the list
+    with pytest.raises(DatasetError, match="not in the train crop cache"):
+        trainset_indices(cache, [CropRecord("r06c04f99p01_0_1_1_5_5", "R", "r06c04f99p01")], "x.tsv")
+
+
+def test_batches_are_uniform_without_replacement_and_independent_per_step():
+    n, size = 50, 16
+    seen = np.zeros(n)
+    for step in range(3000):
+        positions = batch_positions(step_rng(7, step), n, size)
+        assert len(set(positions.tolist())) == size
+        seen[positions] += 1
+    assert seen.min() > 0.8 * seen.mean() and seen.max() < 1.2 * seen.mean()
+    assert (batch_positions(step_rng(7, 5), n, size) == batch_positions(step_rng(7, 5), n, size)).all()
+    assert not (batch_positions(step_rng(7, 5), n, size) == batch_positions(step_rng(8, 5), n, size)).all()
+    assert sorted(batch_positions(step_rng(0, 0), 10, 64).tolist()) == list(range(10))  # small set: all of it
+
+
+def test_channel_statistics(tiny_crops):
+    cache = CropCache.load(tiny_crops.cache("train", "corrected"))
+    source = CropSource(cache, "bf_fluo")
+    indices = np.array([0, 3, 3, 5])  # duplicates count once
+    pixels = np.concatenate([source.crop(i).reshape(-1, 6) for i in (0, 3, 5)]).astype(np.float64)
+    stats = channel_statistics(source, indices)
+    assert np.allclose(stats.mean, pixels.mean(axis=0)) and np.allclose(stats.std, pixels.std(axis=0))
+
+
+def test_loader_workers_do_not_change_batches(tiny_crops):
+    cache = CropCache.load(tiny_crops.cache("train"))
+    indices, labels = trainset_indices(cache, read_trainset(tiny_crops.trainset("all")))
+    batches = TrainBatches(CropSource(cache, "bf_hoechst"), indices, labels, 8, 24, 3, True, Normalisation())
+    direct = [batches[s] for s in range(4, 30)]
+    # More steps than ring slots (2 workers x 2 ahead + 2): slots are reused while batches stay intact.
+    with_workers = list(train_stream(batches, range(4, 30), workers=2, pin_memory=False, seed=0))
+    inline = list(train_stream(batches, range(4, 30), workers=0, pin_memory=False, seed=0))
+    assert len(with_workers) == len(inline) == len(direct) == 26
+    for (a_img, a_lab), (b_img, b_lab), (c_img, c_lab) in zip(direct, with_workers, inline):
+        assert torch.equal(a_img, b_img) and torch.equal(a_lab, b_lab)
+        assert torch.equal(a_img, c_img) and torch.equal(a_lab, c_lab)
+    assert direct[0][0].shape == (8, 3, 24, 24)
+    chunks = EvalChunks(CropSource(cache, "bf"), np.arange(len(cache)), 24, Normalisation(), chunk=10)
+    assert sum(len(c) for c in chunks) == len(cache) and len(chunks) == -(-len(cache) // 10)
+
+
+@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
+@pytest.mark.parametrize("setting, hoechst", [("bf", 3), ("bf_hoechst", 3), ("bf_hoechst", 4), ("bf_fluo", 3)])
+def test_crop_source_composes_like_the_channel_module(tiny_crops, protocol, setting, hoechst):
+    from ctcbench.data.channels import classifier_input
+
+    cache = CropCache.load(tiny_crops.cache("val", protocol))
+    source = CropSource(cache, setting, hoechst)
+    for index in (0, 7, len(cache) - 1):
+        expected = classifier_input(*cache.pair(index), setting, hoechst)
+        got = source.crop(index)
+        assert got.dtype == np.float32 and got.shape == expected.shape and np.array_equal(got, expected)

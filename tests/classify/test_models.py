@@ -1,0 +1,137 @@
+"""Backbones: staged weights load into 3- and 6-channel models with each protocol's stem rule."""
+
+import pytest
+import timm
+import torch
+from safetensors.torch import save_file
+
+from ctcbench.classify.models import (
+    build_model, count_parameters, embed, logits_and_embedding, require_weights, stem_path, weights_file,
+)
+from ctcbench.errors import ConfigError
+
+TINY = ("test_resnet", "test_convnext", "test_efficientnet")
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    """ImageNet-shaped weights of each tiny model (random, 1000 classes), saved as a staged file."""
+    folder = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(123)
+    sources = {}
+    for name in TINY:
+        model = timm.create_model(name, pretrained=False)
+        save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, str(folder / f"{name}.safetensors"))
+        sources[name] = model.state_dict()
+    return folder, sources
+
+
+@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
+def test_three_channels_load_every_pretrained_weight(staged, name, protocol):
+    folder, sources = staged
+    model = build_model(name, 3, 3, image_size=32, weights=weights_file(folder, name), protocol=protocol)
+    state = model.state_dict()
+    head = model.pretrained_cfg["classifier"]
+    for key, value in sources[name].items():
+        if key.startswith(head + "."):
+            assert state[key].shape[0] == 3  # a new 3-class head
+        else:
+            assert torch.equal(state[key], value), key
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_corrected_six_channels_adapt_the_pretrained_stem(staged, name):
+    folder, sources = staged
+    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", protocol="corrected")
+    stem = stem_path(model)
+    rgb = sources[name][f"{stem}.weight"]
+    adapted = model.get_submodule(stem).weight.detach()
+    # RGB filters repeated over the 6 channels and scaled by 3/6 ...
+    assert adapted.shape[1] == 6
+    assert torch.allclose(adapted, torch.cat([rgb, rgb], dim=1) * 0.5)
+    # ... so a 6-channel image of two copies of an RGB image gives the stem response of that RGB image.
+    image = torch.rand(1, 3, 16, 16)
+    conv3 = model.get_submodule(stem).__class__(3, adapted.shape[0], adapted.shape[2:], bias=False)
+    conv3.weight.data = rgb.clone()
+    stride, padding = model.get_submodule(stem).stride, model.get_submodule(stem).padding
+    out6 = torch.nn.functional.conv2d(torch.cat([image, image], 1), adapted, stride=stride, padding=padding)
+    out3 = torch.nn.functional.conv2d(image, rgb, stride=stride, padding=padding)
+    assert torch.allclose(out6, out3, atol=1e-5)
+    # The rest of the network is the pretrained one.
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in sources[name].items()
+               if not k.startswith((stem, model.pretrained_cfg["classifier"] + ".")))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_faithful_six_channels_get_a_fresh_stem_of_the_same_geometry(staged, name):
+    folder, sources = staged
+    torch.manual_seed(0)
+    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", protocol="faithful")
+    stem = stem_path(model)
+    conv = model.get_submodule(stem)
+    reference = timm.create_model(name, pretrained=False).get_submodule(stem)
+    assert conv.in_channels == 6 and conv.weight.requires_grad
+    for attribute in ("out_channels", "kernel_size", "stride", "padding", "dilation", "groups"):
+        assert getattr(conv, attribute) == getattr(reference, attribute)
+    assert (conv.bias is None) == (reference.bias is None)
+    rgb = sources[name][f"{stem}.weight"]
+    assert not torch.allclose(conv.weight[:, :3], rgb)  # thrown away, as the original did
+    # PyTorch's default Conv2d init: kaiming_uniform(a=sqrt(5)) -> |w| <= 1/sqrt(fan_in)
+    fan_in = conv.weight[0].numel()
+    assert conv.weight.abs().max() <= 1 / fan_in**0.5 + 1e-6
+    assert model(torch.rand(2, 6, 32, 32)).shape == (2, 3)
+
+
+def test_missing_weights_name_the_file_and_the_fix(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        require_weights(tmp_path, "convnext_base.fb_in1k")
+    message = str(info.value)
+    assert str(tmp_path / "convnext_base.fb_in1k.safetensors") in message
+    assert "ctcbench stage-weights --model convnext_base.fb_in1k" in message and "\n" not in message
+    (tmp_path / "convnext_base.fb_in1k.pth").write_bytes(b"")
+    assert require_weights(tmp_path, "convnext_base.fb_in1k").suffix == ".pth"
+
+
+def test_pth_weights_load_too(staged, tmp_path):
+    _, sources = staged
+    torch.save(sources["test_resnet"], tmp_path / "test_resnet.pth")
+    model = build_model("test_resnet", 3, 3, weights=tmp_path / "test_resnet.pth")
+    assert torch.equal(model.state_dict()["conv1.0.weight"], sources["test_resnet"]["conv1.0.weight"])
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_embedding_is_the_head_input(name):
+    model = build_model(name, 6, 3, image_size=32).eval()
+    images = torch.rand(3, 6, 32, 32)
+    with torch.no_grad():
+        logits, features = logits_and_embedding(model, images)
+        assert torch.allclose(logits, model(images), atol=1e-5)
+        assert torch.equal(features, embed(model, images))
+    assert features.shape == (3, model.num_features)
+    assert count_parameters(model) + sum(p.numel() for p in model.get_classifier().parameters()) == count_parameters(
+        model, backbone_only=False
+    )
+
+
+def test_fixed_size_backbones_are_built_for_the_crop_size():
+    # Swin's attention tables depend on the input size: built at 64 px, it must accept 64 px crops.
+    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, num_classes=3, img_size=64)
+    ours = build_model("swin_tiny_patch4_window7_224", 6, 3, image_size=64)
+    assert ours(torch.rand(1, 6, 64, 64)).shape == (1, 3)
+    assert sum(p.numel() for p in ours.parameters()) > sum(p.numel() for p in model.parameters())  # 6-ch stem
+
+
+def test_stage_weights_from_a_local_checkpoint(staged, tmp_path):
+    from ctcbench.cli import main
+
+    _, sources = staged
+    torch.save({"state_dict": sources["test_resnet"]}, tmp_path / "download.pth")
+    out = tmp_path / "weights" / "test_resnet.safetensors"
+    assert main(["stage-weights", "--model", "test_resnet", "--out", str(out), "--from-file", str(tmp_path / "download.pth")]) == 0
+    assert out.is_file() and (tmp_path / "weights" / "test_resnet.safetensors.sha256").read_text().split()[1] == out.name
+    model = build_model("test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), protocol="corrected")
+    assert torch.equal(model.state_dict()["bn1.weight"], sources["test_resnet"]["bn1.weight"])
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)
+    assert main(["stage-weights", "--model", "test_resnet", "--out", str(tmp_path / "x.safetensors"), "--from-file", str(wrong)]) == 1

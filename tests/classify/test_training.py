@@ -1,0 +1,139 @@
+"""Training runs on the tiny twin: a killed run resumes to the same result, and the files a run leaves behind."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from classify_helpers import tiny_config
+
+from ctcbench.classify.checkpoint import load_model
+from ctcbench.classify.evaluate import evaluate_run
+from ctcbench.classify.schedule import Schedule
+from ctcbench.classify.train import RESUME_DIR, train
+from ctcbench.cli import main
+from ctcbench.errors import ConfigError, DatasetError
+
+
+def state_of(path):
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def same_weights(a, b):
+    sa, sb = state_of(a), state_of(b)
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path):
+    # drop_path makes the model draw on torch's RNG, so its state must be restored exactly too.
+    straight = tiny_config(tiny_crops, tmp_path / "straight", drop_path=0.1)
+    assert train(straight, progress=False).completed
+    evaluate_run(straight.out_dir, straight.val_cache)
+
+    # Paused after 5 steps (a session limit), resumed with a DataLoader worker this time.
+    paused = dataclasses.replace(straight, out_dir=tmp_path / "paused")
+    outcome = train(paused, stop_after=5, progress=False)
+    assert not outcome.completed and outcome.next_step == 5
+    assert (paused.out_dir / RESUME_DIR / "last.pt").is_file() and not (paused.out_dir / "final.pt").exists()
+    assert train(dataclasses.replace(paused, workers=1), progress=False).completed
+
+    # Crashed at step 6: the last resume state is from step 4, steps 4-6 are redone.
+    crashed = dataclasses.replace(straight, out_dir=tmp_path / "crashed")
+
+    def crash(step):
+        if step == 6:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        train(crashed, on_step=crash, progress=False)
+    assert torch.load(crashed.out_dir / RESUME_DIR / "last.pt", weights_only=False)["progress"]["next_step"] == 4
+    assert train(crashed, progress=False).completed
+
+    model, _, _ = load_model(straight.out_dir / "best.pt")
+    assert any(getattr(m, "drop_prob", 0) > 0 for m in model.modules())  # the RNG really is in play
+    reference = json.loads((straight.out_dir / "metrics.json").read_text())
+    for run in (paused, crashed):
+        assert not (run.out_dir / RESUME_DIR).exists()
+        for name in ("best.pt", "final.pt"):
+            assert same_weights(straight.out_dir / name, run.out_dir / name), (run.out_dir, name)
+        evaluate_run(run.out_dir, run.val_cache)
+        assert json.loads((run.out_dir / "metrics.json").read_text()) == reference
+        record = json.loads((run.out_dir / "run.json").read_text())
+        assert record["sessions"] == 2
+        assert record["training"]["validation"] == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]
+
+
+def test_resume_state_of_another_configuration_is_refused(tiny_crops, tmp_path):
+    cfg = tiny_config(tiny_crops, tmp_path / "run")
+    train(cfg, stop_after=2, progress=False)
+    other = dataclasses.replace(cfg, seed=1)
+    with pytest.raises(ConfigError, match="resume state of a different configuration"):
+        train(other, progress=False)
+
+
+@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
+def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
+    cfg = tiny_config(tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst")
+    train(cfg, progress=False)
+    record = json.loads((cfg.out_dir / "run.json").read_text())
+    assert record["run"] == {"backbone": "tiny", "setting": "bf_hoechst", "trainset": "all", "seed": 0, "protocol": protocol}
+    assert len(record["data"]["train_cache_hash"]) == 64 and len(record["data"]["trainset_sha256"]) == 64
+    assert record["config"]["schedule"]["iterations"] == 12 and record["config"]["in_chans"] == 3
+    assert [v["step"] for v in record["training"]["validation"]] == [3, 7, 11]
+    assert record["training"]["best_step"] in (3, 7, 11)  # validations after the 2-step warm-up
+    assert record["wall_time_s"] > 0 and record["peak_memory"]["host_rss_mb"] > 0
+    assert set(record["environment"]["packages"]) >= {"torch", "timm", "numpy"}
+    normalised = record["config"]["normalisation"]["mean"] is not None
+    assert normalised == (protocol == "corrected")
+
+    metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
+    assert metrics["run"]["setting"] == "bf_hoechst" and metrics["checkpoint"] == "best.pt"
+    assert 0 <= metrics["f1"] <= 1 and 0 <= metrics["auroc"] <= 1
+    assert np.allclose(np.sum(metrics["confusion_percent"], axis=1), 100)
+    assert ("heldout" in metrics) == (protocol == "corrected")
+    embeddings = np.load(cfg.out_dir / "embeddings.npz")
+    model, spec, _ = load_model(cfg.out_dir / "best.pt")
+    assert embeddings["features"].shape == (metrics["n_crops"], model.num_features)
+    assert set(embeddings.files) >= {"features", "labels", "patients", "keys"}
+    assert set(embeddings["patients"].tolist()) <= {"r06", "r07", "r08"}
+
+
+@pytest.mark.parametrize("protocol, outputs", [("faithful", 3), ("corrected", 2)])
+def test_drop_unknown_runs(tiny_crops, tmp_path, protocol, outputs):
+    cfg = tiny_config(tiny_crops, tmp_path / "u-drop", protocol=protocol, trainset="u-drop",
+                      schedule=Schedule(iterations=4, milestones=(), warmup=1, batch_size=8, val_every=2))
+    train(cfg, progress=False)
+    model, spec, _ = load_model(cfg.out_dir / "best.pt")
+    assert spec.classes == ("R", "G") and spec.num_outputs == outputs
+    metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
+    assert metrics["head_outputs"] == outputs and metrics["trained_classes"] == ["R", "G"]
+    # A 2-class set holding U crops is a broken list, not something to train on silently.
+    bad = dataclasses.replace(cfg, trainset="u-drop", trainset_file=tiny_crops.trainset("all"), out_dir=tmp_path / "bad")
+    with pytest.raises(DatasetError, match="labels \\['U'\\] in a R/G training set"):
+        train(bad, progress=False)
+
+
+def test_cli_pauses_resumes_and_reports_missing_weights(tiny_crops, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = [
+        "classify-train", "--backbone", "tiny", "--timm", "test_resnet", "--setting", "bf", "--trainset", "all",
+        "--seed", "1", "--protocol", "faithful", "--image-size", "32", "--iterations", "6", "--milestones", "4",
+        "--warmup", "1", "--batch-size", "8", "--val-every", "3", "--train-cache", str(tiny_crops.cache("train")),
+        "--val-cache", str(tiny_crops.cache("val")), "--trainset-file", str(tiny_crops.trainset("all")),
+        "--out-dir", str(out), "--no-progress",
+    ]
+    assert main([*args, "--max-steps-this-session", "2"]) == 0 and not (out / "run.json").exists()
+    assert main(args) == 0 and (out / "run.json").is_file()
+    assert main(["classify-eval", "--run-dir", str(out), "--val-cache", str(tiny_crops.cache("val"))]) == 0
+    assert json.loads((out / "metrics.json").read_text())["run"]["seed"] == 1
+
+    capsys.readouterr()
+    missing = main([*args, "--pretrained", "--weights-dir", str(tmp_path / "weights")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert missing == 1 and len(error) == 1
+    assert str(tmp_path / "weights" / "test_resnet.safetensors") in error[0] and "stage-weights" in error[0]

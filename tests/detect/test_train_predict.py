@@ -1,0 +1,132 @@
+"""Real training and inference on a tiny twin: one iteration of each detector, predictions keyed by image id,
+and a training run killed after its first checkpoint that continues where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mmdet")
+
+from conftest import ROOT, image_list, tiny_config  # noqa: E402
+
+from ctcbench.data.pointer import read_pointer  # noqa: E402
+from ctcbench.detect.predict import predict  # noqa: E402
+from ctcbench.detect.predictions import read_predictions, write_predictions  # noqa: E402
+from ctcbench.detect.spec import DETECTORS, run_spec  # noqa: E402
+from ctcbench.detect.train import TrainPaths, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, twin, demo_config):
+    """One training iteration (two images, batch 2) of each detector on BF+Fluorescence."""
+    base = tmp_path_factory.mktemp("detect_runs")
+    layout = read_pointer(twin).layout
+    train_ids = layout.read_split("train")[:2]
+    train_list = image_list(base / "train.txt", train_ids)
+    runs = {}
+    for detector in DETECTORS:
+        spec = run_spec(tiny_config(demo_config), detector, "bf_fluo", "all", 0)
+        out = base / detector
+        record = train(spec, TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth",
+                                        run_json=out / "run.json"), threads=2)
+        runs[detector] = (out, record)
+    return runs
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_one_iteration_trains_and_records_its_provenance(trained, detector):
+    out, record = trained[detector]
+    assert (out / "model.pth").is_file()
+    assert record == json.loads((out / "run.json").read_text())
+    assert (record["iterations"], record["epochs"], record["seed"], record["in_channels"]) == (1, 1, 0, 6)
+    assert record["protocol"] == "faithful" and record["box_shift"] == -1
+    assert len(record["inputs"]["train_list"]["sha256"]) == 64 and record["inputs"]["train_list"]["images"] == 2
+    assert record["versions"]["mmdet"] == "3.3.0" and record["versions"]["mmcv"] == "2.1.0"
+    assert record["device"]["device"] in ("cpu", "cuda")
+    assert "commit" in record["git"] and record["wall_time_s"] > 0
+    assert not list((out / "work").glob("*.pth")), "resumable checkpoints are removed once the model is written"
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_inference_covers_every_test_image_in_original_pixels(trained, twin, tmp_path, detector):
+    out, _ = trained[detector]
+    layout = read_pointer(twin).layout
+    predictions = predict(model_path=out / "model.pth", dataset=twin, image_list=layout.split_file("test"))
+    assert list(predictions.images) == layout.read_split("test")
+    for entry in predictions.images.values():
+        assert (entry.width, entry.height) == (128, 128)
+        assert entry.boxes.shape == (len(entry.scores), 4)
+        assert np.all(np.diff(entry.scores) <= 0)
+        if len(entry.boxes):
+            assert entry.boxes.min() >= -1 and entry.boxes.max() <= 129
+    write_predictions(tmp_path / "predictions.json", predictions)
+    again = read_predictions(tmp_path / "predictions.json")
+    assert again.meta["detector"] == detector and again.meta["box_convention"].startswith("x1 y1 x2 y2")
+    for image_id, entry in predictions.images.items():
+        assert np.allclose(again.images[image_id].boxes, entry.boxes, atol=1e-3)
+        assert np.array_equal(again.images[image_id].scores, entry.scores)
+
+
+def test_predictions_are_keyed_by_id_whatever_the_list_order(trained, twin, tmp_path):
+    out, _ = trained["fcos"]
+    layout = read_pointer(twin).layout
+    ids = layout.read_split("test") + layout.read_split("val")
+    shuffled = ids[:]
+    random.Random(3).shuffle(shuffled)
+    assert shuffled != ids
+    straight = predict(model_path=out / "model.pth", dataset=twin, image_list=image_list(tmp_path / "a.txt", ids))
+    mixed = predict(model_path=out / "model.pth", dataset=twin, image_list=image_list(tmp_path / "b.txt", shuffled))
+    assert list(mixed.images) == shuffled
+    for image_id in ids:
+        assert np.allclose(straight.images[image_id].boxes, mixed.images[image_id].boxes, atol=1e-4)
+        assert np.allclose(straight.images[image_id].scores, mixed.images[image_id].scores, atol=1e-6)
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(twin, demo_config, tmp_path):
+    layout = read_pointer(twin).layout
+    train_list = image_list(tmp_path / "train.txt", layout.read_split("train")[:2])
+    spec = run_spec(tiny_config(demo_config, epochs=6, milestones=[5], checkpoint_interval=1), "fcos", "bf", "all", 0)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "ctcbench", "detect-train", "--dataset", str(twin), "--train-list",
+               str(train_list), "--spec", spec.to_json(), "--model", str(out / "model.pth"), "--run-json",
+               str(out / "run.json"), "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (out / "work" / "last_checkpoint").is_file():
+        assert process.poll() is None, "training ended before its first checkpoint"
+        assert time.time() < deadline, "no checkpoint within 4 minutes"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "model.pth").exists(), "killed before the end"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Auto resumed" in done.stderr or "resuming" in done.stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["epochs"] == 6 and record["iterations"] == 6
+    assert len(record["attempts"]) == 1 and record["attempts"][0]["resumed_from_epoch"] >= 1
+
+
+def test_a_changed_config_starts_over_instead_of_resuming(twin, demo_config, tmp_path):
+    from ctcbench.detect.train import prepare_work_dir
+
+    spec = run_spec(tiny_config(demo_config), "fcos", "bf", "all", 0)
+    work = tmp_path / "work"
+    prepare_work_dir(work, spec)
+    (work / "epoch_1.pth").write_bytes(b"old")
+    prepare_work_dir(work, spec)
+    assert (work / "epoch_1.pth").exists()
+    other = run_spec(tiny_config(demo_config, epochs=2, milestones=[1]), "fcos", "bf", "all", 0)
+    prepare_work_dir(work, other)
+    assert not (work / "epoch_1.pth").exists()

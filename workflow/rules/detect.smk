@@ -1,0 +1,146 @@
+# Detection stage: stage pretrained weights -> train every detector run (detectors x settings x seeds on all
+# training images, plus the per-patient ablation) -> predict the test images -> detection-stage AP50 / best F1.
+# Each run lives in results/{preset}/detect/{detector}/{setting}/{trainset}/seed{seed}/.
+from functools import partial
+import re
+
+from ctcbench.detect import targets as detect_paths
+from ctcbench.detect.spec import DETECTORS
+
+DETECT = config["detect"]
+DETECT_RESOURCES = DETECT["resources"]
+DETECT_ENV = "../../envs/detect.yaml"
+DETECT_RUN = f"{RESULTS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+DETECT_LOG = f"{LOGS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+DETECT_BENCH = (
+    f"{RESULTS}/benchmarks/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+)
+DETECT_WEIGHTS = detect_paths.needed_weights(config)
+DETECT_CONSTRAINTS = dict(
+    detector="|".join(DETECTORS),
+    setting="|".join(config["settings"]),
+    trainset=r"all|patient-r\d{2}",
+    seed=r"\d+",
+)
+
+# Every detector output of the configured grid (the Snakefile's `all` collects it).
+detect_targets = partial(detect_paths.detect_targets, config, RESULTS)
+
+
+localrules:
+    detect_evaluate,
+
+
+if DETECT_WEIGHTS:
+
+    localrules:
+        detect_weights,
+
+    rule detect_weights:
+        output:
+            "{weights_file}",
+        log:
+            f"{LOGS}/detect/weights/{{weights_file}}.log",
+        wildcard_constraints:
+            weights_file="|".join(re.escape(path) for path in DETECT_WEIGHTS),
+        params:
+            options=lambda wildcards: detect_paths.weights_options(
+                config, wildcards.weights_file
+            ),
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench detect-weights {params.options} --out {output} > {log} 2>&1"
+
+
+rule detect_train:
+    input:
+        dataset=DATASET,
+        train_list=lambda wildcards: detect_paths.train_list(
+            RESULTS, wildcards.trainset
+        ),
+        weights=lambda wildcards: detect_paths.weights_inputs(
+            config, wildcards.detector
+        ),
+    output:
+        model=f"{DETECT_RUN}/model.pth",
+        run=f"{DETECT_RUN}/run.json",
+    log:
+        f"{DETECT_LOG}/train.log",
+    benchmark:
+        f"{DETECT_BENCH}/train.tsv"
+    wildcard_constraints:
+        **DETECT_CONSTRAINTS,
+    threads: DETECT["threads"]
+    resources:
+        gpu=DETECT_RESOURCES["gpu"],
+        mem_mb=DETECT_RESOURCES["mem_mb"],
+        runtime=DETECT_RESOURCES["runtime"],
+    params:
+        spec=lambda wildcards: detect_paths.spec_json(
+            config,
+            wildcards.detector,
+            wildcards.setting,
+            wildcards.trainset,
+            wildcards.seed,
+        ),
+        weights=lambda wildcards, input: (
+            f"--weights {input.weights}" if input.weights else ""
+        ),
+    conda:
+        DETECT_ENV
+    shell:
+        "python -m ctcbench detect-train --dataset {input.dataset} --train-list {input.train_list}"
+        " --spec {params.spec:q} {params.weights} --threads {threads}"
+        " --model {output.model} --run-json {output.run} > {log} 2>&1"
+
+
+rule detect_predict:
+    input:
+        dataset=DATASET,
+        test_list=f"{RESULTS}/splits/images/test.txt",
+        model=f"{DETECT_RUN}/model.pth",
+    output:
+        f"{DETECT_RUN}/predictions.json",
+    log:
+        f"{DETECT_LOG}/predict.log",
+    benchmark:
+        f"{DETECT_BENCH}/predict.tsv"
+    wildcard_constraints:
+        **DETECT_CONSTRAINTS,
+    threads: DETECT["threads"]
+    resources:
+        gpu=DETECT_RESOURCES["gpu"],
+        mem_mb=DETECT_RESOURCES["mem_mb"],
+        runtime=60,
+    params:
+        batch_size=DETECT["batch_size"],
+    conda:
+        DETECT_ENV
+    shell:
+        "python -m ctcbench detect-predict --dataset {input.dataset} --image-list {input.test_list}"
+        " --model {input.model} --batch-size {params.batch_size} --threads {threads}"
+        " --out {output} > {log} 2>&1"
+
+
+rule detect_evaluate:
+    input:
+        dataset=DATASET,
+        test_list=f"{RESULTS}/splits/images/test.txt",
+        predictions=f"{DETECT_RUN}/predictions.json",
+    output:
+        f"{DETECT_RUN}/metrics.json",
+    log:
+        f"{DETECT_LOG}/evaluate.log",
+    wildcard_constraints:
+        **DETECT_CONSTRAINTS,
+    params:
+        annotator=config["dataset"]["test_annotator"],
+        protocol=PROTOCOL,
+        nms_iou=config["pipeline"]["nms_iou"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench detect-evaluate --dataset {input.dataset} --image-list {input.test_list}"
+        " --predictions {input.predictions} --test-annotator {params.annotator}"
+        " --protocol {params.protocol} --nms-iou {params.nms_iou} --out {output} > {log} 2>&1"
