@@ -31,8 +31,13 @@ class TinyCrops:
 def build_tiny_crops(base: Path) -> TinyCrops:
     """18 images of 128 x 128 (train/val/test per patient), ~12 cells each, crop caches of both protocols."""
     config = TwinConfig.demo(
-        image_size=128, images_per_patient={"r06": 6, "r07": 6, "r08": 6}, test_per_patient=1, val_fraction=0.3,
-        cells_per_image=12.0, cell_radius=10.0, write_crops=False,
+        image_size=128,
+        images_per_patient={"r06": 6, "r07": 6, "r08": 6},
+        test_per_patient=1,
+        val_fraction=0.3,
+        cells_per_image=12.0,
+        cell_radius=10.0,
+        write_crops=False,
     )
     generate_twin(base / "dataset", config, progress=False)
     layout = DatasetLayout(base / "dataset")

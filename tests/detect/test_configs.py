@@ -43,10 +43,10 @@ def test_demo_models_build_and_predict(demo_config, detector, setting, channels)
     model = build(spec)
     assert model.backbone.conv1.in_channels == channels
     assert model.backbone.depth == 18
-    image = torch.rand(channels, 96, 96) * 255
+    image = torch.rand(channels, 160, 160) * 255
     from mmdet.structures import DetDataSample
 
-    sample = DetDataSample(metainfo=dict(img_shape=(96, 96), ori_shape=(96, 96), scale_factor=(1.0, 1.0)))
+    sample = DetDataSample(metainfo=dict(img_shape=(160, 160), ori_shape=(160, 160), scale_factor=(1.0, 1.0)))
     with torch.no_grad():
         result = model.test_step(dict(inputs=[image], data_samples=[sample]))[0]
     assert result.pred_instances.bboxes.shape[1] == 4
@@ -103,8 +103,9 @@ def test_six_channel_preprocessor_normalises_per_channel(paper_config):
 def test_schedules_and_thresholds_of_the_paper(paper_config):
     faster = run_spec(paper_config, "faster_rcnn", "bf", "all", 0)
     warmup, steps = param_schedulers(faster)
-    assert (warmup["type"], warmup["start_factor"], warmup["end"], warmup["by_epoch"]) == ("LinearLR", 0.001, 1000, False)
-    assert (steps["type"], steps["milestones"], steps["gamma"], steps["by_epoch"]) == ("MultiStepLR", [16, 24], 0.1, True)
+    assert (warmup["type"], warmup["start_factor"], warmup["end"]) == ("LinearLR", 0.001, 1000)
+    assert (steps["type"], steps["milestones"], steps["gamma"]) == ("MultiStepLR", [16, 24], 0.1)
+    assert warmup["by_epoch"] is False and steps["by_epoch"] is True
     assert optim_wrapper(faster)["optimizer"] == dict(type="SGD", lr=1e-3, momentum=0.9, weight_decay=1e-4)
     assert optim_wrapper(faster)["clip_grad"] is None
     rcnn = model_config(faster)["test_cfg"]["rcnn"]

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,11 +63,11 @@ def test_inference_covers_every_test_image_in_original_pixels(trained, twin, tmp
     predictions = predict(model_path=out / "model.pth", dataset=twin, image_list=layout.split_file("test"))
     assert list(predictions.images) == layout.read_split("test")
     for entry in predictions.images.values():
-        assert (entry.width, entry.height) == (128, 128)
+        assert (entry.width, entry.height) == (160, 160)
         assert entry.boxes.shape == (len(entry.scores), 4)
         assert np.all(np.diff(entry.scores) <= 0)
         if len(entry.boxes):
-            assert entry.boxes.min() >= -1 and entry.boxes.max() <= 129
+            assert entry.boxes.min() >= -1 and entry.boxes.max() <= 161
     write_predictions(tmp_path / "predictions.json", predictions)
     again = read_predictions(tmp_path / "predictions.json")
     assert again.meta["detector"] == detector and again.meta["box_convention"].startswith("x1 y1 x2 y2")
@@ -103,7 +102,8 @@ def test_killed_training_resumes_from_its_last_checkpoint(twin, demo_config, tmp
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while not (out / "work" / "last_checkpoint").is_file():
+    pointer = out / "work" / "last_checkpoint"
+    while not (pointer.is_file() and pointer.read_text().strip()):
         assert process.poll() is None, "training ended before its first checkpoint"
         assert time.time() < deadline, "no checkpoint within 4 minutes"
         time.sleep(0.05)
@@ -130,3 +130,15 @@ def test_a_changed_config_starts_over_instead_of_resuming(twin, demo_config, tmp
     other = run_spec(tiny_config(demo_config, epochs=2, milestones=[1]), "fcos", "bf", "all", 0)
     prepare_work_dir(work, other)
     assert not (work / "epoch_1.pth").exists()
+
+
+def test_an_empty_checkpoint_pointer_falls_back_to_the_last_epoch_file(tmp_path):
+    from ctcbench.detect.train import latest_checkpoint
+
+    assert latest_checkpoint(tmp_path) is None
+    for epoch in (2, 10):
+        (tmp_path / f"epoch_{epoch}.pth").write_bytes(b"x")
+    (tmp_path / "last_checkpoint").write_text("")
+    assert latest_checkpoint(tmp_path) == tmp_path / "epoch_10.pth"
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
+    assert latest_checkpoint(tmp_path) == tmp_path / "epoch_2.pth"

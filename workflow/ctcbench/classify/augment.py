@@ -56,7 +56,10 @@ class Normalisation:
         return (image - mean) / std
 
     def to_dict(self) -> dict[str, list[float] | None]:
-        return {"mean": None if self.mean is None else list(self.mean), "std": None if self.std is None else list(self.std)}
+        return {
+            "mean": None if self.mean is None else list(self.mean),
+            "std": None if self.std is None else list(self.std),
+        }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Normalisation":

@@ -63,7 +63,9 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn
         raise ConfigError(f"{path}: checkpoint missing; train the run first (`ctcbench classify-train`)")
     data = torch.load(path, map_location="cpu", weights_only=True)
     if data.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{path}: checkpoint format {data.get('format')}, expected {CHECKPOINT_FORMAT}; retrain the run")
+        raise ConfigError(
+            f"{path}: checkpoint format {data.get('format')}, expected {CHECKPOINT_FORMAT}; retrain the run"
+        )
     spec = ModelSpec.from_dict(data["spec"])
     model = build_model(
         spec.timm_name,

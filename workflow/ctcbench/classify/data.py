@@ -202,7 +202,9 @@ def train_stream(
 class EvalChunks(Dataset):
     """Item k is chunk k of the given crops, resized (and standardised in the corrected protocol)."""
 
-    def __init__(self, source: CropSource, indices: np.ndarray, image_size: int, norm: Normalisation, chunk: int) -> None:
+    def __init__(
+        self, source: CropSource, indices: np.ndarray, image_size: int, norm: Normalisation, chunk: int
+    ) -> None:
         self.source, self.indices, self.image_size, self.norm, self.chunk = source, indices, image_size, norm, chunk
 
     def __len__(self) -> int:

@@ -128,7 +128,14 @@ def evaluate_run(
     source = CropSource(cache, spec.setting, spec.hoechst_channels)
     indices = np.arange(len(cache))
     predictions = predict(
-        model, source, indices, spec.image_size, spec.normalisation, torch_device, workers, embeddings=True,
+        model,
+        source,
+        indices,
+        spec.image_size,
+        spec.normalisation,
+        torch_device,
+        workers,
+        embeddings=True,
         desc=f"evaluate {run_dir}",
     )
     labels = cache.labels.astype(np.int64)

@@ -33,7 +33,8 @@ class BinaryScores:
 
 
 def binary_at(is_cancer: np.ndarray, p_cancer: np.ndarray, threshold: float) -> BinaryScores:
-    """Predict cancer when P(R) >= threshold; precision, recall and F1 with 0 where undefined (sklearn's zero_division)."""
+    """Predict cancer when P(R) >= threshold; precision, recall and F1 are 0 where undefined (as sklearn's
+    zero_division, which the original left at its default)."""
     truth = np.asarray(is_cancer, bool)
     pred = np.asarray(p_cancer) >= threshold
     tp = int(np.sum(pred & truth))

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import CropSource, EvalChunks, make_loader
 from .augment import Normalisation
+from .data import CropSource, EvalChunks, make_loader
 from .models import logits_and_embedding
 from .runtime import autocast, evaluating
 

@@ -5,7 +5,7 @@ Kept free of torch so that the workflow can resolve a backbone's schedule while 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import ConfigError
@@ -24,7 +24,6 @@ class Schedule:
     val_every: int = 1000
     label_smoothing: float = 0.1
     optimizer: str = "adam"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
@@ -45,12 +44,11 @@ class Schedule:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("extra")
         data["milestones"] = list(self.milestones)
         return data
 
 
-SCHEDULE_KEYS = tuple(k for k in Schedule.__dataclass_fields__ if k != "extra")
+SCHEDULE_KEYS = tuple(Schedule.__dataclass_fields__)
 
 
 def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: str) -> Schedule:
@@ -61,13 +59,17 @@ def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: str) -> 
     """
     spec = classify["backbones"].get(backbone)
     if spec is None:
-        raise ConfigError(f"backbone {backbone!r}: expected a key of classify.backbones ({', '.join(classify['backbones'])})")
+        raise ConfigError(
+            f"backbone {backbone!r}: expected a key of classify.backbones ({', '.join(classify['backbones'])})"
+        )
     values: dict[str, Any] = dict(classify["schedule"])
     name = spec.get("schedule")
     if name is not None:
         override = classify.get("schedules", {}).get(name)
         if override is None:
-            raise ConfigError(f"classify.backbones.{backbone}.schedule = {name!r}: expected a key of classify.schedules")
+            raise ConfigError(
+                f"classify.backbones.{backbone}.schedule = {name!r}: expected a key of classify.schedules"
+            )
         values.update(override)
     if protocol == "faithful" and "faithful_lr" in spec:
         values["lr"] = spec["faithful_lr"]

@@ -26,12 +26,35 @@ TABLE3_METRICS = ("f1", "auroc")
 METRIC_TITLES = {"f1": "F1", "precision": "Precision", "recall": "Recall", "auroc": "AUROC", "accuracy": "Accuracy"}
 SHORT_SETTINGS = {"bf": "BF", "bf_hoechst": "BF+H", "bf_fluo": "BF+FL"}
 LONG_COLUMNS = (
-    "table", "backbone", "paper_label", "setting", "trainset", "metric", "n_runs",
-    "mean", "std_ddof0", "std_ddof1", "paper_mean", "paper_std", "delta",
+    "table",
+    "backbone",
+    "paper_label",
+    "setting",
+    "trainset",
+    "metric",
+    "n_runs",
+    "mean",
+    "std_ddof0",
+    "std_ddof1",
+    "paper_mean",
+    "paper_std",
+    "delta",
 )
 RUN_COLUMNS = (
-    "backbone", "setting", "trainset", "seed", "protocol", "checkpoint", "checkpoint_step",
-    "f1", "precision", "recall", "threshold", "auroc", "accuracy", "oracle_f1",
+    "backbone",
+    "setting",
+    "trainset",
+    "seed",
+    "protocol",
+    "checkpoint",
+    "checkpoint_step",
+    "f1",
+    "precision",
+    "recall",
+    "threshold",
+    "auroc",
+    "accuracy",
+    "oracle_f1",
 )
 
 
@@ -95,15 +118,31 @@ def _cell(summary: Summary, paper: tuple[float, float] | None) -> str:
     return f"{ours} ({_fmt(*paper)})" if paper else ours
 
 
-def _row(table: str, backbone: str, label: str, setting: str, trainset: str, metric: str, summary: Summary,
-         paper: tuple[float, float] | None) -> dict[str, Any]:
+def _row(
+    table: str,
+    backbone: str,
+    label: str,
+    setting: str,
+    trainset: str,
+    metric: str,
+    summary: Summary,
+    paper: tuple[float, float] | None,
+) -> dict[str, Any]:
     def num(value: float) -> str:
         return "" if math.isnan(value) else f"{value:.6f}"
 
     return {
-        "table": table, "backbone": backbone, "paper_label": label, "setting": setting, "trainset": trainset,
-        "metric": metric, "n_runs": summary.n, "mean": num(summary.mean), "std_ddof0": num(summary.std0),
-        "std_ddof1": num(summary.std1), "paper_mean": "" if paper is None else paper[0],
+        "table": table,
+        "backbone": backbone,
+        "paper_label": label,
+        "setting": setting,
+        "trainset": trainset,
+        "metric": metric,
+        "n_runs": summary.n,
+        "mean": num(summary.mean),
+        "std_ddof0": num(summary.std0),
+        "std_ddof1": num(summary.std1),
+        "paper_mean": "" if paper is None else paper[0],
         "paper_std": "" if paper is None else paper[1],
         "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",
     }
@@ -119,8 +158,10 @@ def table2(
 ) -> tuple[list[dict[str, Any]], str]:
     groups = _group(runs, trainset)
     rows, lines = [], []
-    lines.append(f"Cell-level results on val, {label} (`{backbone}`), mean ± sample std over seeds, percent; "
-                 "paper (ConvNeXt-B) in parentheses.\n")
+    lines.append(
+        f"Cell-level results on val, {label} (`{backbone}`), mean ± sample std over seeds, percent; "
+        "paper (ConvNeXt-B) in parentheses.\n"
+    )
     lines.append("| Setting | n | " + " | ".join(METRIC_TITLES[m] for m in TABLE2_METRICS) + " |")
     lines.append("|---|---|" + "---|" * len(TABLE2_METRICS))
     for setting in _settings_in({k: v for k, v in groups.items() if k[0] == backbone}):
@@ -166,13 +207,16 @@ def run_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per run, every headline number as a fraction: the input of figures and later tables."""
     rows = []
     for run in runs:
-        rows.append({
-            **{k: run["run"][k] for k in ("backbone", "setting", "trainset", "seed")},
-            "protocol": run.get("protocol"), "checkpoint": run.get("checkpoint"),
-            "checkpoint_step": run.get("checkpoint_step"),
-            **{k: run.get(k) for k in ("f1", "precision", "recall", "threshold", "auroc", "accuracy")},
-            "oracle_f1": run.get("oracle", {}).get("f1"),
-        })
+        rows.append(
+            {
+                **{k: run["run"][k] for k in ("backbone", "setting", "trainset", "seed")},
+                "protocol": run.get("protocol"),
+                "checkpoint": run.get("checkpoint"),
+                "checkpoint_step": run.get("checkpoint_step"),
+                **{k: run.get(k) for k in ("f1", "precision", "recall", "threshold", "auroc", "accuracy")},
+                "oracle_f1": run.get("oracle", {}).get("f1"),
+            }
+        )
     order = {s: i for i, s in enumerate(SETTINGS)}
     return sorted(rows, key=lambda r: (r["backbone"], r["trainset"], order.get(r["setting"], 9), r["seed"]))
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .table import (
-    LONG_COLUMNS, RUN_COLUMNS, load_runs, read_paper, run_rows, table2, table3, write_csv, write_markdown,
+    LONG_COLUMNS,
+    RUN_COLUMNS,
+    load_runs,
+    read_paper,
+    run_rows,
+    table2,
+    table3,
+    write_csv,
+    write_markdown,
 )
 
 log = logging.getLogger(__name__)

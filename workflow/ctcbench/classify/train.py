@@ -39,7 +39,16 @@ from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make
 from .models import build_model, count_parameters
 from .predict import EVAL_CHUNK, predict_loader, to_device
 from .provenance import file_sha256, git_commit, package_versions
-from .runtime import autocast, configure, describe_device, peak_memory_mb, pick_device, rng_state, seed_everything, set_rng_state
+from .runtime import (
+    autocast,
+    configure,
+    describe_device,
+    peak_memory_mb,
+    pick_device,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 from .schedule import Schedule
 from .variants import head_outputs, trainset_classes
 
@@ -49,6 +58,7 @@ BEST, FINAL, LAST, RUN = "best.pt", "final.pt", "last.pt", "run.json"
 # Checkpoints of an unfinished run live here, not beside the declared outputs: Snakemake deletes the outputs of a
 # killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on completion.
 RESUME_DIR = "resume"
+VAL_WORKERS = 2
 
 
 @dataclass
@@ -75,7 +85,6 @@ class TrainConfig:
     workers: int = 0
     deterministic: bool = True
     resume_every: int = 1000
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> dict[str, Any]:
         """What must not change between a run and its resumption."""
@@ -115,10 +124,6 @@ class _Progress:
     peak: dict[str, float] = field(default_factory=dict)
 
 
-class Interrupted(Exception):
-    """Raised by a step callback to simulate a crash (tests)."""
-
-
 def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
     allowed = [CLASSES.index(c) for c in classes]
     bad = sorted(set(np.unique(labels).tolist()) - set(allowed))
@@ -139,6 +144,57 @@ def _merge_peaks(old: dict[str, float], new: dict[str, float]) -> dict[str, floa
     return {k: max(old.get(k, 0.0), new.get(k, 0.0)) for k in set(old) | set(new)}
 
 
+@dataclass
+class RunData:
+    """What a run trains and validates on, ready for the loaders."""
+
+    train_cache: CropCache
+    val_cache: CropCache
+    spec: ModelSpec
+    batches: TrainBatches
+    val: EvalChunks
+    val_labels: np.ndarray
+
+
+def prepare_data(cfg: TrainConfig) -> RunData:
+    """Training set onto the crop cache, classes and head of its variant, normalisation, validation crops."""
+    train_cache, val_cache = CropCache.load(cfg.train_cache), CropCache.load(cfg.val_cache)
+    indices, labels = trainset_indices(train_cache, read_trainset(cfg.trainset_file), cfg.trainset_file)
+    classes = trainset_classes(cfg.trainset)
+    _check_labels(labels, classes, cfg.trainset_file)
+    source = CropSource(train_cache, cfg.setting, cfg.hoechst_channels)
+    faithful = cfg.protocol == "faithful"
+    norm = Normalisation() if faithful else channel_statistics(source, indices)
+    spec = ModelSpec(
+        backbone=cfg.backbone,
+        timm_name=cfg.timm_name,
+        in_chans=source.channels,
+        num_outputs=head_outputs(cfg.trainset, cfg.protocol),
+        classes=classes,
+        image_size=cfg.image_size,
+        setting=cfg.setting,
+        hoechst_channels=cfg.hoechst_channels,
+        protocol=cfg.protocol,
+        drop_path=cfg.drop_path,
+        norm=norm.to_dict(),
+    )
+    # 2-class sets validate on the val crops of their classes (the original's val_noU).
+    val_indices = np.flatnonzero(np.isin(val_cache.labels, [CLASSES.index(c) for c in classes]))
+    if len(val_indices) == 0:
+        raise DatasetError(f"{cfg.val_cache}: no {'/'.join(classes)} crops to validate on")
+    schedule = cfg.schedule
+    return RunData(
+        train_cache=train_cache,
+        val_cache=val_cache,
+        spec=spec,
+        batches=TrainBatches(source, indices, labels, schedule.batch_size, cfg.image_size, cfg.seed, faithful, norm),
+        val=EvalChunks(
+            CropSource(val_cache, cfg.setting, cfg.hoechst_channels), val_indices, cfg.image_size, norm, EVAL_CHUNK
+        ),
+        val_labels=val_cache.labels[val_indices].astype(np.int64),
+    )
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -156,29 +212,8 @@ def train(
     device = pick_device(cfg.device)
     configure(device, cfg.threads, cfg.deterministic)
 
-    train_cache, val_cache = CropCache.load(cfg.train_cache), CropCache.load(cfg.val_cache)
-    records = read_trainset(cfg.trainset_file)
-    indices, labels = trainset_indices(train_cache, records, cfg.trainset_file)
-    classes = trainset_classes(cfg.trainset)
-    _check_labels(labels, classes, cfg.trainset_file)
-    source = CropSource(train_cache, cfg.setting, cfg.hoechst_channels)
-    val_source = CropSource(val_cache, cfg.setting, cfg.hoechst_channels)
-    faithful = cfg.protocol == "faithful"
-    norm = Normalisation() if faithful else channel_statistics(source, indices)
-    spec = ModelSpec(
-        backbone=cfg.backbone,
-        timm_name=cfg.timm_name,
-        in_chans=source.channels,
-        num_outputs=head_outputs(cfg.trainset, cfg.protocol),
-        classes=classes,
-        image_size=cfg.image_size,
-        setting=cfg.setting,
-        hoechst_channels=cfg.hoechst_channels,
-        protocol=cfg.protocol,
-        drop_path=cfg.drop_path,
-        norm=norm.to_dict(),
-    )
-
+    data = prepare_data(cfg)
+    spec = data.spec
     model = build_model(
         cfg.timm_name,
         spec.in_chans,
@@ -209,16 +244,11 @@ def train(
         shutil.rmtree(resume_dir, ignore_errors=True)  # leftovers of a run killed before its first resume state
     state.sessions += 1
 
-    val_keep = np.isin(val_cache.labels, [CLASSES.index(c) for c in classes])
-    val_indices = np.flatnonzero(val_keep)
-    val_labels = val_cache.labels[val_indices].astype(np.int64)
-    if len(val_indices) == 0:
-        raise DatasetError(f"{cfg.val_cache}: no {'/'.join(classes)} crops to validate on")
     pin = device.type == "cuda"
-    batches = TrainBatches(source, indices, labels, schedule.batch_size, cfg.image_size, cfg.seed, faithful, norm)
-    train_loader = train_stream(batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
-    val_set = EvalChunks(val_source, val_indices, cfg.image_size, spec.normalisation, EVAL_CHUNK)
-    val_loader = make_loader(val_set, range(len(val_set)), cfg.workers, pin, cfg.seed, persistent=True)
+    train_loader = train_stream(data.batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
+    # Validation crops need only a resize: two workers keep up with any model.
+    val_workers = min(cfg.workers, VAL_WORKERS)
+    val_loader = make_loader(data.val, range(len(data.val)), val_workers, pin, cfg.seed, persistent=True)
 
     info = {"backbone": cfg.backbone, "setting": cfg.setting, "trainset": cfg.trainset, "seed": cfg.seed}
 
@@ -264,7 +294,7 @@ def train(
         bar.update(1)
 
         if (step + 1) % schedule.val_every == 0:
-            acc = validation_accuracy(model, val_loader, val_labels, device)
+            acc = validation_accuracy(model, val_loader, data.val_labels, device)
             state.history.append({"step": step, "accuracy": acc, "loss": float(loss.detach())})
             improved = step > schedule.warmup and (state.best_accuracy is None or acc > state.best_accuracy)
             if improved:
@@ -278,9 +308,11 @@ def train(
         if stop_after is not None and steps_done >= stop_after and state.next_step < schedule.iterations:
             save_last()
             bar.close()
+            train_loader.close()
             log.info("stopped after %d steps this session; resume state in %s", steps_done, resume_path)
             return TrainOutcome(False, state.next_step, state.best_accuracy, state.best_step)
     bar.close()
+    train_loader.close()
 
     final_info = {**info, "step": schedule.iterations - 1}
     save_model(out / FINAL, model, spec, final_info)
@@ -291,20 +323,13 @@ def train(
     state.elapsed_s += time.monotonic() - session_clock[0]
     state.peak = _merge_peaks(state.peak, peak_memory_mb(device))
     pending_best.replace(out / BEST)
-    write_run_record(cfg, spec, state, model, device, train_cache, val_cache, len(indices))
+    write_run_record(cfg, spec, state, model, device, data)
     shutil.rmtree(resume_dir, ignore_errors=True)
     return TrainOutcome(True, state.next_step, state.best_accuracy, state.best_step)
 
 
 def write_run_record(
-    cfg: TrainConfig,
-    spec: ModelSpec,
-    state: _Progress,
-    model: nn.Module,
-    device: torch.device,
-    train_cache: CropCache,
-    val_cache: CropCache,
-    n_train: int,
+    cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: "RunData"
 ) -> None:
     """run.json: enough to tell exactly what produced this run's checkpoints (design §3)."""
     record = {
@@ -327,16 +352,15 @@ def write_run_record(
             "workers": cfg.workers,
             "threads": cfg.threads,
             "deterministic": cfg.deterministic,
-            **cfg.extra,
         },
         "data": {
             "train_cache": str(cfg.train_cache),
-            "train_cache_hash": train_cache.content_hash(),
+            "train_cache_hash": data.train_cache.content_hash(),
             "val_cache": str(cfg.val_cache),
-            "val_cache_hash": val_cache.content_hash(),
+            "val_cache_hash": data.val_cache.content_hash(),
             "trainset_file": str(cfg.trainset_file),
             "trainset_sha256": file_sha256(cfg.trainset_file),
-            "train_crops": n_train,
+            "train_crops": int(len(data.batches.indices)),
         },
         "training": {
             "best_step": state.best_step,

@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="timm name, optionally with a weight tag (convnext_base.fb_in1k)")
+    parser.add_argument(
+        "--model", required=True, help="timm name, optionally with a weight tag (convnext_base.fb_in1k)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="file to write (.safetensors)")
     parser.add_argument("--from-file", type=Path, help="convert this local checkpoint instead of downloading")
 

@@ -122,12 +122,12 @@ def _backbone(spec: RunSpec, base: dict[str, Any], weights: Path | None) -> dict
     return backbone
 
 
-def head_groups(channels: int) -> int:
-    """GroupNorm groups of FCOS's head: 32 as in the paper (256 channels), fewer for narrow demo heads so that
-    each group keeps 8 channels (a group of one channel fails on the 1 x 1 maps of the coarsest level)."""
-    if channels % 8:
-        raise ConfigError(f"detect.fcos.neck_channels = {channels}: expected a multiple of 8 (GroupNorm)")
-    return int(__import__("os").environ.get("GN_GROUPS", min(32, channels // 8)))
+def _check_multiple_of_32(spec: RunSpec, name: str) -> None:
+    value = spec.model[name]
+    if value % 32:
+        raise ConfigError(
+            f"detect.{spec.detector}.{name} = {value}: expected a multiple of 32 (GroupNorm with 32 groups)"
+        )
 
 
 def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
@@ -150,14 +150,15 @@ def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
 
 def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
     """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (reference-spec §3.3)."""
+    _check_multiple_of_32(spec, "neck_channels")
     m = base_model("fcos")
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = _backbone(spec, m["backbone"], weights)
     m["neck"].update(in_channels=stage_channels(spec.detect["backbone_depth"], spec.detect["backbone_width"]),
                      out_channels=neck)
-    m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"],
-                          norm_cfg=dict(type="GN", num_groups=head_groups(neck), requires_grad=True))
+    # The head keeps mmdet's GroupNorm with 32 groups at every width (one channel per group at width 32).
+    m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"])
     m["test_cfg"].update(
         nms_pre=1000, score_thr=cfg["score_thr"], nms=dict(type="nms", iou_threshold=cfg["nms_iou"]),
         max_per_img=cfg["max_per_img"],
@@ -245,8 +246,14 @@ def inference_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str
 
 
 def dataset_config(
-    spec: RunSpec, dataset_root: Path | str, image_list: Path | str, split: str, pipeline: list[dict[str, Any]]
+    spec: RunSpec,
+    dataset_root: Path | str,
+    image_list: Path | str,
+    split: str,
+    pipeline: list[dict[str, Any]],
+    annotations: bool = True,
 ) -> dict[str, Any]:
+    """A CtcDetDataset over an image list; `annotations=False` for inference, which needs no ground truth."""
     return dict(
         type="CtcDetDataset",
         data_root=str(dataset_root),
@@ -255,6 +262,7 @@ def dataset_config(
         test_annotator=spec.test_annotator,
         box_shift=spec.box_shift if split != "test" else 0,
         test_mode=split == "test",
+        annotations=annotations,
         pipeline=pipeline,
     )
 
@@ -268,7 +276,9 @@ def optim_wrapper(spec: RunSpec) -> dict[str, Any]:
         wrapper["optimizer"] = dict(type="AdamW", lr=cfg["lr"], weight_decay=cfg["weight_decay"])
         wrapper["paramwise_cfg"] = dict(custom_keys={"backbone": dict(lr_mult=cfg["backbone_lr_mult"])})
     else:
-        wrapper["optimizer"] = dict(type="SGD", lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
+        wrapper["optimizer"] = dict(
+            type="SGD", lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]
+        )
     return wrapper
 
 

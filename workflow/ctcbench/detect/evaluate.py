@@ -2,8 +2,8 @@
 
 The reference scores raw detector outputs through the same formatting and evaluation as the full pipeline:
 
-1. per image, class-agnostic NMS at IoU `nms_iou` (torchvision's semantics: IoU without +1), then corners truncated to int,
-   x1/y1 clipped at 0 and x2/y2 at the image width/height, boxes with non-positive area dropped;
+1. per image, class-agnostic NMS at IoU `nms_iou` (torchvision's semantics: IoU without +1), then corners
+   truncated to int, x1/y1 clipped at 0 and x2/y2 at the image width/height, boxes with non-positive area dropped;
 2. per image, class-agnostic NMS at `nms_iou` again;
 3. AP50 and best F1 of the pooled detections (`metrics`).
 

@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
+    )
     parser.add_argument("--image-list", type=Path, required=True, help="the test image ids, one per line")
     parser.add_argument("--predictions", type=Path, required=True, help="predictions.json written by detect-predict")
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")

@@ -38,8 +38,15 @@ pip_() { "$PY" -m pip --disable-pip-version-check "$@"; }
 ops_work() { # quiet unless $1 = loud; mmcv.ops fails when its extension is missing or built for another torch
     local errors=/dev/null
     [ "${1:-}" = loud ] && errors=/dev/stderr
-    "$PY" -c "import importlib.metadata as m, sys; m.version('mmcv') == '${MMCV_VERSION}' or sys.exit(1); import mmcv.ops" \
-        2>"$errors"
+    # With FORCE_CUDA=1 a CPU-only build does not count: its ops fail on GPU tensors.
+    "$PY" - 2>"$errors" <<EOF
+import importlib.metadata as m, sys
+if m.version("mmcv") != "${MMCV_VERSION}":
+    sys.exit(1)
+from mmcv.ops import get_compiling_cuda_version
+if "${FLAVOUR}" == "cudaops" and get_compiling_cuda_version() == "not available":
+    sys.exit("mmcv is installed without CUDA kernels")
+EOF
 }
 
 TORCH_VERSION=$("$PY" -c "import torch; print(torch.__version__)") ||
@@ -67,7 +74,7 @@ import ninja, psutil  # noqa: F401
 major = int(m.version("setuptools").split(".")[0])
 assert major < 81, "setuptools >= 81 has no pkg_resources"
 EOF
-    [ "$FLAVOUR" = cudaops ] && check_nvcc
+    if [ "$FLAVOUR" = cudaops ]; then check_nvcc; fi
     work=$(mktemp -d "${TMPDIR:-/tmp}/ctcbench-mmcv.XXXXXX") # global: the EXIT trap outlives this function
     trap 'rm -rf "$work"' EXIT
     note "building mmcv ${MMCV_VERSION} (${FLAVOUR}) for torch ${TORCH_VERSION} from the PyPI sdist in $work"

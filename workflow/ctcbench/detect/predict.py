@@ -69,7 +69,8 @@ def predict(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, spec = load_model(model_path, device)
     root = read_pointer(dataset).root
-    data = DATASETS.build(Config(dataset_config(spec, root, image_list, "test", inference_pipeline(spec, root))))
+    pipeline = inference_pipeline(spec, root)
+    data = DATASETS.build(Config(dataset_config(spec, root, image_list, "test", pipeline, annotations=False)))
     started = time.time()
     images: dict[str, ImageDetections] = {}
     indices = list(range(len(data)))

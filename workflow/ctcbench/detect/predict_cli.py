@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
+    )
     parser.add_argument("--image-list", type=Path, required=True, help="image ids to predict, one per line")
     parser.add_argument("--model", type=Path, required=True, help="model.pth written by detect-train")
     parser.add_argument("--out", type=Path, required=True, help="output: predictions.json")

@@ -54,17 +54,19 @@ class CtcDetDataset(BaseDetDataset):
 
     `split` picks the ground truth: trainval XMLs for train/val lists (per-patient lists included), the chosen
     annotator's XMLs under Annotations/test/ for the test list (reference-spec §8.6: never trainval for test).
+    `annotations=False` reads no XML at all, for inference on any list of ids.
     """
 
     METAINFO = {"classes": CLASSES, "palette": [(220, 20, 60)]}
 
     def __init__(self, *args: Any, split: str = "train", test_annotator: str = "Unioned", box_shift: int = 0,
-                 **kwargs: Any) -> None:
+                 annotations: bool = True, **kwargs: Any) -> None:
         if split not in ("train", "val", "test"):
             raise DatasetError(f"CtcDetDataset split {split!r}; expected train, val or test")
         self.split = split
         self.test_annotator = test_annotator
         self.box_shift = box_shift
+        self.annotations = annotations
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict[str, Any]]:
@@ -74,8 +76,10 @@ class CtcDetDataset(BaseDetDataset):
             raise DatasetError(f"{list_path}: image list missing; run the data stage (rule image_splits)")
         data_list = []
         for image_id in read_image_list(list_path):
-            instances, width, height = image_instances(layout, image_id, self.split, self.test_annotator,
-                                                       self.box_shift)
+            instances, width, height = [], None, None
+            if self.annotations:
+                instances, width, height = image_instances(layout, image_id, self.split, self.test_annotator,
+                                                           self.box_shift)
             data_list.append(
                 dict(img_id=image_id, img_path=str(layout.brightfield(image_id)), width=width, height=height,
                      instances=instances)

@@ -43,6 +43,12 @@ class RunSpec:
         check_setting(self.setting, self.hoechst_channels, self.protocol)
         if not TRAINSET_RE.match(self.trainset):
             raise ConfigError(f"detector training set {self.trainset!r}; expected 'all' or 'patient-rXX'")
+        shape = (self.detect.get("backbone_depth", 50), self.detect.get("backbone_width", 64))
+        if self.detect.get("pretrained") and shape != (50, 64):
+            raise ConfigError(
+                f"detect.backbone_depth/backbone_width = {shape[0]}/{shape[1]} with detect.pretrained: true; "
+                "the staged weights are ResNet-50: use 50/64 or set detect.pretrained: false"
+            )
 
     @property
     def in_channels(self) -> int:

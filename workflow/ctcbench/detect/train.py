@@ -61,17 +61,24 @@ def prepare_work_dir(work_dir: Path, spec: RunSpec) -> None:
 
 
 def latest_checkpoint(work_dir: Path) -> Path | None:
-    """The checkpoint mmengine recorded last, if it is still there."""
+    """The checkpoint mmengine recorded last, if it is still there.
+
+    mmengine writes `last_checkpoint` after the checkpoint itself; a kill between the two leaves the pointer empty
+    or stale, and then the highest complete epoch file is the one to continue from.
+    """
     pointer = work_dir / "last_checkpoint"
-    if not pointer.is_file():
-        return None
-    path = Path(pointer.read_text().strip())
-    return path if path.is_file() else None
+    if pointer.is_file():
+        path = Path(pointer.read_text().strip())
+        if pointer.read_text().strip() and path.is_file():
+            return path
+    epochs = sorted(work_dir.glob("epoch_*.pth"), key=checkpoint_epoch)
+    return epochs[-1] if epochs else None
 
 
-def checkpoint_epoch(path: Path | None) -> int | None:
+def checkpoint_epoch(path: Path | None) -> int:
+    """Epoch of an mmengine `epoch_N.pth` checkpoint (0 for anything else)."""
     match = re.search(r"epoch_(\d+)\.pth$", str(path)) if path else None
-    return int(match.group(1)) if match else None
+    return int(match.group(1)) if match else 0
 
 
 def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict[str, Any] | None]:
@@ -92,8 +99,8 @@ def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict
     if spec.in_channels != 3:
         record["stem"] = stem_mode(spec)
         if stem_mode(spec) == "inflate":
-            adapted = adapt_stem(paths.weights, paths.work_dir / f"pretrained-{spec.in_channels}ch.pth", spec.in_channels)
-            return adapted, record
+            adapted = paths.work_dir / f"pretrained-{spec.in_channels}ch.pth"
+            return adapt_stem(paths.weights, adapted, spec.in_channels), record
     return paths.weights, record
 
 
@@ -152,7 +159,8 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     wall = time.time() - started
-    attempts = _attempts(work_dir) + [{"wall_time_s": round(wall, 1), "resumed_from_epoch": checkpoint_epoch(resume_from)}]
+    attempt = {"wall_time_s": round(wall, 1), "resumed_from_epoch": checkpoint_epoch(resume_from) or None}
+    attempts = _attempts(work_dir) + [attempt]
     atomic_write_json(work_dir / "attempts.json", attempts)
     loss = runner.message_hub.get_scalar("train/loss")
     record = {

@@ -9,10 +9,14 @@ from .spec import RunSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
+    )
     parser.add_argument("--train-list", type=Path, required=True, help="image ids to train on, one per line")
     parser.add_argument("--spec", required=True, help="run spec as JSON (the workflow generates it from config.yaml)")
-    parser.add_argument("--weights", type=Path, default=None, help="staged pretrained weights, when the spec needs them")
+    parser.add_argument(
+        "--weights", type=Path, default=None, help="staged pretrained weights (when the spec needs them)"
+    )
     parser.add_argument("--model", type=Path, required=True, help="output: trained weights and model config")
     parser.add_argument("--run-json", type=Path, required=True, help="output: run record (provenance)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads")

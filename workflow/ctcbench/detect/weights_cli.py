@@ -9,8 +9,8 @@ from .weights import WEIGHT_TITLES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--key", required=True, choices=sorted(WEIGHT_TITLES), help="which weights (detect.weights.<key>)")
-    parser.add_argument("--out", type=Path, required=True, help="where the staged file goes (detect.weights.<key>.file)")
+    parser.add_argument("--key", required=True, choices=sorted(WEIGHT_TITLES), help="detect.weights.<key>")
+    parser.add_argument("--out", type=Path, required=True, help="where it goes (detect.weights.<key>.file)")
     parser.add_argument("--source", default=None, help="a local path or URL to copy it from")
     parser.add_argument("--url", default=None, help="the download URL when no source is given")
     parser.add_argument("--sha256", default=None, help="full sha256; default: the hash prefix in the file name")

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 from classify_helpers import tiny_config
-
 from ctcbench.classify.pseudo import pseudo_label_sets
 from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.train import train
@@ -25,7 +24,12 @@ def test_pseudo_label_rules():
     mean_p = np.array([0.95, 0.8, 0.5, 0.1])
     sets = pseudo_label_sets(base, candidates, mean_p, threshold=0.8)
     # all: > 0.5 -> R, else G (0.5 itself is not above); every U crop kept
-    assert [(r.key[-10:-8], r.label) for r in sets.all_relabelled[2:]] == [("_2", "R"), ("_3", "R"), ("_4", "G"), ("_5", "G")]
+    assert [(r.key[-10:-8], r.label) for r in sets.all_relabelled[2:]] == [
+        ("_2", "R"),
+        ("_3", "R"),
+        ("_4", "G"),
+        ("_5", "G"),
+    ]
     # confident: > 0.8 -> R (0.8 itself is not above), the rest dropped
     assert [r.label for r in sets.confident] == ["R", "G", "R"] and sets.confident[2].key == candidates[0].key
     with pytest.raises(DatasetError, match="R and G crops only"):
@@ -35,9 +39,12 @@ def test_pseudo_label_rules():
 @pytest.mark.parametrize(
     "variant, classes, faithful_head, corrected_head",
     [
-        ("all", "RGU", 3, 3), ("patient-r07", "RGU", 3, 3), ("frac-0.05", "RGU", 3, 3),
+        ("all", "RGU", 3, 3),
+        ("patient-r07", "RGU", 3, 3),
+        ("frac-0.05", "RGU", 3, 3),
         ("u-drop", "RG", 3, 2),  # the original's stale NUM_CLASSES=3
-        ("u-pseudo-all", "RG", 2, 2), ("u-pseudo-0.8", "RG", 2, 2),
+        ("u-pseudo-all", "RG", 2, 2),
+        ("u-pseudo-0.8", "RG", 2, 2),
     ],
 )
 def test_variant_classes_and_heads(variant, classes, faithful_head, corrected_head):
@@ -48,17 +55,42 @@ def test_variant_classes_and_heads(variant, classes, faithful_head, corrected_he
 def test_pseudo_labels_from_drop_unknown_models(tiny_crops, tmp_path):
     models = []
     for seed in (0, 1):
-        cfg = tiny_config(tiny_crops, tmp_path / f"seed{seed}", trainset="u-drop", seed=seed,
-                          schedule=Schedule(iterations=4, milestones=(), warmup=1, batch_size=8, val_every=2))
+        cfg = tiny_config(
+            tiny_crops,
+            tmp_path / f"seed{seed}",
+            trainset="u-drop",
+            seed=seed,
+            schedule=Schedule(iterations=4, milestones=(), warmup=1, batch_size=8, val_every=2),
+        )
         train(cfg, progress=False)
         models.append(str(cfg.out_dir / "best.pt"))
     out = tmp_path / "sets"
-    assert main([
-        "pseudo-labels", "--models", *models, "--train-cache", str(tiny_crops.cache("train")),
-        "--base", str(tiny_crops.trainset("u-drop")), "--candidates", str(tiny_crops.trainset("u-candidates")),
-        "--threshold", "0.5", "--out-all", str(out / "u-pseudo-all.tsv"), "--out-confident", str(out / "u-pseudo-0.8.tsv"),
-        "--scores", str(out / "scores.tsv"), "--summary", str(out / "summary.json"),
-    ]) == 0
+    assert (
+        main(
+            [
+                "pseudo-labels",
+                "--models",
+                *models,
+                "--train-cache",
+                str(tiny_crops.cache("train")),
+                "--base",
+                str(tiny_crops.trainset("u-drop")),
+                "--candidates",
+                str(tiny_crops.trainset("u-candidates")),
+                "--threshold",
+                "0.5",
+                "--out-all",
+                str(out / "u-pseudo-all.tsv"),
+                "--out-confident",
+                str(out / "u-pseudo-0.8.tsv"),
+                "--scores",
+                str(out / "scores.tsv"),
+                "--summary",
+                str(out / "summary.json"),
+            ]
+        )
+        == 0
+    )
     base, candidates = read_trainset(tiny_crops.trainset("u-drop")), read_trainset(tiny_crops.trainset("u-candidates"))
     relabelled, confident = read_trainset(out / "u-pseudo-all.tsv"), read_trainset(out / "u-pseudo-0.8.tsv")
     assert len(relabelled) == len(base) + len(candidates) and {r.label for r in relabelled} <= {"R", "G"}

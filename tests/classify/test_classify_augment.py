@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from ctcbench.classify.augment import (
-    AugmentParams, Normalisation, augment, brightness, draw_params, eval_transform, gaussian_blur, resize, rotate,
+    AugmentParams,
+    Normalisation,
+    augment,
+    brightness,
+    draw_params,
+    eval_transform,
+    gaussian_blur,
+    resize,
+    rotate,
     train_transform,
 )
 
@@ -79,8 +86,17 @@ def test_blur_is_the_sigma_zero_table_with_reflect101(kernel, shape):
 @pytest.mark.parametrize("size", [8, 32, 128])
 def test_resize_matches_half_pixel_bilinear(shape, size):
     image = np.random.default_rng(1).uniform(0, 255, (*shape, 6)).astype(np.float32)
-    expected = F.interpolate(torch.from_numpy(image.transpose(2, 0, 1))[None], size=(size, size), mode="bilinear",
-                             align_corners=False, antialias=False)[0].numpy().transpose(1, 2, 0)
+    expected = (
+        F.interpolate(
+            torch.from_numpy(image.transpose(2, 0, 1))[None],
+            size=(size, size),
+            mode="bilinear",
+            align_corners=False,
+            antialias=False,
+        )[0]
+        .numpy()
+        .transpose(1, 2, 0)
+    )
     assert np.allclose(resize(image, size), expected, atol=1e-3)
 
 
@@ -132,7 +148,6 @@ def test_transforms_give_fixed_size_and_normalise():
 
 def test_rotation_matrix_is_opencvs_to_the_last_bit():
     import cv2
-
     from ctcbench.classify.augment import rotation_matrix
 
     rng = np.random.default_rng(0)

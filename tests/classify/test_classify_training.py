@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from classify_helpers import tiny_config
-
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.evaluate import evaluate_run
 from ctcbench.classify.schedule import Schedule
@@ -65,7 +64,10 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path
         assert json.loads((run.out_dir / "metrics.json").read_text()) == reference
         record = json.loads((run.out_dir / "run.json").read_text())
         assert record["sessions"] == 2
-        assert record["training"]["validation"] == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]
+        assert (
+            record["training"]["validation"]
+            == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]
+        )
 
 
 def test_resume_state_of_another_configuration_is_refused(tiny_crops, tmp_path):
@@ -81,7 +83,13 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
     cfg = tiny_config(tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst")
     train(cfg, progress=False)
     record = json.loads((cfg.out_dir / "run.json").read_text())
-    assert record["run"] == {"backbone": "tiny", "setting": "bf_hoechst", "trainset": "all", "seed": 0, "protocol": protocol}
+    assert record["run"] == {
+        "backbone": "tiny",
+        "setting": "bf_hoechst",
+        "trainset": "all",
+        "seed": 0,
+        "protocol": protocol,
+    }
     assert len(record["data"]["train_cache_hash"]) == 64 and len(record["data"]["trainset_sha256"]) == 64
     assert record["config"]["schedule"]["iterations"] == 12 and record["config"]["in_chans"] == 3
     assert [v["step"] for v in record["training"]["validation"]] == [3, 7, 11]
@@ -105,15 +113,22 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
 
 @pytest.mark.parametrize("protocol, outputs", [("faithful", 3), ("corrected", 2)])
 def test_drop_unknown_runs(tiny_crops, tmp_path, protocol, outputs):
-    cfg = tiny_config(tiny_crops, tmp_path / "u-drop", protocol=protocol, trainset="u-drop",
-                      schedule=Schedule(iterations=4, milestones=(), warmup=1, batch_size=8, val_every=2))
+    cfg = tiny_config(
+        tiny_crops,
+        tmp_path / "u-drop",
+        protocol=protocol,
+        trainset="u-drop",
+        schedule=Schedule(iterations=4, milestones=(), warmup=1, batch_size=8, val_every=2),
+    )
     train(cfg, progress=False)
     model, spec, _ = load_model(cfg.out_dir / "best.pt")
     assert spec.classes == ("R", "G") and spec.num_outputs == outputs
     metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
     assert metrics["head_outputs"] == outputs and metrics["trained_classes"] == ["R", "G"]
     # A 2-class set holding U crops is a broken list, not something to train on silently.
-    bad = dataclasses.replace(cfg, trainset="u-drop", trainset_file=tiny_crops.trainset("all"), out_dir=tmp_path / "bad")
+    bad = dataclasses.replace(
+        cfg, trainset="u-drop", trainset_file=tiny_crops.trainset("all"), out_dir=tmp_path / "bad"
+    )
     with pytest.raises(DatasetError, match="labels \\['U'\\] in a R/G training set"):
         train(bad, progress=False)
 
@@ -121,11 +136,40 @@ def test_drop_unknown_runs(tiny_crops, tmp_path, protocol, outputs):
 def test_cli_pauses_resumes_and_reports_missing_weights(tiny_crops, tmp_path, capsys):
     out = tmp_path / "cli"
     args = [
-        "classify-train", "--backbone", "tiny", "--timm", "test_resnet", "--setting", "bf", "--trainset", "all",
-        "--seed", "1", "--protocol", "faithful", "--image-size", "32", "--iterations", "6", "--milestones", "4",
-        "--warmup", "1", "--batch-size", "8", "--val-every", "3", "--train-cache", str(tiny_crops.cache("train")),
-        "--val-cache", str(tiny_crops.cache("val")), "--trainset-file", str(tiny_crops.trainset("all")),
-        "--out-dir", str(out), "--no-progress",
+        "classify-train",
+        "--backbone",
+        "tiny",
+        "--timm",
+        "test_resnet",
+        "--setting",
+        "bf",
+        "--trainset",
+        "all",
+        "--seed",
+        "1",
+        "--protocol",
+        "faithful",
+        "--image-size",
+        "32",
+        "--iterations",
+        "6",
+        "--milestones",
+        "4",
+        "--warmup",
+        "1",
+        "--batch-size",
+        "8",
+        "--val-every",
+        "3",
+        "--train-cache",
+        str(tiny_crops.cache("train")),
+        "--val-cache",
+        str(tiny_crops.cache("val")),
+        "--trainset-file",
+        str(tiny_crops.trainset("all")),
+        "--out-dir",
+        str(out),
+        "--no-progress",
     ]
     assert main([*args, "--max-steps-this-session", "2"]) == 0 and not (out / "run.json").exists()
     assert main(args) == 0 and (out / "run.json").is_file()

@@ -1,11 +1,10 @@
 """The learning rate at the steps where the schedule changes, and how a backbone's schedule is resolved."""
 
 import pytest
-
+from classify_helpers import ROOT
 from ctcbench.classify.schedule import Schedule, resolve_schedule
 from ctcbench.config import load
 from ctcbench.errors import ConfigError
-from classify_helpers import ROOT
 
 BASE = Schedule()  # the paper's: lr 1e-4, warm-up 1000, milestones 10000/14000, gamma 0.1
 

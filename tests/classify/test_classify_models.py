@@ -3,12 +3,17 @@
 import pytest
 import timm
 import torch
-from safetensors.torch import save_file
-
 from ctcbench.classify.models import (
-    build_model, count_parameters, embed, logits_and_embedding, require_weights, stem_path, weights_file,
+    build_model,
+    count_parameters,
+    embed,
+    logits_and_embedding,
+    require_weights,
+    stem_path,
+    weights_file,
 )
 from ctcbench.errors import ConfigError
+from safetensors.torch import save_file
 
 TINY = ("test_resnet", "test_convnext", "test_efficientnet")
 
@@ -21,7 +26,10 @@ def staged(tmp_path_factory):
     sources = {}
     for name in TINY:
         model = timm.create_model(name, pretrained=False)
-        save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, str(folder / f"{name}.safetensors"))
+        save_file(
+            {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()},
+            str(folder / f"{name}.safetensors"),
+        )
         sources[name] = model.state_dict()
     return folder, sources
 
@@ -59,8 +67,11 @@ def test_corrected_six_channels_adapt_the_pretrained_stem(staged, name):
     out3 = torch.nn.functional.conv2d(image, rgb, stride=stride, padding=padding)
     assert torch.allclose(out6, out3, atol=1e-5)
     # The rest of the network is the pretrained one.
-    assert all(torch.equal(model.state_dict()[k], v) for k, v in sources[name].items()
-               if not k.startswith((stem, model.pretrained_cfg["classifier"] + ".")))
+    assert all(
+        torch.equal(model.state_dict()[k], v)
+        for k, v in sources[name].items()
+        if not k.startswith((stem, model.pretrained_cfg["classifier"] + "."))
+    )
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -128,10 +139,78 @@ def test_stage_weights_from_a_local_checkpoint(staged, tmp_path):
     _, sources = staged
     torch.save({"state_dict": sources["test_resnet"]}, tmp_path / "download.pth")
     out = tmp_path / "weights" / "test_resnet.safetensors"
-    assert main(["stage-weights", "--model", "test_resnet", "--out", str(out), "--from-file", str(tmp_path / "download.pth")]) == 0
-    assert out.is_file() and (tmp_path / "weights" / "test_resnet.safetensors.sha256").read_text().split()[1] == out.name
-    model = build_model("test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), protocol="corrected")
+    assert (
+        main(
+            [
+                "stage-weights",
+                "--model",
+                "test_resnet",
+                "--out",
+                str(out),
+                "--from-file",
+                str(tmp_path / "download.pth"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        out.is_file() and (tmp_path / "weights" / "test_resnet.safetensors.sha256").read_text().split()[1] == out.name
+    )
+    model = build_model(
+        "test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), protocol="corrected"
+    )
     assert torch.equal(model.state_dict()["bn1.weight"], sources["test_resnet"]["bn1.weight"])
     wrong = tmp_path / "wrong.pth"
     torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)
-    assert main(["stage-weights", "--model", "test_resnet", "--out", str(tmp_path / "x.safetensors"), "--from-file", str(wrong)]) == 1
+    assert (
+        main(
+            [
+                "stage-weights",
+                "--model",
+                "test_resnet",
+                "--out",
+                str(tmp_path / "x.safetensors"),
+                "--from-file",
+                str(wrong),
+            ]
+        )
+        == 1
+    )
+
+
+# Embedding sizes of the original's backbones (reference-spec §4.1).
+PAPER_FEATURES = {
+    "swin_b": 1024,
+    "swin_s": 768,
+    "convnext_l": 1536,
+    "convnext_b": 1024,
+    "convnext_s": 768,
+    "efficientnet_b7": 2560,
+    "efficientnet_b4": 1792,
+    "efficientnet_b1": 1280,
+    "densenet201": 1920,
+    "densenet169": 1664,
+    "densenet121": 1024,
+    "resnet152": 2048,
+    "resnet101": 2048,
+    "resnet50": 2048,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backbone", sorted(PAPER_FEATURES))
+def test_every_paper_backbone_builds_for_128_px_crops(backbone):
+    import csv
+
+    from classify_helpers import ROOT
+    from ctcbench.config import load
+
+    spec = load(ROOT / "config.yaml")["classify"]["backbones"][backbone]
+    model = build_model(spec["timm"], 6, 3, image_size=128, drop_path=spec.get("drop_path", 0)).eval()
+    with torch.no_grad():
+        logits, features = logits_and_embedding(model, torch.rand(2, 6, 128, 128))
+    assert logits.shape == (2, 3) and features.shape == (2, PAPER_FEATURES[backbone])
+    # Table 3's #Params count the backbone without the head (the 6-channel stem adds a few thousand).
+    with open(ROOT / "resources/paper/table3_backbones.csv", newline="") as handle:
+        paper = {row["backbone"]: float(row["params_m"]) for row in csv.DictReader(handle)}
+    assert count_parameters(model) / 1e6 == pytest.approx(paper[spec["paper"]], abs=0.15)

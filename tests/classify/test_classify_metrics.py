@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
-
 from ctcbench.classify.evaluate import cell_metrics, cross_fitted, image_halves
 from ctcbench.classify.metrics import THRESHOLDS, auroc, binary_at, confusion_counts, row_percent, threshold_sweep
 from ctcbench.classify.predict import Predictions
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 
 def random_case(seed, n=400, ties=False):
@@ -43,7 +42,9 @@ def test_confusion_matches_sklearn():
     predicted = np.random.default_rng(4).integers(0, 3, len(labels))
     counts = confusion_counts(labels, predicted)
     assert (counts == confusion_matrix(labels, predicted, labels=[0, 1, 2])).all()
-    assert np.allclose(row_percent(counts), 100 * confusion_matrix(labels, predicted, labels=[0, 1, 2], normalize="true"))
+    assert np.allclose(
+        row_percent(counts), 100 * confusion_matrix(labels, predicted, labels=[0, 1, 2], normalize="true")
+    )
     empty = row_percent(np.array([[2, 2, 0], [0, 0, 0], [1, 0, 3]]))
     assert empty[1].tolist() == [0, 0, 0] and empty[0].tolist() == [50, 50, 0]
 
@@ -85,7 +86,9 @@ def test_grid_keeps_the_float_rounding_of_np_arange():
 
 def test_cell_metrics_record():
     labels = np.array([0, 0, 1, 2, 2, 1])
-    probs = np.array([[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.3, 0.6, 0.1], [0.2, 0.2, 0.6], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]])
+    probs = np.array(
+        [[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.3, 0.6, 0.1], [0.2, 0.2, 0.6], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]]
+    )
     metrics = cell_metrics(labels, Predictions(probs, None), "faithful")
     assert metrics["accuracy"] == pytest.approx(3 / 6)
     assert metrics["confusion_counts"] == [[1, 1, 0], [0, 1, 1], [1, 0, 1]]

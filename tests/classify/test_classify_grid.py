@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 from classify_helpers import ROOT
-
 from ctcbench.classify.grid import planned_runs, trainset_path
 from ctcbench.config import load
 
@@ -31,9 +30,22 @@ def test_trainset_paths():
 
 def test_snakemake_plans_180_classifier_trainings(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-         "--configfile", str(ROOT / "config.yaml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--directory",
+            str(tmp_path),
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            str(ROOT / "config.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     counts = {}

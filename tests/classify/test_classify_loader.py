@@ -3,10 +3,16 @@
 import numpy as np
 import pytest
 import torch
-
 from ctcbench.classify.augment import Normalisation
 from ctcbench.classify.data import (
-    CropSource, EvalChunks, TrainBatches, batch_positions, channel_statistics, step_rng, train_stream, trainset_indices,
+    CropSource,
+    EvalChunks,
+    TrainBatches,
+    batch_positions,
+    channel_statistics,
+    step_rng,
+    train_stream,
+    trainset_indices,
 )
 from ctcbench.data.crops import CropCache
 from ctcbench.data.splits import CropRecord, read_trainset

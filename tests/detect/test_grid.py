@@ -1,0 +1,87 @@
+"""The detector grid as planned from config.yaml: 27 main runs and 9 per-patient runs by default, run specs as
+plain data, and `snakemake -n` listing exactly those training jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from conftest import ROOT
+
+from ctcbench.detect.spec import RunSpec, grid, run_spec, train_list_name
+from ctcbench.detect.targets import detect_targets, needed_weights, train_list, weights_inputs, weights_options
+from ctcbench.errors import ConfigError
+
+
+def test_default_grid_has_27_main_and_9_patient_runs(paper_config):
+    runs = grid(paper_config)
+    assert len(runs) == 36 and len(set(runs)) == 36
+    trainsets = Counter(run[2] for run in runs)
+    assert trainsets == {"all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3}
+    assert {run[:2] for run in runs if run[2] != "all"} == {("faster_rcnn", "bf_hoechst")}
+    assert len(detect_targets(paper_config, "results/paper")) == 36 * 3
+
+
+def test_training_lists_of_the_training_sets():
+    assert train_list_name("all") == "train" and train_list_name("patient-r07") == "train-r07"
+    assert train_list("results/demo", "patient-r06") == "results/demo/splits/images/train-r06.txt"
+    with pytest.raises(ConfigError):
+        train_list_name("frac-0.1")
+
+
+def test_spec_round_trips_and_ignores_other_detectors(paper_config):
+    spec = run_spec(paper_config, "fcos", "bf_fluo", "all", "1")
+    assert RunSpec.from_json(spec.to_json()) == spec
+    assert spec.seed == 1 and spec.in_channels == 6 and "dino" not in spec.detect and "weights" not in spec.detect
+    dino = {**paper_config["detect"]["dino"], "lr": 1}
+    changed = {**paper_config, "detect": {**paper_config["detect"], "dino": dino}}
+    assert run_spec(changed, "fcos", "bf_fluo", "all", 1).digest() == spec.digest()
+
+
+def test_weights_per_detector(paper_config, demo_config):
+    files = {key: entry["file"] for key, entry in paper_config["detect"]["weights"].items()}
+    assert weights_inputs(paper_config, "faster_rcnn") == [files["imagenet_pytorch"]]
+    assert weights_inputs(paper_config, "fcos") == [files["imagenet_caffe"]]
+    assert weights_inputs(paper_config, "dino") == [files["coco_dino"]]
+    assert set(needed_weights(paper_config)) == set(files.values())
+    assert weights_options(paper_config, files["coco_dino"]) == "--key coco_dino"
+    assert "--url https://download.pytorch.org/" in weights_options(paper_config, files["imagenet_pytorch"])
+    assert weights_inputs(demo_config, "dino") == [] and needed_weights(demo_config) == {}
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    counts = {}
+    for line in stdout.split("Job stats:")[1].splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.mark.parametrize("preset,trainings", [("paper", 36), ("demo", 12)])
+def test_dry_run_lists_every_detector_training_job(tmp_path, preset, trainings):
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
+         "--configfile", str(ROOT / "config.yaml"), "--config", f"preset={preset}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = job_counts(done.stdout)
+    if "detect_train" not in counts:
+        pytest.skip("the Snakefile does not include workflow/rules/detect.smk yet")
+    assert counts["detect_train"] == trainings
+    assert counts["detect_predict"] == trainings and counts["detect_evaluate"] == trainings
+    assert counts.get("detect_weights", 0) == (3 if preset == "paper" else 0)
+    assert f"results/{preset}/detect/faster_rcnn/bf_hoechst/patient-r08/seed0/metrics.json" in done.stdout
+
+
+def test_pretrained_weights_need_the_resnet50_shape(paper_config):
+    config = {**paper_config, "detect": {**paper_config["detect"], "backbone_depth": 18}}
+    with pytest.raises(ConfigError, match="ResNet-50"):
+        run_spec(config, "faster_rcnn", "bf", "all", 0)
+    config["detect"]["pretrained"] = False
+    assert run_spec(config, "faster_rcnn", "bf", "all", 0).weights_key is None
