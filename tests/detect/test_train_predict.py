@@ -142,3 +142,26 @@ def test_an_empty_checkpoint_pointer_falls_back_to_the_last_epoch_file(tmp_path)
     assert latest_checkpoint(tmp_path) == tmp_path / "epoch_10.pth"
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
     assert latest_checkpoint(tmp_path) == tmp_path / "epoch_2.pth"
+
+
+def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin, demo_config, tmp_path):
+    """A stand-in for the ImageNet ResNet-50 (random weights in torchvision's layout) is loaded, its conv1 is
+    tiled over the six channels, the stem stays frozen, and run.json records the file."""
+    import torch
+    import torchvision
+
+    weights = tmp_path / "resnet50-00000000.pth"
+    torch.save(torchvision.models.resnet50().state_dict(), weights)
+    config = tiny_config(demo_config, pretrained=True, backbone_depth=50, backbone_width=64)
+    config["protocol"] = "corrected"
+    spec = run_spec(config, "faster_rcnn", "bf_fluo", "all", 0)
+    layout = read_pointer(twin).layout
+    out = tmp_path / "run"
+    train_list = image_list(tmp_path / "t.txt", layout.read_split("train")[:2])
+    record = train(spec, TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth",
+                                    run_json=out / "run.json", weights=weights))
+    assert record["stem"] == "inflate" and record["standardise"] == "imagenet" and record["box_shift"] == 0
+    assert record["inputs"]["weights"]["key"] == "imagenet_pytorch" and len(record["inputs"]["weights"]["sha256"]) == 64
+    state = torch.load(out / "model.pth", weights_only=True)["state_dict"]
+    expected = torch.load(weights, weights_only=True)["conv1.weight"]
+    assert torch.allclose(state["backbone.conv1.weight"], torch.cat([expected, expected], 1) / 2)

@@ -1,11 +1,9 @@
-"""Where and how a run computes: device choice, seeding, mixed precision, RNG state for resuming, memory peaks."""
+"""Where and how a run computes: device choice, seeding, mixed precision, RNG state for resuming."""
 
 from __future__ import annotations
 
 import contextlib
 import random
-import resource
-import sys
 from typing import Any, Iterator
 
 import numpy as np
@@ -64,22 +62,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def peak_memory_mb(device: torch.device) -> dict[str, float]:
-    """Peak resident memory of this process and, on CUDA, peak allocated GPU memory, in MiB."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rss_mb = rss / 2**20 if sys.platform == "darwin" else rss / 2**10  # bytes on macOS, KiB on Linux
-    peaks = {"host_rss_mb": round(rss_mb, 1)}
-    if device.type == "cuda":
-        peaks["gpu_allocated_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-    return peaks
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda: {torch.cuda.get_device_name(device)}"
-    return f"cpu: {torch.get_num_threads()} threads"
 
 
 @contextlib.contextmanager

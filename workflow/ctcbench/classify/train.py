@@ -33,17 +33,15 @@ from ..data.layout import CLASSES
 from ..data.splits import read_trainset
 from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
+from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, versions
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
 from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, train_stream, trainset_indices
 from .models import build_model, count_parameters
 from .predict import EVAL_CHUNK, predict_loader, to_device
-from .provenance import file_sha256, git_commit, package_versions
 from .runtime import (
     autocast,
     configure,
-    describe_device,
-    peak_memory_mb,
     pick_device,
     rng_state,
     seed_everything,
@@ -140,8 +138,13 @@ def validation_accuracy(model: nn.Module, loader, labels: np.ndarray, device: to
     return float(np.mean(predictions.probs.argmax(axis=1) == labels))
 
 
-def _merge_peaks(old: dict[str, float], new: dict[str, float]) -> dict[str, float]:
-    return {k: max(old.get(k, 0.0), new.get(k, 0.0)) for k in set(old) | set(new)}
+def _merge_peaks(old: dict[str, float | None], new: dict[str, float | None]) -> dict[str, float | None]:
+    """Peaks over the sessions of a resumed run (None where a session did not measure it, e.g. no GPU)."""
+    merged: dict[str, float | None] = {}
+    for key in set(old) | set(new):
+        values = [v for v in (old.get(key), new.get(key)) if v is not None]
+        merged[key] = max(values) if values else None
+    return merged
 
 
 @dataclass
@@ -255,7 +258,7 @@ def train(
     def save_last() -> None:
         state.elapsed_s += time.monotonic() - session_clock[0]
         session_clock[0] = time.monotonic()
-        state.peak = _merge_peaks(state.peak, peak_memory_mb(device))
+        state.peak = _merge_peaks(state.peak, peak_memory_mb(str(device)))
         save_resume(
             resume_path,
             {
@@ -321,7 +324,7 @@ def train(
         log.warning("no validation after the warm-up; best.pt is the final model")
         save_model(pending_best, model, spec, {**final_info, "val_accuracy": None, "fallback": "final"})
     state.elapsed_s += time.monotonic() - session_clock[0]
-    state.peak = _merge_peaks(state.peak, peak_memory_mb(device))
+    state.peak = _merge_peaks(state.peak, peak_memory_mb(str(device)))
     pending_best.replace(out / BEST)
     write_run_record(cfg, spec, state, model, device, data)
     shutil.rmtree(resume_dir, ignore_errors=True)
@@ -370,9 +373,9 @@ def write_run_record(
             "parameters_total": count_parameters(model, backbone_only=False),
         },
         "environment": {
-            "git": git_commit(),
-            "packages": package_versions(),
-            "device": describe_device(device),
+            "git": git_state(),
+            "packages": versions(),
+            "device": device_info(str(device)),
         },
         "wall_time_s": round(state.elapsed_s, 2),
         "sessions": state.sessions,

@@ -13,7 +13,7 @@ import torch
 
 from ..errors import ConfigError, DownloadError
 from ..io import atomic_path, atomic_write_text
-from .provenance import file_sha256
+from ..provenance import file_sha256
 
 
 def _load_state(path: Path) -> dict[str, torch.Tensor]:

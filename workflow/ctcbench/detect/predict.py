@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DatasetError
-from . import provenance
+from .. import provenance
 from .configs import dataset_config, inference_pipeline
 from .predictions import ImageDetections, Predictions, write_predictions
 from .spec import RunSpec

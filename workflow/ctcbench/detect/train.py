@@ -22,7 +22,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DownloadError
 from ..io import atomic_path, atomic_write_json, read_json
-from . import provenance
+from .. import provenance
 from .configs import runner_config, standardisation, stem_mode
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from ..errors import ConfigError, DownloadError
 from ..io import atomic_path
-from .provenance import file_sha256 as sha256_of
+from ..provenance import file_sha256 as sha256_of
 
 log = logging.getLogger(__name__)
 
