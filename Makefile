@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
+DETECT_STAMP := $(VENV)/.installed-detect
 # Rules call `python -m ctcbench`: the virtual environment's interpreter must come first on PATH.
 export PATH := $(BIN):$(PATH)
 
@@ -15,13 +16,15 @@ $(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(STAMP)
+# Everything the DAG needs: the core pins and MMDetection (mmcv from $CTCBENCH_WHEELHOUSE, the wheel cache, or
+# built from source once, ~25 min on 2 cores; see workflow/ctcbench/detect/README.md).
+install: $(STAMP) $(DETECT_STAMP)
 
-demo: $(STAMP)
+demo: install
 	$(BIN)/snakemake --workflow-profile workflow/profiles/demo
 
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
-test: $(STAMP)
+test: install
 	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-all: $(STAMP)
@@ -51,12 +54,15 @@ MM_PINS := mmengine==0.10.7 mmdet==3.3.0
 
 .PHONY: install-detect mmcv-wheel
 
-install-detect: $(STAMP)
+install-detect: $(DETECT_STAMP)
+
+$(DETECT_STAMP): $(STAMP) envs/requirements-detect.txt $(MMCV_SCRIPT)
 	$(BIN)/pip install --quiet -r envs/requirements-detect.txt
 	$(BIN)/pip install --quiet --no-deps $(MM_PINS)
 	bash $(MMCV_SCRIPT) install $(BIN)/python
 	$(BIN)/python -c "import mmdet.models, mmcv.ops; print('mmdet', mmdet.__version__, 'with mmcv ops: ok')"
 	$(BIN)/snakemake --version > /dev/null
+	touch $@
 
 # Build (or reuse) the cached mmcv wheel for this venv's torch and print its path: copy it into a wheelhouse for
 # machines that cannot compile. FORCE_CUDA=1 builds the CUDA kernels too.
