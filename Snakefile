@@ -29,3 +29,25 @@ rule all:
         classify_targets(),
         detect_targets(),
     default_target: True
+
+
+# One target per stage, e.g. `snakemake data --cores all`.
+localrules:
+    data,
+    classify,
+    detect,
+
+
+rule data:
+    input:
+        data_targets(),
+
+
+rule classify:
+    input:
+        classify_targets(),
+
+
+rule detect:
+    input:
+        detect_targets(),
