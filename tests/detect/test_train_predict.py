@@ -132,16 +132,23 @@ def test_a_changed_config_starts_over_instead_of_resuming(twin, demo_config, tmp
     assert not (work / "epoch_1.pth").exists()
 
 
-def test_an_empty_checkpoint_pointer_falls_back_to_the_last_epoch_file(tmp_path):
+def test_an_empty_checkpoint_pointer_falls_back_to_the_last_complete_epoch_file(tmp_path):
+    import torch
+
     from ctcbench.detect.train import latest_checkpoint
 
     assert latest_checkpoint(tmp_path) is None
     for epoch in (2, 10):
-        (tmp_path / f"epoch_{epoch}.pth").write_bytes(b"x")
+        torch.save({"epoch": epoch}, tmp_path / f"epoch_{epoch}.pth")
     (tmp_path / "last_checkpoint").write_text("")
     assert latest_checkpoint(tmp_path) == tmp_path / "epoch_10.pth"
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
     assert latest_checkpoint(tmp_path) == tmp_path / "epoch_2.pth"
+    # a checkpoint cut short by a kill (its zip directory missing) is never chosen
+    (tmp_path / "last_checkpoint").unlink()
+    whole = (tmp_path / "epoch_10.pth").read_bytes()
+    (tmp_path / "epoch_11.pth").write_bytes(whole[: len(whole) // 2])
+    assert latest_checkpoint(tmp_path) == tmp_path / "epoch_10.pth"
 
 
 def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin, demo_config, tmp_path):

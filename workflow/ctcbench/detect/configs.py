@@ -328,7 +328,9 @@ def runner_config(
                 timer=dict(type="IterTimerHook"),
                 logger=dict(type="LoggerHook", interval=detect["log_interval"]),
                 param_scheduler=dict(type="ParamSchedulerHook"),
-                checkpoint=dict(type="CheckpointHook", interval=detect["checkpoint_interval"], max_keep_ckpts=1,
+                # Two kept: mmengine deletes the oldest before writing the next, so with one a kill during that
+                # write would leave no complete checkpoint to resume from.
+                checkpoint=dict(type="CheckpointHook", interval=detect["checkpoint_interval"], max_keep_ckpts=2,
                                 save_last=True),
                 sampler_seed=dict(type="DistSamplerSeedHook"),
             ),

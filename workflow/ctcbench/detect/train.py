@@ -14,6 +14,7 @@ import logging
 import re
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,9 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
         path = Path(pointer.read_text().strip())
         if pointer.read_text().strip() and path.is_file():
             return path
-    epochs = sorted(work_dir.glob("epoch_*.pth"), key=checkpoint_epoch)
-    return epochs[-1] if epochs else None
+    # torch.save writes a zip whose central directory comes last: a file cut short by a kill is not a zip yet.
+    complete = [p for p in work_dir.glob("epoch_*.pth") if zipfile.is_zipfile(p)]
+    return max(complete, key=checkpoint_epoch) if complete else None
 
 
 def checkpoint_epoch(path: Path | None) -> int:
