@@ -13,21 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..voc import Box, VocAnnotation
-from .cells import Cell
+from .cells import Cell, box_iou
 
 IntBox = tuple[int, int, int, int]
 UNION_IOU = 0.5
 # Extra chance of missing a weakly stained cell (stain level below DIM_LEVEL; the median level is 1).
 DIM_LEVEL = 0.45
 DIM_MISS_BONUS = 0.25
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def priority_nms(groups: Sequence[Sequence[IntBox]], threshold: float = UNION_IOU) -> list[IntBox]:
@@ -39,7 +31,7 @@ def priority_nms(groups: Sequence[Sequence[IntBox]], threshold: float = UNION_IO
     kept: list[IntBox] = []
     for group in groups:
         for box in group:
-            if all(iou(box, other) <= threshold for other in kept):
+            if all(box_iou(box, other) <= threshold for other in kept):
                 kept.append(box)
     return kept
 

@@ -146,7 +146,8 @@ def sample_appearance(
     )
 
 
-def _box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (xmin, ymin, xmax, ymax) boxes, end-exclusive."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -184,7 +185,7 @@ def _place(rng: np.random.Generator, cells: list[Cell], size: int, clump_fractio
                     break
                 reach = other.extent
                 other_box = (other.cx - reach, other.cy - reach, other.cx + reach, other.cy + reach)
-                if _box_iou(box, other_box) > 0.35:
+                if box_iou(box, other_box) > 0.35:
                     ok = False
                     break
             if ok:
