@@ -150,11 +150,10 @@ def inflate_stem(weight, channels: int):
     fluorescence channels reuse the RGB filters in turn) and the rescaling keeps the response to an input whose
     channels all carry the same image equal to the original's, so the following frozen BN statistics still fit.
     """
-    import torch
+    # The classifier's corrected stem uses the same adaptation; one implementation (timm's) serves both.
+    from timm.models import adapt_input_conv
 
-    repeats = -(-channels // weight.shape[1])
-    tiled = torch.cat([weight] * repeats, dim=1)[:, :channels]
-    return tiled * (weight.shape[1] / channels)
+    return adapt_input_conv(channels, weight)
 
 
 def adapt_stem(source: Path | str, dest: Path | str, channels: int) -> Path:
