@@ -151,7 +151,8 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     cfg.dump(str(work_dir / "config.py"))
     if resume_from is not None:
         log.info("resuming %s from %s", spec.name, resume_from)
-    log.info("training %s on %d images for %d epochs", spec.name, len(read_image_list(paths.train_list)),
+    train_images = len(read_image_list(paths.train_list))
+    log.info("training %s on %d images for %d epochs", spec.name, train_images,
              spec.detect["epochs"])
     runner = Runner.from_cfg(cfg)
     with trusted_torch_load():
@@ -187,7 +188,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
             "dataset": {"root": pointer.root, "source": pointer.source,
                         "pointer_sha256": provenance.file_sha256(paths.dataset)},
             "train_list": {"path": str(paths.train_list), "sha256": provenance.file_sha256(paths.train_list),
-                           "images": len(read_image_list(paths.train_list))},
+                           "images": train_images},
             "weights": weights_record,
         },
         "git": provenance.git_state(),
