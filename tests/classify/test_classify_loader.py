@@ -1,10 +1,13 @@
 """Training data: training-set lists map onto the cache, batches are seeded per step, loaders agree."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
 from ctcbench.classify.augment import Normalisation
 from ctcbench.classify.data import (
+    HELD_BATCHES,
     CropSource,
     EvalChunks,
     TrainBatches,
@@ -57,12 +60,20 @@ def test_loader_workers_do_not_change_batches(tiny_crops):
     indices, labels = trainset_indices(cache, read_trainset(tiny_crops.trainset("all")))
     batches = TrainBatches(CropSource(cache, "bf_hoechst"), indices, labels, 8, 24, 3, True, Normalisation())
     direct = [batches[s] for s in range(4, 30)]
-    # More steps than ring slots (2 workers x 2 ahead + 2): slots are reused while batches stay intact.
-    with_workers = list(train_stream(batches, range(4, 30), workers=2, pin_memory=False, seed=0))
     inline = list(train_stream(batches, range(4, 30), workers=0, pin_memory=False, seed=0))
-    assert len(with_workers) == len(inline) == len(direct) == 26
-    for (a_img, a_lab), (b_img, b_lab), (c_img, c_lab) in zip(direct, with_workers, inline):
-        assert torch.equal(a_img, b_img) and torch.equal(a_lab, b_lab)
+    # Worker batches are views of a ring with fewer slots than steps (2 workers x 2 ahead + HELD_BATCHES). A slow
+    # consumer lets the workers run as far ahead as the loader allows; each batch is checked only once the
+    # consumer holds HELD_BATCHES of them, the most it may hold while the ring is reused.
+    held, checked = [], 0
+    for batch in train_stream(batches, range(4, 30), workers=2, pin_memory=False, seed=0):
+        held.append(batch)
+        time.sleep(0.02)
+        if len(held) == HELD_BATCHES:
+            (img, lab), expected = held.pop(0), direct[checked]
+            assert torch.equal(img, expected[0]) and torch.equal(lab, expected[1]), f"batch {checked} overwritten"
+            checked += 1
+    assert checked + len(held) == len(inline) == len(direct) == 26
+    for (a_img, a_lab), (c_img, c_lab) in zip(direct, inline):
         assert torch.equal(a_img, c_img) and torch.equal(a_lab, c_lab)
     assert direct[0][0].shape == (8, 3, 24, 24)
     chunks = EvalChunks(CropSource(cache, "bf"), np.arange(len(cache)), 24, Normalisation(), chunk=10)

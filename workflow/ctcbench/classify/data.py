@@ -27,6 +27,7 @@ from ..errors import DatasetError
 from .augment import Normalisation, draw_params, eval_image, train_image
 
 PREFETCH = 2  # batches each worker builds ahead
+HELD_BATCHES = 2  # worker-built training batches a consumer may hold at once (train_stream)
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,10 @@ class RingBatches(Dataset):
     A default DataLoader worker moves every batch into a fresh shared-memory segment that both processes then
     fault in page by page; for float crops that costs about as much as building the batch. Here worker batches are
     written straight into slot `step % slots` of one ring mapped before the workers start, and only the slot
-    number and labels travel through the queue. A slot is reused `slots` steps later; as the loader never has
-    more than workers x prefetch steps in flight, `slots` above that keeps a slot intact until the trainer has
-    copied it out (`train_stream`).
+    number and labels travel through the queue. The trainer reads a slot where it lies, without copying it out:
+    the loader issues step s + workers x prefetch only when it hands over step s, so with `slots` =
+    workers x prefetch + HELD_BATCHES the slot of step s is not rewritten before the trainer has asked for step
+    s + HELD_BATCHES (`train_stream`).
     """
 
     def __init__(self, batches: TrainBatches, slots: int) -> None:
@@ -189,14 +191,19 @@ def as_images(batch: torch.Tensor) -> torch.Tensor:
 def train_stream(
     batches: TrainBatches, steps: range, workers: int, pin_memory: bool, seed: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(images, labels) of every step in `steps`, built ahead by `workers` processes (or inline with 0)."""
+    """(images, labels) of every step in `steps`, built ahead by `workers` processes (or inline with 0).
+
+    With workers, a CPU batch is a view of the shared ring (a copy would cost as much as building it at 128 px):
+    it stays valid until HELD_BATCHES more batches have been requested, which a training loop that finishes each
+    step before drawing the next always satisfies. Pinned (CUDA) batches are copies and never expire.
+    """
     if workers == 0:
         yield from make_loader(batches, steps, 0, pin_memory, seed)
         return
-    ring = RingBatches(batches, slots=workers * PREFETCH + 2)
+    ring = RingBatches(batches, slots=workers * PREFETCH + HELD_BATCHES)
     for slot, labels in make_loader(ring, steps, workers, pin_memory, seed):
         images = ring.ring[slot, : len(labels)]
-        yield as_images(images.pin_memory() if pin_memory else images.clone()), labels
+        yield as_images(images.pin_memory() if pin_memory else images), labels
 
 
 class EvalChunks(Dataset):
