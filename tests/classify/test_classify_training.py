@@ -78,9 +78,11 @@ def test_resume_state_of_another_configuration_is_refused(tiny_crops, tmp_path):
         train(other, progress=False)
 
 
-@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
-def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
-    cfg = tiny_config(tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst")
+@pytest.mark.parametrize("protocol, hoechst", [("faithful", 3), ("corrected", 3), ("corrected", 4)])
+def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
+    cfg = tiny_config(
+        tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst", hoechst_channels=hoechst
+    )
     train(cfg, progress=False)
     record = json.loads((cfg.out_dir / "run.json").read_text())
     assert record["run"] == {
@@ -91,7 +93,7 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
         "protocol": protocol,
     }
     assert len(record["data"]["train_cache_hash"]) == 64 and len(record["data"]["trainset_sha256"]) == 64
-    assert record["config"]["schedule"]["iterations"] == 12 and record["config"]["in_chans"] == 3
+    assert record["config"]["schedule"]["iterations"] == 12 and record["config"]["in_chans"] == hoechst
     assert [v["step"] for v in record["training"]["validation"]] == [3, 7, 11]
     assert record["training"]["best_step"] in (3, 7, 11)  # validations after the 2-step warm-up
     assert record["wall_time_s"] > 0 and record["peak_memory"]["cpu_rss"] > 0
@@ -107,6 +109,7 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol):
     embeddings = np.load(cfg.out_dir / "embeddings.npz")
     model, spec, _ = load_model(cfg.out_dir / "best.pt")
     assert embeddings["features"].shape == (metrics["n_crops"], model.num_features)
+    assert spec.in_chans == hoechst
     assert set(embeddings.files) >= {"features", "labels", "patients", "keys"}
     assert set(embeddings["patients"].tolist()) <= {"r06", "r07", "r08"}
 
