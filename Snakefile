@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/detect.smk"
+include: "workflow/rules/pipeline.smk"
 
 
 rule all:
@@ -28,6 +29,7 @@ rule all:
         data_targets(),
         classify_targets(),
         detect_targets(),
+        pipeline_targets(),
     default_target: True
 
 
@@ -36,6 +38,7 @@ localrules:
     data,
     classify,
     detect,
+    pipeline,
 
 
 rule data:
@@ -51,3 +54,8 @@ rule classify:
 rule detect:
     input:
         detect_targets(),
+
+
+rule pipeline:
+    input:
+        pipeline_targets(),

@@ -95,32 +95,46 @@ rule detect_train:
         " --model {output.model} --run-json {output.run} > {log} 2>&1"
 
 
-rule detect_predict:
-    input:
-        dataset=DATASET,
-        test_list=f"{RESULTS}/splits/images/test.txt",
-        model=f"{DETECT_RUN}/model.pth",
-    output:
-        f"{DETECT_RUN}/predictions.json",
-    log:
-        f"{DETECT_LOG}/predict.log",
-    benchmark:
-        f"{DETECT_BENCH}/predict.tsv"
-    wildcard_constraints:
-        **DETECT_CONSTRAINTS,
-    threads: DETECT["threads"]
-    resources:
-        gpu=DETECT_RESOURCES["gpu"],
-        mem_mb=DETECT_RESOURCES["mem_mb"],
-        runtime=60,
-    params:
-        batch_size=DETECT["batch_size"],
-    conda:
-        DETECT_ENV
-    shell:
-        "python -m ctcbench detect-predict --dataset {input.dataset} --image-list {input.test_list}"
-        " --model {input.model} --batch-size {params.batch_size} --threads {threads}"
-        " --out {output} > {log} 2>&1"
+# Test predictions feed the tables; the corrected protocol also predicts the val images, on which the pipeline
+# chooses its score threshold before applying it to test.
+DETECT_PREDICT_SPLITS = {"test": "predictions.json"}
+if PROTOCOL == "corrected":
+    DETECT_PREDICT_SPLITS["val"] = "predictions-val.json"
+
+for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
+
+    rule:
+        name:
+            (
+                "detect_predict"
+                if predict_split == "test"
+                else f"detect_predict_{predict_split}"
+            )
+        input:
+            dataset=DATASET,
+            image_list=f"{RESULTS}/splits/images/{predict_split}.txt",
+            model=f"{DETECT_RUN}/model.pth",
+        output:
+            f"{DETECT_RUN}/{predictions_file}",
+        log:
+            f"{DETECT_LOG}/predict-{predict_split}.log",
+        benchmark:
+            f"{DETECT_BENCH}/predict-{predict_split}.tsv"
+        wildcard_constraints:
+            **DETECT_CONSTRAINTS,
+        threads: DETECT["threads"]
+        resources:
+            gpu=DETECT_RESOURCES["gpu"],
+            mem_mb=DETECT_RESOURCES["mem_mb"],
+            runtime=60,
+        params:
+            batch_size=DETECT["batch_size"],
+        conda:
+            DETECT_ENV
+        shell:
+            "python -m ctcbench detect-predict --dataset {input.dataset} --image-list {input.image_list}"
+            " --model {input.model} --batch-size {params.batch_size} --threads {threads}"
+            " --out {output} > {log} 2>&1"
 
 
 rule detect_evaluate:

@@ -107,15 +107,32 @@ def _group(runs: list[dict[str, Any]], trainset: str) -> dict[tuple[str, str], l
     return groups
 
 
-def _fmt(mean: float, std: float) -> str:
+def format_mean_std(mean: float, std: float) -> str:
     if math.isnan(mean):
         return "–"
     return f"{mean:.1f} ± {std:.1f}" if not math.isnan(std) else f"{mean:.1f} ± –"
 
 
-def _cell(summary: Summary, paper: tuple[float, float] | None) -> str:
-    ours = _fmt(summary.mean, summary.std1)
-    return f"{ours} ({_fmt(*paper)})" if paper else ours
+def format_cell(summary: Summary, paper: tuple[float, float] | None) -> str:
+    ours = format_mean_std(summary.mean, summary.std1)
+    return f"{ours} ({format_mean_std(*paper)})" if paper else ours
+
+
+def summary_columns(summary: Summary, paper: tuple[float, float] | None) -> dict[str, Any]:
+    """The numeric CSV columns of one table cell: ours (both stds), the paper's, and the difference."""
+
+    def num(value: float) -> str:
+        return "" if math.isnan(value) else f"{value:.6f}"
+
+    return {
+        "n_runs": summary.n,
+        "mean": num(summary.mean),
+        "std_ddof0": num(summary.std0),
+        "std_ddof1": num(summary.std1),
+        "paper_mean": "" if paper is None else paper[0],
+        "paper_std": "" if paper is None else paper[1],
+        "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",
+    }
 
 
 def _row(
@@ -128,9 +145,6 @@ def _row(
     summary: Summary,
     paper: tuple[float, float] | None,
 ) -> dict[str, Any]:
-    def num(value: float) -> str:
-        return "" if math.isnan(value) else f"{value:.6f}"
-
     return {
         "table": table,
         "backbone": backbone,
@@ -138,13 +152,7 @@ def _row(
         "setting": setting,
         "trainset": trainset,
         "metric": metric,
-        "n_runs": summary.n,
-        "mean": num(summary.mean),
-        "std_ddof0": num(summary.std0),
-        "std_ddof1": num(summary.std1),
-        "paper_mean": "" if paper is None else paper[0],
-        "paper_std": "" if paper is None else paper[1],
-        "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",
+        **summary_columns(summary, paper),
     }
 
 
@@ -171,7 +179,7 @@ def table2(
             summary = summarise([run.get(metric) for run in members])
             ref = next((v for (s, _, m), v in paper.items() if s == setting and m == metric), None)
             rows.append(_row("2", backbone, label, setting, trainset, metric, summary, ref))
-            cells.append(_cell(summary, ref))
+            cells.append(format_cell(summary, ref))
         lines.append(f"| {SETTING_TITLES[setting]} | {len(members)} | " + " | ".join(cells) + " |")
     return rows, "\n".join(lines) + "\n"
 
@@ -198,7 +206,7 @@ def table3(
                 summary = summarise([run.get(metric) for run in members])
                 ref = paper.get((setting, label, metric))
                 rows.append(_row("3", backbone, label, setting, trainset, metric, summary, ref))
-                cells.append(_cell(summary, ref))
+                cells.append(format_cell(summary, ref))
         lines.append(f"| {label} | {min(counts) if counts else 0} | " + " | ".join(cells) + " |")
     return rows, "\n".join(lines) + "\n"
 

@@ -1,0 +1,112 @@
+# Image-level pipeline (reference-spec §5.2): detector run i's test proposals are scored by classifier run i,
+# the scores fused at each omega and evaluated on the test images; then Tables 4, 5 and 6. Each pairing lives in
+# results/{preset}/pipeline/{detector}/{setting}/{trainset}/seed{seed}/, `trainset` being the classifier's.
+include: "pipeline_common.smk"
+
+
+localrules:
+    pipeline_tables,
+
+
+for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
+
+    rule:
+        name:
+            (
+                "pipeline_score"
+                if score_split == "test"
+                else f"pipeline_score_{score_split}"
+            )
+        input:
+            dataset=DATASET,
+            image_list=f"{RESULTS}/splits/images/{score_split}.txt",
+            predictions=lambda wildcards, name=DETECT_PREDICT_SPLITS[score_split]: (
+                f"{pipeline_run(wildcards).detector_path(RESULTS)}/{name}"
+            ),
+            classifier=lambda wildcards: (
+                f"{classifier_path(config, RESULTS, pipeline_run(wildcards))}/best.pt"
+            ),
+        output:
+            f"{PIPELINE_RUN}/{scores_file}",
+        log:
+            f"{PIPELINE_LOG}/score-{score_split}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}/score-{score_split}.tsv"
+        wildcard_constraints:
+            **PIPELINE_CONSTRAINTS,
+        threads: CLASSIFY_RESOURCES["threads"]
+        resources:
+            gpu=CLASSIFY_RESOURCES["gpu"],
+            mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+            runtime=60,
+        params:
+            protocol=PROTOCOL,
+            nms_iou=PIPELINE["nms_iou"],
+            workers=CLASSIFY_RESOURCES["workers"],
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench pipeline-score --dataset {input.dataset} --image-list {input.image_list}"
+            " --predictions {input.predictions} --classifier {input.classifier} --protocol {params.protocol}"
+            " --nms-iou {params.nms_iou} --threads {threads} --workers {params.workers}"
+            " --out {output} > {log} 2>&1"
+
+
+rule pipeline_evaluate:
+    input:
+        unpack(pipeline_evaluate_inputs),
+    output:
+        f"{PIPELINE_RUN}/omega{{omega}}/metrics.json",
+    log:
+        f"{PIPELINE_LOG}/evaluate-omega{{omega}}.log",
+    wildcard_constraints:
+        **PIPELINE_CONSTRAINTS,
+        omega=r"[0-9.]+",
+    params:
+        protocol=PROTOCOL,
+        gate=PIPELINE_GATE,
+        nms_iou=PIPELINE["nms_iou"],
+        annotator=config["dataset"]["test_annotator"],
+        val=lambda wildcards, input: (
+            f"--val-scores {input.val_scores} --val-list {input.val_list}"
+            if "val_scores" in input.keys()
+            else ""
+        ),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench pipeline-evaluate --dataset {input.dataset} --image-list {input.image_list}"
+        " --scores {input.scores} --omega {wildcards.omega} {params.gate} --protocol {params.protocol}"
+        " --nms-iou {params.nms_iou} --test-annotator {params.annotator} {params.val}"
+        " --out {output} > {log} 2>&1"
+
+
+rule pipeline_tables:
+    input:
+        detection=pipeline_detection_metrics(),
+        pipeline=pipeline_metrics(),
+    output:
+        [
+            f"{RESULTS}/tables/{name}.{ext}"
+            for name in TABLE_NAMES
+            for ext in ("csv", "md")
+        ],
+    log:
+        f"{LOGS}/pipeline/tables.log",
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        omegas=" ".join(f"{w:g}" for w in PIPELINE["omegas"]),
+        ablation_omega=PIPELINE["ablation_omega"],
+        unknown=f"{config['ablations']['unknown']['detector']} {config['ablations']['unknown']['setting']}",
+        strategies=" ".join(config["ablations"]["unknown"]["strategies"]),
+        patients=f"{config['ablations']['patients']['detector']} {config['ablations']['patients']['setting']}",
+        patient_ids=" ".join(config["ablations"]["patients"]["values"]),
+        paper_dir=PAPER_DIR,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench pipeline-table --metrics {input.detection} {input.pipeline}"
+        " --omegas {params.omegas} --ablation-omega {params.ablation_omega}"
+        " --unknown {params.unknown} --strategies {params.strategies}"
+        " --patients {params.patients} --patient-ids {params.patient_ids}"
+        " --paper-dir {params.paper_dir:q} --out-dir {params.out_dir} > {log} 2>&1"
