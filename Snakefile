@@ -22,6 +22,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/pipeline.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -30,6 +31,7 @@ rule all:
         classify_targets(),
         detect_targets(),
         pipeline_targets(),
+        figure_targets(),
     default_target: True
 
 
@@ -39,6 +41,7 @@ localrules:
     classify,
     detect,
     pipeline,
+    figures,
 
 
 rule data:
@@ -59,3 +62,8 @@ rule detect:
 rule pipeline:
     input:
         pipeline_targets(),
+
+
+rule figures:
+    input:
+        figure_targets(),

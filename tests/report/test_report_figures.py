@@ -1,0 +1,115 @@
+"""Figs 7 and 11 from hand-made metrics.json files: the CSVs hold exactly the means/stds numpy gives."""
+
+import csv
+
+import numpy as np
+import pytest
+from report_helpers import write_metrics
+
+from ctcbench.errors import DatasetError
+from ctcbench.report.figures import confusion_panels, fraction_of, fraction_rows
+
+SETTINGS = ("bf_fluo", "bf", "bf_hoechst")
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def random_confusion(rng):
+    counts = rng.integers(0, 50, size=(3, 3)) + 1
+    return 100 * counts / counts.sum(axis=1, keepdims=True)
+
+
+def test_fig7_is_mean_of_confusions(tmp_path):
+    from ctcbench.cli import main
+
+    rng = np.random.default_rng(1)
+    matrices, paths = {}, []
+    for setting in SETTINGS:
+        matrices[setting] = [random_confusion(rng) for _ in range(3)]
+        for seed, matrix in enumerate(matrices[setting]):
+            paths.append(write_metrics(tmp_path / "runs", "convnext_b", setting, "all", seed, confusion=matrix))
+    # Runs that must not enter Fig. 7: another backbone and a fraction run.
+    paths.append(write_metrics(tmp_path / "runs", "resnet50", "bf", "all", 0, confusion=np.full((3, 3), 50.0)))
+    paths.append(write_metrics(tmp_path / "runs", "convnext_b", "bf", "frac-0.1", 0, confusion=np.zeros((3, 3))))
+    out = tmp_path / "figs"
+    argv = ["figures", "--runs", *map(str, paths), "--backbone", "convnext_b", "--figures", "confusion"]
+    assert main([*argv, "--out-dir", str(out)]) == 0
+    rows = read_csv(out / "fig7_confusion.csv")
+    assert len(rows) == 27
+    assert [r["setting"] for r in rows[::9]] == list(SETTINGS)  # paper panel order: BF+FL, BF, BF+H
+    for row in rows:
+        stack = np.array(matrices[row["setting"]])
+        i, j = "RGU".index(row["true_class"]), "RGU".index(row["predicted_class"])
+        assert float(row["percent"]) == pytest.approx(stack[:, i, j].mean(), abs=1e-6)
+        assert float(row["std"]) == pytest.approx(stack[:, i, j].std(), abs=1e-6)
+        assert row["n_runs"] == "3" and row["seeds"] == "0 1 2"
+    assert (out / "fig7_confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fig11_means_and_stds(tmp_path):
+    rng = np.random.default_rng(2)
+    values, records = {}, []
+    for setting in ("bf", "bf_hoechst", "bf_fluo"):
+        for trainset in ("frac-0.05", "frac-0.5", "all"):
+            values[(setting, trainset)] = rng.uniform(0.4, 1.0, size=(3, 2))  # seeds x (auroc, f1)
+            for seed, (auroc, f1) in enumerate(values[(setting, trainset)]):
+                records.append((setting, trainset, seed, auroc, f1))
+    paths = [write_metrics(tmp_path, "convnext_b", s, t, seed, auroc=a, f1=f) for s, t, seed, a, f in records]
+    paths.append(write_metrics(tmp_path, "convnext_b", "bf", "patient-r06", 0))  # not a fraction: ignored
+    from ctcbench.cli import main
+
+    out = tmp_path / "figs"
+    argv = ["figures", "--runs", *map(str, paths), "--backbone", "resnet50", "--fraction-backbone", "convnext_b"]
+    assert main([*argv, "--figures", "fractions", "--out-dir", str(out)]) == 0
+    rows = read_csv(out / "fig11_fractions.csv")
+    assert len(rows) == 3 * 3 * 2
+    for row in rows:
+        data = 100 * values[(row["setting"], row["trainset"])][:, ("auroc", "f1").index(row["metric"])]
+        assert float(row["mean"]) == pytest.approx(np.mean(data), abs=1e-5)
+        assert float(row["std_ddof0"]) == pytest.approx(np.std(data), abs=1e-5)
+        assert float(row["std_ddof1"]) == pytest.approx(np.std(data, ddof=1), abs=1e-5)
+        assert float(row["fraction"]) == fraction_of(row["trainset"])
+    assert [float(r["fraction"]) for r in rows if r["setting"] == "bf" and r["metric"] == "f1"] == [0.05, 0.5, 1.0]
+    assert (out / "fig11_fractions.png").stat().st_size > 0
+
+
+def test_fraction_names():
+    assert fraction_of("frac-0.05") == 0.05
+    assert fraction_of("all") == 1.0
+    assert fraction_of("u-drop") is None
+
+
+def test_missing_setting_names_rule():
+    records = [{"run": {"backbone": "convnext_b", "setting": "bf", "trainset": "all", "seed": 0}}]
+    with pytest.raises(DatasetError, match=r"bf_fluo, bf_hoechst.*rule classify_eval") as caught:
+        confusion_panels(records, "convnext_b", SETTINGS)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(DatasetError, match=r"Fig. 11.*frac-<value>.*classify_eval"):
+        fraction_rows(records, "convnext_b", ("bf",))
+
+
+def test_duplicate_run_is_refused(tmp_path):
+    path = write_metrics(tmp_path, "convnext_b", "bf", "all", 0)
+    from ctcbench.cli import main
+
+    argv = ["figures", "--runs", str(path), str(path), "--backbone", "convnext_b", "--settings", "bf"]
+    assert main([*argv, "--figures", "confusion", "--out-dir", str(tmp_path / "o")]) == 1
+
+
+def test_cli_missing_inputs_one_line_error(tmp_path, capsys):
+    from ctcbench.cli import main
+
+    path = write_metrics(tmp_path / "runs", "convnext_b", "bf", "all", 0)
+    out = tmp_path / "figs"
+    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", "--out-dir", str(out)]) == 1
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0
+    assert "classify_eval" in message and "--embeddings" in message
+    argv = ["figures", "--runs", str(path), "--backbone", "convnext_b", "--figures", "confusion"]
+    assert main([*argv, "--out-dir", str(out)]) == 1
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0 and "bf_fluo, bf_hoechst" in message and "classify_eval" in message
+    assert not out.exists()  # nothing half-done is written

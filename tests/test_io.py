@@ -1,0 +1,33 @@
+"""Atomic writes: complete or absent, and readable like any other file of the user's."""
+
+import os
+import stat
+
+import pytest
+from ctcbench.io import atomic_path, atomic_write_json, read_json
+
+
+def test_atomic_files_get_the_umask_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        import importlib
+
+        import ctcbench.io as io_module
+
+        importlib.reload(io_module)  # FILE_MODE is read at import
+        io_module.atomic_write_text(tmp_path / "a.txt", "x")
+        assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+        importlib.reload(io_module)
+
+
+def test_a_failed_block_leaves_nothing(tmp_path):
+    target = tmp_path / "out" / "result.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    atomic_write_json(target, {"a": 1})
+    assert read_json(target) == {"a": 1} and [p.name for p in target.parent.iterdir()] == ["result.json"]

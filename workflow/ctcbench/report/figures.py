@@ -1,0 +1,197 @@
+"""Fig. 7 (row-normalised R/G/U confusion matrices) and Fig. 11 (AUROC and F1 against the training fraction).
+
+Both are computed from metrics.json records alone (reference-spec §5.1, §4.7). The paper does not say which run
+Fig. 7 shows, so we plot the mean over seeds of each run's row-normalised matrix and say so. Fig. 11 plots the
+mean over seeds with the sample std (ddof 1) as error bars; the CSV carries both stds, as the tables do.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..classify.table import METRIC_TITLES, SHORT_SETTINGS, summarise
+from ..data.channels import SETTING_TITLES
+from ..data.layout import CLASSES
+from .common import add_caption, index_runs, missing_input, panel_title
+
+FIG7_COLUMNS = ("backbone", "trainset", "setting", "n_runs", "seeds", "true_class", "predicted_class", "percent", "std")
+FIG11_COLUMNS = (
+    "backbone",
+    "setting",
+    "trainset",
+    "fraction",
+    "metric",
+    "n_runs",
+    "seeds",
+    "mean",
+    "std_ddof0",
+    "std_ddof1",
+)
+FIG11_METRICS = ("auroc", "f1")
+FRACTION_PREFIX = "frac-"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConfusionPanel:
+    setting: str
+    seeds: tuple[int, ...]
+    mean: np.ndarray  # 3 x 3 percent, rows = true class, columns = predicted, order R, G, U
+    std: np.ndarray  # population std over seeds (0 for one seed)
+
+
+def confusion_panels(
+    records: list[dict[str, Any]], backbone: str, settings: tuple[str, ...], trainset: str = "all"
+) -> list[ConfusionPanel]:
+    """Mean over seeds of each setting's row-normalised confusion matrix, in the order of `settings`."""
+    runs = index_runs(records)
+    missing = [s for s in settings if not any(k[:3] == (backbone, s, trainset) for k in runs)]
+    if missing:
+        raise missing_input("Fig. 7", "metrics.json", backbone, missing, trainset, "metrics.json")
+    panels = []
+    for setting in settings:
+        chosen = sorted((k[3], r) for k, r in runs.items() if k[:3] == (backbone, setting, trainset))
+        for seed, record in chosen:
+            order = record.get("confusion_order", list(CLASSES))
+            if list(order) != list(CLASSES):
+                raise ValueError(f"run {backbone}/{setting}/{trainset}/seed{seed}: confusion order {order}")
+        stack = np.asarray([r["confusion_percent"] for _, r in chosen], np.float64)
+        panels.append(ConfusionPanel(setting, tuple(s for s, _ in chosen), stack.mean(axis=0), stack.std(axis=0)))
+    return panels
+
+
+def confusion_rows(panels: list[ConfusionPanel], backbone: str, trainset: str = "all") -> list[dict[str, Any]]:
+    rows = []
+    for panel in panels:
+        for i, true in enumerate(CLASSES):
+            for j, predicted in enumerate(CLASSES):
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "trainset": trainset,
+                        "setting": panel.setting,
+                        "n_runs": len(panel.seeds),
+                        "seeds": " ".join(map(str, panel.seeds)),
+                        "true_class": true,
+                        "predicted_class": predicted,
+                        "percent": f"{panel.mean[i, j]:.6f}",
+                        "std": f"{panel.std[i, j]:.6f}",
+                    }
+                )
+    return rows
+
+
+def confusion_figure(panels: list[ConfusionPanel], backbone: str) -> Figure:
+    figure = Figure(figsize=(4.0 * len(panels), 4.2), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for index, (ax, panel) in enumerate(zip(axes, panels)):
+        ax.imshow(panel.mean, cmap="Blues", vmin=0, vmax=100)
+        for i in range(len(CLASSES)):
+            for j in range(len(CLASSES)):
+                value = panel.mean[i, j]
+                ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if value > 50 else "black")
+        ax.set_xticks(range(len(CLASSES)), CLASSES)
+        ax.set_yticks(range(len(CLASSES)), CLASSES)
+        ax.set_xlabel("Predicted class")
+        ax.set_ylabel("True class")
+        ax.set_title(f"{panel_title(index, panel.setting)} (n = {len(panel.seeds)})")
+    seeds = sorted({s for p in panels for s in p.seeds})
+    seed_list = ", ".join(map(str, seeds))
+    figure.suptitle(f"Fig. 7: row-normalised confusion (%), {backbone}, mean over seed(s) {seed_list} per setting")
+    add_caption(
+        figure,
+        "Each panel is the mean over seeds of the runs' row-normalised 3-class argmax confusion matrices on the "
+        "val crops (rows sum to 100 %). The paper does not say which run its Fig. 7 shows.",
+    )
+    return figure
+
+
+def fraction_of(trainset: str) -> float | None:
+    """Training fraction of a trainset name: `frac-0.05` -> 0.05, `all` -> 1.0, anything else -> None."""
+    if trainset == "all":
+        return 1.0
+    if trainset.startswith(FRACTION_PREFIX):
+        return float(trainset[len(FRACTION_PREFIX) :])
+    return None
+
+
+def fraction_rows(records: list[dict[str, Any]], backbone: str, settings: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Mean and both stds (percent) of AUROC and F1 per setting and fraction; 1.0 is the `all` runs, if given."""
+    runs = index_runs(records)
+    groups: dict[tuple[str, float, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for (run_backbone, setting, trainset, seed), record in runs.items():
+        fraction = fraction_of(trainset)
+        if run_backbone == backbone and setting in settings and fraction is not None:
+            groups[(setting, fraction, trainset)].append((seed, record))
+    missing = [s for s in settings if not any(k[0] == s and k[1] < 1.0 for k in groups)]
+    if missing:
+        raise missing_input("Fig. 11", "metrics.json", backbone, missing, f"{FRACTION_PREFIX}<value>", "metrics.json")
+    for setting in settings:
+        if (setting, 1.0, "all") not in groups:
+            log.warning("Fig. 11: no `all` run of %s/%s given; its curve has no 100 %% point", backbone, setting)
+    rows = []
+    for setting in settings:
+        for (group_setting, fraction, trainset), members in sorted(groups.items(), key=lambda kv: kv[0][1]):
+            if group_setting != setting:
+                continue
+            members.sort(key=lambda m: m[0])
+            for metric in FIG11_METRICS:
+                summary = summarise([record.get(metric) for _, record in members])
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "setting": setting,
+                        "trainset": trainset,
+                        "fraction": fraction,
+                        "metric": metric,
+                        "n_runs": summary.n,
+                        "seeds": " ".join(str(seed) for seed, _ in members),
+                        **{
+                            key: "" if math.isnan(value) else f"{value:.6f}"
+                            for key, value in (
+                                ("mean", summary.mean),
+                                ("std_ddof0", summary.std0),
+                                ("std_ddof1", summary.std1),
+                            )
+                        },
+                    }
+                )
+    return rows
+
+
+def fractions_figure(rows: list[dict[str, Any]], backbone: str) -> Figure:
+    figure = Figure(figsize=(10.0, 4.2), layout="constrained")
+    axes = figure.subplots(1, len(FIG11_METRICS), squeeze=False)[0]
+    settings = list(dict.fromkeys(row["setting"] for row in rows))
+    fractions = sorted({row["fraction"] for row in rows})
+    for index, (ax, metric) in enumerate(zip(axes, FIG11_METRICS)):
+        for setting in settings:
+            points = [r for r in rows if r["setting"] == setting and r["metric"] == metric and r["mean"] != ""]
+            x = [r["fraction"] for r in points]
+            y = [float(r["mean"]) for r in points]
+            err = [float(r["std_ddof1"]) if r["std_ddof1"] != "" else 0.0 for r in points]
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=SETTING_TITLES.get(setting, setting))
+        ax.set_xscale("log")
+        ax.set_xticks(fractions, [f"{100 * f:g}%" for f in fractions])
+        ax.minorticks_off()
+        ax.set_xlabel("Fraction of the training set")
+        ax.set_ylabel(f"{METRIC_TITLES[metric]} (%)")
+        ax.set_title(f"({'ab'[index]}) {METRIC_TITLES[metric]}")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"Fig. 11: cell-level AUROC and F1 against training fraction, {backbone}")
+    short = ", ".join(SHORT_SETTINGS.get(s, s) for s in settings)
+    add_caption(
+        figure,
+        f"Mean over seeds on the val crops ({short}); error bars: sample std over seeds (none for one seed). "
+        "100 % is the runs on the full training set, when given.",
+    )
+    return figure

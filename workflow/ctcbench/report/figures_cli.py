@@ -1,0 +1,79 @@
+"""`ctcbench figures`: Figs 7, 8, 10 and 11 (PNG) and the numbers they plot (CSV), from the run records."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..classify.table import load_runs, write_csv
+from ..data.channels import SETTINGS
+from ..errors import ConfigError
+from .common import PANEL_ORDER, save_png
+from .figures import (
+    FIG7_COLUMNS,
+    FIG11_COLUMNS,
+    confusion_figure,
+    confusion_panels,
+    confusion_rows,
+    fraction_rows,
+    fractions_figure,
+)
+from .umap_embed import COORDINATE_COLUMNS, UmapParams, coordinate_rows, pick_runs, umap_figure, umap_panels
+
+log = logging.getLogger(__name__)
+FIGURES = ("confusion", "umap", "fractions")
+OUTPUTS = {
+    "confusion": ("fig7_confusion.png", "fig7_confusion.csv"),
+    "umap": ("fig8_umap_class.png", "fig10_umap_patient.png", "umap_coordinates.csv"),
+    "fractions": ("fig11_fractions.png", "fig11_fractions.csv"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=Path, nargs="+", default=[], help="metrics.json of the runs (Figs 7, 11)")
+    parser.add_argument("--embeddings", type=Path, nargs="+", default=[], help="embeddings.npz (Figs 8, 10)")
+    parser.add_argument("--backbone", required=True, help="main backbone (Figs 7, 8, 10)")
+    parser.add_argument("--fraction-backbone", help="backbone of the fraction runs (Fig. 11); default --backbone")
+    parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(PANEL_ORDER), help="panel order")
+    parser.add_argument("--seed", type=int, help="run whose embeddings are drawn; default the lowest seed given")
+    parser.add_argument("--umap-max-points", type=int, help="class-stratified subsample cap per UMAP (default all)")
+    parser.add_argument("--umap-random-state", type=int, default=0, help="seeds UMAP and the subsample")
+    parser.add_argument("--umap-n-neighbors", type=int, default=15)
+    parser.add_argument("--umap-min-dist", type=float, default=0.1)
+    parser.add_argument("--figures", nargs="+", choices=FIGURES, default=list(FIGURES), help="which to draw")
+    parser.add_argument("--out-dir", type=Path, required=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    settings = tuple(dict.fromkeys(args.settings))
+    wanted = set(args.figures)
+    if wanted & {"confusion", "fractions"} and not args.runs:
+        raise ConfigError("figures: --runs (metrics.json of the runs, rule classify_eval) is needed for Figs 7/11")
+    if "umap" in wanted and not args.embeddings:
+        raise ConfigError("figures: --embeddings (embeddings.npz rule classify_eval) is needed for Figs 8/10")
+    records = load_runs(args.runs) if args.runs else []
+    # Every input is checked before anything is written, so a missing run leaves no partial set of figures.
+    confusion = confusion_panels(records, args.backbone, settings) if "confusion" in wanted else None
+    fraction_backbone = args.fraction_backbone or args.backbone
+    fractions = None
+    if "fractions" in wanted:
+        fractions = fraction_rows(records, fraction_backbone, tuple(s for s in SETTINGS if s in settings))
+    umap = None
+    if "umap" in wanted:
+        params = UmapParams(
+            n_neighbors=args.umap_n_neighbors, min_dist=args.umap_min_dist, random_state=args.umap_random_state
+        )
+        umap = umap_panels(pick_runs(args.embeddings, args.backbone, settings, args.seed), params, args.umap_max_points)
+    out = args.out_dir
+    if confusion is not None:
+        write_csv(out / OUTPUTS["confusion"][1], confusion_rows(confusion, args.backbone), FIG7_COLUMNS)
+        save_png(confusion_figure(confusion, args.backbone), out / OUTPUTS["confusion"][0])
+    if umap is not None:
+        write_csv(out / OUTPUTS["umap"][2], coordinate_rows(umap), COORDINATE_COLUMNS)
+        save_png(umap_figure(umap, "class", params, "Fig. 8"), out / OUTPUTS["umap"][0])
+        save_png(umap_figure(umap, "patient", params, "Fig. 10"), out / OUTPUTS["umap"][1])
+    if fractions is not None:
+        write_csv(out / OUTPUTS["fractions"][1], fractions, FIG11_COLUMNS)
+        save_png(fractions_figure(fractions, fraction_backbone), out / OUTPUTS["fractions"][0])
+    log.info("figures %s written to %s", ", ".join(f for f in FIGURES if f in wanted), out)

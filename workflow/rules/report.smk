@@ -1,0 +1,26 @@
+# Figures from the classifier records: Fig. 7 (confusion), Figs 8 and 10 (UMAP of the val embeddings by class
+# and by patient), Fig. 11 (training fraction). The PNGs come with the numbers they plot as CSV.
+
+
+rule report_figures:
+    input:
+        runs=figure_runs(),
+        embeddings=figure_embeddings(),
+    output:
+        [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES],
+    log:
+        f"{LOGS}/report/figures.log",
+    threads: 2
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        backbone=CLASSIFY["main_backbone"],
+        fraction_backbone=config["ablations"]["fractions"]["backbone"],
+        settings=" ".join(
+            s for s in ("bf_fluo", "bf", "bf_hoechst") if s in config["settings"]
+        ),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench figures --runs {input.runs} --embeddings {input.embeddings}"
+        " --backbone {params.backbone} --fraction-backbone {params.fraction_backbone}"
+        " --settings {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
