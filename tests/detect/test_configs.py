@@ -148,11 +148,13 @@ def test_coco_dino_is_loaded_over_the_whole_model(paper_config, tmp_path):
 
 
 def test_inflated_stem_keeps_the_response_to_replicated_channels():
-    weight = torch.randn(8, 3, 7, 7)
+    generator = torch.Generator().manual_seed(0)  # not the shared RNG: earlier tests must not change the draw
+    weight = torch.randn(8, 3, 7, 7, generator=generator)
     inflated = inflate_stem(weight, 6)
     assert inflated.shape == (8, 6, 7, 7)
-    image3 = torch.rand(1, 3, 16, 16)
+    image3 = torch.rand(1, 3, 16, 16, generator=generator)
     image6 = torch.cat([image3, image3], dim=1)
     out3 = torch.nn.functional.conv2d(image3, weight)
     out6 = torch.nn.functional.conv2d(image6, inflated)
-    assert torch.allclose(out3, out6, atol=1e-5)
+    # Outputs of ~10 summed in a different order: float32 rounding is relative to their size.
+    assert torch.allclose(out3, out6, rtol=1e-5, atol=1e-5 * float(out3.abs().max()))

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import ROOT
+from detect_helpers import ROOT
 
 from ctcbench.detect.spec import RunSpec, grid, run_spec, train_list_name
 from ctcbench.detect.targets import detect_targets, needed_weights, train_list, weights_inputs, weights_options

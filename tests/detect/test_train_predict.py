@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("mmdet")
 
-from conftest import ROOT, image_list, tiny_config  # noqa: E402
+from detect_helpers import ROOT, image_list, tiny_config  # noqa: E402
 
 from ctcbench.data.pointer import read_pointer  # noqa: E402
 from ctcbench.detect.predict import predict  # noqa: E402

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from detect_helpers import ROOT
 
 from ctcbench.detect.weights import expected_digest, missing_message, stage
 from ctcbench.errors import ConfigError, DownloadError

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import DatasetError
+
 
 def _file_mode() -> int:
     """The mode a plain open() would give a new file under the process umask (read once; umask has no getter)."""
@@ -52,3 +54,15 @@ def atomic_write_json(path: Path | str, data: Any) -> None:
 
 def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def read_versioned_json(path: Path | str, expected_format: str, what: str, remedy: str) -> dict[str, Any]:
+    """A JSON file whose "format" field names its layout; a missing or other-format file is a DatasetError
+    saying what it is (`what`) and how to make it (`remedy`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: {what} missing; {remedy}")
+    data = read_json(path)
+    if data.get("format") != expected_format:
+        raise DatasetError(f"{path}: format {data.get('format')!r}, expected {expected_format}; {remedy}")
+    return data

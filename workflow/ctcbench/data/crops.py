@@ -128,6 +128,46 @@ class CropCache:
                 split=str(data["split"]),
             )
 
+    @classmethod
+    def from_crops(
+        cls,
+        crops: list[np.ndarray],
+        labels: list[int],
+        image_ids: list[str],
+        cells: list[int],
+        boxes: list,
+        keys: list[str],
+        protocol: str,
+        split: str,
+    ) -> "CropCache":
+        """Pack H x W x C crops (canonical [bf, fl] channels) into one flat buffer with their metadata."""
+        dtype = crops[0].dtype if crops else np.uint8
+        sizes = np.array([c.size for c in crops], dtype=np.int64)
+        return cls(
+            pixels=np.concatenate([c.ravel() for c in crops]) if crops else np.zeros(0, dtype),
+            offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            shapes=np.array([c.shape[:2] for c in crops], dtype=np.int32).reshape(-1, 2),
+            labels=np.array(labels, dtype=np.int8),
+            image_ids=np.array(image_ids, dtype=str),
+            cells=np.array(cells, dtype=np.int32),
+            boxes=np.array(boxes, dtype=np.int32).reshape(-1, 4),
+            keys=np.array(keys, dtype=str),
+            bf_channels=bf_channel_count(protocol),
+            protocol=protocol,
+            split=split,
+        )
+
+
+def bf_channel_count(protocol: str) -> int:
+    """Brightfield channels of a crop: OpenCV's 3 replicated ones (faithful) or the single native one."""
+    return 3 if protocol == "faithful" else 1
+
+
+def stacked_pair(layout: DatasetLayout, image_id: str, protocol: str) -> np.ndarray:
+    """The image's canonical brightfield and fluorescence channels side by side, as every crop stores them."""
+    bf, fl = read_pair(layout, image_id, protocol)
+    return np.concatenate([bf, fl.astype(bf.dtype)], axis=2)
+
 
 @dataclass
 class _ImageCrops:
@@ -141,8 +181,7 @@ class _ImageCrops:
 def _crops_of_image(
     layout: DatasetLayout, split: str, image_id: str, protocol: str, test_annotator: str
 ) -> _ImageCrops:
-    bf, fl = read_pair(layout, image_id, protocol)
-    both = np.concatenate([bf, fl.astype(bf.dtype)], axis=2)
+    both = stacked_pair(layout, image_id, protocol)
     height, width = both.shape[:2]
     xml = layout.annotation_xml(split, image_id, test_annotator)
     result = _ImageCrops([], [], [], [], [])
@@ -178,21 +217,13 @@ def build_crop_cache(
         per_image = list(
             tqdm(pool.map(work, image_ids), total=len(image_ids), desc=f"crops {split}", unit="image", leave=False)
         )
-    crops = [c for item in per_image for c in item.crops]
-    image_of_crop = [image_id for image_id, item in zip(image_ids, per_image) for _ in item.crops]
-    bf_channels = 3 if protocol == "faithful" else 1
-    dtype = crops[0].dtype if crops else np.uint8
-    sizes = np.array([c.size for c in crops], dtype=np.int64)
-    return CropCache(
-        pixels=np.concatenate([c.ravel() for c in crops]) if crops else np.zeros(0, dtype),
-        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        shapes=np.array([c.shape[:2] for c in crops], dtype=np.int32).reshape(-1, 2),
-        labels=np.array([l for item in per_image for l in item.labels], dtype=np.int8),
-        image_ids=np.array(image_of_crop, dtype=str),
-        cells=np.array([c for item in per_image for c in item.cells], dtype=np.int32),
-        boxes=np.array([b for item in per_image for b in item.boxes], dtype=np.int32).reshape(-1, 4),
-        keys=np.array([k for item in per_image for k in item.keys], dtype=str),
-        bf_channels=bf_channels,
+    return CropCache.from_crops(
+        crops=[c for item in per_image for c in item.crops],
+        labels=[label for item in per_image for label in item.labels],
+        image_ids=[image_id for image_id, item in zip(image_ids, per_image) for _ in item.crops],
+        cells=[c for item in per_image for c in item.cells],
+        boxes=[b for item in per_image for b in item.boxes],
+        keys=[k for item in per_image for k in item.keys],
         protocol=protocol,
         split=split,
     )

@@ -120,7 +120,10 @@ def write_image_list(path: Path | str, image_ids: list[str]) -> None:
 
 
 def read_image_list(path: Path | str) -> list[str]:
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: image list missing; write the split lists first (rule image_splits)")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
 def write_trainset(path: Path | str, records: list[CropRecord]) -> None:

@@ -10,6 +10,7 @@ The reference scores raw detector outputs through the same formatting and evalua
 Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). `faithful` keeps the
 original's defect of dropping the ground truth of images left without any detection (§8.17); `corrected`
 counts every ground-truth box. Per-patient numbers use the id prefix, as the original's `-pid` filter did.
+The pipeline stage (`ctcbench.pipeline`) formats, matches and scores its fused detections with these functions.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.crops import clip_box
 from ..data.layout import DatasetLayout, patient_of
 from ..data.voc import read_voc
-from .metrics import IOU_THRESHOLD, evaluate
+from .metrics import IOU_THRESHOLD, match, summarise, threshold_metrics
 from .predictions import Predictions
 
 
@@ -53,28 +55,47 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
+def integer_boxes(
+    boxes: np.ndarray, scores: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Corners truncated to int and clipped to the image; boxes left without area dropped (reference-spec §1.8).
+
+    The clipping is the crop cache's (`crops.clip_box`), so proposals, their crops and the evaluated boxes are
+    cut by one rule.
+    """
+    kept, kept_scores = [], []
+    for corners, score in zip(np.trunc(np.asarray(boxes, dtype=np.float64)).astype(np.int64).reshape(-1, 4), scores):
+        clipped = clip_box(tuple(int(c) for c in corners), width, height)
+        if clipped is not None:
+            kept.append(clipped)
+            kept_scores.append(score)
+    return np.asarray(kept, dtype=np.int64).reshape(-1, 4), np.asarray(kept_scores, dtype=np.float64)
+
+
 def format_detections(
     boxes: np.ndarray, scores: np.ndarray, width: int, height: int, nms_iou: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Step 1: NMS, integer corners clipped to the image, empty boxes dropped."""
+    """Step 1: NMS, then `integer_boxes` (as float corners)."""
     keep = nms(boxes, scores, nms_iou)
-    boxes, scores = np.asarray(boxes)[keep], np.asarray(scores)[keep]
-    ints = np.trunc(boxes).astype(np.int64).reshape(-1, 4)
-    ints[:, 0:2] = np.maximum(ints[:, 0:2], 0)
-    ints[:, 2] = np.minimum(ints[:, 2], width)
-    ints[:, 3] = np.minimum(ints[:, 3], height)
-    valid = (ints[:, 2] - ints[:, 0]) * (ints[:, 3] - ints[:, 1]) > 0
-    return ints[valid].astype(np.float64), scores[valid]
+    ints, scores = integer_boxes(np.asarray(boxes)[keep], np.asarray(scores)[keep], width, height)
+    return ints.astype(np.float64), scores
 
 
-def test_ground_truth(layout: DatasetLayout, image_ids: list[str], annotator: str) -> dict[str, np.ndarray]:
-    """R boxes of each test image as `int(float())` corners, without any shift (reference-spec §5.2)."""
+def ground_truth(
+    layout: DatasetLayout, split: str, image_ids: list[str], annotator: str = "Unioned"
+) -> dict[str, np.ndarray]:
+    """R boxes of each image as `int(float())` corners, without any shift (reference-spec §5.2): the test
+    annotator's XML for test images, the trainval XML otherwise."""
     truth = {}
     for image_id in image_ids:
-        annotation = read_voc(layout.test_xml(image_id, annotator))
+        annotation = read_voc(layout.annotation_xml(split, image_id, annotator))
         boxes = [box.int_coords() for box in annotation.boxes_of("R")]
         truth[image_id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     return truth
+
+
+def test_ground_truth(layout: DatasetLayout, image_ids: list[str], annotator: str) -> dict[str, np.ndarray]:
+    return ground_truth(layout, "test", image_ids, annotator)
 
 
 def prepare(
@@ -93,15 +114,52 @@ def prepare(
     return prepared
 
 
-def _scores(
-    detections: Mapping[str, tuple[np.ndarray, np.ndarray]], truth: Mapping[str, np.ndarray], protocol: str
+def score_images(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    truth: Mapping[str, np.ndarray],
+    protocol: str,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
+    """AP50 and best F1 of a set of images under a protocol's ground-truth rule; with `threshold` (one chosen on
+    another split), also the F1, precision and recall at that threshold under `heldout`."""
     if protocol == "faithful":
         truth = {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
-    result = evaluate(detections, truth, IOU_THRESHOLD)
+    curve = match(detections, truth, IOU_THRESHOLD)
+    result = summarise(curve, IOU_THRESHOLD)
     result["ap50"] = result.pop("ap")
     result["n_images"] = len(detections)
+    if threshold is not None:
+        result["heldout"] = threshold_metrics(curve, threshold).to_dict()
     return result
+
+
+def image_level_metrics(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    truth: Mapping[str, np.ndarray],
+    image_ids: list[str],
+    protocol: str,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """`score_images` over all listed images, and under `per_patient` for each patient's images."""
+    per_patient = {}
+    for patient in sorted({patient_of(i) for i in image_ids}):
+        ids = [i for i in image_ids if patient_of(i) == patient]
+        per_patient[patient] = score_images(
+            {i: detections[i] for i in ids}, {i: truth[i] for i in ids}, protocol, threshold
+        )
+    return {**score_images(detections, truth, protocol, threshold), "per_patient": per_patient}
+
+
+def evaluation_choices(protocol: str, annotator: str, nms_iou: float) -> dict[str, Any]:
+    """The choices behind the numbers, recorded beside them in every metrics.json of the image level."""
+    return {
+        "protocol": protocol,
+        "test_annotator": annotator,
+        "nms_iou": nms_iou,
+        "iou_convention": "VOC +1 pixel",
+        "interpolation": "all-point",
+        "ground_truth_of_images_without_detections": "dropped" if protocol == "faithful" else "counted",
+    }
 
 
 def detection_stage_metrics(
@@ -115,20 +173,8 @@ def detection_stage_metrics(
     """AP50 and best F1 over all listed images and per patient, with the choices that produced them."""
     detections = prepare(predictions, image_ids, nms_iou)
     truth = test_ground_truth(layout, image_ids, annotator)
-    patients = sorted({patient_of(i) for i in image_ids})
-    per_patient = {}
-    for patient in patients:
-        ids = [i for i in image_ids if patient_of(i) == patient]
-        per_patient[patient] = _scores({i: detections[i] for i in ids}, {i: truth[i] for i in ids}, protocol)
     return {
-        **_scores(detections, truth, protocol),
-        "per_patient": per_patient,
-        "protocol": protocol,
-        "test_annotator": annotator,
-        "nms_iou": nms_iou,
-        "iou_convention": "VOC +1 pixel",
-        "interpolation": "all-point",
-        "ground_truth_of_images_without_detections": "dropped" if protocol == "faithful" else "counted",
+        **image_level_metrics(detections, truth, image_ids, protocol),
+        **evaluation_choices(protocol, annotator, nms_iou),
         "run": predictions.meta.get("run"),
     }
-

@@ -6,21 +6,18 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..data.imageio import PROTOCOLS
-from ..data.layout import TEST_ANNOTATORS
+from ..cli_args import add_dataset, add_image_list, add_protocol, add_test_annotator
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
-    )
-    parser.add_argument("--image-list", type=Path, required=True, help="the test image ids, one per line")
+    add_dataset(parser)
+    add_image_list(parser, "test image ids")
     parser.add_argument("--predictions", type=Path, required=True, help="predictions.json written by detect-predict")
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
-    parser.add_argument("--test-annotator", choices=TEST_ANNOTATORS, default="Unioned")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="faithful")
+    add_test_annotator(parser)
+    add_protocol(parser)
     parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS before matching")
 
 

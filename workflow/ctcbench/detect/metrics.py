@@ -11,6 +11,7 @@ no mmdet import, because the pipeline stage scores fused detections with the sam
   otherwise a false positive, duplicates included. `difficult` is not used.
 * AP: all-point (VOC2010+) interpolation of the cumulative precision/recall curve, not 11-point.
 * Best F1: the maximum of 2PR/(P+R) over all points of that curve (an oracle threshold on the evaluated set).
+* F1 at a given threshold (`threshold_metrics`): the honest counterpart, for a threshold chosen on another split.
 """
 
 from __future__ import annotations
@@ -103,31 +104,52 @@ def average_precision(recall: Sequence[float], precision: Sequence[float]) -> fl
 
 
 @dataclass(frozen=True)
-class BestF1:
+class OperatingPoint:
+    """F1, precision and recall of the predictions with score >= `score`."""
+
     f1: float
     precision: float
     recall: float
-    score: float | None  # the score of the prediction at which the maximum is reached (the oracle threshold)
+    score: float | None  # the threshold; None when there is none (no predictions)
+
+    def to_dict(self) -> dict[str, float | None]:
+        # An unreachable threshold (inf: nothing to predict) is not valid JSON; it is written as null.
+        finite = self.score is not None and np.isfinite(self.score)
+        return {
+            "threshold": float(self.score) if finite else None,
+            "f1": self.f1,
+            "precision": self.precision,
+            "recall": self.recall,
+        }
 
 
-def best_f1(curve: PRCurve) -> BestF1:
-    """Maximum F1 over the PR curve; the first maximum wins on ties."""
+def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    denom = precision + recall
+    return np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+
+
+def best_f1(curve: PRCurve) -> OperatingPoint:
+    """Maximum F1 over the PR curve, at the score of the prediction that reaches it; the first maximum wins on ties."""
     if curve.n_predictions == 0:
-        return BestF1(0.0, 0.0, 0.0, None)
-    p, r = curve.precision, curve.recall
-    denom = p + r
-    f1 = np.divide(2 * p * r, denom, out=np.zeros_like(denom), where=denom > 0)
+        return OperatingPoint(0.0, 0.0, 0.0, None)
+    f1 = _f1(curve.precision, curve.recall)
     i = int(np.argmax(f1))
-    return BestF1(float(f1[i]), float(p[i]), float(r[i]), float(curve.scores[i]))
+    return OperatingPoint(float(f1[i]), float(curve.precision[i]), float(curve.recall[i]), float(curve.scores[i]))
 
 
-def evaluate(
-    predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    ground_truth: Mapping[str, np.ndarray],
-    iou_threshold: float = IOU_THRESHOLD,
-) -> dict[str, float | int | None]:
-    """AP at `iou_threshold` and best F1 (with its precision, recall and score threshold) of a set of images."""
-    curve = match(predictions, ground_truth, iou_threshold)
+def threshold_metrics(curve: PRCurve, threshold: float) -> OperatingPoint:
+    """F1, precision and recall of the predictions with score >= `threshold`: a threshold chosen elsewhere (on
+    val, say) applied to this curve. The curve is sorted by descending score, so they are a prefix of it."""
+    kept = int(np.count_nonzero(curve.scores >= threshold))
+    tp = int(curve.true_positive[:kept].sum())
+    precision = tp / kept if kept else 0.0
+    recall = tp / curve.n_ground_truth if curve.n_ground_truth else 0.0
+    f1 = _f1(np.asarray(precision), np.asarray(recall))
+    return OperatingPoint(float(f1), precision, recall, float(threshold))
+
+
+def summarise(curve: PRCurve, iou_threshold: float = IOU_THRESHOLD) -> dict[str, float | int | None]:
+    """AP and best F1 (with its precision, recall and score threshold) of a matched PR curve."""
     f1 = best_f1(curve)
     return {
         "ap": average_precision(curve.recall, curve.precision),
@@ -140,3 +162,12 @@ def evaluate(
         "n_predictions": curve.n_predictions,
         "n_true_positive": int(curve.true_positive.sum()),
     }
+
+
+def evaluate(
+    predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ground_truth: Mapping[str, np.ndarray],
+    iou_threshold: float = IOU_THRESHOLD,
+) -> dict[str, float | int | None]:
+    """AP at `iou_threshold` and best F1 of a set of images (`match`, then `summarise`)."""
+    return summarise(match(predictions, ground_truth, iou_threshold), iou_threshold)

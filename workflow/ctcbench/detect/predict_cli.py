@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import add_dataset, add_image_list, add_threads
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
-    )
-    parser.add_argument("--image-list", type=Path, required=True, help="image ids to predict, one per line")
+    add_dataset(parser)
+    add_image_list(parser, "image ids to predict")
     parser.add_argument("--model", type=Path, required=True, help="model.pth written by detect-train")
     parser.add_argument("--out", type=Path, required=True, help="output: predictions.json")
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+    add_threads(parser)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
-from ..io import atomic_write_json, read_json
+from ..io import atomic_write_json, read_versioned_json
 
 FORMAT = "ctcbench.detections/1"
 BOX_CONVENTION = "x1 y1 x2 y2, 0-based pixel coordinates of the original image"
@@ -72,12 +71,7 @@ def write_predictions(path: Path | str, predictions: Predictions) -> None:
 
 
 def read_predictions(path: Path | str) -> Predictions:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: predictions missing; run the detector's predict step (rule detect_predict)")
-    data = read_json(path)
-    if data.get("format") != FORMAT:
-        raise DatasetError(f"{path}: format {data.get('format')!r}, expected {FORMAT}; regenerate it")
+    data = read_versioned_json(path, FORMAT, "predictions", "run the detector's predict step (rule detect_predict)")
     images = {
         image_id: ImageDetections(
             width=entry["width"],

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import add_dataset, add_threads
+
 from .spec import RunSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
-    )
+    add_dataset(parser)
     parser.add_argument("--train-list", type=Path, required=True, help="image ids to train on, one per line")
     parser.add_argument("--spec", required=True, help="run spec as JSON (the workflow generates it from config.yaml)")
     parser.add_argument(
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", type=Path, required=True, help="output: trained weights and model config")
     parser.add_argument("--run-json", type=Path, required=True, help="output: run record (provenance)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+    add_threads(parser)
 
 
 def run(args: argparse.Namespace) -> None:

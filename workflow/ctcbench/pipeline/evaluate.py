@@ -1,0 +1,101 @@
+"""Image-level metrics of the pipeline for one ω (reference-spec §5.2 step 4; Table 4 "Full pipeline", Tables 5-6).
+
+Per image: fuse S_det and S_cls (`fusion`), then class-agnostic NMS at `nms_iou` on the fused scores (in
+`faithful` the original's second NMS, in `corrected` the only one); then AP50 and best F1 of the pooled boxes,
+overall and per patient, with the detection stage's ground truth, matching and protocol rules
+(`detect.evaluate`), so that ω = 0 in `faithful` gives exactly the detection-stage numbers.
+
+Best F1 is the original's oracle: its threshold is chosen on the test curve it is reported on (§8.8). In
+`corrected`, given the scores of the same detector and classifier on the val images, the fused-score threshold
+that maximises F1 on val (ground truth: the R boxes of the trainval XMLs) is applied to test and reported
+under `heldout`, overall and per patient, beside the oracle.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..data.layout import DatasetLayout
+from ..detect.evaluate import evaluation_choices, ground_truth, image_level_metrics, nms, score_images
+from ..errors import ConfigError, DatasetError
+from .fusion import fuse
+from .scores import Scores
+
+Detections = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def fused_detections(
+    scores: Scores, image_ids: list[str], omega: float, gate: float | None, nms_iou: float, source: str = "scores"
+) -> Detections:
+    """Fused, suppressed boxes of every listed image, in list order (the order decides ties in the ranking)."""
+    detections = {}
+    for image_id in image_ids:
+        entry = scores.images.get(image_id)
+        if entry is None:
+            raise DatasetError(f"{source}: no entry for image {image_id}; score the proposals of this image list")
+        fused = fuse(entry.s_det, entry.s_cls, omega, gate)
+        keep = nms(entry.boxes, fused, nms_iou)
+        detections[image_id] = (entry.boxes[keep].astype(np.float64), fused[keep])
+    return detections
+
+
+def _same_runs(test: Scores, val: Scores, test_path: str, val_path: str) -> None:
+    """The held-out threshold only transfers between scores of the same detector and classifier."""
+    checks = (("detector model", "detector", "model_sha256"), ("detector run", "detector", "run"),
+              ("classifier", "classifier", "sha256"))
+    for what, section, key in checks:
+        if test.meta.get(section, {}).get(key) != val.meta.get(section, {}).get(key):
+            raise ConfigError(f"{val_path}: {what} differs from that of {test_path}; score val with the same runs")
+
+
+def pipeline_metrics(
+    scores: Scores,
+    layout: DatasetLayout,
+    image_ids: list[str],
+    *,
+    omega: float,
+    gate: float | None,
+    protocol: str,
+    nms_iou: float = 0.5,
+    annotator: str = "Unioned",
+    val: tuple[Scores, list[str]] | None = None,
+    sources: tuple[str, str] = ("scores", "val scores"),
+) -> dict[str, Any]:
+    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given."""
+    if scores.meta.get("protocol") != protocol:
+        raise ConfigError(f"{sources[0]}: scored with protocol {scores.meta.get('protocol')!r}, not {protocol}")
+    detections = fused_detections(scores, image_ids, omega, gate, nms_iou, sources[0])
+    truth = ground_truth(layout, "test", image_ids, annotator)
+    threshold, val_record = None, None
+    if val is not None:
+        if protocol != "corrected":
+            raise ConfigError("--val-scores: the held-out threshold belongs to the corrected protocol; drop it")
+        val_scores, val_ids = val
+        _same_runs(scores, val_scores, *sources)
+        val_detections = fused_detections(val_scores, val_ids, omega, gate, nms_iou, sources[1])
+        val_record = score_images(val_detections, ground_truth(layout, "val", val_ids), protocol)
+        # No box on val leaves nothing to tune: an unreachable threshold predicts nothing on test either.
+        threshold = val_record["score_at_best_f1"]
+        threshold = math.inf if threshold is None else threshold
+    detector = scores.meta.get("detector", {})
+    metrics = {
+        **image_level_metrics(detections, truth, image_ids, protocol, threshold),
+        **evaluation_choices(protocol, annotator, nms_iou),
+        "pipeline_run": scores.meta.get("pipeline_run"),
+        "run": detector.get("run"),
+        "omega": omega,
+        "gate": gate,
+        "nms_iou_before_classification": scores.meta.get("nms_iou_before_classification"),
+        "detector": {k: detector.get(k) for k in ("run", "detector", "setting", "trainset", "seed")},
+        "classifier": scores.meta.get("classifier"),
+        "threshold_choice": "oracle: best F1 on the test curve itself (as the original)",
+    }
+    if val_record is not None:
+        metrics["threshold_choice"] += "; heldout: the threshold of the best F1 on val, applied to test"
+        kept = ("ap50", "best_f1", "score_at_best_f1", "n_images", "n_ground_truth")
+        metrics["val"] = {k: val_record[k] for k in kept}
+    return metrics
+

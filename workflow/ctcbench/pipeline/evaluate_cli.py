@@ -1,0 +1,54 @@
+"""`ctcbench pipeline-evaluate`: image-level AP50 and best F1 of a detector + classifier pairing at one ω
+(metrics.json)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..cli_args import add_dataset, add_image_list, add_protocol, add_test_annotator
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset(parser)
+    add_image_list(parser, "test image ids")
+    parser.add_argument("--scores", type=Path, required=True, help="scores.json of the test proposals")
+    parser.add_argument("--omega", type=float, required=True, help="weight of S_cls in the fused score, in [0, 1]")
+    parser.add_argument(
+        "--gate", type=float, default=None, help="boxes with S_det below it keep S_det (faithful: 0.1); omit for none"
+    )
+    add_protocol(parser)
+    parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS after fusion")
+    add_test_annotator(parser)
+    parser.add_argument(
+        "--val-scores", type=Path, help="corrected protocol: scores.json of the same runs on the val images"
+    )
+    parser.add_argument("--val-list", type=Path, help="the val image ids (with --val-scores)")
+    parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..data.pointer import read_pointer
+    from ..errors import ConfigError
+    from ..io import atomic_write_json
+    from .evaluate import pipeline_metrics
+    from ..data.splits import read_image_list
+    from .scores import read_scores
+
+    if (args.val_scores is None) != (args.val_list is None):
+        raise ConfigError("--val-scores and --val-list go together; give both or neither")
+    val = (read_scores(args.val_scores), read_image_list(args.val_list)) if args.val_scores is not None else None
+    metrics = pipeline_metrics(
+        read_scores(args.scores), read_pointer(args.dataset).layout, read_image_list(args.image_list),
+        omega=args.omega, gate=args.gate, protocol=args.protocol, nms_iou=args.nms_iou,
+        annotator=args.test_annotator, val=val, sources=(str(args.scores), str(args.val_scores)),
+    )
+    atomic_write_json(args.out, metrics)
+    held = metrics.get("heldout")
+    log.info(
+        "%s at omega %g: AP50 %.3f, best F1 %.3f%s", metrics["pipeline_run"], args.omega, metrics["ap50"],
+        metrics["best_f1"], f", held-out F1 {held['f1']:.3f}" if held else "",
+    )

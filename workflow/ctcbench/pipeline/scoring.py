@@ -1,0 +1,106 @@
+"""Classifier re-scoring of proposals (reference-spec §5.2 step 3): S_cls = P(R) of every proposal crop.
+
+The original paired classifier run i with detector run i of the same input setting; a checkpoint trained on
+another setting or protocol would silently see the wrong channels or intensities, so the pairing is checked
+and refused with both files named. Crops go through the classifier's own evaluation path (composition for its
+setting, resize, its normalisation), a chunk of images at a time so that a detector returning hundreds of
+boxes per image (DINO, the corrected protocol without NMS) never holds every crop of the test set at once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import provenance
+from ..classify.checkpoint import ModelSpec, load_model
+from ..classify.data import CropSource
+from ..classify.predict import predict
+from ..classify.runtime import pick_device
+from ..data.layout import DatasetLayout
+from ..detect.predictions import read_predictions
+from ..errors import ConfigError
+from .proposals import propose, proposal_crops
+from .scores import ScoredImage, Scores
+
+IMAGES_PER_CHUNK = 16
+
+
+def check_pairing(
+    spec: ModelSpec, detector_meta: dict[str, Any], protocol: str, classifier: Path, predictions: Path
+) -> None:
+    """The classifier and the detector must share the input setting, and both the requested protocol."""
+    if spec.setting != detector_meta.get("setting"):
+        raise ConfigError(
+            f"{classifier}: classifier of setting {spec.setting!r}, but {predictions} come from a detector of "
+            f"setting {detector_meta.get('setting')!r}; pair runs of the same setting"
+        )
+    for path, found in ((classifier, spec.protocol), (predictions, detector_meta.get("protocol"))):
+        if found != protocol:
+            raise ConfigError(
+                f"{path}: protocol {found!r}, but --protocol {protocol} (with {classifier} and {predictions}); "
+                "use runs of the same protocol"
+            )
+
+
+def score_proposals(
+    layout: DatasetLayout,
+    predictions_path: Path,
+    image_ids: list[str],
+    classifier: Path,
+    protocol: str,
+    nms_iou: float,
+    *,
+    device: str = "auto",
+    workers: int = 0,
+) -> Scores:
+    """Proposals of every listed image with S_det and S_cls, and the record of what produced them."""
+    started = time.time()
+    torch_device = pick_device(device)
+    model, spec, info = load_model(classifier, torch_device)
+    predictions = read_predictions(predictions_path)
+    check_pairing(spec, predictions.meta, protocol, Path(classifier), Path(predictions_path))
+    proposals = propose(predictions, image_ids, protocol, nms_iou, str(predictions_path))
+    images: dict[str, ScoredImage] = {}
+    with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
+        for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
+            chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
+            cache = proposal_crops(layout, chunk, protocol, progress=False)
+            p_cancer = np.zeros(0)
+            if len(cache):
+                source = CropSource(cache, spec.setting, spec.hoechst_channels)
+                p_cancer = predict(
+                    model, source, np.arange(len(cache)), spec.image_size, spec.normalisation, torch_device,
+                    workers, desc=None,
+                ).p_cancer
+            for image_id, entry in chunk.items():
+                # Crops are in image order and box order within an image, so each image's scores are a mask.
+                images[image_id] = ScoredImage(**vars(entry), s_cls=p_cancer[cache.image_ids == image_id])
+            bar.update(len(chunk))
+    # The pairing's name in results/ (design §3): the detector's kind and setting, the classifier's training set
+    # and seed (the grid pairs seed i with seed i; both seeds stay in their own records).
+    pipeline_run = f"{predictions.meta.get('detector')}/{spec.setting}/{info.get('trainset')}/seed{info.get('seed')}"
+    meta = {
+        "pipeline_run": pipeline_run,
+        "detector": predictions.meta,
+        "predictions": str(predictions_path),
+        "predictions_sha256": provenance.file_sha256(predictions_path),
+        "classifier": {
+            "path": str(classifier),
+            "sha256": provenance.file_sha256(classifier),
+            **{k: info.get(k) for k in ("backbone", "trainset", "seed", "step")},
+            "setting": spec.setting,
+            "checkpoint_val_accuracy": info.get("val_accuracy"),
+        },
+        "protocol": protocol,
+        "nms_iou_before_classification": nms_iou if protocol == "faithful" else None,
+        "n_images": len(images),
+        "n_proposals": int(sum(len(v.boxes) for v in images.values())),
+        "device": provenance.device_info(str(torch_device)),
+        "wall_time_s": round(time.time() - started, 1),
+    }
+    return Scores(meta=meta, images=images)
