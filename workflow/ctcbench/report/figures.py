@@ -90,7 +90,7 @@ def confusion_rows(panels: list[ConfusionPanel], backbone: str, trainset: str = 
 
 
 def confusion_figure(panels: list[ConfusionPanel], backbone: str) -> Figure:
-    figure = Figure(figsize=(4.0 * len(panels), 4.2), layout="constrained")
+    figure = Figure(figsize=(4.0 * len(panels), 4.8), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for index, (ax, panel) in enumerate(zip(axes, panels)):
         ax.imshow(panel.mean, cmap="Blues", vmin=0, vmax=100)
