@@ -92,3 +92,21 @@ def test_missing_or_unnamed_records_are_refused(tmp_path):
     bad = write_record(tmp_path / "bad.json", "faster_rcnn/bf/all", 0.5, 0.5)
     with pytest.raises(DatasetError, match="not detector/setting/trainset/seedN"):
         load_image_runs([bad])
+
+
+def test_heldout_f1_gets_its_own_column_when_the_records_have_it(tmp_path):
+    paths = []
+    for seed, (oracle, heldout) in enumerate([(0.6, 0.5), (0.7, 0.4)]):
+        path = tmp_path / f"{seed}.json"
+        write_record(path, f"fcos/bf/all/seed{seed}", oracle, 0.5, 0.7)
+        data = json.loads(path.read_text())
+        data["heldout"] = {"f1": heldout, "threshold": 0.3}
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    rows, markdown = table4(load_image_runs(paths), [0.7], [])
+    cell = next(r for r in rows if r["stage"] == "omega0.7" and r["metric"] == "f1_heldout")
+    assert float(cell["mean"]) == pytest.approx(45.0) and cell["paper_mean"] == ""
+    assert "BF F1 (val thr.)" in markdown and "threshold chosen on the val images" in markdown
+    oracle_only = write_record(tmp_path / "plain.json", "fcos/bf/all/seed0", 0.6, 0.5, 0.7)
+    plain, plain_markdown = table4(load_image_runs([oracle_only]), [0.7], [])
+    assert "val thr." not in plain_markdown and all(r["metric"] != "f1_heldout" for r in plain)

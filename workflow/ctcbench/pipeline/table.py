@@ -23,8 +23,8 @@ from ..io import read_json
 from .grid import omega_name
 
 DETECTION = "detection"
-METRIC_KEYS = {"ap50": "ap50", "f1": "best_f1"}  # table metric -> key in metrics.json
-METRIC_TITLES = {"ap50": "AP50", "f1": "F1"}
+METRIC_KEYS = {"ap50": ("ap50",), "f1": ("best_f1",), "f1_heldout": ("heldout", "f1")}  # -> keys in metrics.json
+METRIC_TITLES = {"ap50": "AP50", "f1": "F1", "f1_heldout": "F1 (val thr.)"}
 COLUMNS = (
     "table",
     "detector",
@@ -56,8 +56,16 @@ class ImageRun:
     metrics: dict[str, Any]
 
     def value(self, metric: str, patient: str | None = None) -> float | None:
-        source = self.metrics if patient is None else self.metrics.get("per_patient", {}).get(patient, {})
-        return source.get(METRIC_KEYS[metric])
+        value = self.metrics if patient is None else self.metrics.get("per_patient", {}).get(patient, {})
+        for key in METRIC_KEYS[metric]:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+
+def table_metrics(runs: list[ImageRun], base: tuple[str, ...]) -> tuple[str, ...]:
+    """`base`, plus the F1 at the val-chosen threshold where the records have it (corrected protocol)."""
+    held_out = any(run.value("f1_heldout") is not None for run in runs)
+    return base + ("f1_heldout",) if held_out else base
 
 
 def parse_run_name(name: str, path: Path | str) -> tuple[str, str, str, int]:
@@ -130,16 +138,17 @@ def table4(runs: list[ImageRun], omegas: list[float], paper_rows: list[dict[str,
     stages = [DETECTION] + [omega_name(w) for w in omegas]
     detectors = [d for d in DETECTORS if any(k[0] == d for k in groups)]
     settings = [s for s in SETTINGS if any(k[1] == s for k in groups)]
+    metrics = table_metrics(runs, ("ap50", "f1"))
     rows, lines = [], []
-    header = " | ".join(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in METRIC_TITLES)
+    header = " | ".join(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics)
     lines.append(f"| Detector | Stage | {header} |")
-    lines.append("|---|---|" + "---|" * (2 * len(settings)))
+    lines.append("|---|---|" + "---|" * (len(metrics) * len(settings)))
     for detector in detectors:
         for stage in stages:
             cells = []
             for setting in settings:
                 key = (detector, setting, "all", stage)
-                for metric in METRIC_TITLES:
+                for metric in metrics:
                     summary = summarise([r.value(metric) for r in groups.get(key, [])])
                     ref = paper.get((DETECTOR_TITLES[detector], setting, paper_stage(stage), metric))
                     rows.append(_row("4", key, "all", metric, summary, ref))
@@ -147,7 +156,8 @@ def table4(runs: list[ImageRun], omegas: list[float], paper_rows: list[dict[str,
             lines.append(f"| {DETECTOR_TITLES[detector]} | {stage_title(stage)} | " + " | ".join(cells) + " |")
     caption = (
         "Image-level results on test, mean ± sample std over seeds, percent; the paper's in parentheses. "
-        "F1 is the best F1 over the test PR curve (an oracle threshold, as the original)."
+        "F1 is the best F1 over the test PR curve (an oracle threshold, as the original)"
+        + ("; F1 (val thr.) is the F1 on test at the threshold chosen on the val images." if "f1_heldout" in metrics else ".")
     )
     return rows, caption + "\n\n" + "\n".join(lines) + "\n"
 
@@ -182,12 +192,16 @@ def table5(
     paper = {(r["strategy"], r["metric"]): (float(r["mean"]), float(r["std"])) for r in paper_rows}
     groups = _groups(runs)
     stage = omega_name(omega)
+    metrics = table_metrics(runs, ("f1", "ap50"))
     rows = []
-    lines = ["| Strategy | Training set | n | F1 | AP50 |", "|---|---|---|---|---|"]
+    lines = [
+        "| Strategy | Training set | n | " + " | ".join(METRIC_TITLES[m] for m in metrics) + " |",
+        "|---|---|---|" + "---|" * len(metrics),
+    ]
     for trainset in [*strategies, "all"]:
         key = (detector, setting, trainset, stage)
         cells, n = [], 0
-        for metric in ("f1", "ap50"):
+        for metric in metrics:
             summary = summarise([r.value(metric) for r in groups.get(key, [])])
             ref = paper.get((strategy_title(trainset), metric))
             rows.append(_row("5", key, "all", metric, summary, ref))
@@ -214,25 +228,29 @@ def table6(
     groups = _groups(runs)
     stage = omega_name(omega)
     ordinal = {p: f"{ORDINALS[i]} patient" if i < len(ORDINALS) else p for i, p in enumerate(patients)}
-    rows = []
-    lines = [
-        "| Trained on | " + " | ".join(f"Test {ordinal[p]} ({p})" for p in patients) + " |",
-        "|---|" + "---|" * len(patients),
-    ]
-    for trainset in ["all", *(f"patient-{p}" for p in patients)]:
-        key = (detector, setting, trainset, stage)
-        trained_on = "All 3 patients" if trainset == "all" else ordinal[trainset.removeprefix("patient-")]
-        cells = []
-        for patient in patients:
-            summary = summarise([r.value("f1", patient) for r in groups.get(key, [])])
-            ref = paper.get((trained_on, ordinal[patient]))
-            rows.append(_row("6", key, patient, "f1", summary, ref))
-            cells.append(format_cell(summary, ref))
-        label = "All patients" if trainset == "all" else f"{trained_on} ({trainset.removeprefix('patient-')})"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows, blocks = [], []
+    for metric in table_metrics(runs, ("f1",)):
+        lines = [
+            f"| Trained on ({METRIC_TITLES[metric]}) | "
+            + " | ".join(f"Test {ordinal[p]} ({p})" for p in patients)
+            + " |",
+            "|---|" + "---|" * len(patients),
+        ]
+        for trainset in ["all", *(f"patient-{p}" for p in patients)]:
+            key = (detector, setting, trainset, stage)
+            trained_on = "All 3 patients" if trainset == "all" else ordinal[trainset.removeprefix("patient-")]
+            cells = []
+            for patient in patients:
+                summary = summarise([r.value(metric, patient) for r in groups.get(key, [])])
+                ref = paper.get((trained_on, ordinal[patient])) if metric == "f1" else None
+                rows.append(_row("6", key, patient, metric, summary, ref))
+                cells.append(format_cell(summary, ref))
+            label = "All patients" if trainset == "all" else f"{trained_on} ({trainset.removeprefix('patient-')})"
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
     caption = (
         f"Patient generalisation: F1 per test patient, {DETECTOR_TITLES[detector]} + classifier, "
         f"{SHORT_SETTINGS[setting]}, full pipeline at ω = {omega:g}, mean ± sample std over seeds, percent; "
         "the paper's in parentheses (its patients are ordered 1st-3rd; ours are mapped in the configured order)."
     )
-    return rows, caption + "\n\n" + "\n".join(lines) + "\n"
+    return rows, caption + "\n\n" + "\n\n".join(blocks) + "\n"
