@@ -72,3 +72,20 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         assert counts["pipeline_tables"] == 1
         assert counts.get("pipeline_score_val", 0) == extra * 45 and counts.get("detect_predict_val", 0) == extra * 36
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
+
+
+def test_a_results_tree_of_another_protocol_is_refused(tmp_path):
+    stamp = tmp_path / "results" / "demo" / "protocol.json"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text('{"protocol": "faithful", "hoechst_channels": 3}')
+    args = ("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
+            "--configfile", str(ROOT / "config.yaml"), "--config", "preset=demo")
+    assert snakemake(*args).returncode == 0
+    result = snakemake(*args, "protocol=corrected", "hoechst_channels=4")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert errors == [
+        "ctcbench: configuration error: results/demo/protocol.json: results/demo holds results of another "
+        "configuration (protocol 'faithful' -> 'corrected', hoechst_channels 3 -> 4); run this one in another "
+        "--directory, or delete results/demo to replace them"
+    ]

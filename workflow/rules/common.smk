@@ -3,6 +3,7 @@ import sys
 
 from ctcbench.config import resolve
 from ctcbench.errors import ConfigError
+from ctcbench.results_stamp import check_stamp, write_stamp
 
 try:
     config = resolve(config, "config.yaml (with --config overrides)")
@@ -12,6 +13,18 @@ except ConfigError as error:
 PRESET = config["preset"]
 PROTOCOL = config["protocol"]
 RESULTS = f"results/{PRESET}"
+
+# Run paths do not name the protocol: a tree made with another one is refused rather than overwritten.
+try:
+    check_stamp(RESULTS, config)
+except ConfigError as error:
+    sys.exit(f"ctcbench: configuration error: {error}")
+
+
+onstart:
+    write_stamp(RESULTS, config)
+
+
 LOGS = f"{RESULTS}/logs"
 DATASET = f"{RESULTS}/data/dataset.json"
 ENV = "../../envs/ctcbench.yaml"
