@@ -10,6 +10,7 @@ from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.voc import Box, VocAnnotation, write_voc
 from ctcbench.detect.evaluate import detection_stage_metrics, image_level_metrics
 from ctcbench.detect.metrics import match, threshold_metrics
+from ctcbench.detect.predictions import ImageDetections, Predictions
 from ctcbench.errors import ConfigError, DatasetError
 from ctcbench.pipeline.evaluate import fused_detections, pipeline_metrics
 from ctcbench.pipeline.proposals import propose
@@ -132,6 +133,37 @@ def test_corrected_threshold_chosen_on_val_and_applied_to_test(tmp_path):
         pipeline_metrics(faithful, layout, [t1, t2], omega=1.0, gate=0.1, protocol="faithful", val=(val, [v]))
     with pytest.raises(ConfigError, match="scored with protocol 'corrected', not faithful"):
         pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=0.1, protocol="faithful")
+
+
+def test_detection_stage_takes_its_threshold_from_val_too(tmp_path):
+    """The corrected detection stage: the same hand case with the detector's scores in place of the fused ones
+    (no boxes overlap, so neither NMS changes anything)."""
+    layout = DatasetLayout(tmp_path)
+    v, t1, t2 = "r06c04f05p01", "r06c04f01p01", "r07c04f01p01"
+    write_annotation(layout, "val", v, [[0, 0, 9, 9], [20, 20, 29, 29]])
+    write_annotation(layout, "test", t1, [[0, 0, 9, 9], [20, 20, 29, 29], [40, 40, 49, 49]])
+    write_annotation(layout, "test", t2, [[0, 0, 9, 9]])
+
+    def predictions(images, sha="1"):
+        return Predictions(
+            {"run": "d", "model_sha256": sha},
+            {k: ImageDetections(100, 100, np.array(b, float).reshape(-1, 4), np.array(s, float)) for k, (b, s) in images.items()},
+        )
+
+    val = predictions({v: ([[0, 0, 9, 9], [50, 50, 59, 59], [20, 20, 29, 29], [70, 70, 79, 79]], [0.9, 0.8, 0.6, 0.3])})
+    test = predictions({
+        t1: ([[0, 0, 9, 9], [20, 20, 29, 29], [40, 40, 49, 49], [60, 60, 69, 69]], [0.95, 0.65, 0.55, 0.7]),
+        t2: ([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5, 0.62]),
+    })
+    metrics = detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5, val=(val, [v]))
+    assert metrics["heldout"] == pytest.approx({"threshold": 0.6, "f1": 0.5, "precision": 0.5, "recall": 0.5})
+    assert metrics["per_patient"]["r06"]["heldout"]["f1"] == pytest.approx(2 / 3)
+    assert metrics["val"]["best_f1"] == pytest.approx(0.8) and "heldout" in metrics["threshold_choice"]
+    assert "heldout" not in detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5)
+    with pytest.raises(ConfigError, match="another model"):
+        detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5, val=(predictions({}, "2"), [v]))
+    with pytest.raises(ConfigError, match="corrected protocol"):
+        detection_stage_metrics(test, layout, [t1, t2], "Unioned", "faithful", 0.5, val=(val, [v]))
 
 
 def test_threshold_counts_every_prediction_at_or_above_it():

@@ -137,8 +137,20 @@ for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
             " --out {output} > {log} 2>&1"
 
 
+# In the corrected protocol the detection stage also reports the F1 at the threshold chosen on the val images.
+DETECT_VAL_INPUTS = (
+    {
+        "val_predictions": f"{DETECT_RUN}/predictions-val.json",
+        "val_list": f"{RESULTS}/splits/images/val.txt",
+    }
+    if "val" in DETECT_PREDICT_SPLITS
+    else {}
+)
+
+
 rule detect_evaluate:
     input:
+        **DETECT_VAL_INPUTS,
         dataset=DATASET,
         test_list=f"{RESULTS}/splits/images/test.txt",
         predictions=f"{DETECT_RUN}/predictions.json",
@@ -152,9 +164,14 @@ rule detect_evaluate:
         annotator=config["dataset"]["test_annotator"],
         protocol=PROTOCOL,
         nms_iou=config["pipeline"]["nms_iou"],
+        val=lambda wildcards, input: (
+            f"--val-predictions {input.val_predictions} --val-list {input.val_list}"
+            if "val_predictions" in input.keys()
+            else ""
+        ),
     conda:
         ENV
     shell:
         "python -m ctcbench detect-evaluate --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --test-annotator {params.annotator}"
-        " --protocol {params.protocol} --nms-iou {params.nms_iou} --out {output} > {log} 2>&1"
+        " --protocol {params.protocol} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"

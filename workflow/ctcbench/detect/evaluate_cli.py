@@ -19,18 +19,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_test_annotator(parser)
     add_protocol(parser)
     parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS before matching")
+    parser.add_argument(
+        "--val-predictions", type=Path, help="corrected protocol: predictions.json of the same model on the val images"
+    )
+    parser.add_argument("--val-list", type=Path, help="the val image ids (with --val-predictions)")
 
 
 def run(args: argparse.Namespace) -> None:
     from ..data.pointer import read_pointer
+    from ..errors import ConfigError
     from ..data.splits import read_image_list
     from ..io import atomic_write_json
     from .evaluate import detection_stage_metrics
     from .predictions import read_predictions
 
+    if (args.val_predictions is None) != (args.val_list is None):
+        raise ConfigError("detect-evaluate: --val-predictions and --val-list go together")
+    val = None
+    if args.val_predictions is not None:
+        val = (read_predictions(args.val_predictions), read_image_list(args.val_list))
     metrics = detection_stage_metrics(
         read_predictions(args.predictions), read_pointer(args.dataset).layout, read_image_list(args.image_list),
-        args.test_annotator, args.protocol, args.nms_iou,
+        args.test_annotator, args.protocol, args.nms_iou, val,
     )
     atomic_write_json(args.out, metrics)
     log.info("%s: AP50 %.3f, best F1 %.3f", metrics["run"], metrics["ap50"], metrics["best_f1"])

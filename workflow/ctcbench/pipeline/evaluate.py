@@ -13,13 +13,20 @@ under `heldout`, overall and per patient, beside the oracle.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ..data.layout import DatasetLayout
-from ..detect.evaluate import evaluation_choices, ground_truth, image_level_metrics, nms, score_images
+from ..detect.evaluate import (
+    HELDOUT_CHOICE,
+    ORACLE_CHOICE,
+    evaluation_choices,
+    ground_truth,
+    image_level_metrics,
+    nms,
+    val_threshold,
+)
 from ..errors import ConfigError, DatasetError
 from .fusion import fuse
 from .scores import Scores
@@ -71,15 +78,10 @@ def pipeline_metrics(
     truth = ground_truth(layout, "test", image_ids, annotator)
     threshold, val_record = None, None
     if val is not None:
-        if protocol != "corrected":
-            raise ConfigError("--val-scores: the held-out threshold belongs to the corrected protocol; drop it")
         val_scores, val_ids = val
         _same_runs(scores, val_scores, *sources)
         val_detections = fused_detections(val_scores, val_ids, omega, gate, nms_iou, sources[1])
-        val_record = score_images(val_detections, ground_truth(layout, "val", val_ids), protocol)
-        # No box on val leaves nothing to tune: an unreachable threshold predicts nothing on test either.
-        threshold = val_record["score_at_best_f1"]
-        threshold = math.inf if threshold is None else threshold
+        threshold, val_record = val_threshold(val_detections, layout, val_ids, protocol)
     detector = scores.meta.get("detector", {})
     metrics = {
         **image_level_metrics(detections, truth, image_ids, protocol, threshold),
@@ -91,11 +93,9 @@ def pipeline_metrics(
         "nms_iou_before_classification": scores.meta.get("nms_iou_before_classification"),
         "detector": {k: detector.get(k) for k in ("run", "detector", "setting", "trainset", "seed")},
         "classifier": scores.meta.get("classifier"),
-        "threshold_choice": "oracle: best F1 on the test curve itself (as the original)",
+        "threshold_choice": ORACLE_CHOICE + (HELDOUT_CHOICE if val is not None else ""),
     }
     if val_record is not None:
-        metrics["threshold_choice"] += "; heldout: the threshold of the best F1 on val, applied to test"
-        kept = ("ap50", "best_f1", "score_at_best_f1", "n_images", "n_ground_truth")
-        metrics["val"] = {k: val_record[k] for k in kept}
+        metrics["val"] = val_record
     return metrics
 
