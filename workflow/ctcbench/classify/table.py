@@ -25,21 +25,9 @@ TABLE2_METRICS = ("f1", "precision", "recall", "auroc")
 TABLE3_METRICS = ("f1", "auroc")
 METRIC_TITLES = {"f1": "F1", "precision": "Precision", "recall": "Recall", "auroc": "AUROC", "accuracy": "Accuracy"}
 SHORT_SETTINGS = {"bf": "BF", "bf_hoechst": "BF+H", "bf_fluo": "BF+FL"}
-LONG_COLUMNS = (
-    "table",
-    "backbone",
-    "paper_label",
-    "setting",
-    "trainset",
-    "metric",
-    "n_runs",
-    "mean",
-    "std_ddof0",
-    "std_ddof1",
-    "paper_mean",
-    "paper_std",
-    "delta",
-)
+# The numeric columns of a table cell (`summary_columns`), after the columns that say which cell it is.
+SUMMARY_COLUMNS = ("n_runs", "mean", "std_ddof0", "std_ddof1", "paper_mean", "paper_std", "delta")
+LONG_COLUMNS = ("table", "backbone", "paper_label", "setting", "trainset", "metric", *SUMMARY_COLUMNS)
 RUN_COLUMNS = (
     "backbone",
     "setting",

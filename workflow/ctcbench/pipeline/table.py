@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..data.channels import SETTINGS
-from ..classify.table import SHORT_SETTINGS, format_cell, summarise, summary_columns
+from ..classify.table import SHORT_SETTINGS, SUMMARY_COLUMNS, format_cell, summarise, summary_columns
 from ..detect.spec import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
 from ..io import read_json
@@ -25,22 +25,7 @@ from .grid import omega_name
 DETECTION = "detection"
 METRIC_KEYS = {"ap50": ("ap50",), "f1": ("best_f1",), "f1_heldout": ("heldout", "f1")}  # -> keys in metrics.json
 METRIC_TITLES = {"ap50": "AP50", "f1": "F1", "f1_heldout": "F1 (val thr.)"}
-COLUMNS = (
-    "table",
-    "detector",
-    "setting",
-    "trainset",
-    "stage",
-    "tested_on",
-    "metric",
-    "n_runs",
-    "mean",
-    "std_ddof0",
-    "std_ddof1",
-    "paper_mean",
-    "paper_std",
-    "delta",
-)
+COLUMNS = ("table", "detector", "setting", "trainset", "stage", "tested_on", "metric", *SUMMARY_COLUMNS)
 ORDINALS = ("1st", "2nd", "3rd")
 
 
