@@ -90,39 +90,3 @@ def classify_pseudo_models(wildcards):
 
 def classify_regex(names):
     return "|".join(re.escape(str(name)) for name in names)
-
-
-FIGURE_FILES = (
-    "fig7_confusion.png",
-    "fig7_confusion.csv",
-    "fig8_umap_class.png",
-    "fig10_umap_patient.png",
-    "umap_coordinates.csv",
-    "fig11_fractions.png",
-    "fig11_fractions.csv",
-)
-
-
-def figure_runs():
-    """metrics.json of the main backbone's full-training-set runs (Fig. 7) and of the fraction ablation (Fig. 11)."""
-    fractions = config["ablations"]["fractions"]["backbone"]
-    main = CLASSIFY["main_backbone"]
-    return [
-        f"{run.path(RESULTS)}/metrics.json"
-        for run in planned_runs(config)
-        if (run.backbone == main and run.trainset == "all")
-        or (run.backbone == fractions and run.trainset.startswith("frac-"))
-        or (run.backbone == fractions and run.trainset == "all")
-    ]
-
-
-def figure_embeddings():
-    """embeddings.npz of the main backbone's lowest-seed run in every setting (Figs 8 and 10)."""
-    return [
-        f"{RESULTS}/classify/{CLASSIFY['main_backbone']}/{setting}/all/seed{min(config['seeds'])}/embeddings.npz"
-        for setting in config["settings"]
-    ]
-
-
-def figure_targets():
-    return [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES]

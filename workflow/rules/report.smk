@@ -1,13 +1,16 @@
-# Figures from the classifier records: Fig. 7 (confusion), Figs 8 and 10 (UMAP of the val embeddings by class
-# and by patient), Fig. 11 (training fraction). The PNGs come with the numbers they plot as CSV.
+# Figures from the run records: Fig. 7 (confusion), Figs 8 and 10 (UMAP of the val embeddings by class and by
+# patient), Fig. 9 (test predictions of the full pipeline), Fig. 11 (training fraction). The PNGs come with the
+# numbers they plot as CSV.
+include: "report_common.smk"
 
 
 rule report_figures:
     input:
+        unpack(fig9_inputs),
         runs=figure_runs(),
         embeddings=figure_embeddings(),
     output:
-        [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES],
+        [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES],
     log:
         f"{LOGS}/report/figures.log",
     threads: 2
@@ -15,6 +18,12 @@ rule report_figures:
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         backbone=CLASSIFY["main_backbone"],
         fraction_backbone=config["ablations"]["fractions"]["backbone"],
+        qualitative=lambda wildcards, input: (
+            f"--scores {input.scores} --pipeline-metrics {input.pipeline_metrics}"
+            f" --dataset {input.dataset}"
+            if "scores" in input.keys()
+            else ""
+        ),
         settings=" ".join(
             s for s in ("bf_fluo", "bf", "bf_hoechst") if s in config["settings"]
         ),
@@ -23,4 +32,4 @@ rule report_figures:
     shell:
         "python -m ctcbench figures --runs {input.runs} --embeddings {input.embeddings}"
         " --backbone {params.backbone} --fraction-backbone {params.fraction_backbone}"
-        " --settings {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
+        " --settings {params.settings} {params.qualitative} --out-dir {params.out_dir} > {log} 2>&1"
