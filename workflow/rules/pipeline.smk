@@ -4,7 +4,9 @@
 include: "pipeline_common.smk"
 
 
+# Evaluation and tables are seconds of JSON arithmetic: not worth a cluster job each.
 localrules:
+    pipeline_evaluate,
     pipeline_tables,
 
 
