@@ -32,6 +32,7 @@ rule all:
         detect_targets(),
         pipeline_targets(),
         figure_targets(),
+        report_targets(),
     default_target: True
 
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pseudo-labels": ("ctcbench.classify.pseudo_cli", "pseudo-labelled unknown-cell training sets (Table 5)"),
     "classify-table": ("ctcbench.classify.table_cli", "cell-level Tables 2 and 3 beside the paper's numbers"),
     "figures": ("ctcbench.report.figures_cli", "Figs 7-11 (PNG and the plotted numbers as CSV)"),
+    "report": ("ctcbench.report.summary_cli", "one page with every regenerated table and figure (report.md)"),
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
     "pipeline-table": ("ctcbench.pipeline.table_cli", "image-level Tables 4, 5 and 6 beside the paper's numbers"),

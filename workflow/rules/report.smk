@@ -4,6 +4,10 @@
 include: "report_common.smk"
 
 
+localrules:
+    report_page,
+
+
 rule report_figures:
     input:
         unpack(fig9_inputs),
@@ -33,3 +37,25 @@ rule report_figures:
         "python -m ctcbench figures --runs {input.runs} --embeddings {input.embeddings}"
         " --backbone {params.backbone} --fraction-backbone {params.fraction_backbone}"
         " --settings {params.settings} {params.qualitative} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule report_page:
+    input:
+        tables=report_tables(),
+        figures=[
+            f"{RESULTS}/figures/{name}"
+            for name in FIGURE_FILES + FIG9_FILES
+            if name.endswith(".png")
+        ],
+        runs=report_run_records(),
+    output:
+        f"{RESULTS}/report.md",
+    log:
+        f"{LOGS}/report/page.log",
+    params:
+        title=f"'ctcbench: {PRESET} preset, {PROTOCOL} protocol'",
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench report --title {params.title} --tables {input.tables}"
+        " --figures {input.figures} --runs {input.runs} --out {output} > {log} 2>&1"

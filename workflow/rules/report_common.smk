@@ -52,3 +52,19 @@ def fig9_inputs(wildcards):
 
 def figure_targets():
     return [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES]
+
+
+def report_tables():
+    names = ["table1", "table2_cell_level", "table3_backbones"] + list(TABLE_NAMES)
+    return [f"{RESULTS}/tables/{name}.md" for name in names]
+
+
+def report_run_records():
+    """run.json of every classifier and detector training run."""
+    classifiers = [f"{run.path(RESULTS)}/run.json" for run in planned_runs(config)]
+    detectors = [path for path in detect_targets() if os.path.basename(path) == "run.json"]
+    return classifiers + detectors
+
+
+def report_targets():
+    return [f"{RESULTS}/report.md"]

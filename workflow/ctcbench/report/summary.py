@@ -1,0 +1,101 @@
+"""One page for a whole results tree: every table and figure of the paper that the DAG regenerated, in the
+paper's order, with what produced them (`results/{preset}/report.md`).
+
+It is assembled from the files the other steps wrote (tables as Markdown, figures as PNG, run records) and adds no
+number of its own, so it can never disagree with them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatasetError
+from ..io import read_json
+
+# File stem -> the paper's name, in the paper's order.
+TABLES = {
+    "table1": "Table 1: dataset",
+    "table2_cell_level": "Table 2: cell level, per input setting",
+    "table3_backbones": "Table 3: cell level, per backbone",
+    "table4_image_level": "Table 4: image level, detection stage and full pipeline",
+    "table5_unknown_cells": "Table 5: unknown-cell strategies",
+    "table6_patients": "Table 6: patient generalisation",
+}
+FIGURES = {
+    "fig7_confusion": "Fig. 7: confusion matrices",
+    "fig8_umap_class": "Fig. 8: UMAP of the embeddings by class",
+    "fig9_predictions": "Fig. 9: test predictions of the full pipeline",
+    "fig10_umap_patient": "Fig. 10: UMAP of the embeddings by patient",
+    "fig11_fractions": "Fig. 11: training fraction",
+}
+
+
+def in_paper_order(paths: list[Path], names: dict[str, str], kind: str) -> list[tuple[str, Path]]:
+    by_stem = {}
+    for path in paths:
+        if path.stem not in names:
+            raise DatasetError(f"{path}: not one of the paper's {kind} ({', '.join(names)})")
+        if not path.is_file():
+            raise DatasetError(f"{path}: missing; make it first (snakemake all)")
+        by_stem[path.stem] = path
+    return [(names[stem], by_stem[stem]) for stem in names if stem in by_stem]
+
+
+def demote_headings(markdown: str) -> str:
+    """A table file's own headings sit under the report's section heading."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in markdown.splitlines())
+
+
+def provenance_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Code versions, devices and compute time of the training runs (classifier and detector records)."""
+    commits, devices = Counter(), Counter()
+    dirty, hours = 0, 0.0
+    for record in records:
+        environment = record.get("environment", record)  # classifier records nest it, detector records do not
+        git = environment.get("git") or {}
+        commits[git.get("commit") or "unknown"] += 1
+        dirty += bool(git.get("dirty"))
+        device = environment.get("device") or {}
+        devices[device.get("name") or device.get("device") or "unknown"] += 1
+        hours += float(record.get("wall_time_s") or 0) / 3600
+    return {"runs": len(records), "commits": dict(commits), "dirty": dirty, "devices": dict(devices), "hours": hours}
+
+
+def render(
+    title: str,
+    tables: list[tuple[str, Path]],
+    figures: list[tuple[str, Path]],
+    provenance: dict[str, Any],
+    out_dir: Path,
+) -> str:
+    lines = [f"# {title}", ""]
+    commits = ", ".join(f"`{c[:12]}` ({n})" for c, n in provenance["commits"].items()) or "none"
+    devices = ", ".join(f"{d} ({n})" for d, n in provenance["devices"].items()) or "none"
+    lines += [
+        f"{provenance['runs']} training runs, {provenance['hours']:.2f} hours of wall time; code {commits}"
+        + (f", {provenance['dirty']} of them from a checkout with uncommitted changes" if provenance["dirty"] else "")
+        + f"; devices {devices}. Every number below comes from the files linked beside it.",
+        "",
+    ]
+    for name, path in tables:
+        lines += [f"## {name}", "", f"[`{os.path.relpath(path, out_dir)}`]({os.path.relpath(path, out_dir)})", ""]
+        lines += [demote_headings(path.read_text().strip()), ""]
+    for name, path in figures:
+        relative = os.path.relpath(path, out_dir)
+        lines += [f"## {name}", "", f"![{name}]({relative})", ""]
+        numbers = path.with_suffix(".csv")
+        if numbers.is_file():
+            lines += [f"The plotted numbers: [`{os.path.relpath(numbers, out_dir)}`]({os.path.relpath(numbers, out_dir)})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def load_records(paths: list[Path]) -> list[dict[str, Any]]:
+    records = []
+    for path in paths:
+        if not path.is_file():
+            raise DatasetError(f"{path}: run record missing; train the run first")
+        records.append(read_json(path))
+    return records
