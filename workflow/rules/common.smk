@@ -64,6 +64,7 @@ def data_targets():
     """Everything the data stage produces: Table 1, the split lists and the crop caches."""
     return [
         f"{RESULTS}/tables/table1.md",
+        f"{RESULTS}/data/audit.md",
         *expand(f"{RESULTS}/splits/images/{{name}}.txt", name=image_list_names()),
         *expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
         *[crop_cache(split) for split in ("train", "val", "test")],

@@ -147,3 +147,26 @@ rule trainsets:
     shell:
         "python -m ctcbench trainsets --cache {input} --out-dir {params.out_dir} --fractions {params.fractions}"
         " --seeds {params.seeds} {params.stratified} --summary {output.summary} > {log} 2>&1"
+
+
+localrules:
+    audit_dataset,
+
+
+# Facts the spec leaves to verify on the data (reference-spec §9): released crops vs exact box slices, images per
+# patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding.
+rule audit_dataset:
+    input:
+        DATASET,
+    output:
+        json=f"{RESULTS}/data/audit.json",
+        md=f"{RESULTS}/data/audit.md",
+    log:
+        f"{LOGS}/data/audit.log",
+    params:
+        paper=os.path.join(PAPER_DIR, "table1_dataset.csv"),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench audit --dataset {input} --paper-table1 {params.paper:q}"
+        " --json {output.json} --md {output.md} > {log} 2>&1"

@@ -62,7 +62,9 @@ def report_tables():
 def report_run_records():
     """run.json of every classifier and detector training run."""
     classifiers = [f"{run.path(RESULTS)}/run.json" for run in planned_runs(config)]
-    detectors = [path for path in detect_targets() if os.path.basename(path) == "run.json"]
+    detectors = [
+        path for path in detect_targets() if os.path.basename(path) == "run.json"
+    ]
     return classifiers + detectors
 
 

@@ -161,7 +161,7 @@ def _fmt(value: Any, estimated: bool = False) -> str:
     return f"{text} (est.)" if estimated else text
 
 
-def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
@@ -184,7 +184,7 @@ def _split_section(tidy: pd.DataFrame, split: str, with_paper: bool) -> list[str
             row.append(_fmt(cell["paper"], bool(cell["paper_is_estimate"])))
         rows.append(row)
     header = ["count", "ours", "paper"] if with_paper else ["count", "ours"]
-    return [f"## {split}", "", *_md_table(header, rows), ""]
+    return [f"## {split}", "", *markdown_table(header, rows), ""]
 
 
 def _patient_section(tidy: pd.DataFrame, with_paper: bool) -> list[str]:
@@ -202,7 +202,7 @@ def _patient_section(tidy: pd.DataFrame, with_paper: bool) -> list[str]:
         rows.append(row)
     note = ("The paper's per-patient image counts (Table 6, \"Number of annotated images\": 493 / 503 / 91) are "
             "train+val counts: they sum to 1,087 = 967 train + 120 val. Its test split has 40 images per patient.")
-    return ["## Images per patient", "", *_md_table(header, rows), "", note, ""]
+    return ["## Images per patient", "", *markdown_table(header, rows), "", note, ""]
 
 
 def table1_markdown(tidy: pd.DataFrame, with_paper: bool) -> str:
