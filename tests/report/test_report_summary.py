@@ -24,7 +24,7 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     out = tmp_path / "report.md"
     argv = ["report", "--title", "T", "--tables", str(tables / "table4_image_level.md"), str(tables / "table1.md"),
             "--figures", str(figures / "fig9_predictions.png"), str(figures / "fig7_confusion.png"),
-            "--runs", *map(str, runs), "--out", str(out)]
+            "--runs", *map(str, runs), "--audit", str(tmp_path / "data" / "audit.md"), "--out", str(out)]
     assert main(argv) == 0
     page = out.read_text()
     order = [page.index(s) for s in ("## Table 1", "## Table 4", "## Fig. 7", "## Fig. 9")]
@@ -35,6 +35,7 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     assert "(figures/fig7_confusion.csv)" not in page  # no CSV beside it, no link
     assert "2 training runs, 1.50 hours" in page and f"`{'a' * 12}` (1)" in page and "1 of them from a checkout" in page
     assert "H100 (1)" in page and "cpu (1)" in page
+    assert "[`data/audit.md`](data/audit.md)" in page
 
     stray = tmp_path / "notes.md"
     stray.write_text("x")

@@ -48,6 +48,7 @@ rule report_page:
             if name.endswith(".png")
         ],
         runs=report_run_records(),
+        audit=f"{RESULTS}/data/audit.md",
     output:
         f"{RESULTS}/report.md",
     log:
@@ -58,4 +59,4 @@ rule report_page:
         ENV
     shell:
         "python -m ctcbench report --title {params.title} --tables {input.tables}"
-        " --figures {input.figures} --runs {input.runs} --out {output} > {log} 2>&1"
+        " --figures {input.figures} --runs {input.runs} --audit {input.audit} --out {output} > {log} 2>&1"

@@ -70,6 +70,7 @@ def render(
     figures: list[tuple[str, Path]],
     provenance: dict[str, Any],
     out_dir: Path,
+    audit: Path | None = None,
 ) -> str:
     lines = [f"# {title}", ""]
     commits = ", ".join(f"`{c[:12]}` ({n})" for c, n in provenance["commits"].items()) or "none"
@@ -80,6 +81,9 @@ def render(
         + f"; devices {devices}. Every number below comes from the files linked beside it.",
         "",
     ]
+    if audit is not None:
+        relative = os.path.relpath(audit, out_dir)
+        lines += [f"What the staged data says about the facts the spec could not settle: [`{relative}`]({relative}).", ""]
     for name, path in tables:
         lines += [f"## {name}", "", f"[`{os.path.relpath(path, out_dir)}`]({os.path.relpath(path, out_dir)})", ""]
         lines += [demote_headings(path.read_text().strip()), ""]

@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tables", type=Path, nargs="*", default=[], help="the tables' .md files")
     parser.add_argument("--figures", type=Path, nargs="*", default=[], help="the figures' .png files")
     parser.add_argument("--runs", type=Path, nargs="*", default=[], help="run.json of every training run")
+    parser.add_argument("--audit", type=Path, help="the dataset audit (data/audit.md), linked from the page")
     parser.add_argument("--out", type=Path, required=True, help="output: report.md")
 
 
@@ -24,5 +25,5 @@ def run(args: argparse.Namespace) -> None:
     tables = in_paper_order(args.tables, TABLES, "tables")
     figures = in_paper_order(args.figures, FIGURES, "figures")
     provenance = provenance_summary(load_records(args.runs))
-    atomic_write_text(args.out, render(args.title, tables, figures, provenance, args.out.resolve().parent))
+    atomic_write_text(args.out, render(args.title, tables, figures, provenance, args.out.resolve().parent, args.audit))
     log.info("%s: %d tables, %d figures, %d runs", args.out, len(tables), len(figures), provenance["runs"])
