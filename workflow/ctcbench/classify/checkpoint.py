@@ -41,6 +41,18 @@ class ModelSpec:
     def normalisation(self) -> Normalisation:
         return Normalisation.from_dict(self.norm)
 
+    def build(self, weights: Path | None = None) -> nn.Module:
+        """The network this spec describes, its backbone initialised from `weights` when given (training)."""
+        return build_model(
+            self.timm_name,
+            self.in_chans,
+            self.num_outputs,
+            image_size=self.image_size,
+            weights=weights,
+            protocol=self.protocol,
+            drop_path=self.drop_path,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["classes"] = list(self.classes)
@@ -67,14 +79,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn
             f"{path}: checkpoint format {data.get('format')}, expected {CHECKPOINT_FORMAT}; retrain the run"
         )
     spec = ModelSpec.from_dict(data["spec"])
-    model = build_model(
-        spec.timm_name,
-        spec.in_chans,
-        spec.num_outputs,
-        image_size=spec.image_size,
-        protocol=spec.protocol,
-        drop_path=spec.drop_path,
-    )
+    model = spec.build()
     model.load_state_dict(data["state_dict"])
     return model.to(device), spec, data["info"]
 

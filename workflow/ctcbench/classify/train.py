@@ -37,7 +37,7 @@ from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, ve
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
 from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, train_stream, trainset_indices
-from .models import build_model, count_parameters
+from .models import count_parameters
 from .predict import EVAL_CHUNK, predict_loader, to_device
 from .runtime import (
     autocast,
@@ -217,15 +217,7 @@ def train(
 
     data = prepare_data(cfg)
     spec = data.spec
-    model = build_model(
-        cfg.timm_name,
-        spec.in_chans,
-        spec.num_outputs,
-        image_size=cfg.image_size,
-        weights=cfg.weights,
-        protocol=cfg.protocol,
-        drop_path=cfg.drop_path,
-    ).to(device)
+    model = spec.build(cfg.weights).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
