@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ctcbench.errors import DatasetError
-from ctcbench.pipeline.table import load_image_runs, read_paper_rows, table4, table5, table6
+from ctcbench.classify.table import read_paper_rows
+from ctcbench.pipeline.table import load_image_runs, table4, table5, table6
 
 PAPER = Path(__file__).resolve().parents[2] / "resources" / "paper"
 PATIENTS = ["r06", "r07", "r08"]

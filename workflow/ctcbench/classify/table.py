@@ -72,18 +72,25 @@ def load_runs(paths: list[Path]) -> list[dict[str, Any]]:
     return runs
 
 
-def read_paper(path: Path | str | None) -> dict[tuple[str, str, str], tuple[float, float]]:
-    """(setting, backbone column, metric) -> (mean, std) of a paper table CSV."""
+def read_paper_rows(path: Path | str | None) -> list[dict[str, str]]:
+    """The rows of a published table's CSV under resources/paper/ (none when no path is given)."""
     if path is None:
-        return {}
+        return []
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: paper table missing; it is committed under resources/paper/")
     with open(path, newline="") as handle:
-        return {
-            (row["setting"], row["backbone"], row["metric"]): (float(row["mean"]), float(row["std"]))
-            for row in csv.DictReader(handle)
-        }
+        return list(csv.DictReader(handle))
+
+
+def index_paper(rows: list[dict[str, str]], *columns: str) -> dict[tuple[str, ...], tuple[float, float]]:
+    """(values of `columns`) -> (mean, std) of published rows."""
+    return {tuple(row[c] for c in columns): (float(row["mean"]), float(row["std"])) for row in rows}
+
+
+def read_paper(path: Path | str | None) -> dict[tuple[str, ...], tuple[float, float]]:
+    """(setting, backbone column, metric) -> (mean, std) of a paper table CSV."""
+    return index_paper(read_paper_rows(path), "setting", "backbone", "metric")
 
 
 def _group(runs: list[dict[str, Any]], trainset: str) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -9,14 +9,20 @@ which it reports, reference-spec §5.4) and the Markdown shows the sample std.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..data.channels import SETTINGS
-from ..classify.table import SHORT_SETTINGS, SUMMARY_COLUMNS, format_cell, summarise, summary_columns
+from ..classify.table import (
+    SHORT_SETTINGS,
+    SUMMARY_COLUMNS,
+    format_cell,
+    index_paper,
+    summarise,
+    summary_columns,
+)
 from ..detect.spec import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
 from ..io import read_json
@@ -78,16 +84,6 @@ def load_image_runs(paths: Iterable[Path | str]) -> list[ImageRun]:
     return runs
 
 
-def read_paper_rows(path: Path | str | None) -> list[dict[str, str]]:
-    if path is None:
-        return []
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: paper table missing; it is committed under resources/paper/")
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def paper_stage(stage: str) -> str:
     """Our stage name -> the paper CSV's: detection, pipeline_omega1, pipeline_omega0.7."""
     return stage if stage == DETECTION else f"pipeline_{stage}"
@@ -116,9 +112,7 @@ def _row(table: str, run_key: tuple[str, str, str, str], tested_on: str, metric:
 
 def table4(runs: list[ImageRun], omegas: list[float], paper_rows: list[dict[str, str]]) -> tuple[list[dict], str]:
     """AP50 and F1 per detector x setting for the detection stage and each omega, detectors trained on all."""
-    paper = {
-        (r["detector"], r["setting"], r["stage"], r["metric"]): (float(r["mean"]), float(r["std"])) for r in paper_rows
-    }
+    paper = index_paper(paper_rows, "detector", "setting", "stage", "metric")
     groups = _groups(runs)
     stages = [DETECTION] + [omega_name(w) for w in omegas]
     detectors = [d for d in DETECTORS if any(k[0] == d for k in groups)]
@@ -174,7 +168,7 @@ def table5(
     paper_rows: list[dict[str, str]],
 ) -> tuple[list[dict], str]:
     """F1 (and our AP50) of each unknown-cell strategy; `all` is the main model, where U counts as not cancer."""
-    paper = {(r["strategy"], r["metric"]): (float(r["mean"]), float(r["std"])) for r in paper_rows}
+    paper = index_paper(paper_rows, "strategy", "metric")
     groups = _groups(runs)
     stage = omega_name(omega)
     metrics = table_metrics(runs, ("f1", "ap50"))
@@ -209,7 +203,7 @@ def table6(
     paper_rows: list[dict[str, str]],
 ) -> tuple[list[dict], str]:
     """F1 per test patient of the models trained on all patients and on each patient alone."""
-    paper = {(r["trained_on"], r["tested_on"]): (float(r["mean"]), float(r["std"])) for r in paper_rows}
+    paper = index_paper(paper_rows, "trained_on", "tested_on")
     groups = _groups(runs)
     stage = omega_name(omega)
     ordinal = {p: f"{ORDINALS[i]} patient" if i < len(ORDINALS) else p for i, p in enumerate(patients)}

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..classify.table import write_csv, write_markdown
-from .table import COLUMNS, load_image_runs, read_paper_rows, table4, table5, table6
+from ..classify.table import read_paper_rows, write_csv, write_markdown
+from .table import COLUMNS, load_image_runs, table4, table5, table6
 
 log = logging.getLogger(__name__)
 
