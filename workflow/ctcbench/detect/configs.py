@@ -60,8 +60,10 @@ def base_model(detector: str) -> dict[str, Any]:
     return Config.fromfile(str(mmdet_config_path(BASE_CONFIGS[detector]))).model.to_dict()
 
 
-def stage_channels(depth: int, width: int) -> list[int]:
-    """Output channels of the four ResNet stages: width * 2^i, times 4 for bottleneck ResNets (depth >= 50)."""
+def stage_channels(spec: RunSpec) -> list[int]:
+    """Output channels of the run's four ResNet stages (the neck's inputs): width * 2^i, times 4 for bottleneck
+    ResNets (depth >= 50)."""
+    depth, width = spec.detect["backbone_depth"], spec.detect["backbone_width"]
     if depth not in (18, 34, 50, 101, 152):
         raise ConfigError(f"detect.backbone_depth = {depth}: expected 18, 34, 50, 101 or 152")
     expansion = 4 if depth >= 50 else 1
@@ -136,8 +138,7 @@ def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = _backbone(spec, m["backbone"], weights)
-    m["neck"].update(in_channels=stage_channels(spec.detect["backbone_depth"], spec.detect["backbone_width"]),
-                     out_channels=neck)
+    m["neck"].update(in_channels=stage_channels(spec), out_channels=neck)
     m["rpn_head"].update(in_channels=neck, feat_channels=neck)
     m["rpn_head"]["anchor_generator"]["scales"] = [cfg["anchor_scale"]]
     m["roi_head"]["bbox_roi_extractor"]["out_channels"] = neck
@@ -155,8 +156,7 @@ def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = _backbone(spec, m["backbone"], weights)
-    m["neck"].update(in_channels=stage_channels(spec.detect["backbone_depth"], spec.detect["backbone_width"]),
-                     out_channels=neck)
+    m["neck"].update(in_channels=stage_channels(spec), out_channels=neck)
     # The head keeps mmdet's GroupNorm with 32 groups at every width (one channel per group at width 32).
     m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"])
     m["test_cfg"].update(
@@ -178,9 +178,7 @@ def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | Non
         # The COCO checkpoint covers the backbone too: keep its frozen stem/BN recipe.
         m["backbone"].update(frozen_stages=spec.detect["frozen_stages"], norm_eval=True,
                              norm_cfg=dict(type="BN", requires_grad=False))
-    m["neck"].update(
-        in_channels=stage_channels(spec.detect["backbone_depth"], spec.detect["backbone_width"])[1:], out_channels=embed
-    )
+    m["neck"].update(in_channels=stage_channels(spec)[1:], out_channels=embed)
     m["encoder"]["num_layers"] = cfg["encoder_layers"]
     enc = m["encoder"]["layer_cfg"]
     enc["self_attn_cfg"]["embed_dims"] = embed
