@@ -56,13 +56,18 @@ def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def read_versioned_json(path: Path | str, expected_format: str, what: str, remedy: str) -> dict[str, Any]:
-    """A JSON file whose "format" field names its layout; a missing or other-format file is a DatasetError
-    saying what it is (`what`) and how to make it (`remedy`)."""
+def read_json_input(path: Path | str, what: str, remedy: str) -> Any:
+    """A JSON file a step needs; a missing one is a DatasetError saying what it is (`what`) and how to make it."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: {what} missing; {remedy}")
-    data = read_json(path)
+    return read_json(path)
+
+
+def read_versioned_json(path: Path | str, expected_format: str, what: str, remedy: str) -> dict[str, Any]:
+    """A JSON file whose "format" field names its layout; a missing or other-format file is a DatasetError
+    saying what it is (`what`) and how to make it (`remedy`)."""
+    data = read_json_input(path, what, remedy)
     if data.get("format") != expected_format:
         raise DatasetError(f"{path}: format {data.get('format')!r}, expected {expected_format}; {remedy}")
     return data

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data.channels import SETTING_TITLES, SETTINGS
 from ..errors import DatasetError
-from ..io import atomic_path, atomic_write_text, read_json
+from ..io import atomic_path, atomic_write_text, read_json_input
 
 TABLE2_METRICS = ("f1", "precision", "recall", "auroc")
 TABLE3_METRICS = ("f1", "auroc")
@@ -64,12 +64,7 @@ def summarise(values: list[float]) -> Summary:
 
 
 def load_runs(paths: list[Path]) -> list[dict[str, Any]]:
-    runs = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise DatasetError(f"{path}: metrics missing; evaluate the run first (`ctcbench classify-eval`)")
-        runs.append(read_json(path))
-    return runs
+    return [read_json_input(path, "metrics", "evaluate the run first (`ctcbench classify-eval`)") for path in paths]
 
 
 def read_paper_rows(path: Path | str | None) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from ..classify.table import (
 )
 from ..detect.spec import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
-from ..io import read_json
+from ..io import read_json_input
 from .grid import omega_name
 
 DETECTION = "detection"
@@ -71,9 +71,7 @@ def load_image_runs(paths: Iterable[Path | str]) -> list[ImageRun]:
     """Detection-stage records carry `run` (the detector run); pipeline records also `omega` and `pipeline_run`."""
     runs = []
     for path in paths:
-        if not Path(path).is_file():
-            raise DatasetError(f"{path}: metrics missing; run its evaluation first (rules detect_evaluate, pipeline_evaluate)")
-        data = read_json(path)
+        data = read_json_input(path, "metrics", "run its evaluation first (rules detect_evaluate, pipeline_evaluate)")
         if "omega" in data:
             detector, setting, trainset, seed = parse_run_name(data.get("pipeline_run"), path)
             stage = omega_name(float(data["omega"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
-from ..io import read_json
+from ..io import read_json_input
 
 # File stem -> the paper's name, in the paper's order.
 TABLES = {
@@ -97,9 +97,4 @@ def render(
 
 
 def load_records(paths: list[Path]) -> list[dict[str, Any]]:
-    records = []
-    for path in paths:
-        if not path.is_file():
-            raise DatasetError(f"{path}: run record missing; train the run first")
-        records.append(read_json(path))
-    return records
+    return [read_json_input(path, "run record", "train the run first") for path in paths]
