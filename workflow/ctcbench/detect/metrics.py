@@ -47,6 +47,9 @@ class PRCurve:
     precision: np.ndarray
     recall: np.ndarray
     n_ground_truth: int
+    order: np.ndarray  # per prediction: its position among the pooled predictions as given
+    best_iou: np.ndarray  # per prediction: highest VOC IoU with a ground-truth box of its image (0 without any)
+    matched_truth: np.ndarray  # per prediction: index of the ground-truth box it took in its image, -1 if none
 
     @property
     def n_predictions(self) -> int:
@@ -78,20 +81,24 @@ def match(
     used = {k: np.zeros(len(v), dtype=bool) for k, v in gts.items()}
     n_gt = sum(len(v) for v in gts.values())
     tp = np.zeros(len(order), dtype=bool)
+    best_iou = np.zeros(len(order))
+    matched_truth = np.full(len(order), -1, dtype=np.int64)
     for rank, index in enumerate(order):
         image_gt = gts.get(image_ids[index])
         if image_gt is None or len(image_gt) == 0:
             continue
         ious = voc_iou(all_boxes[index], image_gt)
         best = int(np.argmax(ious))
+        best_iou[rank] = ious[best]
         if ious[best] >= iou_threshold and not used[image_ids[index]][best]:
             tp[rank] = True
+            matched_truth[rank] = best
             used[image_ids[index]][best] = True
     cum_tp = np.cumsum(tp)
     cum_fp = np.cumsum(~tp)
     precision = cum_tp / np.maximum(cum_tp + cum_fp, 1)
     recall = cum_tp / n_gt if n_gt else np.zeros(len(order))
-    return PRCurve(all_scores[order], tp, precision, recall, n_gt)
+    return PRCurve(all_scores[order], tp, precision, recall, n_gt, order, best_iou, matched_truth)
 
 
 def average_precision(recall: Sequence[float], precision: Sequence[float]) -> float:

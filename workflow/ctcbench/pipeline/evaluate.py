@@ -29,9 +29,17 @@ from ..detect.evaluate import (
 )
 from ..errors import ConfigError, DatasetError
 from .fusion import fuse
-from .scores import Scores
+from .scores import ScoredImage, Scores
 
 Detections = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def fuse_and_suppress(entry: ScoredImage, omega: float, gate: float | None, nms_iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the image's proposals that survive NMS on the fused score, by descending fused score, and
+    those fused scores."""
+    fused = fuse(entry.s_det, entry.s_cls, omega, gate)
+    keep = nms(entry.boxes, fused, nms_iou)
+    return keep, fused[keep]
 
 
 def fused_detections(
@@ -43,9 +51,8 @@ def fused_detections(
         entry = scores.images.get(image_id)
         if entry is None:
             raise DatasetError(f"{source}: no entry for image {image_id}; score the proposals of this image list")
-        fused = fuse(entry.s_det, entry.s_cls, omega, gate)
-        keep = nms(entry.boxes, fused, nms_iou)
-        detections[image_id] = (entry.boxes[keep].astype(np.float64), fused[keep])
+        keep, fused = fuse_and_suppress(entry, omega, gate, nms_iou)
+        detections[image_id] = (entry.boxes[keep].astype(np.float64), fused)
     return detections
 
 

@@ -5,7 +5,7 @@ Brightfield + Fluorescence setting", to show oversized boxes and merged cells in
 run and names neither the images nor the threshold. Here, from one pipeline run (its scores.json and the
 metrics.json of one ω):
 
-* the fused detections exactly as evaluated (`pipeline.evaluate.fused_detections`: fusion, gate, NMS);
+* the fused detections exactly as evaluated (`pipeline.evaluate.fuse_and_suppress`: fusion, gate, NMS);
 * those with fused score >= the run's oracle threshold (`score_at_best_f1`, where Table 4's best F1 is read);
 * each marked TP or FP by the evaluation's own greedy VOC matching at IoU 0.5 (`detect.metrics.match`: within an
   image the pooled ranking is the image's own score order, so the flags are those of the evaluation);
@@ -31,11 +31,10 @@ from matplotlib.patches import Rectangle
 from ..data.channels import GREEN, HOECHST, RED, SETTING_TITLES, read_pair
 from ..data.layout import DatasetLayout, patient_of
 from ..detect.evaluate import ground_truth
-from ..detect.metrics import IOU_THRESHOLD, match, voc_iou
+from ..detect.metrics import IOU_THRESHOLD, match
 from ..errors import ConfigError
-from ..pipeline.evaluate import fused_detections
-from ..pipeline.fusion import fuse
-from ..pipeline.scores import Scores, ScoredImage
+from ..pipeline.evaluate import fuse_and_suppress
+from ..pipeline.scores import Scores
 from .common import add_caption
 
 QUALITATIVE_COLUMNS = (
@@ -97,26 +96,16 @@ def mark(
 ) -> Marks:
     """TP/FP flags of the predictions with score >= `threshold`, and which ground truth they take.
 
-    `match` is greedy by descending score, so the flags of a score prefix are those of the whole curve; a true
-    positive takes the ground-truth box of highest VOC IoU (the first on ties), as in `match`.
+    `match` is greedy by descending score, so the flags of a score prefix are those of the whole curve.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
-    order = np.argsort(-scores, kind="stable")
-    order = order[scores[order] >= threshold]
-    curve = match({"image": (boxes[order], scores[order])}, {"image": truth}, iou_threshold)
-    if not np.array_equal(curve.scores, scores[order]):
-        raise AssertionError("match() no longer keeps the order of descending scores given to it")
+    shown = np.flatnonzero(scores >= threshold)
+    curve = match({"image": (boxes[shown], scores[shown])}, {"image": truth}, iou_threshold)
     matched = np.zeros(len(truth), dtype=bool)
-    iou = np.zeros(len(order))
-    for rank, index in enumerate(order):
-        overlaps = voc_iou(boxes[index], truth)
-        if len(overlaps):
-            iou[rank] = overlaps.max()
-        if curve.true_positive[rank]:
-            matched[int(np.argmax(overlaps))] = True
-    return Marks(order, curve.true_positive.copy(), iou, matched)
+    matched[curve.matched_truth[curve.true_positive]] = True
+    return Marks(shown[curve.order], curve.true_positive.copy(), curve.best_iou, matched)
 
 
 @dataclass(frozen=True)
@@ -152,14 +141,6 @@ def pick_images(truth: dict[str, np.ndarray], n: int) -> list[str]:
             if queues[patient] and len(picked) < n:
                 picked.append(queues[patient].pop(0))
     return picked
-
-
-def _component_scores(entry: ScoredImage, boxes: np.ndarray, fused: np.ndarray, omega: float, gate: float | None):
-    """S_det and S_cls of each fused detection: the first proposal with that box and that fused score."""
-    all_fused = fuse(entry.s_det, entry.s_cls, omega, gate)
-    rows = [int(np.flatnonzero((entry.boxes == box).all(axis=1) & (all_fused == score))[0])
-            for box, score in zip(boxes, fused)]
-    return entry.s_det[rows], entry.s_cls[rows]
 
 
 def stretch(channel: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
@@ -236,20 +217,20 @@ def qualitative_images(
         chosen = list(dict.fromkeys(image_ids))
     else:
         chosen = pick_images(truth, n_images)
-    detections = fused_detections(scores, chosen, omega, gate, nms_iou, sources[0])
     displays = display_images(layout, chosen) if read_display else {}
     images = []
     for image_id in chosen:
-        boxes, fused = detections[image_id]
-        marks = mark(boxes, fused, truth[image_id], threshold)
-        s_det, s_cls = _component_scores(scores.images[image_id], boxes[marks.order], fused[marks.order], omega, gate)
+        entry = scores.images[image_id]
+        keep, fused = fuse_and_suppress(entry, omega, gate, nms_iou)  # the fused detections as evaluated
+        marks = mark(entry.boxes[keep], fused, truth[image_id], threshold)
+        shown = keep[marks.order]
         images.append(
             MarkedImage(
                 image_id=image_id,
-                boxes=boxes[marks.order],
+                boxes=entry.boxes[shown].astype(np.float64),
                 scores=fused[marks.order],
-                s_det=s_det,
-                s_cls=s_cls,
+                s_det=entry.s_det[shown],
+                s_cls=entry.s_cls[shown],
                 true_positive=marks.true_positive,
                 iou=marks.iou,
                 truth=truth[image_id],
