@@ -96,10 +96,6 @@ def ground_truth(
     return truth
 
 
-def test_ground_truth(layout: DatasetLayout, image_ids: list[str], annotator: str) -> dict[str, np.ndarray]:
-    return ground_truth(layout, "test", image_ids, annotator)
-
-
 def prepare(
     predictions: Predictions, image_ids: list[str], nms_iou: float
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -198,7 +194,7 @@ def detection_stage_metrics(
     """AP50 and best F1 over all listed images and per patient, with the choices that produced them; with `val`
     (the same model's predictions on the val images), also the F1 at the threshold chosen there (`heldout`)."""
     detections = prepare(predictions, image_ids, nms_iou)
-    truth = test_ground_truth(layout, image_ids, annotator)
+    truth = ground_truth(layout, "test", image_ids, annotator)
     threshold, val_record = None, None
     if val is not None:
         val_predictions, val_ids = val
