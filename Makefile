@@ -7,7 +7,7 @@ DETECT_STAMP := $(VENV)/.installed-detect
 # Rules call `python -m ctcbench`: the virtual environment's interpreter must come first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install demo test test-all bench lint format clean-demo
+.PHONY: install demo test test-all bench lint format clean-demo check-tables update-reference report
 
 $(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,29 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: $(STAMP)
 	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/ruff format .
+
+# Regenerate both demo configurations from scratch in a scratch folder and compare every table and figure CSV
+# with the committed reference (tests/reference/). CHECK_WORK=DIR keeps the runs there (default: a temporary
+# folder, removed when the check passes).
+CHECK_WORK ?=
+check-tables: install
+	$(BIN)/python -m ctcbench reference-check $(if $(CHECK_WORK),--work $(CHECK_WORK)) $(CHECK_FLAGS)
+
+# Rewrite tests/reference/ (and the README's demo numbers) from a fresh run; commit it with the change that
+# moved the numbers, saying why in the message.
+update-reference: install
+	$(BIN)/python -m ctcbench reference-update
+
+# The Snakemake HTML report of a finished results tree: results/$(PRESET)/report.html.
+PRESET ?= demo
+report: install
+	$(BIN)/snakemake --config preset=$(PRESET) --report results/$(PRESET)/report.html
 
 clean-demo:
 	rm -rf results/demo

@@ -17,6 +17,10 @@ shell.prefix(f'export PYTHONPATH="{PACKAGE_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}
 configfile: "config.yaml"
 
 
+# `snakemake --report results/{preset}/report.html`: every table and figure with its caption (workflow/report/).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"

@@ -68,6 +68,33 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path
             record["training"]["validation"]
             == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]
         )
+        assert (run.out_dir / "curves.csv").read_bytes() == (straight.out_dir / "curves.csv").read_bytes()
+
+
+REPEATED_FILES = ("best.pt", "final.pt", "curves.csv", "metrics.json", "embeddings.npz")
+
+
+def test_the_same_seed_gives_the_same_bytes_twice(tiny_crops, tmp_path):
+    """Two runs of one configuration on CPU write byte-identical checkpoints, curves, metrics and embeddings."""
+    runs = [tiny_config(tiny_crops, tmp_path / name, drop_path=0.1) for name in ("first", "second")]
+    for run in runs:
+        assert train(run, progress=False).completed
+        evaluate_run(run.out_dir, run.val_cache)
+    for name in REPEATED_FILES:
+        assert (runs[0].out_dir / name).read_bytes() == (runs[1].out_dir / name).read_bytes(), name
+
+
+def test_curves_hold_every_step_and_each_validation(tiny_crops, tmp_path):
+    config = tiny_config(tiny_crops, tmp_path / "run")
+    assert train(config, progress=False).completed
+    lines = (config.out_dir / "curves.csv").read_text().splitlines()
+    assert lines[0] == "step,lr,loss,val_accuracy"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [int(r[0]) for r in rows] == list(range(config.schedule.iterations))
+    validation = json.loads((config.out_dir / "run.json").read_text())["training"]["validation"]
+    measured = {int(r[0]): float(r[3]) for r in rows if r[3]}
+    assert measured == pytest.approx({v["step"]: v["accuracy"] for v in validation}, abs=1e-6)
+    assert all(float(r[2]) > 0 for r in rows)
 
 
 def test_resume_state_of_another_configuration_is_refused(tiny_crops, tmp_path):

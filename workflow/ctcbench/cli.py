@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
     "pipeline-table": ("ctcbench.pipeline.table_cli", "image-level Tables 4, 5 and 6 beside the paper's numbers"),
+    "training-curves": ("ctcbench.report.curves_cli", "training loss and val accuracy of every run (PNG and CSV)"),
+    "report-browser-check": ("ctcbench.report.browser_cli", "open the HTML report in Chromium and check every table"),
+    "reference-check": ("ctcbench.reference.check_cli", "rerun the reference configurations and compare every table"),
+    "reference-update": ("ctcbench.reference.update_cli", "rewrite the committed reference results from a fresh run"),
 }
 
 

@@ -29,6 +29,7 @@ rule classify_train:
         best=f"{CLASSIFY_RUN}/best.pt",
         final=f"{CLASSIFY_RUN}/final.pt",
         run=f"{CLASSIFY_RUN}/run.json",
+        curves=f"{CLASSIFY_RUN}/curves.csv",
     log:
         f"{CLASSIFY_LOG}/train.log",
     benchmark:
@@ -142,11 +143,14 @@ rule classify_tables:
         metrics=classify_metrics("all"),
         paper2=os.path.join(PAPER_TABLES, "table2_cell_level.csv"),
         paper3=os.path.join(PAPER_TABLES, "table3_backbones.csv"),
+        dataset=DATASET,
     output:
         table2_csv=f"{RESULTS}/tables/table2_cell_level.csv",
         table2_md=f"{RESULTS}/tables/table2_cell_level.md",
+        table2_html=report_table("table2_cell_level", "cell_level"),
         table3_csv=f"{RESULTS}/tables/table3_backbones.csv",
         table3_md=f"{RESULTS}/tables/table3_backbones.md",
+        table3_html=report_table("table3_backbones", "cell_level"),
     log:
         f"{LOGS}/classify/tables.log",
     params:
@@ -162,7 +166,7 @@ rule classify_tables:
         " --backbones {params.backbones} --labels {params.labels}"
         " --paper-table2 {input.paper2} --paper-table3 {input.paper3}"
         " --table2-csv {output.table2_csv} --table2-md {output.table2_md}"
-        " --table3-csv {output.table3_csv} --table3-md {output.table3_md} > {log} 2>&1"
+        " --table3-csv {output.table3_csv} --table3-md {output.table3_md} --dataset {input.dataset} > {log} 2>&1"
 
 
 rule classify_runs_table:

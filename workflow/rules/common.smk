@@ -69,3 +69,23 @@ def data_targets():
         *expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
         *[crop_cache(split) for split in ("train", "val", "test")],
     ]
+
+
+# -- The Snakemake HTML report (snakemake --report): its categories, and the tables' HTML pages in them. --------
+REPORT_CATEGORIES = {
+    "data": "1. Data",
+    "cell_level": "2. Cell level",
+    "image_level": "3. Image level",
+    "ablations": "4. Ablations",
+    "figures": "5. Figures",
+    "training": "6. Training curves",
+}
+
+
+def report_table(name, category):
+    """A table's HTML page, in the report under `category` with its caption workflow/report/{name}.rst."""
+    return report(
+        f"{RESULTS}/tables/{name}.html",
+        caption=f"../report/{name}.rst",
+        category=REPORT_CATEGORIES[category],
+    )

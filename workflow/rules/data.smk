@@ -72,6 +72,7 @@ rule validate_dataset:
         report=f"{RESULTS}/data/validation.json",
         csv=f"{RESULTS}/tables/table1.csv",
         md=f"{RESULTS}/tables/table1.md",
+        html=report_table("table1", "data"),
     log:
         f"{LOGS}/data/validate.log",
     params:

@@ -65,6 +65,7 @@ rule detect_train:
     output:
         model=f"{DETECT_RUN}/model.pth",
         run=f"{DETECT_RUN}/run.json",
+        curves=f"{DETECT_RUN}/curves.csv",
     log:
         f"{DETECT_LOG}/train.log",
     benchmark:
@@ -92,7 +93,7 @@ rule detect_train:
     shell:
         "python -m ctcbench detect-train --dataset {input.dataset} --train-list {input.train_list}"
         " --spec {params.spec:q} {params.weights} --threads {threads}"
-        " --model {output.model} --run-json {output.run} > {log} 2>&1"
+        " --model {output.model} --run-json {output.run} --curves {output.curves} > {log} 2>&1"
 
 
 # Test predictions feed the tables; the corrected protocol also predicts the val images, on which the pipeline

@@ -87,12 +87,14 @@ rule pipeline_tables:
     input:
         detection=pipeline_detection_metrics(),
         pipeline=pipeline_metrics(),
+        dataset=DATASET,
     output:
         [
             f"{RESULTS}/tables/{name}.{ext}"
             for name in TABLE_NAMES
             for ext in ("csv", "md")
         ],
+        [report_table(name, category) for name, category in TABLE_NAMES.items()],
     log:
         f"{LOGS}/pipeline/tables.log",
     params:
@@ -111,4 +113,4 @@ rule pipeline_tables:
         " --omegas {params.omegas} --ablation-omega {params.ablation_omega}"
         " --unknown {params.unknown} --strategies {params.strategies}"
         " --patients {params.patients} --patient-ids {params.patient_ids}"
-        " --paper-dir {params.paper_dir:q} --out-dir {params.out_dir} > {log} 2>&1"
+        " --paper-dir {params.paper_dir:q} --dataset {input.dataset} --out-dir {params.out_dir} > {log} 2>&1"

@@ -6,6 +6,7 @@ include: "report_common.smk"
 
 localrules:
     report_page,
+    training_curves,
 
 
 rule report_figures:
@@ -14,7 +15,7 @@ rule report_figures:
         runs=figure_runs(),
         embeddings=figure_embeddings(),
     output:
-        [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES],
+        [figure_output(name) for name in FIGURE_FILES + FIG9_FILES],
     log:
         f"{LOGS}/report/figures.log",
     threads: 2
@@ -39,16 +40,33 @@ rule report_figures:
         " --settings {params.settings} {params.qualitative} --out-dir {params.out_dir} > {log} 2>&1"
 
 
+rule training_curves:
+    input:
+        report_run_records(),
+    output:
+        classify=figure_output("training_curves_classify.png"),
+        detect=figure_output("training_curves_detect.png"),
+        csv=f"{RESULTS}/figures/training_curves.csv",
+    log:
+        f"{LOGS}/report/training_curves.log",
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench training-curves --runs {input} --classify-png {output.classify}"
+        " --detect-png {output.detect} --csv {output.csv} > {log} 2>&1"
+
+
 rule report_page:
     input:
         tables=report_tables(),
         figures=[
             f"{RESULTS}/figures/{name}"
-            for name in FIGURE_FILES + FIG9_FILES
+            for name in FIGURE_FILES + FIG9_FILES + CURVE_FILES
             if name.endswith(".png")
         ],
         runs=report_run_records(),
         audit=f"{RESULTS}/data/audit.md",
+        dataset=DATASET,
     output:
         f"{RESULTS}/report.md",
     log:
@@ -59,4 +77,5 @@ rule report_page:
         ENV
     shell:
         "python -m ctcbench report --title {params.title} --tables {input.tables}"
-        " --figures {input.figures} --runs {input.runs} --audit {input.audit} --out {output} > {log} 2>&1"
+        " --figures {input.figures} --runs {input.runs} --audit {input.audit} --dataset {input.dataset}"
+        " --out {output} > {log} 2>&1"

@@ -19,6 +19,24 @@ FIGURE_FILES = (
 )
 
 
+# The report category of each figure (Fig. 11 is the training-fraction ablation).
+FIGURE_CATEGORIES = {
+    "fig11_fractions": "ablations",
+    "training_curves_classify": "training",
+    "training_curves_detect": "training",
+}
+
+
+def figure_output(name):
+    """A figure file; PNGs go into the HTML report with their caption workflow/report/{stem}.rst."""
+    path = f"{RESULTS}/figures/{name}"
+    stem, ext = os.path.splitext(name)
+    if ext != ".png":
+        return path
+    category = REPORT_CATEGORIES[FIGURE_CATEGORIES.get(stem, "figures")]
+    return report(path, caption=f"../report/{stem}.rst", category=category)
+
+
 def figure_runs():
     """metrics.json of the main backbone's full-training-set runs (Fig. 7) and of the fraction ablation (Fig. 11)."""
     fractions = config["ablations"]["fractions"]["backbone"]
@@ -50,8 +68,17 @@ def fig9_inputs(wildcards):
     }
 
 
+CURVE_FILES = (
+    "training_curves_classify.png",
+    "training_curves_detect.png",
+    "training_curves.csv",
+)
+
+
 def figure_targets():
-    return [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES]
+    return [
+        f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES + CURVE_FILES
+    ]
 
 
 def report_tables():

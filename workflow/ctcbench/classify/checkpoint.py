@@ -65,8 +65,10 @@ class ModelSpec:
 
 def save_model(path: Path | str, model: nn.Module, spec: ModelSpec, info: dict[str, Any]) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, "spec": spec.to_dict(), "info": info, "state_dict": state}, tmp)
+    # Saved through a handle: given a path, torch names the archive's records after the (random) temporary name,
+    # and two identical runs would write different bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save({"format": CHECKPOINT_FORMAT, "spec": spec.to_dict(), "info": info, "state_dict": state}, handle)
 
 
 def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
@@ -85,8 +87,8 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn
 
 
 def save_resume(path: Path | str, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, handle)
 
 
 def load_resume(path: Path | str) -> dict[str, Any]:

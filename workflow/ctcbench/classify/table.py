@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data.channels import SETTING_TITLES, SETTINGS
 from ..errors import DatasetError
-from ..io import atomic_path, atomic_write_text, read_json_input
+from ..io import read_json_input
 
 TABLE2_METRICS = ("f1", "precision", "recall", "auroc")
 TABLE3_METRICS = ("f1", "auroc")
@@ -217,15 +217,3 @@ def run_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     order = {s: i for i, s in enumerate(SETTINGS)}
     return sorted(rows, key=lambda r: (r["backbone"], r["trainset"], order.get(r["setting"], 9), r["seed"]))
-
-
-def write_csv(path: Path | str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
-
-
-def write_markdown(path: Path | str, text: str) -> None:
-    atomic_write_text(path, text)

@@ -6,7 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..data.pointer import describe_data, read_pointer
 from ..errors import ConfigError
+from ..markup import write_table
 from .table import (
     LONG_COLUMNS,
     RUN_COLUMNS,
@@ -15,9 +17,8 @@ from .table import (
     run_rows,
     table2,
     table3,
-    write_csv,
-    write_markdown,
 )
+from ..tables import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table3-csv", type=Path)
     parser.add_argument("--table3-md", type=Path)
     parser.add_argument("--runs-csv", type=Path, help="one row per run")
+    parser.add_argument(
+        "--dataset", type=Path, help="the dataset pointer (data/dataset.json): the tables say which data made them"
+    )
 
 
 def run(args: argparse.Namespace) -> None:
+    if (args.table2_md or args.table3_md) and not args.dataset:
+        raise ConfigError("classify-table: --dataset is needed for the Markdown tables (they name their data)")
+    data = describe_data(read_pointer(args.dataset)) if args.dataset else ""
     runs = load_runs(args.metrics)
     labels = dict(args.labels)
     if args.table2_csv or args.table2_md:
@@ -54,14 +61,14 @@ def run(args: argparse.Namespace) -> None:
         if args.table2_csv:
             write_csv(args.table2_csv, rows, LONG_COLUMNS)
         if args.table2_md:
-            write_markdown(args.table2_md, text)
+            write_table(args.table2_md, text, data)
         log.info("Table 2:\n%s", text)
     if args.table3_csv or args.table3_md:
         rows, text = table3(runs, args.backbones, labels, read_paper(args.paper_table3))
         if args.table3_csv:
             write_csv(args.table3_csv, rows, LONG_COLUMNS)
         if args.table3_md:
-            write_markdown(args.table3_md, text)
+            write_table(args.table3_md, text, data)
         log.info("Table 3:\n%s", text)
     if args.runs_csv:
         write_csv(args.runs_csv, run_rows(runs), RUN_COLUMNS)

@@ -33,6 +33,7 @@ from ..data.layout import CLASSES
 from ..data.splits import read_trainset
 from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
+from ..tables import write_csv
 from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, versions
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
@@ -52,11 +53,12 @@ from .variants import head_outputs, trainset_classes
 
 log = logging.getLogger(__name__)
 
-BEST, FINAL, LAST, RUN = "best.pt", "final.pt", "last.pt", "run.json"
+BEST, FINAL, LAST, RUN, CURVES = "best.pt", "final.pt", "last.pt", "run.json", "curves.csv"
 # Checkpoints of an unfinished run live here, not beside the declared outputs: Snakemake deletes the outputs of a
 # killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on completion.
 RESUME_DIR = "resume"
 VAL_WORKERS = 2
+CURVE_COLUMNS = ("step", "lr", "loss", "val_accuracy")
 
 
 @dataclass
@@ -117,6 +119,7 @@ class _Progress:
     best_accuracy: float | None = None
     best_step: int | None = None
     history: list[dict[str, float]] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # training loss of every step, for the training curves
     elapsed_s: float = 0.0
     sessions: int = 0
     peak: dict[str, float] = field(default_factory=dict)
@@ -284,6 +287,7 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        state.losses.append(float(loss.detach()))
         state.next_step = step + 1
         steps_done += 1
         bar.update(1)
@@ -318,9 +322,21 @@ def train(
     state.elapsed_s += time.monotonic() - session_clock[0]
     state.peak = _merge_peaks(state.peak, peak_memory_mb(str(device)))
     pending_best.replace(out / BEST)
+    write_curves(out / CURVES, schedule, state)
     write_run_record(cfg, spec, state, model, device, data)
     shutil.rmtree(resume_dir, ignore_errors=True)
     return TrainOutcome(True, state.next_step, state.best_accuracy, state.best_step)
+
+
+def write_curves(path: Path, schedule: Schedule, state: _Progress) -> None:
+    """curves.csv: step, learning rate and training loss of every step, val accuracy where it was measured."""
+    accuracy = {entry["step"]: entry["accuracy"] for entry in state.history}
+    rows = [
+        {"step": step, "lr": f"{schedule.lr_at(step):.6g}", "loss": f"{loss:.6f}",
+         "val_accuracy": "" if step not in accuracy else f"{accuracy[step]:.6f}"}
+        for step, loss in enumerate(state.losses)
+    ]  # fmt: skip
+    write_csv(path, rows, CURVE_COLUMNS)
 
 
 def write_run_record(

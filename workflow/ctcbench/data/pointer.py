@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import DatasetError
 from ..io import atomic_write_json, read_json
+from ..provenance import file_sha256
 from .layout import DatasetLayout
 
 SOURCES = ("figshare", "local", "synth")
@@ -43,3 +44,21 @@ def read_pointer(path: Path | str) -> DatasetPointer:
         raise DatasetError(f"{path}: dataset pointer missing; run the data stage (snakemake ... obtain) first")
     data = read_json(path)
     return DatasetPointer(root=data["root"], source=data["source"], details=data.get("details", {}))
+
+
+def describe_data(pointer: DatasetPointer) -> str:
+    """Which data made a result, in one sentence for a table's title: a twin's numbers must never pass as the
+    release's, and a release is named by the hash of its file manifest."""
+    details = pointer.details
+    if pointer.source == "synth":
+        images = sum(details.get("images_per_patient", {}).values())
+        size = details.get("image_size")
+        return (
+            f"the synthetic twin (generator seed {details.get('seed')}, {images} images of {size} × {size} px), "
+            "not the released dataset: not comparable with the paper's numbers"
+        )
+    if pointer.source == "figshare":
+        manifest = Path(details.get("manifest", ""))
+        digest = file_sha256(manifest)[:16] if manifest.is_file() else "unknown (manifest missing)"
+        return f"the figshare release (article {details.get('article')} v{details.get('version')}, manifest sha256 {digest})"
+    return f"a locally staged copy of the release ({pointer.root}), not verified against a figshare manifest"

@@ -18,7 +18,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..errors import ConfigError
-from ..io import atomic_path, atomic_write_text
+from ..io import atomic_path
+from ..markup import write_table
 from .layout import PATIENTS, SPLITS, DatasetLayout, patient_of
 from .voc import read_voc
 
@@ -219,11 +220,12 @@ def table1_markdown(tidy: pd.DataFrame, with_paper: bool) -> str:
 
 
 def write_table1(counts: pd.DataFrame | Sequence[Mapping[str, Any]], csv_path: Path | str, md_path: Path | str,
-                 paper_csv: Path | str | None = None) -> pd.DataFrame:
-    """Write Table 1 as a tidy CSV (see `table1_tidy`) and as Markdown, atomically; return the tidy table."""
+                 paper_csv: Path | str | None = None, data: str = "") -> pd.DataFrame:
+    """Write Table 1 as a tidy CSV (see `table1_tidy`) and as Markdown and HTML naming `data` (which data made it),
+    atomically; return the tidy table."""
     paper = read_paper_table1(paper_csv) if paper_csv is not None else None
     tidy = table1_tidy(counts, paper)
     with atomic_path(csv_path) as tmp:
         tidy.to_csv(tmp, index=False)
-    atomic_write_text(md_path, table1_markdown(tidy, with_paper=paper is not None))
+    write_table(md_path, table1_markdown(tidy, with_paper=paper is not None), data)
     return tidy

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import DatasetError
 from ..io import atomic_write_json
 from .layout import TEST_ANNOTATORS
-from .pointer import read_pointer
+from .pointer import describe_data, read_pointer
 from .table1 import dataset_counts, write_table1
 from .validate import validate_dataset
 
@@ -57,5 +57,5 @@ def run(args: argparse.Namespace) -> None:
         # NA (test G/U, not annotated) becomes JSON null.
         "counts": counts.astype(object).where(counts.notna(), None).to_dict(orient="records"),
     }
-    write_table1(counts, args.table1_csv, args.table1_md, paper_csv=args.paper_table1)
+    write_table1(counts, args.table1_csv, args.table1_md, paper_csv=args.paper_table1, data=describe_data(pointer))
     atomic_write_json(args.report, summary)

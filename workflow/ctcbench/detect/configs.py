@@ -332,6 +332,8 @@ def runner_config(
                                 save_last=True),
                 sampler_seed=dict(type="DistSamplerSeedHook"),
             ),
+            # detect/curves.py: the loss of every iteration; detect/resume.py: generator states in the checkpoints
+            custom_hooks=[dict(type="CtcCurvesHook"), dict(type="CtcRngStateHook")],
             env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
                          dist_cfg=dict(backend="nccl")),
             randomness=dict(seed=spec.seed, deterministic=False),

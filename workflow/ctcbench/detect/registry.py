@@ -145,4 +145,6 @@ def ensure_registered() -> None:
     """
     from mmdet.utils import register_all_modules
 
+    from . import curves, resume  # noqa: F401  (register the hooks the configs name)
+
     register_all_modules(init_default_scope=True)

@@ -42,6 +42,11 @@ class TrainPaths:
     model: Path
     run_json: Path
     weights: Path | None = None
+    curves: Path | None = None  # the loss of every iteration; default curves.csv beside the model
+
+    @property
+    def curves_csv(self) -> Path:
+        return self.curves or self.model.parent / "curves.csv"
 
     @property
     def work_dir(self) -> Path:
@@ -137,6 +142,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     from mmengine.runner import Runner
 
     from . import registry
+    from .curves import recorded_rows, write_curves
 
     registry.ensure_registered()
     torch.set_num_threads(threads)
@@ -159,6 +165,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
         model = runner.train()
     model = getattr(model, "module", model)
     save_model(paths.model, model, spec, cfg.model.to_dict(), runner.epoch)
+    write_curves(paths.curves_csv, recorded_rows(runner))
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     wall = time.time() - started

@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", type=Path, required=True, help="output: trained weights and model config")
     parser.add_argument("--run-json", type=Path, required=True, help="output: run record (provenance)")
+    parser.add_argument("--curves", type=Path, required=True, help="output: loss terms of every iteration (CSV)")
     add_threads(parser)
 
 
@@ -27,5 +28,5 @@ def run(args: argparse.Namespace) -> None:
 
     spec = RunSpec.from_json(args.spec)
     paths = TrainPaths(dataset=args.dataset, train_list=args.train_list, model=args.model, run_json=args.run_json,
-                       weights=args.weights)
+                       curves=args.curves, weights=args.weights)
     train(spec, paths, threads=args.threads)

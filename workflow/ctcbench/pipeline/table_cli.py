@@ -6,7 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..classify.table import read_paper_rows, write_csv, write_markdown
+from ..classify.table import read_paper_rows
+from ..tables import write_csv
+from ..data.pointer import describe_data, read_pointer
+from ..markup import write_table
 from .table import COLUMNS, load_image_runs, table4, table5, table6
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patients", nargs=2, metavar=("DETECTOR", "SETTING"), help="Table 6's detector and setting")
     parser.add_argument("--patient-ids", nargs="*", default=[], help="Table 6's patients, in the paper's order")
     parser.add_argument("--paper-dir", type=Path, help="resources/paper (the published tables)")
+    parser.add_argument(
+        "--dataset", required=True, type=Path, help="the dataset pointer (data/dataset.json), named in the tables"
+    )
     parser.add_argument("--out-dir", required=True, type=Path, help="writes table{4,5,6}_*.csv and .md here")
 
 
@@ -31,6 +37,7 @@ def _paper(args: argparse.Namespace, table: str) -> list[dict[str, str]]:
 
 
 def run(args: argparse.Namespace) -> None:
+    data = describe_data(read_pointer(args.dataset))
     runs = load_image_runs(args.metrics)
     tables = {"4": table4(runs, args.omegas, _paper(args, "4"))}
     if args.unknown:
@@ -39,5 +46,5 @@ def run(args: argparse.Namespace) -> None:
         tables["6"] = table6(runs, *args.patients, args.patient_ids, args.ablation_omega, _paper(args, "6"))
     for table, (rows, text) in tables.items():
         write_csv(args.out_dir / f"{OUTPUTS[table]}.csv", rows, COLUMNS)
-        write_markdown(args.out_dir / f"{OUTPUTS[table]}.md", text)
+        write_table(args.out_dir / f"{OUTPUTS[table]}.md", text, data)
         log.info("Table %s:\n%s", table, text)

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..classify.table import load_runs, write_csv
+from ..classify.table import load_runs
+from ..tables import write_csv
 from ..data.channels import SETTINGS
 from ..data.pointer import read_pointer
 from ..errors import ConfigError

@@ -14,22 +14,17 @@ from typing import Any
 
 from ..errors import DatasetError
 from ..io import read_json_input
+from ..markup import TABLE_TITLES
 
-# File stem -> the paper's name, in the paper's order.
-TABLES = {
-    "table1": "Table 1: dataset",
-    "table2_cell_level": "Table 2: cell level, per input setting",
-    "table3_backbones": "Table 3: cell level, per backbone",
-    "table4_image_level": "Table 4: image level, detection stage and full pipeline",
-    "table5_unknown_cells": "Table 5: unknown-cell strategies",
-    "table6_patients": "Table 6: patient generalisation",
-}
+TABLES = TABLE_TITLES
 FIGURES = {
     "fig7_confusion": "Fig. 7: confusion matrices",
     "fig8_umap_class": "Fig. 8: UMAP of the embeddings by class",
     "fig9_predictions": "Fig. 9: test predictions of the full pipeline",
     "fig10_umap_patient": "Fig. 10: UMAP of the embeddings by patient",
     "fig11_fractions": "Fig. 11: training fraction",
+    "training_curves_classify": "Training curves: classifiers (not in the paper)",
+    "training_curves_detect": "Training curves: detectors (not in the paper)",
 }
 
 
@@ -71,8 +66,11 @@ def render(
     provenance: dict[str, Any],
     out_dir: Path,
     audit: Path | None = None,
+    data: str = "",
 ) -> str:
     lines = [f"# {title}", ""]
+    if data:
+        lines += [f"**Data: {data}.**", ""]
     commits = ", ".join(f"`{c[:12]}` ({n})" for c, n in provenance["commits"].items()) or "none"
     devices = ", ".join(f"{d} ({n})" for d, n in provenance["devices"].items()) or "none"
     lines += [

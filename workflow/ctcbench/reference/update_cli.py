@@ -1,0 +1,59 @@
+"""`ctcbench reference-update`: rewrite the committed reference from a fresh run (or a finished check's runs).
+
+Commit the result together with the change that moved the numbers, and say in the message why they moved.
+The README's demo numbers are generated from the reference in the same step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from .check_cli import add_common_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--from", dest="source", type=Path,
+        help="the scratch folder of a finished `reference-check --work DIR` to take the results from instead of "
+        "running again",
+    )  # fmt: skip
+
+
+def replace_reference(results: Path, target: Path) -> int:
+    """Copy a results tree's reference files into `target`, dropping files the tree no longer makes."""
+    from .compare import REFERENCE_GLOBS, collect
+
+    for pattern in REFERENCE_GLOBS:
+        for stale in target.glob(pattern):
+            stale.unlink()
+    files = collect(results)
+    for name, path in files.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / name)
+    return len(files)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..errors import CtcbenchError
+    from .configs import by_name
+    from .readme import update_readme
+    from .regenerate import regenerate, results_root
+
+    work = args.source or Path(tempfile.mkdtemp(prefix="ctcbench-reference-"))
+    for configuration in by_name(args.configurations):
+        directory = work / configuration.name
+        if args.source is None:
+            print(f"{configuration.name}: running the DAG ({configuration.description}) in {directory}", flush=True)
+            regenerate(configuration, directory, args.cores)
+        results = results_root(configuration, directory)
+        if not (results / "report.md").is_file():
+            raise CtcbenchError(f"{results}: no finished run of {configuration.name} (report.md missing)")
+        count = replace_reference(results, args.reference / configuration.name)
+        print(f"{configuration.name}: {count} files written to {args.reference / configuration.name}")
+    print(f"README.md: demo numbers {'rewritten' if update_readme(args.reference) else 'unchanged'}")
+    if args.source is None:
+        shutil.rmtree(work, ignore_errors=True)
