@@ -6,12 +6,10 @@ from snakemake.utils import min_version
 
 min_version("9.4")
 
-# The package lives in workflow/ and every rule calls `python -m ctcbench`: the shell prefix puts it on the
-# path of every job, also on cluster nodes (where Snakemake re-reads this file) and in conda environments.
+# The package lives in workflow/ and every rule calls `python -m ctcbench`: the shell prefix (common.smk) puts it
+# on the path of every job, also on cluster nodes (where Snakemake re-reads this file) and in conda environments.
 PACKAGE_DIR = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_DIR)
-# (Doubled braces: Snakemake formats the prefix once more when it runs a job.)
-shell.prefix(f'export PYTHONPATH="{PACKAGE_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; ')
 
 
 configfile: "config.yaml"

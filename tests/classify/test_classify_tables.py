@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from classify_helpers import ROOT
+from pointer_helpers import write_twin_pointer
 from ctcbench.cli import main
 
 F1 = {"bf": [0.60, 0.61, 0.62], "bf_hoechst": [0.66, 0.65, 0.67], "bf_fluo": [0.945, 0.944, 0.946]}
@@ -67,6 +68,8 @@ def test_tables_from_metrics(tmp_path):
                 str(out / "t3.md"),
                 "--runs-csv",
                 str(out / "runs.csv"),
+                "--dataset",
+                str(write_twin_pointer(tmp_path)),
             ]
         )
         == 0
@@ -111,6 +114,8 @@ def test_single_seed_has_no_sample_std(tmp_path):
                 str(tmp_path / "t2.md"),
                 "--table2-csv",
                 str(tmp_path / "t2.csv"),
+                "--dataset",
+                str(write_twin_pointer(tmp_path)),
             ]
         )
         == 0

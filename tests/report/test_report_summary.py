@@ -3,6 +3,7 @@ both kinds of run record, and a clear error for a file that is not one of the pa
 
 import json
 
+from pointer_helpers import write_twin_pointer
 from ctcbench.cli import main
 
 
@@ -24,7 +25,8 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     out = tmp_path / "report.md"
     argv = ["report", "--title", "T", "--tables", str(tables / "table4_image_level.md"), str(tables / "table1.md"),
             "--figures", str(figures / "fig9_predictions.png"), str(figures / "fig7_confusion.png"),
-            "--runs", *map(str, runs), "--audit", str(tmp_path / "data" / "audit.md"), "--out", str(out)]
+            "--runs", *map(str, runs), "--audit", str(tmp_path / "data" / "audit.md"), "--dataset", str(write_twin_pointer(tmp_path)),
+            "--out", str(out)]
     assert main(argv) == 0
     page = out.read_text()
     order = [page.index(s) for s in ("## Table 1", "## Table 4", "## Fig. 7", "## Fig. 9")]
@@ -39,5 +41,6 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
 
     stray = tmp_path / "notes.md"
     stray.write_text("x")
-    assert main(["report", "--title", "T", "--tables", str(stray), "--out", str(out)]) == 1
+    assert main(["report", "--title", "T", "--tables", str(stray), "--dataset", str(tmp_path / "dataset.json"),
+                 "--out", str(out)]) == 1
     assert "notes.md: not one of the paper's tables" in capsys.readouterr().err

@@ -91,3 +91,20 @@ def test_a_second_run_writes_the_same_bytes(demo_results, tmp_path):
         if path.read_bytes().replace(here, there) != second_files[name].read_bytes()
     ]
     assert differ == []
+
+
+def test_the_html_report_renders_table1_in_a_browser(demo_results):
+    """`snakemake --report` over the data stage, opened in headless Chromium: Table 1 is a result that shows its
+    rows (skipped where Playwright or Chromium is missing; CI installs both)."""
+    pytest.importorskip("playwright")
+    from ctcbench.report.browser import check_report, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium on PATH")
+    report = demo_results / "results" / "demo" / "report.html"
+    result = run_snakemake(demo_results, "--report", str(report))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rendered = check_report(report, demo_results / "screenshots", chromium)
+    table1 = next(r for r in rendered if r.name == "table1.html")
+    assert table1.kind == "table" and table1.category.startswith("1.") and table1.screenshot.is_file()

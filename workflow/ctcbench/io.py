@@ -52,6 +52,15 @@ def atomic_write_json(path: Path | str, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def atomic_torch_save(path: Path | str, payload: Any) -> None:
+    """torch.save, atomically and through a file handle: given a path, torch names the archive's records after the
+    (random) temporary name, and two identical runs would write different bytes."""
+    import torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+
+
 def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())
 

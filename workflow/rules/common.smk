@@ -2,6 +2,7 @@
 import sys
 
 from ctcbench.config import resolve
+from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
 from ctcbench.results_stamp import check_stamp, write_stamp
 
@@ -9,6 +10,13 @@ try:
     config = resolve(config, "config.yaml (with --config overrides)")
 except ConfigError as error:
     sys.exit(f"ctcbench: configuration error: {error}")
+
+# Every job: the package on its path, and the CPU instruction set pinned when the config asks (determinism.py).
+# (Doubled braces: Snakemake formats the prefix once more when it runs a job.)
+shell.prefix(
+    f'export PYTHONPATH="{PACKAGE_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; '
+    + cpu_isa_exports(config["cpu_isa"])
+)
 
 PRESET = config["preset"]
 PROTOCOL = config["protocol"]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..io import atomic_path
+from ..io import atomic_torch_save
 from .augment import Normalisation
 from .models import build_model
 
@@ -65,10 +65,7 @@ class ModelSpec:
 
 def save_model(path: Path | str, model: nn.Module, spec: ModelSpec, info: dict[str, Any]) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    # Saved through a handle: given a path, torch names the archive's records after the (random) temporary name,
-    # and two identical runs would write different bytes.
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save({"format": CHECKPOINT_FORMAT, "spec": spec.to_dict(), "info": info, "state_dict": state}, handle)
+    atomic_torch_save(path, {"format": CHECKPOINT_FORMAT, "spec": spec.to_dict(), "info": info, "state_dict": state})
 
 
 def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
@@ -87,8 +84,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn
 
 
 def save_resume(path: Path | str, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, handle)
+    atomic_torch_save(path, {"format": CHECKPOINT_FORMAT, **state})
 
 
 def load_resume(path: Path | str) -> dict[str, Any]:

@@ -18,6 +18,11 @@ CHECKPOINT_KEY = "ctcbench_curves"
 LEADING_COLUMNS = ("iteration", "epoch", "lr", "loss")
 
 
+def scalar(value: Any) -> float:
+    """A logged loss term as a float (the terms are still attached to the graph when the hook sees them)."""
+    return float(value.detach()) if hasattr(value, "detach") else float(value)
+
+
 @HOOKS.register_module()
 class CtcCurvesHook(Hook):
     """Keeps one row per training iteration: iteration, epoch, lr and every loss term mmdet logs."""
@@ -30,7 +35,7 @@ class CtcCurvesHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         lrs = runner.optim_wrapper.get_lr()
         first_lr = next(iter(lrs.values()))[0]
-        terms = {name: float(value) for name, value in (outputs or {}).items()}
+        terms = {name: scalar(value) for name, value in (outputs or {}).items()}
         self.rows.append({"iteration": runner.iter, "epoch": runner.epoch, "lr": float(first_lr), **terms})
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

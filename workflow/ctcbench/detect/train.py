@@ -22,7 +22,7 @@ from typing import Any
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DownloadError
-from ..io import atomic_path, atomic_write_json, read_json
+from ..io import atomic_torch_save, atomic_write_json, read_json
 from .. import provenance
 from .configs import runner_config, standardisation, stem_mode
 from .spec import RunSpec
@@ -113,16 +113,13 @@ def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict
 
 def save_model(path: Path, model, spec: RunSpec, model_config: dict[str, Any], epoch: int) -> None:
     """Weights only, with the generated model config, so that inference rebuilds exactly this model."""
-    import torch
-
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {
         "format": MODEL_FORMAT,
         "state_dict": state,
         "meta": {"spec": spec.to_json(), "model_config": json.dumps(model_config), "epoch": epoch},
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    atomic_torch_save(path, payload)
 
 
 def _attempts(work_dir: Path) -> list[dict[str, Any]]:

@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", type=Path, required=True, help="output: trained weights and model config")
     parser.add_argument("--run-json", type=Path, required=True, help="output: run record (provenance)")
-    parser.add_argument("--curves", type=Path, required=True, help="output: loss terms of every iteration (CSV)")
+    parser.add_argument(
+        "--curves", type=Path, help="output: loss terms of every iteration (CSV; default: curves.csv beside the model)"
+    )
     add_threads(parser)
 
 

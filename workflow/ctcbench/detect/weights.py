@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ConfigError, DownloadError
-from ..io import atomic_path
+from ..io import atomic_path, atomic_torch_save
 from ..provenance import file_sha256 as sha256_of
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,5 @@ def adapt_stem(source: Path | str, dest: Path | str, channels: int) -> Path:
     for key in keys:
         state[key] = inflate_stem(state[key], channels)
     dest = Path(dest)
-    with atomic_path(dest) as tmp:
-        torch.save(checkpoint, tmp)
+    atomic_torch_save(dest, checkpoint)
     return dest
