@@ -48,10 +48,16 @@ def test_defaults_are_filled():
         ({"classify": {"schedule": {"lr": "fast"}}}, "classify.schedule.lr = 'fast': expected number"),
         ({"seeds": [0, 0]}, "seeds = [0, 0]: expected no repeated items"),
         ({"settings": ["bf", "fluo"]}, "settings.1 = 'fluo': expected one of bf, bf_hoechst, bf_fluo"),
-        ({"dataset": {"figshare": {"versoin": 3}}}, "unknown key 'versoin' in dataset.figshare; did you mean 'version'?"),
+        (
+            {"dataset": {"figshare": {"versoin": 3}}},
+            "unknown key 'versoin' in dataset.figshare; did you mean 'version'?",
+        ),
         ({"preset": "huge"}, "preset = 'huge': expected paper or one of demo"),
         ({"ablations": {"fractions": {"values": [1.5]}}}, "ablations.fractions.values.0 = 1.5: expected less than 1"),
-        ({"classify": {"main_backbone": "vit_b"}}, "classify.main_backbone = 'vit_b': expected a key of classify.backbones"),
+        (
+            {"classify": {"main_backbone": "vit_b"}},
+            "classify.main_backbone = 'vit_b': expected a key of classify.backbones",
+        ),
         ({"classify": {"grid": ["resnet50", "resnet5O"]}}, "classify.grid.1 = 'resnet5O'"),
         ({"hoechst_channels": 4}, "hoechst_channels = 4: needs protocol: corrected"),
         ({"detect": {"milestones": [24, 16]}}, "detect.milestones = [24, 16]: expected strictly increasing"),

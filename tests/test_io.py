@@ -4,6 +4,7 @@ import os
 import stat
 
 import pytest
+
 from ctcbench.io import atomic_path, atomic_write_json, read_json
 
 

@@ -1,6 +1,7 @@
 """The results tree remembers its protocol: the first real run stamps it, a later plan with another is refused."""
 
 import pytest
+
 from ctcbench.errors import ConfigError
 from ctcbench.results_stamp import check_stamp, write_stamp
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from ctcbench.classify.augment import (
     AugmentParams,
     Normalisation,
@@ -148,6 +149,7 @@ def test_transforms_give_fixed_size_and_normalise():
 
 def test_rotation_matrix_is_opencvs_to_the_last_bit():
     import cv2
+
     from ctcbench.classify.augment import rotation_matrix
 
     rng = np.random.default_rng(0)

@@ -1,6 +1,7 @@
 """On the demo twin, the demo classifier keeps the paper's order of settings: BF < BF+Hoechst < BF+Fluorescence."""
 
 from classify_helpers import ROOT
+
 from ctcbench.classify.evaluate import evaluate_run
 from ctcbench.classify.schedule import resolve_schedule
 from ctcbench.classify.train import TrainConfig, train

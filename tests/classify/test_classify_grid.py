@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from classify_helpers import ROOT
+
 from ctcbench.classify.grid import planned_runs, trainset_path
 from ctcbench.config import load
 

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 import torch
+
 from ctcbench.classify.augment import Normalisation
 from ctcbench.classify.data import (
     HELD_BATCHES,

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
 from ctcbench.classify.evaluate import cell_metrics, cross_fitted, image_halves
 from ctcbench.classify.metrics import THRESHOLDS, auroc, binary_at, confusion_counts, row_percent, threshold_sweep
 from ctcbench.classify.predict import Predictions
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 
 def random_case(seed, n=400, ties=False):

@@ -3,6 +3,8 @@
 import pytest
 import timm
 import torch
+from safetensors.torch import save_file
+
 from ctcbench.classify.models import (
     build_model,
     count_parameters,
@@ -13,7 +15,6 @@ from ctcbench.classify.models import (
     weights_file,
 )
 from ctcbench.errors import ConfigError
-from safetensors.torch import save_file
 
 TINY = ("test_resnet", "test_convnext", "test_efficientnet")
 
@@ -203,6 +204,7 @@ def test_every_paper_backbone_builds_for_128_px_crops(backbone):
     import csv
 
     from classify_helpers import ROOT
+
     from ctcbench.config import load
 
     spec = load(ROOT / "config.yaml")["classify"]["backbones"][backbone]

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from classify_helpers import tiny_config
+
 from ctcbench.classify.pseudo import pseudo_label_sets
 from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.train import train

@@ -2,6 +2,7 @@
 
 import pytest
 from classify_helpers import ROOT
+
 from ctcbench.classify.schedule import Schedule, resolve_schedule
 from ctcbench.config import load
 from ctcbench.errors import ConfigError

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from classify_helpers import ROOT
 from pointer_helpers import write_twin_pointer
+
 from ctcbench.cli import main
 
 F1 = {"bf": [0.60, 0.61, 0.62], "bf_hoechst": [0.66, 0.65, 0.67], "bf_fluo": [0.945, 0.944, 0.946]}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from classify_helpers import tiny_config
+
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.evaluate import evaluate_run
 from ctcbench.classify.schedule import Schedule

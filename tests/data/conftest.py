@@ -49,18 +49,26 @@ def slot_box(name: str, slot: int) -> Box:
 
 def make_annotation(image_id: str, per_class: dict[str, int], size: int | None = SIZE) -> VocAnnotation:
     names = [name for name, n in per_class.items() for _ in range(n)]
-    return VocAnnotation(filename=f"{image_id}.tiff", width=size, height=size, depth=1 if size else None,
-                         objects=[slot_box(name, slot) for slot, name in enumerate(names)])
+    return VocAnnotation(
+        filename=f"{image_id}.tiff",
+        width=size,
+        height=size,
+        depth=1 if size else None,
+        objects=[slot_box(name, slot) for slot, name in enumerate(names)],
+    )
 
 
-def image_pair(seed: int, size: int = SIZE, bf_rgb: bool = False,
-               sixteen_bit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def image_pair(
+    seed: int, size: int = SIZE, bf_rgb: bool = False, sixteen_bit: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Brightfield (gray or RGB) and 3-channel fluorescence noise images."""
     rng = np.random.default_rng(seed)
     dtype, top = (np.uint16, 65535) if sixteen_bit else (np.uint8, 255)
     bf_shape = (size, size, 3) if bf_rgb else (size, size)
-    return (rng.integers(0, top, bf_shape, dtype=dtype, endpoint=True),
-            rng.integers(0, top, (size, size, 3), dtype=dtype, endpoint=True))
+    return (
+        rng.integers(0, top, bf_shape, dtype=dtype, endpoint=True),
+        rng.integers(0, top, (size, size, 3), dtype=dtype, endpoint=True),
+    )
 
 
 @dataclass
@@ -88,8 +96,9 @@ class TinyDataset:
     def annotation(self, split: str, image_id: str, annotator: str = "Unioned") -> VocAnnotation:
         return read_voc(self.xml(split, image_id, annotator))
 
-    def write_annotation(self, split: str, image_id: str, annotation: VocAnnotation,
-                         annotator: str = "Unioned") -> None:
+    def write_annotation(
+        self, split: str, image_id: str, annotation: VocAnnotation, annotator: str = "Unioned"
+    ) -> None:
         write_voc(self.xml(split, image_id, annotator), annotation)
 
     def add_object(self, split: str, image_id: str, box: Box, annotator: str = "Unioned") -> None:
@@ -105,7 +114,7 @@ class TinyDataset:
 def build_tiny_dataset(root: Path) -> DatasetLayout:
     layout = DatasetLayout(root)
     seed = 0
-    for split, objects in TRAINVAL_OBJECTS.items():
+    for objects in TRAINVAL_OBJECTS.values():
         for image_id, per_class in objects.items():
             seed += 1
             _write_pair(layout, image_id, seed)

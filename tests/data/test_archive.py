@@ -102,22 +102,38 @@ def hostile_archives(folder: Path, outside: Path) -> dict[str, tuple[Path, str]]
         "zip-dotdot": (make_zip(folder / "dotdot.zip", [first, ("../evil.txt", b"x")]), "../evil.txt"),
         "zip-absolute": (make_zip(folder / "abs.zip", [first, (evil_abs, b"x")]), evil_abs),
         "zip-symlink": (make_zip(folder / "link.zip", [first, _zip_symlink("ok/link", "/etc/passwd")]), "ok/link"),
-        "tar-dotdot": (make_tar(folder / "dotdot.tar", [tar_first, (tar_member("a/../../evil.txt"), b"x")]),
-                       "a/../../evil.txt"),
+        "tar-dotdot": (
+            make_tar(folder / "dotdot.tar", [tar_first, (tar_member("a/../../evil.txt"), b"x")]),
+            "a/../../evil.txt",
+        ),
         "tgz-absolute": (make_tar(folder / "abs.tgz", [tar_first, (tar_member(evil_abs), b"x")]), evil_abs),
-        "tar-symlink": (make_tar(folder / "sym.tar", [tar_first, (tar_member("ok/ln", tarfile.SYMTYPE, "/etc"), b"")]),
-                        "ok/ln"),
-        "tar-hardlink": (make_tar(folder / "hard.tar",
-                                  [tar_first, (tar_member("ok/hl", tarfile.LNKTYPE, "/etc/passwd"), b"")]), "ok/hl"),
-        "tar-device": (make_tar(folder / "dev.tar", [tar_first, (tar_member("ok/dev", tarfile.CHRTYPE), b"")]),
-                       "ok/dev"),
+        "tar-symlink": (
+            make_tar(folder / "sym.tar", [tar_first, (tar_member("ok/ln", tarfile.SYMTYPE, "/etc"), b"")]),
+            "ok/ln",
+        ),
+        "tar-hardlink": (
+            make_tar(folder / "hard.tar", [tar_first, (tar_member("ok/hl", tarfile.LNKTYPE, "/etc/passwd"), b"")]),
+            "ok/hl",
+        ),
+        "tar-device": (
+            make_tar(folder / "dev.tar", [tar_first, (tar_member("ok/dev", tarfile.CHRTYPE), b"")]),
+            "ok/dev",
+        ),
     }
 
 
 @pytest.mark.parametrize(
     "case",
-    ["zip-dotdot", "zip-absolute", "zip-symlink", "tar-dotdot", "tgz-absolute", "tar-symlink", "tar-hardlink",
-     "tar-device"],
+    [
+        "zip-dotdot",
+        "zip-absolute",
+        "zip-symlink",
+        "tar-dotdot",
+        "tgz-absolute",
+        "tar-symlink",
+        "tar-hardlink",
+        "tar-device",
+    ],
 )
 def test_hostile_member_is_refused_and_nothing_is_left(tmp_path: Path, case: str) -> None:
     archives, work, outside = tmp_path / "archives", tmp_path / "work", tmp_path / "outside"

@@ -21,8 +21,14 @@ PAPER_TABLE1 = Path(__file__).resolve().parents[2] / "resources" / "paper" / "ta
 @pytest.fixture(scope="module")
 def _twin_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("audit_twin") / "CTC"
-    config = TwinConfig.demo(image_size=128, images_per_patient={"r06": 4, "r07": 4, "r08": 3}, test_per_patient=1,
-                             cells_per_image=6.0, cell_radius=9.0, write_crops=True)
+    config = TwinConfig.demo(
+        image_size=128,
+        images_per_patient={"r06": 4, "r07": 4, "r08": 3},
+        test_per_patient=1,
+        cells_per_image=6.0,
+        cell_radius=9.0,
+        write_crops=True,
+    )
     generate_twin(root, config, progress=False)
     return root
 
@@ -53,8 +59,9 @@ def example_files(check, kind: str) -> list[str]:
 
 
 def run_cli(pointer: Path, out: Path, *extra: str) -> int:
-    return main(["audit", "--dataset", str(pointer), "--json", str(out / "audit.json"), "--md", str(out / "audit.md"),
-                 *extra])
+    return main(
+        ["audit", "--dataset", str(pointer), "--json", str(out / "audit.json"), "--md", str(out / "audit.md"), *extra]
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -282,8 +289,9 @@ def test_split_lines_with_extension_are_reported(twin):
     assert lines.verdict == NOT_CONSISTENT
     assert lines.data["files"]["val"]["extension"] == 1
     number = len(val.read_text().splitlines())
-    assert lines.data["examples"]["extension"] == [{"file": f"Annotations/val.txt:{number}",
-                                                    "detail": "'r06c04f99p01.tiff'"}]
+    assert lines.data["examples"]["extension"] == [
+        {"file": f"Annotations/val.txt:{number}", "detail": "'r06c04f99p01.tiff'"}
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -307,8 +315,9 @@ def test_cli_writes_both_files_atomically(twin, tmp_path):
     assert md.count("**Verdict: ") == 5
 
 
-@pytest.mark.parametrize("pointer_text", [None, "{not json", '{"source": "synth"}', '{"root": "/nonexistent/ctc", '
-                                                                                  '"source": "local"}'])
+@pytest.mark.parametrize(
+    "pointer_text", [None, "{not json", '{"source": "synth"}', '{"root": "/nonexistent/ctc", "source": "local"}']
+)
 def test_unusable_pointer_is_one_line_and_exit_1(tmp_path, capsys, pointer_text):
     pointer = tmp_path / "dataset.json"
     if pointer_text is not None:

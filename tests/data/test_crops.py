@@ -37,7 +37,9 @@ def layout(tmp_path):
     )
     write_voc(
         layout.trainval_xml("r07c04f02p01"),
-        VocAnnotation("r07c04f02p01.tiff", objects=[Box("G", 0, 0, 4, 4), Box("R", 20, 20, 20, 30), Box("R", 3, 3, 9, 8)]),
+        VocAnnotation(
+            "r07c04f02p01.tiff", objects=[Box("G", 0, 0, 4, 4), Box("R", 20, 20, 20, 30), Box("R", 3, 3, 9, 8)]
+        ),
     )
     return layout
 

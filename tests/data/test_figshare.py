@@ -8,8 +8,9 @@ import json
 import random
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fakes.figshare_server import FakeFigshare, FakeFile
@@ -325,13 +326,28 @@ def test_fetch_cli_writes_pointer(figshare: FakeFigshare, tmp_path: Path) -> Non
     for f in dataset_files():
         figshare.add(f)
     dest, pointer = tmp_path / "dest", tmp_path / "dataset.json"
-    argv = ["fetch", "--api", figshare.api, "--dest", str(dest), "--pointer", str(pointer), "--retry-delay", "0.001",
-            "--pinned-manifest", str(tmp_path / "not-committed-yet.json"), "--max-extract-bytes", "1M"]
+    argv = [
+        "fetch",
+        "--api",
+        figshare.api,
+        "--dest",
+        str(dest),
+        "--pointer",
+        str(pointer),
+        "--retry-delay",
+        "0.001",
+        "--pinned-manifest",
+        str(tmp_path / "not-committed-yet.json"),
+        "--max-extract-bytes",
+        "1M",
+    ]
     assert main(argv) == 0
     data = json.loads(pointer.read_text())
     assert data["root"] == str((dest / "extracted" / "CCA").resolve()) and data["source"] == "figshare"
     assert data["details"] == {
-        "article": figshare.article_id, "version": figshare.version, "manifest": str((dest / "manifest.json").resolve())
+        "article": figshare.article_id,
+        "version": figshare.version,
+        "manifest": str((dest / "manifest.json").resolve()),
     }
 
 
@@ -341,8 +357,19 @@ def test_fetch_cli_failure_is_one_line(
     for f in dataset_files(wrong_md5=True):
         figshare.add(f)
     pointer = tmp_path / "dataset.json"
-    argv = ["fetch", "--api", figshare.api, "--dest", str(tmp_path / "dest"), "--pointer", str(pointer),
-            "--retries", "1", "--retry-delay", "0.001"]
+    argv = [
+        "fetch",
+        "--api",
+        figshare.api,
+        "--dest",
+        str(tmp_path / "dest"),
+        "--pointer",
+        str(pointer),
+        "--retries",
+        "1",
+        "--retry-delay",
+        "0.001",
+    ]
     assert main(argv) == 1
     line = one_error_line(capsys.readouterr().err, "fetch")
     assert "dataset.zip" in line and "md5 mismatch" in line

@@ -27,8 +27,17 @@ def make_records(n_per_stratum):
     return records
 
 
-COUNTS = {("r06", "R"): 60, ("r06", "G"): 55, ("r06", "U"): 50, ("r07", "R"): 70, ("r07", "G"): 40,
-          ("r07", "U"): 45, ("r08", "R"): 9, ("r08", "G"): 12, ("r08", "U"): 10}
+COUNTS = {
+    ("r06", "R"): 60,
+    ("r06", "G"): 55,
+    ("r06", "U"): 50,
+    ("r07", "R"): 70,
+    ("r07", "G"): 40,
+    ("r07", "U"): 45,
+    ("r08", "R"): 9,
+    ("r08", "G"): 12,
+    ("r08", "U"): 10,
+}
 RECORDS = make_records(COUNTS)
 
 
@@ -73,12 +82,14 @@ def test_trainset_variants():
     lists = trainset_lists(RECORDS, [0.1], [0, 1], stratified=True)
     assert len(lists["all"]) == len(RECORDS)
     assert {r.label for r in lists["u-drop"]} == {"R", "G"}
-    assert len(lists["u-drop"]) == sum(n for (p, l), n in COUNTS.items() if l != "U")
+    assert len(lists["u-drop"]) == sum(n for (p, label), n in COUNTS.items() if label != "U")
     as_normal = lists["u-as-normal"]
     assert [r.key for r in as_normal] == [r.key for r in RECORDS]
-    assert collections.Counter(r.label for r in as_normal)["G"] == sum(n for (p, l), n in COUNTS.items() if l != "R")
+    assert collections.Counter(r.label for r in as_normal)["G"] == sum(
+        n for (p, label), n in COUNTS.items() if label != "R"
+    )
     assert all(r.label == "U" for r in lists["u-candidates"])
-    assert len(lists["u-candidates"]) == sum(n for (p, l), n in COUNTS.items() if l == "U")
+    assert len(lists["u-candidates"]) == sum(n for (p, label), n in COUNTS.items() if label == "U")
     assert {r.patient for r in lists["patient-r08"]} == {"r08"}
     assert len(lists["patient-r08"]) == 31
     assert set(lists) >= {"frac-0.1/seed0", "frac-0.1/seed1"}

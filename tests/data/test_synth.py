@@ -281,12 +281,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     a, b, c = (DatasetLayout(tmp_path / n) for n in "abc")
     image_id = a.read_split("train")[0]
     for pick in (
-        lambda l: l.brightfield(image_id),
-        lambda l: l.fluorescence(image_id),
-        lambda l: l.trainval_xml(image_id),
-        lambda l: l.test_xml(l.read_split("test")[0], "Unioned"),
-        lambda l: l.split_file("train"),
-        lambda l: l.expert_csv,
+        lambda layout: layout.brightfield(image_id),
+        lambda layout: layout.fluorescence(image_id),
+        lambda layout: layout.trainval_xml(image_id),
+        lambda layout: layout.test_xml(layout.read_split("test")[0], "Unioned"),
+        lambda layout: layout.split_file("train"),
+        lambda layout: layout.expert_csv,
     ):
         assert digest(pick(a)) == digest(pick(b))
     assert tree_digests(a.root) == tree_digests(b.root)

@@ -19,15 +19,26 @@ def counts_row(counts: pd.DataFrame, split: str, patient: str) -> dict:
 
 def test_counts_match_hand_count(tiny_dataset):
     counts = dataset_counts(tiny_dataset.layout)
-    assert counts_row(counts, "train", "all") == {"split": "train", "patient": "all", "images": 5, "R": 7, "G": 5,
-                                                  "U": 5}
-    assert counts_row(counts, "val", "all") == {"split": "val", "patient": "all", "images": 3, "R": 4, "G": 3,
-                                                "U": 2}
+    assert counts_row(counts, "train", "all") == {
+        "split": "train",
+        "patient": "all",
+        "images": 5,
+        "R": 7,
+        "G": 5,
+        "U": 5,
+    }
+    assert counts_row(counts, "val", "all") == {"split": "val", "patient": "all", "images": 3, "R": 4, "G": 3, "U": 2}
     test_all = counts_row(counts, "test", "all")
     assert (test_all["images"], test_all["R"]) == (3, 6)
     assert pd.isna(test_all["G"]) and pd.isna(test_all["U"])  # not annotated, not zero
-    assert counts_row(counts, "train", "r06") == {"split": "train", "patient": "r06", "images": 2, "R": 3, "G": 3,
-                                                  "U": 1}
+    assert counts_row(counts, "train", "r06") == {
+        "split": "train",
+        "patient": "r06",
+        "images": 2,
+        "R": 3,
+        "G": 3,
+        "U": 1,
+    }
     assert counts_row(counts, "train", "r07")["U"] == 3
     assert counts_row(counts, "train", "r08")["images"] == 1
     assert counts_row(counts, "test", "r08")["R"] == 3

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -282,8 +282,21 @@ def cli_args(tmp_path: Path, root: Path) -> tuple[list[str], list[Path]]:
     pointer = tmp_path / "dataset.json"
     write_pointer(pointer, root, "synth")
     outputs = [tmp_path / "out" / name for name in ("report.json", "table1.csv", "table1.md")]
-    args = ["validate", "--dataset", str(pointer), "--expected-size", "32", "--report", str(outputs[0]),
-            "--table1-csv", str(outputs[1]), "--table1-md", str(outputs[2]), "--paper-table1", str(PAPER_TABLE1)]
+    args = [
+        "validate",
+        "--dataset",
+        str(pointer),
+        "--expected-size",
+        "32",
+        "--report",
+        str(outputs[0]),
+        "--table1-csv",
+        str(outputs[1]),
+        "--table1-md",
+        str(outputs[2]),
+        "--paper-table1",
+        str(PAPER_TABLE1),
+    ]
     return args, outputs
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from detect_helpers import ROOT, TWIN
 
 from ctcbench.config import load
 from ctcbench.data.pointer import write_pointer
 from ctcbench.data.synth import generate_twin
-from detect_helpers import ROOT, TWIN
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import sys
 from collections import Counter
 
 import pytest
-
 from detect_helpers import ROOT
 
 from ctcbench.detect.spec import RunSpec, grid, run_spec, train_list_name
@@ -65,9 +64,23 @@ def job_counts(stdout: str) -> dict[str, int]:
 @pytest.mark.parametrize("preset,trainings", [("paper", 36), ("demo", 12)])
 def test_dry_run_lists_every_detector_training_job(tmp_path, preset, trainings):
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-         "--configfile", str(ROOT / "config.yaml"), "--config", f"preset={preset}"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--directory",
+            str(tmp_path),
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            str(ROOT / "config.yaml"),
+            "--config",
+            f"preset={preset}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     counts = job_counts(done.stdout)

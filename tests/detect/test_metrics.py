@@ -73,8 +73,9 @@ def test_ap50_matches_mmdet_voc_eval_map_in_area_mode(seed):
     ids = list(truth)
     det_results = [[np.concatenate([detections[i][0], detections[i][1][:, None]], axis=1)] for i in ids]
     annotations = [dict(bboxes=truth[i], labels=np.zeros(len(truth[i]), dtype=int)) for i in ids]
-    mean_ap, _ = eval_map(det_results, annotations, iou_thr=0.5, eval_mode="area", use_legacy_coordinate=True,
-                          logger="silent", nproc=1)
+    mean_ap, _ = eval_map(
+        det_results, annotations, iou_thr=0.5, eval_mode="area", use_legacy_coordinate=True, logger="silent", nproc=1
+    )
     assert evaluate(detections, truth)["ap"] == pytest.approx(mean_ap, abs=1e-6)
 
 
@@ -111,10 +112,13 @@ def test_formatting_truncates_clips_and_drops_empty_boxes():
 
 
 def test_prepare_keys_by_id_and_keeps_list_order():
-    predictions = Predictions(meta={}, images={
-        "B": ImageDetections(100, 100, np.array([[0, 0, 10, 10]], float), np.array([0.5])),
-        "A": ImageDetections(100, 100, np.array([[0, 0, 10, 10], [1, 1, 10, 10]], float), np.array([0.9, 0.8])),
-    })
+    predictions = Predictions(
+        meta={},
+        images={
+            "B": ImageDetections(100, 100, np.array([[0, 0, 10, 10]], float), np.array([0.5])),
+            "A": ImageDetections(100, 100, np.array([[0, 0, 10, 10], [1, 1, 10, 10]], float), np.array([0.9, 0.8])),
+        },
+    )
     prepared = prepare(predictions, ["A", "B", "C"], nms_iou=0.5)
     assert list(prepared) == ["A", "B", "C"]
     assert len(prepared["A"][1]) == 1 and len(prepared["C"][1]) == 0

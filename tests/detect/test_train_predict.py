@@ -37,8 +37,11 @@ def trained(tmp_path_factory, twin, demo_config):
     for detector in DETECTORS:
         spec = run_spec(tiny_config(demo_config), detector, "bf_fluo", "all", 0)
         out = base / detector
-        record = train(spec, TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth",
-                                        run_json=out / "run.json"), threads=2)
+        record = train(
+            spec,
+            TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json"),
+            threads=2,
+        )
         runs[detector] = (out, record)
     return runs
 
@@ -101,8 +104,10 @@ def test_the_same_seed_gives_the_same_bytes_twice(twin, demo_config, tmp_path):
     for name in ("first", "second"):
         out = tmp_path / name
         train(spec, TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json"))
-        write_predictions(out / "predictions.json",
-                          predict(model_path=out / "model.pth", dataset=twin, image_list=layout.split_file("test")))
+        write_predictions(
+            out / "predictions.json",
+            predict(model_path=out / "model.pth", dataset=twin, image_list=layout.split_file("test")),
+        )
         outputs.append({f: (out / f).read_bytes() for f in ("model.pth", "curves.csv", "predictions.json")})
     assert outputs[0]["curves.csv"].count(b"\n") == 3  # header and one row per iteration
     for name in outputs[0]:
@@ -135,9 +140,24 @@ def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_co
     train(spec, TrainPaths(dataset=twin, train_list=train_list, model=whole / "model.pth", run_json=whole / "run.json"))
 
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "ctcbench", "detect-train", "--dataset", str(twin), "--train-list",
-               str(train_list), "--spec", spec.to_json(), "--model", str(out / "model.pth"), "--run-json",
-               str(out / "run.json"), "--threads", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "ctcbench",
+        "detect-train",
+        "--dataset",
+        str(twin),
+        "--train-list",
+        str(train_list),
+        "--spec",
+        spec.to_json(),
+        "--model",
+        str(out / "model.pth"),
+        "--run-json",
+        str(out / "run.json"),
+        "--threads",
+        "1",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     kill_after_first_checkpoint(command, env, out / "work")
     assert not (out / "model.pth").exists(), "killed before the end"
@@ -206,8 +226,12 @@ def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin,
     layout = read_pointer(twin).layout
     out = tmp_path / "run"
     train_list = image_list(tmp_path / "t.txt", layout.read_split("train")[:2])
-    record = train(spec, TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth",
-                                    run_json=out / "run.json", weights=weights))
+    record = train(
+        spec,
+        TrainPaths(
+            dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json", weights=weights
+        ),
+    )
     assert record["stem"] == "inflate" and record["standardise"] == "imagenet" and record["box_shift"] == 0
     assert record["inputs"]["weights"]["key"] == "imagenet_pytorch" and len(record["inputs"]["weights"]["sha256"]) == 64
     state = torch.load(out / "model.pth", weights_only=True)["state_dict"]

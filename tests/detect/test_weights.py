@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from detect_helpers import ROOT
 
 from ctcbench.detect.weights import expected_digest, missing_message, stage
@@ -57,7 +56,10 @@ def test_the_cli_reports_a_missing_weight_in_one_line(tmp_path):
     out = tmp_path / "dino-4scale_r50_8xb2-12e_coco_20221202_182705-55b2bba2.pth"
     done = subprocess.run(
         [sys.executable, "-m", "ctcbench", "detect-weights", "--key", "coco_dino", "--out", str(out)],
-        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "workflow"), "PATH": ""}, timeout=120,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "workflow"), "PATH": ""},
+        timeout=120,
     )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()

@@ -31,6 +31,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
 from ctcbench.classify.augment import Normalisation, train_transform
 from ctcbench.classify.data import CropSource, TrainBatches, train_stream, trainset_indices
 from ctcbench.data.channels import classifier_input
@@ -38,9 +41,6 @@ from ctcbench.data.crops import build_crop_cache
 from ctcbench.data.layout import CLASSES, DatasetLayout
 from ctcbench.data.splits import records_from_cache
 from ctcbench.data.synth import TwinConfig, generate_twin
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
-
 
 pytestmark = pytest.mark.perf
 

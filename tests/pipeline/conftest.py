@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from classify.classify_helpers import TinyCrops, build_tiny_crops, tiny_config
+
 from ctcbench.classify.train import train
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.pointer import write_pointer

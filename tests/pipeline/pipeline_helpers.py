@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.voc import read_voc
 from ctcbench.detect.predictions import ImageDetections, Predictions, write_predictions

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pipeline_helpers import detector_meta, fake_predictions
+
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.voc import Box, VocAnnotation, write_voc
 from ctcbench.detect.evaluate import detection_stage_metrics, image_level_metrics
@@ -15,7 +17,6 @@ from ctcbench.errors import ConfigError, DatasetError
 from ctcbench.pipeline.evaluate import fused_detections, pipeline_metrics
 from ctcbench.pipeline.proposals import propose
 from ctcbench.pipeline.scores import ScoredImage, Scores
-from pipeline_helpers import detector_meta, fake_predictions
 
 A, B = "r06c04f01p01", "r07c04f01p01"
 TRUTH = {A: np.array([[0, 0, 9, 9]], float), B: np.array([[20, 20, 29, 29]], float)}
@@ -102,10 +103,13 @@ def test_corrected_threshold_chosen_on_val_and_applied_to_test(tmp_path):
     # 2/3: the threshold is 0.6.
     val = Scores(meta, {v: scored(cells, [0.5] * 4, [0.9, 0.8, 0.6, 0.3])})
     t1_boxes = [[0, 0, 9, 9], [20, 20, 29, 29], [40, 40, 49, 49], [60, 60, 69, 69]]
-    test = Scores(meta, {
-        t1: scored(t1_boxes, [0.5] * 4, [0.95, 0.65, 0.55, 0.7]),
-        t2: scored([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5] * 2, [0.5, 0.62]),
-    })
+    test = Scores(
+        meta,
+        {
+            t1: scored(t1_boxes, [0.5] * 4, [0.95, 0.65, 0.55, 0.7]),
+            t2: scored([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5] * 2, [0.5, 0.62]),
+        },
+    )
     metrics = pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=None, protocol="corrected", val=(val, [v]))
     # Test, >= 0.6: TP 0.95, FP 0.7, TP 0.65, FP 0.62 -> precision 2/4, recall 2/4.
     assert metrics["heldout"] == pytest.approx({"threshold": 0.6, "f1": 0.5, "precision": 0.5, "recall": 0.5})
@@ -147,14 +151,19 @@ def test_detection_stage_takes_its_threshold_from_val_too(tmp_path):
     def predictions(images, sha="1"):
         return Predictions(
             {"run": "d", "model_sha256": sha},
-            {k: ImageDetections(100, 100, np.array(b, float).reshape(-1, 4), np.array(s, float)) for k, (b, s) in images.items()},
+            {
+                k: ImageDetections(100, 100, np.array(b, float).reshape(-1, 4), np.array(s, float))
+                for k, (b, s) in images.items()
+            },
         )
 
     val = predictions({v: ([[0, 0, 9, 9], [50, 50, 59, 59], [20, 20, 29, 29], [70, 70, 79, 79]], [0.9, 0.8, 0.6, 0.3])})
-    test = predictions({
-        t1: ([[0, 0, 9, 9], [20, 20, 29, 29], [40, 40, 49, 49], [60, 60, 69, 69]], [0.95, 0.65, 0.55, 0.7]),
-        t2: ([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5, 0.62]),
-    })
+    test = predictions(
+        {
+            t1: ([[0, 0, 9, 9], [20, 20, 29, 29], [40, 40, 49, 49], [60, 60, 69, 69]], [0.95, 0.65, 0.55, 0.7]),
+            t2: ([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5, 0.62]),
+        }
+    )
     metrics = detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5, val=(val, [v]))
     assert metrics["heldout"] == pytest.approx({"threshold": 0.6, "f1": 0.5, "precision": 0.5, "recall": 0.5})
     assert metrics["per_patient"]["r06"]["heldout"]["f1"] == pytest.approx(2 / 3)

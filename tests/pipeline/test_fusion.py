@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from ctcbench.errors import ConfigError
 from ctcbench.pipeline.fusion import fuse
 

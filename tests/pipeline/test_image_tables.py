@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ctcbench.errors import DatasetError
+
 from ctcbench.classify.table import read_paper_rows
+from ctcbench.errors import DatasetError
 from ctcbench.pipeline.table import load_image_runs, table4, table5, table6
 
 PAPER = Path(__file__).resolve().parents[2] / "resources" / "paper"
@@ -47,7 +48,11 @@ def test_table4_cells_average_their_own_seeds(tmp_path):
         assert float(row["std_ddof1"]) == pytest.approx(expected.std(ddof=1))
         assert float(row["std_ddof0"]) == pytest.approx(expected.std(ddof=0))
     # The paper's Faster R-CNN BF+FL full pipeline at omega 0.7: AP50 89.2, F1 87.8 (reference-spec §7).
-    cell = next(r for r in rows if (r["detector"], r["setting"], r["stage"], r["metric"]) == ("faster_rcnn", "bf_fluo", "omega0.7", "f1"))
+    cell = next(
+        r
+        for r in rows
+        if (r["detector"], r["setting"], r["stage"], r["metric"]) == ("faster_rcnn", "bf_fluo", "omega0.7", "f1")
+    )
     assert (cell["paper_mean"], float(cell["delta"])) == (87.8, pytest.approx(float(cell["mean"]) - 87.8))
     assert "| Faster R-CNN | Full pipeline (ω = 0.7) |" in markdown and "| DINO | Detection stage |" in markdown
 
@@ -60,7 +65,11 @@ def test_table5_rows_follow_the_paper_strategies(tmp_path):
     ]
     paths.append(write_record(tmp_path / "other.json", "faster_rcnn/bf_hoechst/all/seed0", 0.9, 0.9, 1.0))
     rows, markdown = table5(
-        load_image_runs(paths), "faster_rcnn", "bf_hoechst", ["u-drop", "u-pseudo-all", "u-pseudo-0.8"], 0.7,
+        load_image_runs(paths),
+        "faster_rcnn",
+        "bf_hoechst",
+        ["u-drop", "u-pseudo-all", "u-pseudo-0.8"],
+        0.7,
         read_paper_rows(PAPER / "table5_unknown_cells.csv"),
     )
     f1_rows = [r for r in rows if r["metric"] == "f1"]
@@ -76,9 +85,16 @@ def test_table6_reads_the_per_patient_f1(tmp_path):
         per_patient = {p: {"best_f1": 0.1 * t + 0.01 * i, "ap50": 0.0} for i, p in enumerate(PATIENTS)}
         for seed in (0, 1):
             path = tmp_path / trainset / f"{seed}.json"
-            paths.append(write_record(path, f"faster_rcnn/bf_hoechst/{trainset}/seed{seed}", 0.5, 0.5, 0.7, per_patient))
+            paths.append(
+                write_record(path, f"faster_rcnn/bf_hoechst/{trainset}/seed{seed}", 0.5, 0.5, 0.7, per_patient)
+            )
     rows, markdown = table6(
-        load_image_runs(paths), "faster_rcnn", "bf_hoechst", PATIENTS, 0.7, read_paper_rows(PAPER / "table6_patients.csv")
+        load_image_runs(paths),
+        "faster_rcnn",
+        "bf_hoechst",
+        PATIENTS,
+        0.7,
+        read_paper_rows(PAPER / "table6_patients.csv"),
     )
     assert len(rows) == 12
     cell = next(r for r in rows if r["trainset"] == "patient-r08" and r["tested_on"] == "r07")

@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from pipeline_helpers import detector_meta, write_fake_predictions
+
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.data import CropSource
 from ctcbench.classify.predict import predict
@@ -16,14 +18,27 @@ from ctcbench.detect.predictions import read_predictions
 from ctcbench.pipeline import scoring
 from ctcbench.pipeline.proposals import proposal_crops, propose
 from ctcbench.provenance import file_sha256
-from pipeline_helpers import detector_meta, write_fake_predictions
 
 
 def score_args(pointer, split_list, predictions, classifier, protocol, out):
     return [
-        "pipeline-score", "--dataset", str(pointer), "--image-list", str(split_list), "--predictions",
-        str(predictions), "--classifier", str(classifier), "--protocol", protocol, "--nms-iou", "0.5",
-        "--device", "cpu", "--out", str(out),
+        "pipeline-score",
+        "--dataset",
+        str(pointer),
+        "--image-list",
+        str(split_list),
+        "--predictions",
+        str(predictions),
+        "--classifier",
+        str(classifier),
+        "--protocol",
+        protocol,
+        "--nms-iou",
+        "0.5",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
     ]
 
 
@@ -47,8 +62,15 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
     proposals = propose(read_predictions(predictions), ids, "faithful", 0.5)
     model, spec, _ = load_model(classifiers["faithful"])
     cache = proposal_crops(layout, proposals, "faithful", progress=False)
-    expected = predict(model, CropSource(cache, spec.setting), np.arange(len(cache)), spec.image_size,
-                       spec.normalisation, torch.device("cpu"), desc=None).p_cancer
+    expected = predict(
+        model,
+        CropSource(cache, spec.setting),
+        np.arange(len(cache)),
+        spec.image_size,
+        spec.normalisation,
+        torch.device("cpu"),
+        desc=None,
+    ).p_cancer
     got = np.concatenate([data["images"][i]["s_cls"] for i in ids])
     assert np.allclose(got, expected, atol=1e-6)
     for image_id in ids:
@@ -57,8 +79,19 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
         assert entry["s_det"] == proposals[image_id].s_det.tolist()
     assert meta["n_proposals"] == len(got) > 0
 
-    evaluate = ["pipeline-evaluate", "--dataset", str(pointer), "--image-list", str(test_list), "--scores",
-                str(scores_path), "--protocol", "faithful", "--nms-iou", "0.5"]
+    evaluate = [
+        "pipeline-evaluate",
+        "--dataset",
+        str(pointer),
+        "--image-list",
+        str(test_list),
+        "--scores",
+        str(scores_path),
+        "--protocol",
+        "faithful",
+        "--nms-iou",
+        "0.5",
+    ]
     assert main([*evaluate, "--omega", "0.7", "--gate", "0.1", "--out", str(tmp_path / "w07.json")]) == 0
     metrics = json.loads((tmp_path / "w07.json").read_text())
     assert (metrics["omega"], metrics["gate"], metrics["protocol"]) == (0.7, 0.1, "faithful")
@@ -68,8 +101,22 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
 
     # omega 0 is the detection stage, through both commands.
     assert main([*evaluate, "--omega", "0", "--gate", "0.1", "--out", str(tmp_path / "w0.json")]) == 0
-    assert main(["detect-evaluate", "--dataset", str(pointer), "--image-list", str(test_list), "--predictions",
-                 str(predictions), "--out", str(tmp_path / "detection.json")]) == 0
+    assert (
+        main(
+            [
+                "detect-evaluate",
+                "--dataset",
+                str(pointer),
+                "--image-list",
+                str(test_list),
+                "--predictions",
+                str(predictions),
+                "--out",
+                str(tmp_path / "detection.json"),
+            ]
+        )
+        == 0
+    )
     detection = json.loads((tmp_path / "detection.json").read_text())
     omega0 = json.loads((tmp_path / "w0.json").read_text())
     assert {k: omega0[k] for k in detection} == detection
@@ -88,11 +135,30 @@ def test_corrected_threshold_from_val(tmp_path, pointer, layout, classifiers):
         assert main(args) == 0
     assert json.loads(runs["test"].read_text())["meta"]["nms_iou_before_classification"] is None
     out = tmp_path / "metrics.json"
-    assert main([
-        "pipeline-evaluate", "--dataset", str(pointer), "--image-list", str(layout.split_file("test")),
-        "--scores", str(runs["test"]), "--omega", "0.7", "--protocol", "corrected",
-        "--val-scores", str(runs["val"]), "--val-list", str(layout.split_file("val")), "--out", str(out),
-    ]) == 0
+    assert (
+        main(
+            [
+                "pipeline-evaluate",
+                "--dataset",
+                str(pointer),
+                "--image-list",
+                str(layout.split_file("test")),
+                "--scores",
+                str(runs["test"]),
+                "--omega",
+                "0.7",
+                "--protocol",
+                "corrected",
+                "--val-scores",
+                str(runs["val"]),
+                "--val-list",
+                str(layout.split_file("val")),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads(out.read_text())
     assert metrics["gate"] is None and metrics["ground_truth_of_images_without_detections"] == "counted"
     assert metrics["heldout"]["threshold"] == metrics["val"]["score_at_best_f1"]
@@ -129,11 +195,23 @@ def test_missing_file_is_a_one_line_error(tmp_path, pointer, layout, classifiers
     predictions = write_fake_predictions(tmp_path / "predictions.json", layout, "test", detector_meta("faithful"))
     paths = {"predictions": predictions, "classifier": classifiers["faithful"], "image-list": layout.split_file("test")}
     if missing == "scores":
-        args = ["pipeline-evaluate", "--dataset", str(pointer), "--image-list", str(paths["image-list"]),
-                "--scores", str(tmp_path / "nope.json"), "--omega", "1", "--out", str(tmp_path / "m.json")]
+        args = [
+            "pipeline-evaluate",
+            "--dataset",
+            str(pointer),
+            "--image-list",
+            str(paths["image-list"]),
+            "--scores",
+            str(tmp_path / "nope.json"),
+            "--omega",
+            "1",
+            "--out",
+            str(tmp_path / "m.json"),
+        ]
     else:
         paths[missing] = tmp_path / "nope.file"
-        args = score_args(pointer, paths["image-list"], paths["predictions"], paths["classifier"], "faithful",
-                          tmp_path / "s.json")
+        args = score_args(
+            pointer, paths["image-list"], paths["predictions"], paths["classifier"], "faithful", tmp_path / "s.json"
+        )
     assert main(args) == 1
     assert "nope" in one_line_error(capsys)

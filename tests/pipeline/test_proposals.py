@@ -3,6 +3,7 @@ in the corrected protocol, and crops that are exactly the box slices of the imag
 
 import numpy as np
 import pytest
+
 from ctcbench.classify.data import CropSource
 from ctcbench.data.channels import read_pair
 from ctcbench.detect.predictions import ImageDetections, Predictions
@@ -15,7 +16,8 @@ HAND = Predictions(
     meta={},
     images={
         "r06c04f01p01": ImageDetections(
-            100, 80,
+            100,
+            80,
             np.array([[-3.7, 2.9, 50.2, 60.8], [0.0, 3.5, 50.0, 60.0], [95.5, 10.2, 130.0, 90.0], [40, 40, 40.9, 80]]),
             np.array([0.9, 0.8, 0.7, 0.6]),
         ),
@@ -52,8 +54,14 @@ def test_crops_are_the_exact_slices(layout, protocol):
     for image_id in ids:
         xy = rng.integers(-5, 120, (6, 2))
         boxes = np.concatenate([xy, xy + rng.integers(1, 30, (6, 2))], axis=1).astype(float)
-        proposals.update(propose(Predictions({}, {image_id: ImageDetections(128, 128, boxes, np.linspace(1, 0.5, 6))}),
-                                 [image_id], protocol, 0.5))
+        proposals.update(
+            propose(
+                Predictions({}, {image_id: ImageDetections(128, 128, boxes, np.linspace(1, 0.5, 6))}),
+                [image_id],
+                protocol,
+                0.5,
+            )
+        )
     cache = proposal_crops(layout, proposals, protocol, progress=False)
     assert len(cache) == sum(len(p.boxes) for p in proposals.values())
     assert cache.bf_channels == (3 if protocol == "faithful" else 1) and cache.protocol == protocol

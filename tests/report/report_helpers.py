@@ -96,8 +96,12 @@ def write_tiny_pipeline_run(root):
     pointer = root / "dataset.json"
     write_pointer(pointer, layout.root, "synth")
     detector = {"run": TINY_RUN, "detector": "faster_rcnn", "setting": "bf_fluo", "trainset": "all", "seed": 0}
-    meta = {"protocol": "faithful", "pipeline_run": TINY_RUN, "detector": detector,
-            "classifier": {"backbone": "tiny", "sha256": "c" * 64}}
+    meta = {
+        "protocol": "faithful",
+        "pipeline_run": TINY_RUN,
+        "detector": detector,
+        "classifier": {"backbone": "tiny", "sha256": "c" * 64},
+    }
     images = {
         image_id: ScoredImage(64, 64, np.array(boxes, np.int64), np.array(s_det), np.array(s_cls))
         for image_id, (boxes, s_det, s_cls) in TINY_PROPOSALS.items()

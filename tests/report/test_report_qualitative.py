@@ -67,8 +67,21 @@ def test_cli_writes_the_figure_and_its_boxes(tmp_path):
     pointer, scores, metrics = write_tiny_pipeline_run(tmp_path)
     assert read_json(metrics)["score_at_best_f1"] == pytest.approx(0.29)
     out = tmp_path / "figs"
-    argv = ["figures", "--figures", "qualitative", "--scores", str(scores), "--pipeline-metrics", str(metrics),
-            "--dataset", str(pointer), "--images", "3", "--out-dir", str(out)]
+    argv = [
+        "figures",
+        "--figures",
+        "qualitative",
+        "--scores",
+        str(scores),
+        "--pipeline-metrics",
+        str(metrics),
+        "--dataset",
+        str(pointer),
+        "--images",
+        "3",
+        "--out-dir",
+        str(out),
+    ]
     assert main(argv) == 0
     rows = read_csv(out / "fig9_predictions.csv")
     got = [(r["image_id"], r["kind"], box_of(r), r["score"], r["s_det"], r["s_cls"]) for r in rows]
@@ -93,14 +106,18 @@ def test_cli_writes_the_figure_and_its_boxes(tmp_path):
 def test_counts_of_every_image_add_up_to_the_evaluation(tmp_path):
     pointer, scores, metrics = write_tiny_pipeline_run(tmp_path)
     record = read_json(metrics)
-    images = qualitative_images(read_scores(scores), record, read_pointer(pointer).layout, image_ids=list(TINY_IDS),
-                                read_display=False)
+    images = qualitative_images(
+        read_scores(scores), record, read_pointer(pointer).layout, image_ids=list(TINY_IDS), read_display=False
+    )
     tp = sum(image.counts["tp"] for image in images)
     shown = sum(len(image.scores) for image in images)
     assert tp / shown == pytest.approx(record["precision_at_best_f1"])
     assert tp / record["n_ground_truth"] == pytest.approx(record["recall_at_best_f1"])
-    assert [image.counts for image in images] == [{"tp": 1, "fp": 1, "fn": 1}, {"tp": 1, "fp": 0, "fn": 0},
-                                                  {"tp": 0, "fp": 0, "fn": 0}]
+    assert [image.counts for image in images] == [
+        {"tp": 1, "fp": 1, "fn": 1},
+        {"tp": 1, "fp": 0, "fn": 0},
+        {"tp": 0, "fp": 0, "fn": 0},
+    ]
     assert len(qualitative_rows(images, record["score_at_best_f1"])) == 6
 
 
@@ -116,14 +133,28 @@ def test_metrics_of_another_run_are_refused(tmp_path):
     [("scores", "pipeline_score"), ("metrics", "pipeline_evaluate"), ("dataset", "synth_dataset")],
 )
 def test_missing_input_names_file_and_rule(tmp_path, capsys, missing, rule):
-    paths = {"dataset": tmp_path / "dataset.json", "scores": tmp_path / "scores.json",
-             "metrics": tmp_path / "omega0.7" / "metrics.json"}
+    paths = {
+        "dataset": tmp_path / "dataset.json",
+        "scores": tmp_path / "scores.json",
+        "metrics": tmp_path / "omega0.7" / "metrics.json",
+    }
     for name, path in paths.items():
         if name != missing:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("{}")
-    argv = ["figures", "--figures", "qualitative", "--scores", str(paths["scores"]), "--pipeline-metrics",
-            str(paths["metrics"]), "--dataset", str(paths["dataset"]), "--out-dir", str(tmp_path / "figs")]
+    argv = [
+        "figures",
+        "--figures",
+        "qualitative",
+        "--scores",
+        str(paths["scores"]),
+        "--pipeline-metrics",
+        str(paths["metrics"]),
+        "--dataset",
+        str(paths["dataset"]),
+        "--out-dir",
+        str(tmp_path / "figs"),
+    ]
     assert main(argv) == 1
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and str(paths[missing]) in error and rule in error and "rule " in error

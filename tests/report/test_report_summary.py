@@ -4,6 +4,7 @@ both kinds of run record, and a clear error for a file that is not one of the pa
 import json
 
 from pointer_helpers import write_twin_pointer
+
 from ctcbench.cli import main
 
 
@@ -16,17 +17,35 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     (figures / "fig9_predictions.png").write_bytes(b"\x89PNG fake")
     (figures / "fig9_predictions.csv").write_text("image_id\n")
     (figures / "fig7_confusion.png").write_bytes(b"\x89PNG fake")
-    classifier = {"environment": {"git": {"commit": "a" * 40, "dirty": False}, "device": {"device": "cuda", "name": "H100"}}, "wall_time_s": 3600}
+    classifier = {
+        "environment": {"git": {"commit": "a" * 40, "dirty": False}, "device": {"device": "cuda", "name": "H100"}},
+        "wall_time_s": 3600,
+    }
     detector = {"git": {"commit": "b" * 40, "dirty": True}, "device": {"device": "cpu"}, "wall_time_s": 1800}
     runs = []
     for name, record in (("c.json", classifier), ("d.json", detector)):
         runs.append(tmp_path / name)
         runs[-1].write_text(json.dumps(record))
     out = tmp_path / "report.md"
-    argv = ["report", "--title", "T", "--tables", str(tables / "table4_image_level.md"), str(tables / "table1.md"),
-            "--figures", str(figures / "fig9_predictions.png"), str(figures / "fig7_confusion.png"),
-            "--runs", *map(str, runs), "--audit", str(tmp_path / "data" / "audit.md"), "--dataset", str(write_twin_pointer(tmp_path)),
-            "--out", str(out)]
+    argv = [
+        "report",
+        "--title",
+        "T",
+        "--tables",
+        str(tables / "table4_image_level.md"),
+        str(tables / "table1.md"),
+        "--figures",
+        str(figures / "fig9_predictions.png"),
+        str(figures / "fig7_confusion.png"),
+        "--runs",
+        *map(str, runs),
+        "--audit",
+        str(tmp_path / "data" / "audit.md"),
+        "--dataset",
+        str(write_twin_pointer(tmp_path)),
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     page = out.read_text()
     order = [page.index(s) for s in ("## Table 1", "## Table 4", "## Fig. 7", "## Fig. 9")]
@@ -41,6 +60,20 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
 
     stray = tmp_path / "notes.md"
     stray.write_text("x")
-    assert main(["report", "--title", "T", "--tables", str(stray), "--dataset", str(tmp_path / "dataset.json"),
-                 "--out", str(out)]) == 1
+    assert (
+        main(
+            [
+                "report",
+                "--title",
+                "T",
+                "--tables",
+                str(stray),
+                "--dataset",
+                str(tmp_path / "dataset.json"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 1
+    )
     assert "notes.md: not one of the paper's tables" in capsys.readouterr().err

@@ -100,10 +100,16 @@ class SlurmCluster:
         munge = self.base / "munge"
         subprocess.run(
             [
-                "munged", "--force", f"--socket={self.munge_socket}", f"--pid-file={munge}/munged.pid",
-                f"--log-file={munge}/munged.log", f"--seed-file={munge}/munged.seed", f"--key-file={MUNGE_KEY}",
+                "munged",
+                "--force",
+                f"--socket={self.munge_socket}",
+                f"--pid-file={munge}/munged.pid",
+                f"--log-file={munge}/munged.log",
+                f"--seed-file={munge}/munged.seed",
+                f"--key-file={MUNGE_KEY}",
             ],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         env = {**os.environ, **self.env}
         subprocess.run(["slurmctld"], env=env, check=True, capture_output=True)

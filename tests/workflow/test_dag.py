@@ -24,8 +24,15 @@ def job_counts(stdout):
 
 
 def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
-    result = snakemake("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-                       "--configfile", str(ROOT / "config.yaml"))
+    result = snakemake(
+        "-n",
+        "--directory",
+        str(tmp_path),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+    )
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["fetch_dataset"] == 1
@@ -35,15 +42,33 @@ def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
 
 
 def test_demo_preset_plans_the_synthetic_twin(tmp_path):
-    result = snakemake("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-                       "--configfile", str(ROOT / "config.yaml"), "--config", "preset=demo")
+    result = snakemake(
+        "-n",
+        "--directory",
+        str(tmp_path),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--config",
+        "preset=demo",
+    )
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stdout)["synth_dataset"] == 1
 
 
 def test_config_error_stops_with_one_line(tmp_path):
-    result = snakemake("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-                       "--configfile", str(ROOT / "config.yaml"), "--config", "protocol=fathful")
+    result = snakemake(
+        "-n",
+        "--directory",
+        str(tmp_path),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--config",
+        "protocol=fathful",
+    )
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
     assert errors == [
@@ -64,8 +89,17 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs). The corrected protocol also
     predicts and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
-        result = snakemake("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-                           "--configfile", str(ROOT / "config.yaml"), "--config", f"protocol={protocol}")
+        result = snakemake(
+            "-n",
+            "--directory",
+            str(tmp_path),
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            str(ROOT / "config.yaml"),
+            "--config",
+            f"protocol={protocol}",
+        )
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == 27 + 9 + 9 and counts["pipeline_evaluate"] == 27 * 2 + 9 + 9
@@ -78,8 +112,17 @@ def test_a_results_tree_of_another_protocol_is_refused(tmp_path):
     stamp = tmp_path / "results" / "demo" / "protocol.json"
     stamp.parent.mkdir(parents=True)
     stamp.write_text('{"protocol": "faithful", "hoechst_channels": 3}')
-    args = ("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-            "--configfile", str(ROOT / "config.yaml"), "--config", "preset=demo")
+    args = (
+        "-n",
+        "--directory",
+        str(tmp_path),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--config",
+        "preset=demo",
+    )
     assert snakemake(*args).returncode == 0
     result = snakemake(*args, "protocol=corrected", "hoechst_channels=4")
     assert result.returncode != 0 and "Traceback" not in result.stderr

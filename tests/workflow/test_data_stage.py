@@ -17,8 +17,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_snakemake(workdir, *extra):
     command = [
-        sys.executable, "-m", "snakemake", "data", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-        str(ROOT / "config.yaml"), "--directory", str(workdir), "--cores", "2", *extra, "--config", "preset=demo",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "data",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *extra,
+        "--config",
+        "preset=demo",
     ]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from slurm_cluster import SlurmCluster, missing_binaries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,15 +37,32 @@ def test_data_stage_runs_through_the_slurm_profile(cluster, tmp_path):
     workdir.mkdir()
     env = {**os.environ, **cluster.env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     command = [
-        sys.executable, "-m", "snakemake",
-        "results/demo/tables/table1.md", "results/demo/splits/trainsets/summary.json", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-        str(ROOT / "config.yaml"), "--directory", str(workdir),
-        "--workflow-profile", str(ROOT / "workflow" / "profiles" / "slurm"),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "results/demo/tables/table1.md",
+        "results/demo/splits/trainsets/summary.json",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--directory",
+        str(workdir),
+        "--workflow-profile",
+        str(ROOT / "workflow" / "profiles" / "slurm"),
         # this node has one partition and no accounting; the profile's own defaults are for a GPU cluster
-        "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=10",
-        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2", "--jobs", "2",
+        "--default-resources",
+        "slurm_partition=debug",
+        "mem_mb=1000",
+        "runtime=10",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--jobs",
+        "2",
         "--slurm-keep-successful-logs",
-        "--config", "preset=demo",
+        "--config",
+        "preset=demo",
     ]
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
     output = result.stdout + result.stderr

@@ -18,7 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("ctcbench.data.synth.cli", "write the synthetic twin of the dataset in the figshare layout"),
     "fetch": ("ctcbench.data.fetch_cli", "download the dataset from figshare, verify and extract it"),
     "stage-local": ("ctcbench.data.stage_cli", "point the workflow at a pre-staged local copy of the dataset"),
-    "validate": ("ctcbench.data.validate_cli", "check the dataset and write Table 1 (counts per split, class, patient)"),
+    "validate": (
+        "ctcbench.data.validate_cli",
+        "check the dataset and write Table 1 (counts per split, class, patient)",
+    ),
     "audit": ("ctcbench.data.audit_cli", "check on the staged data the facts the spec leaves to verify (§9)"),
     "splits": ("ctcbench.data.splits_cli", "write the image lists: train, val, test and per-patient training lists"),
     "crops": ("ctcbench.data.crops_cli", "extract every annotated cell of a split into one crop-cache file"),
@@ -49,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctcbench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (_module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text)
     return parser
 

@@ -40,6 +40,11 @@ def _key_path(path: Any) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+def as_list(value: Any) -> list[str]:
+    """A schema keyword's value (one name or a list of them) as a list of strings."""
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _describe(error: jsonschema.ValidationError, source: str) -> str:
     where = _key_path(error.absolute_path)
     if error.validator == "additionalProperties":
@@ -54,8 +59,8 @@ def _describe(error: jsonschema.ValidationError, source: str) -> str:
     if error.validator == "required":
         return f"{source}: {where}: {error.message}"
     expected = {
-        "type": lambda: f"expected {' or '.join(error.validator_value) if isinstance(error.validator_value, list) else error.validator_value}",
-        "enum": lambda: f"expected one of {', '.join(map(str, error.validator_value))}",
+        "type": lambda: f"expected {' or '.join(as_list(error.validator_value))}",
+        "enum": lambda: f"expected one of {', '.join('null' if v is None else str(v) for v in error.validator_value)}",
         "pattern": lambda: f"expected text matching {error.validator_value}",
         "minimum": lambda: f"expected at least {error.validator_value}",
         "maximum": lambda: f"expected at most {error.validator_value}",
@@ -96,7 +101,9 @@ def _semantic_checks(config: dict, source: str) -> None:
 
     def need_backbone(key: str, name: str) -> None:
         if name not in backbones:
-            raise ConfigError(f"{source}: {key} = {name!r}: expected a key of classify.backbones ({', '.join(backbones)})")
+            raise ConfigError(
+                f"{source}: {key} = {name!r}: expected a key of classify.backbones ({', '.join(backbones)})"
+            )
 
     need_backbone("classify.main_backbone", config["classify"]["main_backbone"])
     for index, name in enumerate(config["classify"]["grid"]):
@@ -132,9 +139,8 @@ def resolve(raw: dict, source: str = "config.yaml") -> dict:
     presets = raw.get("presets") or {}
     if preset != BASE_PRESET:
         if preset not in presets:
-            raise ConfigError(
-                f"{source}: preset = {preset!r}: expected {BASE_PRESET} or one of {', '.join(presets) or '(none defined)'}"
-            )
+            known = ", ".join(presets) or "(none defined)"
+            raise ConfigError(f"{source}: preset = {preset!r}: expected {BASE_PRESET} or one of {known}")
         raw = deep_merge(raw, presets[preset])
     schema = load_schema()
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(raw))

@@ -48,7 +48,7 @@ def html_page(markdown: str, title: str) -> str:
     body = md.markdown(markdown, extensions=["tables"], output_format="html")
     body = body.replace("<p><em>Data:", '<p class="data"><em>Data:', 1)
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head>\n"
         f"<body>\n{body}\n</body></html>\n"
     )

@@ -17,8 +17,18 @@ from typing import Any
 
 # Every library whose version can change a number; absent ones are recorded as null.
 PACKAGES = (
-    "ctcbench", "torch", "torchvision", "timm", "mmcv", "mmdet", "mmengine", "numpy", "scipy", "scikit-learn",
-    "tifffile", "opencv-python-headless",
+    "ctcbench",
+    "torch",
+    "torchvision",
+    "timm",
+    "mmcv",
+    "mmdet",
+    "mmengine",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "tifffile",
+    "opencv-python-headless",
 )
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +43,7 @@ def file_sha256(path: Path | str) -> str:
 
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
     """Commit of the checkout and whether tracked files differ from it; nulls outside a git checkout."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=20)

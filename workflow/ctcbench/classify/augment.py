@@ -62,7 +62,7 @@ class Normalisation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Normalisation":
+    def from_dict(cls, data: dict | None) -> Normalisation:
         data = data or {}
         mean, std = data.get("mean"), data.get("std")
         return cls(None if mean is None else tuple(mean), None if std is None else tuple(std))

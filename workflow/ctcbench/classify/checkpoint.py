@@ -59,7 +59,7 @@ class ModelSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         return cls(**{**data, "classes": tuple(data["classes"])})
 
 

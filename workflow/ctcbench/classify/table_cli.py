@@ -9,6 +9,7 @@ from pathlib import Path
 from ..data.pointer import describe_data, read_pointer
 from ..errors import ConfigError
 from ..markup import write_table
+from ..tables import write_csv
 from .table import (
     LONG_COLUMNS,
     RUN_COLUMNS,
@@ -18,7 +19,6 @@ from .table import (
     table2,
     table3,
 )
-from ..tables import write_csv
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from ..data.layout import CLASSES
 from ..data.splits import read_trainset
 from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
-from ..tables import write_csv
 from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, versions
+from ..tables import write_csv
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
 from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, train_stream, trainset_indices
@@ -340,7 +340,7 @@ def write_curves(path: Path, schedule: Schedule, state: _Progress) -> None:
 
 
 def write_run_record(
-    cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: "RunData"
+    cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: RunData
 ) -> None:
     """run.json: enough to tell exactly what produced this run's checkpoints (design §3)."""
     record = {

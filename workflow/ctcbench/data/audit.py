@@ -21,10 +21,11 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby, permutations, product
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -59,7 +60,12 @@ PROTOCOL = "faithful"  # released crops are compared with the OpenCV-style 8-bit
 
 # Crop outcomes: the first is the good one; the others are problems, each with examples.
 CROP_OUTCOMES: tuple[str, ...] = (
-    "exact", "shape_mismatch", "pixel_mismatch", "missing_raw", "unparsable_name", "unreadable_crop",
+    "exact",
+    "shape_mismatch",
+    "pixel_mismatch",
+    "missing_raw",
+    "unparsable_name",
+    "unreadable_crop",
 )
 OUTCOME_TEXT = {
     "exact": "exact",
@@ -92,12 +98,23 @@ class Check:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "spec": self.sections, "verdict": self.verdict, "meaning": self.meaning,
-                **self.data}
+        return {
+            "title": self.title,
+            "spec": self.sections,
+            "verdict": self.verdict,
+            "meaning": self.meaning,
+            **self.data,
+        }
 
     def markdown(self, number: int) -> list[str]:
-        return [f"## {number}. {self.title} ({self.sections})", "", *self.findings, "",
-                f"**Verdict: {VERDICT_TEXT[self.verdict]}.** {self.meaning}", ""]
+        return [
+            f"## {number}. {self.title} ({self.sections})",
+            "",
+            *self.findings,
+            "",
+            f"**Verdict: {VERDICT_TEXT[self.verdict]}.** {self.meaning}",
+            "",
+        ]
 
 
 @dataclass
@@ -111,16 +128,25 @@ class AuditReport:
         return {c.key: c.verdict for c in self.checks}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "root": str(self.root), "source": self.source, "settings": self.settings,
-                "verdicts": self.verdicts(), "checks": {c.key: c.to_dict() for c in self.checks}}
+        return {
+            "format": FORMAT,
+            "root": str(self.root),
+            "source": self.source,
+            "settings": self.settings,
+            "verdicts": self.verdicts(),
+            "checks": {c.key: c.to_dict() for c in self.checks},
+        }
 
     def markdown(self) -> str:
         source = self.source or "unknown"
         lines = ["# Dataset audit (reference-spec §9)", "", f"Dataset: `{self.root}` (source: {source})."]
         if self.source == "synth":
-            lines += ["", "This is the synthetic twin: its counts come from the twin's preset, not from the release, "
-                          "so comparisons with the paper's numbers say nothing about the real data. Run the audit "
-                          "again once the figshare record is staged."]
+            lines += [
+                "",
+                "This is the synthetic twin: its counts come from the twin's preset, not from the release, "
+                "so comparisons with the paper's numbers say nothing about the real data. Run the audit "
+                "again once the figshare record is staged.",
+            ]
         lines += [""]
         lines += ["| check | verdict |", "|---|---|"]
         lines += [f"| {n}. {c.title} | {VERDICT_TEXT[c.verdict]} |" for n, c in enumerate(self.checks, 1)]
@@ -152,8 +178,10 @@ def _example_lines(examples: Mapping[str, list[dict[str, str]]]) -> list[str]:
     lines = []
     for kind, rows in examples.items():
         if rows:
-            lines.append(f"Examples, {OUTCOME_TEXT.get(kind, kind)} (first {min(len(rows), MD_EXAMPLES)}; "
-                         "up to 20 in audit.json):")
+            lines.append(
+                f"Examples, {OUTCOME_TEXT.get(kind, kind)} (first {min(len(rows), MD_EXAMPLES)}; "
+                "up to 20 in audit.json):"
+            )
             lines += [f"- `{row['file']}`: {row['detail']}" for row in rows[:MD_EXAMPLES]]
     return lines
 
@@ -200,8 +228,10 @@ def check_usable(layout: DatasetLayout) -> None:
     if not layout.root.is_dir():
         raise DatasetError(f"{layout.root}: dataset root is not a directory; check the path in the dataset pointer")
     if not any(p.is_dir() for p in (layout.annotations_dir, layout.images_dir, layout.cells_dir)):
-        raise DatasetError(f"{layout.root}: no Annotations/, raw_images_for_model/ or raw_cell_images/ here; the "
-                           "pointer must name the extracted figshare record")
+        raise DatasetError(
+            f"{layout.root}: no Annotations/, raw_images_for_model/ or raw_cell_images/ here; the "
+            "pointer must name the extracted figshare record"
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -229,8 +259,9 @@ def released_crops(layout: DatasetLayout, split: str) -> list[ReleasedCrop]:
             folder = layout.cell_crop(split, modality, label, "x").parent
             if folder.is_dir():
                 with os.scandir(folder) as entries:  # file types come with the listing: no stat per crop
-                    files = sorted(folder / e.name for e in entries
-                                   if e.is_file() and Path(e.name).suffix.lower() in TIFF_SUFFIXES)
+                    files = sorted(
+                        folder / e.name for e in entries if e.is_file() and Path(e.name).suffix.lower() in TIFF_SUFFIXES
+                    )
                 crops += [ReleasedCrop(p, split, modality, label) for p in files]
     return crops
 
@@ -290,8 +321,10 @@ def compare_crop(crop: np.ndarray, raw: np.ndarray, box: tuple[int, int, int, in
     expected = (0, 0) if clipped is None else (clipped[3] - clipped[1], clipped[2] - clipped[0])
     if crop.shape[:2] != expected:
         offset = _find_offset(raw, crop, clipped or box)
-        detail = (f"crop is {crop.shape[0]}x{crop.shape[1]} (h x w), the name's box clipped to the "
-                  f"{width}x{height} image gives {expected[0]}x{expected[1]}; {_offset_text(offset)}")
+        detail = (
+            f"crop is {crop.shape[0]}x{crop.shape[1]} (h x w), the name's box clipped to the "
+            f"{width}x{height} image gives {expected[0]}x{expected[1]}; {_offset_text(offset)}"
+        )
         return _CropResult("shape_mismatch", detail, offset=offset)
     diff = np.abs(crop.astype(np.int16) - cut(raw, clipped).astype(np.int16))
     worst = int(diff.max()) if diff.size else 0
@@ -299,13 +332,15 @@ def compare_crop(crop: np.ndarray, raw: np.ndarray, box: tuple[int, int, int, in
         return _CropResult("exact")
     offset = _find_offset(raw, crop, clipped)
     differing = int(np.count_nonzero(diff.max(axis=2)))
-    detail = (f"max |difference| {worst}, {differing} of {expected[0] * expected[1]} pixels differ; "
-              f"{_offset_text(offset)}")
+    detail = (
+        f"max |difference| {worst}, {differing} of {expected[0] * expected[1]} pixels differ; {_offset_text(offset)}"
+    )
     return _CropResult("pixel_mismatch", detail, max_abs_diff=worst, offset=offset)
 
 
-def _annotation_result(result: _CropResult, crop: ReleasedCrop, annotation: VocAnnotation | None, cell: int,
-                       box: tuple[int, int, int, int]) -> None:
+def _annotation_result(
+    result: _CropResult, crop: ReleasedCrop, annotation: VocAnnotation | None, cell: int, box: tuple[int, int, int, int]
+) -> None:
     if annotation is None:
         result.label = ("label_unchecked", "the image's trainval XML is missing or unreadable")
         return
@@ -330,8 +365,9 @@ def _raw_images(layout: DatasetLayout, image_id: str) -> dict[str, np.ndarray] |
     return {"brightfield": both[..., :k], "fluorescence": both[..., k:]}
 
 
-def _audit_crop_sample(layout: DatasetLayout, sample: list[ReleasedCrop], annotations: _Annotations,
-                       progress: Callable[[], None]) -> list[tuple[ReleasedCrop, _CropResult]]:
+def _audit_crop_sample(
+    layout: DatasetLayout, sample: list[ReleasedCrop], annotations: _Annotations, progress: Callable[[], None]
+) -> list[tuple[ReleasedCrop, _CropResult]]:
     """Compare every sampled crop; each raw image is read once (crops grouped by image id)."""
     parsed: list[tuple[ReleasedCrop, tuple[str, int, tuple[int, int, int, int]]]] = []
     results = []
@@ -351,8 +387,13 @@ def _audit_crop_sample(layout: DatasetLayout, sample: list[ReleasedCrop], annota
     return results
 
 
-def _one_crop(crop: ReleasedCrop, raw: dict[str, np.ndarray] | str, annotation: VocAnnotation | None, cell: int,
-              box: tuple[int, int, int, int]) -> _CropResult:
+def _one_crop(
+    crop: ReleasedCrop,
+    raw: dict[str, np.ndarray] | str,
+    annotation: VocAnnotation | None,
+    cell: int,
+    box: tuple[int, int, int, int],
+) -> _CropResult:
     if isinstance(raw, str):
         result = _CropResult("missing_raw", raw)
     else:
@@ -382,15 +423,26 @@ def _xml_object_counts(layout: DatasetLayout, ids: Sequence[str], annotations: _
     return {label: counts[label] for label in CLASSES}
 
 
-def _inventory(layout: DatasetLayout, per_split: Mapping[str, list[ReleasedCrop]], ids: Mapping[str, list[str]],
-               annotations: _Annotations, paper: Mapping[str, PaperSplit] | None) -> dict[str, Any]:
+def _inventory(
+    layout: DatasetLayout,
+    per_split: Mapping[str, list[ReleasedCrop]],
+    ids: Mapping[str, list[str]],
+    annotations: _Annotations,
+    paper: Mapping[str, PaperSplit] | None,
+) -> dict[str, Any]:
     """Nesting found, files per split / modality / class beside the XML objects, and crops present in one
     modality only (§1.2, §1.8, §9.4)."""
     folders = _crop_folders(layout)
-    expected = {layout.cell_crop(s, m, c, "x").parent.relative_to(layout.cells_dir).as_posix()
-                for s in CROP_SPLITS for m in MODALITIES for c in CLASSES}
-    files = {s: {m: {c: sum(1 for x in crops if x.modality == m and x.label == c) for c in CLASSES}
-                 for m in MODALITIES} for s, crops in per_split.items()}
+    expected = {
+        layout.cell_crop(s, m, c, "x").parent.relative_to(layout.cells_dir).as_posix()
+        for s in CROP_SPLITS
+        for m in MODALITIES
+        for c in CLASSES
+    }
+    files = {
+        s: {m: {c: sum(1 for x in crops if x.modality == m and x.label == c) for c in CLASSES} for m in MODALITIES}
+        for s, crops in per_split.items()
+    }
     unpaired = {}
     for split, crops in per_split.items():
         names = {m: {(x.label, x.stem) for x in crops if x.modality == m} for m in MODALITIES}
@@ -409,24 +461,35 @@ def _inventory(layout: DatasetLayout, per_split: Mapping[str, list[ReleasedCrop]
     }
 
 
-def check_crops(layout: DatasetLayout, ids: Mapping[str, list[str]], per_split: Mapping[str, list[ReleasedCrop]],
-                annotations: _Annotations, count: int, seed: int, paper: Mapping[str, PaperSplit] | None,
-                progress: bool) -> Check:
+def check_crops(
+    layout: DatasetLayout,
+    ids: Mapping[str, list[str]],
+    per_split: Mapping[str, list[ReleasedCrop]],
+    annotations: _Annotations,
+    count: int,
+    seed: int,
+    paper: Mapping[str, PaperSplit] | None,
+    progress: bool,
+) -> Check:
     check = Check("crops", "Released crops vs exact box slices", "§1.8, §9.3")
     check.data = {"sample_per_split": count, "seed": seed, "protocol": PROTOCOL}
     if not layout.cells_dir.is_dir():
         check.findings = ["No `raw_cell_images/` folder in this dataset copy."]
-        check.meaning = ("The crop cache's cutting rule (exact box of the 8-bit OpenCV read, §1.8) stays an "
-                         "assumption; audit again on a copy that holds the released crops.")
+        check.meaning = (
+            "The crop cache's cutting rule (exact box of the 8-bit OpenCV read, §1.8) stays an "
+            "assumption; audit again on a copy that holds the released crops."
+        )
         check.data["present"] = False
         return check
     inventory = _inventory(layout, per_split, ids, annotations, paper)
     check.data.update(present=True, inventory=inventory)
     samples = {split: _sample(crops, count, seed, split) for split, crops in per_split.items()}
-    with tqdm(total=sum(map(len, samples.values())), desc="auditing crops", unit="crop",
-              disable=None if progress else True) as bar:
-        results = {split: _audit_crop_sample(layout, sample, annotations, bar.update)
-                   for split, sample in samples.items()}
+    with tqdm(
+        total=sum(map(len, samples.values())), desc="auditing crops", unit="crop", disable=None if progress else True
+    ) as bar:
+        results = {
+            split: _audit_crop_sample(layout, sample, annotations, bar.update) for split, sample in samples.items()
+        }
     summary, examples = _summarise_crops(layout, per_split, results)
     check.data.update(splits=summary, examples=examples)
     check.findings = _crop_findings(layout, count, seed, inventory, summary, examples)
@@ -434,8 +497,11 @@ def check_crops(layout: DatasetLayout, ids: Mapping[str, list[str]], per_split: 
     return check
 
 
-def _summarise_crops(layout: DatasetLayout, per_split: Mapping[str, list[ReleasedCrop]],
-                     results: Mapping[str, list[tuple[ReleasedCrop, _CropResult]]]) -> tuple[dict, dict]:
+def _summarise_crops(
+    layout: DatasetLayout,
+    per_split: Mapping[str, list[ReleasedCrop]],
+    results: Mapping[str, list[tuple[ReleasedCrop, _CropResult]]],
+) -> tuple[dict, dict]:
     summary: dict[str, dict[str, Any]] = {}
     examples: dict[str, list[dict[str, str]]] = {}
     for split, rows in results.items():
@@ -463,41 +529,76 @@ def _summarise_crops(layout: DatasetLayout, per_split: Mapping[str, list[Release
     return summary, examples
 
 
-def _crop_findings(layout: DatasetLayout, count: int, seed: int, inventory: Mapping[str, Any],
-                   summary: Mapping[str, Mapping[str, Any]], examples: Mapping[str, list]) -> list[str]:
+def _crop_findings(
+    layout: DatasetLayout,
+    count: int,
+    seed: int,
+    inventory: Mapping[str, Any],
+    summary: Mapping[str, Mapping[str, Any]],
+    examples: Mapping[str, list],
+) -> list[str]:
     folders, unexpected = inventory["folders"], inventory["unexpected_folders"]
     nesting = "{train,val}/{brightfield,fluorescence}/{R,G,U}"
-    where = (f"outside the expected {nesting} nesting: " + ", ".join(f"`{f}` ({folders[f]})" for f in unexpected)
-             if unexpected else f"all in the expected {nesting} nesting")
-    lines = [f"Folders with TIFF files under `raw_cell_images/`: {len(folders)}; {where}. "
-             f"Test crops: {inventory['test_crop_files'] or 'none'}.", ""]
+    where = (
+        f"outside the expected {nesting} nesting: " + ", ".join(f"`{f}` ({folders[f]})" for f in unexpected)
+        if unexpected
+        else f"all in the expected {nesting} nesting"
+    )
+    lines = [
+        f"Folders with TIFF files under `raw_cell_images/`: {len(folders)}; {where}. "
+        f"Test crops: {inventory['test_crop_files'] or 'none'}.",
+        "",
+    ]
     rows = []
     for split, files in inventory["files"].items():
         for label in CLASSES:
             paper = inventory["paper"].get(split, {}).get(label, "n/a")
-            rows.append([split, label, files["brightfield"][label], files["fluorescence"][label],
-                         inventory["xml_objects"][split][label], paper])
-    lines += _table(["split", "class", "brightfield files", "fluorescence files", "XML objects", "paper Table 1"],
-                    rows)
+            rows.append(
+                [
+                    split,
+                    label,
+                    files["brightfield"][label],
+                    files["fluorescence"][label],
+                    inventory["xml_objects"][split][label],
+                    paper,
+                ]
+            )
+    lines += _table(["split", "class", "brightfield files", "fluorescence files", "XML objects", "paper Table 1"], rows)
     unpaired = {s: u for s, u in inventory["unpaired"].items() if u["brightfield_only"] or u["fluorescence_only"]}
     for split, u in unpaired.items():
-        lines += ["", f"{split}: {u['brightfield_only']} crops in brightfield only, {u['fluorescence_only']} in "
-                      f"fluorescence only (e.g. {', '.join(u['examples'][:3])})."]
+        lines += [
+            "",
+            f"{split}: {u['brightfield_only']} crops in brightfield only, {u['fluorescence_only']} in "
+            f"fluorescence only (e.g. {', '.join(u['examples'][:3])}).",
+        ]
     what = "every crop" if count <= 0 else f"a sample of up to {count} crop files per split (seed {seed})"
-    lines += ["", f"Compared {what}: each released crop read as OpenCV does (8-bit BGR) against the exact box "
-                  "slice, named in its file name and clipped to the image, of the same read of the raw image.", ""]
-    header = ["split", "files", "sampled", *[OUTCOME_TEXT[o] for o in CROP_OUTCOMES], "class differs",
-              "max abs diff"]
-    lines += _table(header, [[s, v["available"], v["sampled"], *[v[o] for o in CROP_OUTCOMES], v["label_mismatch"],
-                              v["max_abs_diff"]] for s, v in summary.items()])
+    lines += [
+        "",
+        f"Compared {what}: each released crop read as OpenCV does (8-bit BGR) against the exact box "
+        "slice, named in its file name and clipped to the image, of the same read of the raw image.",
+        "",
+    ]
+    header = ["split", "files", "sampled", *[OUTCOME_TEXT[o] for o in CROP_OUTCOMES], "class differs", "max abs diff"]
+    lines += _table(
+        header,
+        [
+            [s, v["available"], v["sampled"], *[v[o] for o in CROP_OUTCOMES], v["label_mismatch"], v["max_abs_diff"]]
+            for s, v in summary.items()
+        ],
+    )
     extra = []
     for split, v in summary.items():
         if v["label_unchecked"] or v["box_mismatch"]:
-            extra.append(f"{split}: {v['label_unchecked']} crops whose XML is missing or unreadable, "
-                         f"{v['box_mismatch']} whose name (cell index, box) differs from the XML object.")
+            extra.append(
+                f"{split}: {v['label_unchecked']} crops whose XML is missing or unreadable, "
+                f"{v['box_mismatch']} whose name (cell index, box) differs from the XML object."
+            )
         if v["shifted_matches"]:
-            extra.append(f"{split}: mismatching crops that equal a 1-px shifted slice: "
-                         + ", ".join(f"{k} ({n})" for k, n in v["shifted_matches"].items()) + ".")
+            extra.append(
+                f"{split}: mismatching crops that equal a 1-px shifted slice: "
+                + ", ".join(f"{k} ({n})" for k, n in v["shifted_matches"].items())
+                + "."
+            )
     if extra:
         lines += [""] + extra
     example_lines = _example_lines(examples)
@@ -509,26 +610,41 @@ def _crop_verdict(check: Check, summary: Mapping[str, Mapping[str, Any]]) -> Non
     for values in summary.values():
         total.update({k: v for k, v in values.items() if isinstance(v, int)})
     compared = total["exact"] + total["shape_mismatch"] + total["pixel_mismatch"]
-    problems = sum(total[k] for k in ("shape_mismatch", "pixel_mismatch", "unparsable_name", "unreadable_crop",
-                                      "label_mismatch", "box_mismatch"))
+    problems = sum(
+        total[k]
+        for k in (
+            "shape_mismatch",
+            "pixel_mismatch",
+            "unparsable_name",
+            "unreadable_crop",
+            "label_mismatch",
+            "box_mismatch",
+        )
+    )
     if problems:
         check.verdict = NOT_CONSISTENT
-        check.meaning = ("Some released crops are not the exact, clipped box slice of the 8-bit OpenCV read, or "
-                         "sit in another class folder than their XML object (see the counts and examples): the crop "
-                         "cache, cut from the raw images and XMLs, would not give the classifier the pixels and "
-                         "labels the original trained on. Decide whether to train from the released crops directly "
-                         "or to change the cutting rule (a 1-px shift points to VOC 1-based corners, §8.18).")
+        check.meaning = (
+            "Some released crops are not the exact, clipped box slice of the 8-bit OpenCV read, or "
+            "sit in another class folder than their XML object (see the counts and examples): the crop "
+            "cache, cut from the raw images and XMLs, would not give the classifier the pixels and "
+            "labels the original trained on. Decide whether to train from the released crops directly "
+            "or to change the cutting rule (a 1-px shift points to VOC 1-based corners, §8.18)."
+        )
     elif compared == 0:
         check.verdict = NOT_CHECKABLE
-        check.meaning = ("No released crop could be compared with its raw image here (no crops in the expected "
-                         "folders, or their raw images are missing): the cutting rule of §1.8 stays an assumption.")
+        check.meaning = (
+            "No released crop could be compared with its raw image here (no crops in the expected "
+            "folders, or their raw images are missing): the cutting rule of §1.8 stays an assumption."
+        )
     else:
         check.verdict = CONSISTENT
         missing = total["missing_raw"]
         note = f" ({missing} sampled crops had no raw image to compare with.)" if missing else ""
-        check.meaning = ("Every compared crop is the exact box slice of the 8-bit OpenCV read, in the class folder "
-                         "of its XML object: the crop cache reproduces `raw_cell_images`, so the classifier sees the "
-                         "original's inputs." + note)
+        check.meaning = (
+            "Every compared crop is the exact box slice of the 8-bit OpenCV read, in the class folder "
+            "of its XML object: the crop cache reproduces `raw_cell_images`, so the classifier sees the "
+            "original's inputs." + note
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -558,46 +674,78 @@ def check_patients(ids: Mapping[str, list[str]]) -> Check:
         check.findings = ["`Annotations/train.txt` or `Annotations/val.txt` is missing or unreadable."]
         check.meaning = "The patient order r06/r07/r08 = 1st/2nd/3rd stays the spec's inference (§1.11)."
         return check
-    counts = {"train": _patient_counts(ids["train"]), "val": _patient_counts(ids["val"]),
-              "train+val": _patient_counts(ids["train"] + ids["val"])}
+    counts = {
+        "train": _patient_counts(ids["train"]),
+        "val": _patient_counts(ids["val"]),
+        "train+val": _patient_counts(ids["train"] + ids["val"]),
+    }
     if "test" in ids:
         counts["test"] = _patient_counts(ids["test"])
     matches = {name: _table6_match(counts[name]) for name in ("train", "train+val")}
-    check.data = {"counts": counts, "paper_table6_images": PAPER_TRAINVAL_IMAGES_PER_PATIENT,
-                  "paper_test_images": PAPER_TEST_IMAGES_PER_PATIENT,
-                  "matches": {k: "assumed order" if m[0] else "other order" if m[1] else "no"
-                              for k, m in matches.items()},
-                  "other_order": {k: m[1] for k, m in matches.items() if m[1]}}
+    check.data = {
+        "counts": counts,
+        "paper_table6_images": PAPER_TRAINVAL_IMAGES_PER_PATIENT,
+        "paper_test_images": PAPER_TEST_IMAGES_PER_PATIENT,
+        "matches": {k: "assumed order" if m[0] else "other order" if m[1] else "no" for k, m in matches.items()},
+        "other_order": {k: m[1] for k, m in matches.items() if m[1]},
+    }
     keys = [p for p in counts["train+val"]] + [p for p in counts.get("test", {}) if p not in counts["train+val"]]
-    rows = [[p, counts["train"].get(p, 0), counts["val"].get(p, 0), counts["train+val"].get(p, 0),
-             PAPER_TRAINVAL_IMAGES_PER_PATIENT.get(p, "n/a"), counts.get("test", {}).get(p, "n/a"),
-             PAPER_TEST_IMAGES_PER_PATIENT.get(p, "n/a")] for p in keys]
-    rows.append(["all", len(ids["train"]), len(ids["val"]), len(ids["train"]) + len(ids["val"]),
-                 sum(PAPER_TRAINVAL_IMAGES_PER_PATIENT.values()), len(ids.get("test", [])) if "test" in ids else "n/a",
-                 sum(PAPER_TEST_IMAGES_PER_PATIENT.values())])
-    check.findings = _table(["patient", "train", "val", "train+val", "Table 6 (1st/2nd/3rd)", "test", "paper test"],
-                            rows)
-    check.findings += ["", "Table 6's \"number of annotated images\" 493 / 503 / 91 is read as 1st/2nd/3rd patient = "
-                           "r06/r07/r08 in order. " + _match_sentence(matches)]
+    rows = [
+        [
+            p,
+            counts["train"].get(p, 0),
+            counts["val"].get(p, 0),
+            counts["train+val"].get(p, 0),
+            PAPER_TRAINVAL_IMAGES_PER_PATIENT.get(p, "n/a"),
+            counts.get("test", {}).get(p, "n/a"),
+            PAPER_TEST_IMAGES_PER_PATIENT.get(p, "n/a"),
+        ]
+        for p in keys
+    ]
+    rows.append(
+        [
+            "all",
+            len(ids["train"]),
+            len(ids["val"]),
+            len(ids["train"]) + len(ids["val"]),
+            sum(PAPER_TRAINVAL_IMAGES_PER_PATIENT.values()),
+            len(ids.get("test", [])) if "test" in ids else "n/a",
+            sum(PAPER_TEST_IMAGES_PER_PATIENT.values()),
+        ]
+    )
+    check.findings = _table(
+        ["patient", "train", "val", "train+val", "Table 6 (1st/2nd/3rd)", "test", "paper test"], rows
+    )
+    check.findings += [
+        "",
+        'Table 6\'s "number of annotated images" 493 / 503 / 91 is read as 1st/2nd/3rd patient = '
+        "r06/r07/r08 in order. " + _match_sentence(matches),
+    ]
     if matches["train+val"][0] or matches["train"][0]:
         which = "train+val" if matches["train+val"][0] else "train"
         check.verdict = CONSISTENT
-        check.meaning = (f"The {which} counts confirm 1st/2nd/3rd patient = r06/r07/r08. "
-                         + ("Table 6's counts are train+val images: the paper's per-patient models may have used "
-                            "val images too (§8.21); the benchmark's per-patient lists filter train.txt only, as "
-                            "the reference's trainr0X.txt would." if which == "train+val" else
-                            "Table 6's counts are train images: the per-patient lists filtered from train.txt "
-                            "are the paper's per-patient training sets."))
+        check.meaning = f"The {which} counts confirm 1st/2nd/3rd patient = r06/r07/r08. " + (
+            "Table 6's counts are train+val images: the paper's per-patient models may have used "
+            "val images too (§8.21); the benchmark's per-patient lists filter train.txt only, as "
+            "the reference's trainr0X.txt would."
+            if which == "train+val"
+            else "Table 6's counts are train images: the per-patient lists filtered from train.txt "
+            "are the paper's per-patient training sets."
+        )
     else:
         check.verdict = NOT_CONSISTENT
         other = next((m[1] for m in matches.values() if m[1]), None)
-        check.meaning = (("The counts match Table 6 only with patients in another order ("
-                          + ", ".join(f"{k} = {v}" for k, v in other.items())
-                          + "): relabel the Table 6 rows accordingly before comparing per-patient results.")
-                         if other else
-                         "Neither train nor train+val reproduces Table 6's per-patient counts, so the patient "
-                         "order cannot be confirmed from counts; per-patient results keep the assumed order "
-                         "r06/r07/r08 = 1st/2nd/3rd (§1.11).")
+        check.meaning = (
+            (
+                "The counts match Table 6 only with patients in another order ("
+                + ", ".join(f"{k} = {v}" for k, v in other.items())
+                + "): relabel the Table 6 rows accordingly before comparing per-patient results."
+            )
+            if other
+            else "Neither train nor train+val reproduces Table 6's per-patient counts, so the patient "
+            "order cannot be confirmed from counts; per-patient results keep the assumed order "
+            "r06/r07/r08 = 1st/2nd/3rd (§1.11)."
+        )
     return check
 
 
@@ -621,14 +769,20 @@ def _r_boxes(annotation: VocAnnotation) -> list[tuple[int, int, int, int]]:
     return sorted(b.int_coords() for b in annotation.objects if b.name == "R")
 
 
-def check_test_ids(layout: DatasetLayout, ids: Mapping[str, list[str]], annotations: _Annotations,
-                   paper: Mapping[str, PaperSplit] | None) -> Check:
+def check_test_ids(
+    layout: DatasetLayout,
+    ids: Mapping[str, list[str]],
+    annotations: _Annotations,
+    paper: Mapping[str, PaperSplit] | None,
+) -> Check:
     check = Check("test_ids", "Test ids in trainval, and the test annotators' coverage", "§1.7, §9.2")
     trainval_dir = layout.trainval_xml("x").parent
     test_dir = layout.test_xml("x").parent.parent
     if "test" not in ids or not (trainval_dir.is_dir() or test_dir.is_dir()):
-        check.findings = ["`Annotations/test.txt` is missing or unreadable, or neither `Annotations/trainval/` nor "
-                          "`Annotations/test/` exists."]
+        check.findings = [
+            "`Annotations/test.txt` is missing or unreadable, or neither `Annotations/trainval/` nor "
+            "`Annotations/test/` exists."
+        ]
         check.meaning = "Which XMLs the original used as test ground truth stays open (§9.2)."
         return check
     test_ids = ids["test"]
@@ -661,51 +815,91 @@ def check_test_ids(layout: DatasetLayout, ids: Mapping[str, list[str]], annotati
             else:
                 differ.append(image_id)
     paper_test = {c: paper["test"].counts[c] for c in CLASSES} if paper and "test" in paper else None
-    check.data = {"test_ids": len(test_ids), "in_trainval": len(in_trainval),
-                  "in_trainval_examples": in_trainval[:MAX_EXAMPLES],
-                  "trainval_classes_of_test_ids": {c: classes[c] for c in CLASSES},
-                  "trainval_vs_unioned": {"same_R_boxes": same, "different_R_boxes": len(differ),
-                                          "different_examples": differ[:MAX_EXAMPLES]},
-                  "annotators": coverage, "paper_test": paper_test}
-    check.findings = [f"Test ids (test.txt): {len(test_ids)}. With an XML in `Annotations/trainval/`: "
-                      f"{len(in_trainval)}" + (" (objects there: " + ", ".join(f"{c} {classes[c]}" for c in CLASSES)
-                                               + f"; R boxes equal to Unioned's for {same}, different for "
-                                                 f"{len(differ)})" if in_trainval else "") + ".", ""]
-    rows = [[a, "yes" if v["folder"] else "no", v["missing"], v["not_in_test_split"], v["unreadable"], v["R"],
-             v["other_classes"]] for a, v in coverage.items()]
-    check.findings += _table(["annotator", "folder", "test ids missing", "XMLs of other ids", "unreadable",
-                              "R boxes", "other classes"], rows)
+    check.data = {
+        "test_ids": len(test_ids),
+        "in_trainval": len(in_trainval),
+        "in_trainval_examples": in_trainval[:MAX_EXAMPLES],
+        "trainval_classes_of_test_ids": {c: classes[c] for c in CLASSES},
+        "trainval_vs_unioned": {
+            "same_R_boxes": same,
+            "different_R_boxes": len(differ),
+            "different_examples": differ[:MAX_EXAMPLES],
+        },
+        "annotators": coverage,
+        "paper_test": paper_test,
+    }
+    check.findings = [
+        f"Test ids (test.txt): {len(test_ids)}. With an XML in `Annotations/trainval/`: "
+        f"{len(in_trainval)}"
+        + (
+            " (objects there: "
+            + ", ".join(f"{c} {classes[c]}" for c in CLASSES)
+            + f"; R boxes equal to Unioned's for {same}, different for "
+            f"{len(differ)})"
+            if in_trainval
+            else ""
+        )
+        + ".",
+        "",
+    ]
+    rows = [
+        [
+            a,
+            "yes" if v["folder"] else "no",
+            v["missing"],
+            v["not_in_test_split"],
+            v["unreadable"],
+            v["R"],
+            v["other_classes"],
+        ]
+        for a, v in coverage.items()
+    ]
+    check.findings += _table(
+        ["annotator", "folder", "test ids missing", "XMLs of other ids", "unreadable", "R boxes", "other classes"], rows
+    )
     if paper_test:
-        check.findings += ["", f"Paper Table 1, test: R {paper_test['R']:,} (G {paper_test['G']:,} and U "
-                               f"{paper_test['U']:,} are model estimates); Unioned here: "
-                               f"R {coverage['Unioned']['R']:,}."]
+        check.findings += [
+            "",
+            f"Paper Table 1, test: R {paper_test['R']:,} (G {paper_test['G']:,} and U "
+            f"{paper_test['U']:,} are model estimates); Unioned here: "
+            f"R {coverage['Unioned']['R']:,}.",
+        ]
     _test_verdict(check, coverage, in_trainval, differ)
     return check
 
 
-def _test_verdict(check: Check, coverage: Mapping[str, Mapping[str, Any]], in_trainval: list[str],
-                  differ: list[str]) -> None:
+def _test_verdict(
+    check: Check, coverage: Mapping[str, Mapping[str, Any]], in_trainval: list[str], differ: list[str]
+) -> None:
     gaps = [a for a, v in coverage.items() if v["missing"]]
     if differ:
         check.verdict = NOT_CONSISTENT
-        check.meaning = (f"{len(differ)} test ids have a trainval XML whose R boxes differ from test/Unioned: the "
-                         "original, which read `Annotations/<id>.xml`, evaluated against other ground truth than "
-                         "the benchmark's test/Unioned (§8.6); report image-level results against both.")
+        check.meaning = (
+            f"{len(differ)} test ids have a trainval XML whose R boxes differ from test/Unioned: the "
+            "original, which read `Annotations/<id>.xml`, evaluated against other ground truth than "
+            "the benchmark's test/Unioned (§8.6); report image-level results against both."
+        )
     elif gaps:
         check.verdict = NOT_CONSISTENT
-        check.meaning = (f"{', '.join(gaps)} lack XMLs for some test ids: the image-level evaluation cannot use "
-                         "those folders as ground truth for the whole test split; pick a complete annotator "
-                         "(`test_annotator`) or restore the files.")
+        check.meaning = (
+            f"{', '.join(gaps)} lack XMLs for some test ids: the image-level evaluation cannot use "
+            "those folders as ground truth for the whole test split; pick a complete annotator "
+            "(`test_annotator`) or restore the files."
+        )
     elif in_trainval:
         check.verdict = CONSISTENT
-        check.meaning = (f"{len(in_trainval)} test ids also have trainval XMLs, with the same R boxes as "
-                         "test/Unioned: the original's ground truth (`Annotations/<id>.xml`) is the benchmark's "
-                         "test/Unioned, and every annotator covers the test split.")
+        check.meaning = (
+            f"{len(in_trainval)} test ids also have trainval XMLs, with the same R boxes as "
+            "test/Unioned: the original's ground truth (`Annotations/<id>.xml`) is the benchmark's "
+            "test/Unioned, and every annotator covers the test split."
+        )
     else:
         check.verdict = CONSISTENT
-        check.meaning = ("No test id has a trainval XML, so the original must have copied test XMLs into "
-                         "`Annotations/` by hand; test/Unioned, which covers every test id like Expert1 and "
-                         "Expert2, is the only candidate and is what the benchmark evaluates against (§8.6).")
+        check.meaning = (
+            "No test id has a trainval XML, so the original must have copied test XMLs into "
+            "`Annotations/` by hand; test/Unioned, which covers every test id like Expert1 and "
+            "Expert2, is the only candidate and is what the benchmark evaluates against (§8.6)."
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -731,15 +925,22 @@ def _header_row(layout: DatasetLayout, kind: str, split: str, modality: str, pat
         return {**row, "error": str(exc)}
     if header is None:
         return {**row, "error": "file missing"}
-    return {**row, "height": header.height, "width": header.width, "samples": header.samples,
-            "dtype": str(header.dtype), "bits": header.dtype.itemsize * 8}
+    return {
+        **row,
+        "height": header.height,
+        "width": header.width,
+        "samples": header.samples,
+        "dtype": str(header.dtype),
+        "bits": header.dtype.itemsize * 8,
+    }
 
 
 def _format_groups(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
-        group = groups.setdefault(f"{row['kind']} {row['modality']}", {"formats": Counter(), "sizes": Counter(),
-                                                                        "errors": 0})
+        group = groups.setdefault(
+            f"{row['kind']} {row['modality']}", {"formats": Counter(), "sizes": Counter(), "errors": 0}
+        )
         if "error" in row:
             group["errors"] += 1
             continue
@@ -753,8 +954,12 @@ def _supported(modality: str, dtype: str, samples: int) -> bool:
     return np.dtype(dtype) in ALLOWED_DTYPES and samples in allowed
 
 
-def check_image_format(layout: DatasetLayout, ids: Mapping[str, list[str]],
-                       per_split: Mapping[str, list[ReleasedCrop]], per_split_headers: int) -> Check:
+def check_image_format(
+    layout: DatasetLayout,
+    ids: Mapping[str, list[str]],
+    per_split: Mapping[str, list[ReleasedCrop]],
+    per_split_headers: int,
+) -> Check:
     check = Check("image_format", "Image format", "§1.4, §9.3")
     rows = []
     for split, split_ids in ids.items():
@@ -765,22 +970,37 @@ def check_image_format(layout: DatasetLayout, ids: Mapping[str, list[str]],
             picked = _spread([c for c in crops if c.modality == modality], per_split_headers)
             rows += [_header_row(layout, "crop", split, modality, c.path) for c in picked]
     groups = _format_groups(rows)
-    check.data = {"files": rows, "per_split": per_split_headers,
-                  "groups": {k: {"formats": [{"dtype": d, "samples": s, "files": n, "opencv": opencv_effect(d, s)}
-                                             for (d, s), n in g["formats"].items()],
-                                 "sizes": dict(g["sizes"]), "errors": g["errors"]} for k, g in groups.items()}}
+    check.data = {
+        "files": rows,
+        "per_split": per_split_headers,
+        "groups": {
+            k: {
+                "formats": [
+                    {"dtype": d, "samples": s, "files": n, "opencv": opencv_effect(d, s)}
+                    for (d, s), n in g["formats"].items()
+                ],
+                "sizes": dict(g["sizes"]),
+                "errors": g["errors"],
+            }
+            for k, g in groups.items()
+        },
+    }
     table = []
     for name, group in groups.items():
         for (dtype, samples), n in group["formats"].items():
             sizes = list(group["sizes"])
             size_text = ", ".join(sizes) if len(sizes) <= 3 else f"{len(sizes)} sizes"
-            table.append([name, n, dtype, np.dtype(dtype).itemsize * 8, samples, size_text,
-                          opencv_effect(dtype, samples)])
+            table.append(
+                [name, n, dtype, np.dtype(dtype).itemsize * 8, samples, size_text, opencv_effect(dtype, samples)]
+            )
         if group["errors"]:
             table.append([name, group["errors"], "unreadable", "", "", "", ""])
-    check.findings = [f"TIFF headers of up to {per_split_headers} images per split and modality (spread over the "
-                      "split file) and of as many released crops per split and modality (paper: 1080x1080 "
-                      "images; bit depth not stated).", ""]
+    check.findings = [
+        f"TIFF headers of up to {per_split_headers} images per split and modality (spread over the "
+        "split file) and of as many released crops per split and modality (paper: 1080x1080 "
+        "images; bit depth not stated).",
+        "",
+    ]
     check.findings += _table(["files", "count", "dtype", "bits", "channels", "size (w x h)", "faithful read"], table)
     images = {k: g for k, g in groups.items() if k.startswith("image ")}
     if not any(g["formats"] for g in images.values()):
@@ -790,19 +1010,23 @@ def check_image_format(layout: DatasetLayout, ids: Mapping[str, list[str]],
     unsupported = [k for k, g in groups.items() for (d, s) in g["formats"] if not _supported(k.split()[1], d, s)]
     if mixed or unsupported:
         check.verdict = NOT_CONSISTENT
-        check.meaning = ("Formats are mixed, unreadable or not handled by the faithful reader in: "
-                         + ", ".join(sorted(set(mixed + unsupported)))
-                         + "; the readers (and OpenCV in the original) may treat files differently; re-export or "
-                           "handle each format explicitly before trusting the numbers.")
+        check.meaning = (
+            "Formats are mixed, unreadable or not handled by the faithful reader in: "
+            + ", ".join(sorted(set(mixed + unsupported)))
+            + "; the readers (and OpenCV in the original) may treat files differently; re-export or "
+            "handle each format explicitly before trusting the numbers."
+        )
         return check
     check.verdict = CONSISTENT
     sixteen = any(np.dtype(d).itemsize == 2 for g in images.values() for (d, _) in g["formats"])
-    check.meaning = ("Each kind of file has one format the readers handle. "
-                     + ("The raw images are 16-bit: the faithful protocol reduces them to 8 bits as OpenCV does "
-                        "(§1.4, §8.20) while the corrected protocol keeps the full depth, so the two protocols see "
-                        "different intensities." if sixteen else
-                        "The raw images are 8-bit: faithful and corrected protocols read the same intensities and "
-                        "differ only in channel order and replication."))
+    check.meaning = "Each kind of file has one format the readers handle. " + (
+        "The raw images are 16-bit: the faithful protocol reduces them to 8 bits as OpenCV does "
+        "(§1.4, §8.20) while the corrected protocol keeps the full depth, so the two protocols see "
+        "different intensities."
+        if sixteen
+        else "The raw images are 8-bit: faithful and corrected protocols read the same intensities and "
+        "differ only in channel order and replication."
+    )
     return check
 
 
@@ -851,10 +1075,32 @@ def check_split_lines(layout: DatasetLayout) -> Check:
         check.findings = ["No readable split file under `Annotations/`."]
         check.meaning = "The stem format of split lines (§9.9) stays unknown."
         return check
-    rows = [[s, v["lines"], v["bare id"], v["extension"], v["path"], v["other"], v["surrounding_whitespace"],
-             ", ".join(f"{d} ({n})" for d, n in v["field_digits"].items()) or "n/a"] for s, v in files.items()]
-    check.findings = _table(["split", "lines", "bare ids", "with extension", "with directory", "other",
-                             "with surrounding spaces", "field digits (lines)"], rows)
+    rows = [
+        [
+            s,
+            v["lines"],
+            v["bare id"],
+            v["extension"],
+            v["path"],
+            v["other"],
+            v["surrounding_whitespace"],
+            ", ".join(f"{d} ({n})" for d, n in v["field_digits"].items()) or "n/a",
+        ]
+        for s, v in files.items()
+    ]
+    check.findings = _table(
+        [
+            "split",
+            "lines",
+            "bare ids",
+            "with extension",
+            "with directory",
+            "other",
+            "with surrounding spaces",
+            "field digits (lines)",
+        ],
+        rows,
+    )
     example_lines = _example_lines(examples)
     if example_lines:
         check.findings += [""] + example_lines
@@ -862,15 +1108,19 @@ def check_split_lines(layout: DatasetLayout) -> Check:
     bad = sum(v["extension"] + v["path"] + v["other"] for v in files.values())
     if bad:
         check.verdict = NOT_CONSISTENT
-        check.meaning = (f"{bad} split lines are not bare image stems: the readers (like the original's "
-                         "`<root>/brightfield/<id>.tiff`) would look for files that do not exist; strip extensions "
-                         "and directories before running the benchmark.")
+        check.meaning = (
+            f"{bad} split lines are not bare image stems: the readers (like the original's "
+            "`<root>/brightfield/<id>.tiff`) would look for files that do not exist; strip extensions "
+            "and directories before running the benchmark."
+        )
     else:
         check.verdict = CONSISTENT
-        check.meaning = ("Every line is a bare stem `r{row}c{col}f{field}p{plane}` as the readers expect; field "
-                         f"numbers have {' or '.join(map(str, widths))} digits (ids are taken from the split files, "
-                         "never rebuilt from numbers). Surrounding whitespace, if any, is stripped as the original "
-                         "did.")
+        check.meaning = (
+            "Every line is a bare stem `r{row}c{col}f{field}p{plane}` as the readers expect; field "
+            f"numbers have {' or '.join(map(str, widths))} digits (ids are taken from the split files, "
+            "never rebuilt from numbers). Surrounding whitespace, if any, is stripped as the original "
+            "did."
+        )
     return check
 
 
@@ -878,9 +1128,15 @@ def check_split_lines(layout: DatasetLayout) -> Check:
 # Entry point
 
 
-def audit_dataset(layout: DatasetLayout, crops_per_split: int = 200, seed: int = 0, headers_per_split: int = 3,
-                  paper: Mapping[str, PaperSplit] | None = None, source: str | None = None,
-                  progress: bool = True) -> AuditReport:
+def audit_dataset(
+    layout: DatasetLayout,
+    crops_per_split: int = 200,
+    seed: int = 0,
+    headers_per_split: int = 3,
+    paper: Mapping[str, PaperSplit] | None = None,
+    source: str | None = None,
+    progress: bool = True,
+) -> AuditReport:
     """Run the five checks on a dataset copy (see the module docstring); raises only if the copy is unusable.
 
     `crops_per_split` crop files are compared per split (0 = all); `paper` is the published Table 1
@@ -897,6 +1153,10 @@ def audit_dataset(layout: DatasetLayout, crops_per_split: int = 200, seed: int =
         check_image_format(layout, ids, crops, headers_per_split),
         check_split_lines(layout),
     ]
-    settings = {"crops_per_split": crops_per_split, "seed": seed, "headers_per_split": headers_per_split,
-                "paper_table1": paper is not None}
+    settings = {
+        "crops_per_split": crops_per_split,
+        "seed": seed,
+        "headers_per_split": headers_per_split,
+        "paper_table1": paper is not None,
+    }
     return AuditReport(root=layout.root, source=source, checks=checks, settings=settings)

@@ -24,14 +24,28 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
-    parser.add_argument("--crops", type=int, default=200, metavar="N",
-                        help="released crop files compared per split, a seeded sample (default 200; 0 = all)")
+    parser.add_argument(
+        "--crops",
+        type=int,
+        default=200,
+        metavar="N",
+        help="released crop files compared per split, a seeded sample (default 200; 0 = all)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the crop sample (default 0)")
-    parser.add_argument("--headers", type=int, default=3, metavar="N",
-                        help="images (and released crops) per split and modality whose TIFF header is read "
-                             "(default 3)")
-    parser.add_argument("--paper-table1", type=Path, default=None, metavar="CSV",
-                        help="published Table 1 to show beside the counts (resources/paper/table1_dataset.csv)")
+    parser.add_argument(
+        "--headers",
+        type=int,
+        default=3,
+        metavar="N",
+        help="images (and released crops) per split and modality whose TIFF header is read (default 3)",
+    )
+    parser.add_argument(
+        "--paper-table1",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="published Table 1 to show beside the counts (resources/paper/table1_dataset.csv)",
+    )
     parser.add_argument("--json", required=True, type=Path, metavar="OUT.json", help="machine-readable audit")
     parser.add_argument("--md", required=True, type=Path, metavar="OUT.md", help="short human summary")
 
@@ -50,8 +64,14 @@ def run(args: argparse.Namespace) -> None:
         raise DatasetError("--crops and --headers must be >= 0")
     pointer = _pointer(args.dataset)
     paper = read_paper_table1(args.paper_table1) if args.paper_table1 is not None else None
-    report = audit_dataset(pointer.layout, crops_per_split=args.crops, seed=args.seed, headers_per_split=args.headers,
-                           paper=paper, source=pointer.source)
+    report = audit_dataset(
+        pointer.layout,
+        crops_per_split=args.crops,
+        seed=args.seed,
+        headers_per_split=args.headers,
+        paper=paper,
+        source=pointer.source,
+    )
     data = report.to_dict()
     json.dumps(data)  # fail before writing anything if something is not serialisable
     atomic_write_json(args.json, data)

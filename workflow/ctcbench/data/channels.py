@@ -69,9 +69,7 @@ def compose(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int 
     return np.concatenate([bf3, fl.astype(bf3.dtype)], axis=2)
 
 
-def classifier_input(
-    bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3
-) -> np.ndarray:
+def classifier_input(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3) -> np.ndarray:
     """Classifier channels as float32 in native units: raw 8-bit values (faithful) or full depth (corrected)."""
     return compose(bf, fl, setting, hoechst_channels).astype(np.float32)
 

@@ -107,13 +107,15 @@ class CropCache:
             )
 
     @classmethod
-    def load(cls, path: Path | str) -> "CropCache":
+    def load(cls, path: Path | str) -> CropCache:
         path = Path(path)
         if not path.is_file():
             raise DatasetError(f"{path}: crop cache missing; build it with `ctcbench crops` (rule crop_cache)")
         with np.load(path, allow_pickle=False) as data:
             if int(data["format"]) != CACHE_FORMAT:
-                raise DatasetError(f"{path}: crop cache format {int(data['format'])}, expected {CACHE_FORMAT}; rebuild it")
+                raise DatasetError(
+                    f"{path}: crop cache format {int(data['format'])}, expected {CACHE_FORMAT}; rebuild it"
+                )
             return cls(
                 pixels=data["pixels"],
                 offsets=data["offsets"],
@@ -139,7 +141,7 @@ class CropCache:
         keys: list[str],
         protocol: str,
         split: str,
-    ) -> "CropCache":
+    ) -> CropCache:
         """Pack H x W x C crops (canonical [bf, fl] channels) into one flat buffer with their metadata."""
         dtype = crops[0].dtype if crops else np.uint8
         sizes = np.array([c.size for c in crops], dtype=np.int64)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import DatasetError, DownloadError
 from ..io import atomic_write_json, read_json

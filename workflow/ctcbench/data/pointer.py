@@ -60,5 +60,6 @@ def describe_data(pointer: DatasetPointer) -> str:
     if pointer.source == "figshare":
         manifest = Path(details.get("manifest", ""))
         digest = file_sha256(manifest)[:16] if manifest.is_file() else "unknown (manifest missing)"
-        return f"the figshare release (article {details.get('article')} v{details.get('version')}, manifest sha256 {digest})"
+        release = f"article {details.get('article')} v{details.get('version')}"
+        return f"the figshare release ({release}, manifest sha256 {digest})"
     return f"a locally staged copy of the release ({pointer.root}), not verified against a figshare manifest"

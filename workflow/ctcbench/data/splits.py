@@ -112,7 +112,7 @@ def of_patient(records: list[CropRecord], patient: str) -> list[CropRecord]:
 
 
 def records_from_cache(keys: np.ndarray, labels: np.ndarray, image_ids: np.ndarray) -> list[CropRecord]:
-    return [CropRecord(str(k), CLASSES[int(l)], str(i)) for k, l, i in zip(keys, labels, image_ids)]
+    return [CropRecord(str(k), CLASSES[int(label)], str(i)) for k, label, i in zip(keys, labels, image_ids)]
 
 
 def write_image_list(path: Path | str, image_ids: list[str]) -> None:

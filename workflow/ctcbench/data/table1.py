@@ -9,9 +9,10 @@ that `validate.validate_dataset` found clean: a broken annotation here raises in
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,8 +137,9 @@ def _paper_value(paper: Mapping[str, PaperSplit] | None, split: str, patient: st
     return pd.NA, False
 
 
-def table1_tidy(counts: pd.DataFrame | Sequence[Mapping[str, Any]],
-                paper: Mapping[str, PaperSplit] | None = None) -> pd.DataFrame:
+def table1_tidy(
+    counts: pd.DataFrame | Sequence[Mapping[str, Any]], paper: Mapping[str, PaperSplit] | None = None
+) -> pd.DataFrame:
     """One row per (split, patient, measure): ours, and the published number where the paper gives one.
 
     Split is train, val, test or train+val; patient is r06/r07/r08 or `all`; measure is images, R, G or U.
@@ -148,10 +150,19 @@ def table1_tidy(counts: pd.DataFrame | Sequence[Mapping[str, Any]],
     for _, record in counts.iterrows():
         for measure in MEASURES:
             value, estimated = _paper_value(paper, record["split"], record["patient"], measure)
-            rows.append({"split": record["split"], "patient": record["patient"], "measure": measure,
-                         "ours": record[measure], "paper": value, "paper_is_estimate": estimated})
-    tidy = pd.DataFrame.from_records(rows, columns=["split", "patient", "measure", "ours", "paper",
-                                                    "paper_is_estimate"])
+            rows.append(
+                {
+                    "split": record["split"],
+                    "patient": record["patient"],
+                    "measure": measure,
+                    "ours": record[measure],
+                    "paper": value,
+                    "paper_is_estimate": estimated,
+                }
+            )
+    tidy = pd.DataFrame.from_records(
+        rows, columns=["split", "patient", "measure", "ours", "paper", "paper_is_estimate"]
+    )
     return tidy.astype({"ours": "Int64", "paper": "Int64", "paper_is_estimate": bool})
 
 
@@ -201,8 +212,10 @@ def _patient_section(tidy: pd.DataFrame, with_paper: bool) -> list[str]:
         if with_paper:
             row.append(_fmt(_cell(tidy, "test", patient, "images")["paper"]))
         rows.append(row)
-    note = ("The paper's per-patient image counts (Table 6, \"Number of annotated images\": 493 / 503 / 91) are "
-            "train+val counts: they sum to 1,087 = 967 train + 120 val. Its test split has 40 images per patient.")
+    note = (
+        'The paper\'s per-patient image counts (Table 6, "Number of annotated images": 493 / 503 / 91) are '
+        "train+val counts: they sum to 1,087 = 967 train + 120 val. Its test split has 40 images per patient."
+    )
     return ["## Images per patient", "", *markdown_table(header, rows), "", note, ""]
 
 
@@ -219,8 +232,13 @@ def table1_markdown(tidy: pd.DataFrame, with_paper: bool) -> str:
     return "\n".join(lines)
 
 
-def write_table1(counts: pd.DataFrame | Sequence[Mapping[str, Any]], csv_path: Path | str, md_path: Path | str,
-                 paper_csv: Path | str | None = None, data: str = "") -> pd.DataFrame:
+def write_table1(
+    counts: pd.DataFrame | Sequence[Mapping[str, Any]],
+    csv_path: Path | str,
+    md_path: Path | str,
+    paper_csv: Path | str | None = None,
+    data: str = "",
+) -> pd.DataFrame:
     """Write Table 1 as a tidy CSV (see `table1_tidy`) and as Markdown and HTML naming `data` (which data made it),
     atomically; return the tidy table."""
     paper = read_paper_table1(paper_csv) if paper_csv is not None else None

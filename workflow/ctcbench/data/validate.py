@@ -10,9 +10,10 @@ This module only judges a copy; counting what a valid copy holds (the paper's Ta
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -133,8 +134,11 @@ def _read_splits(layout: DatasetLayout, report: ValidationReport) -> _Splits:
     for split in SPLITS:
         path = layout.split_file(split)
         if not path.is_file():
-            report.error(path, f"split file missing; the dataset must hold Annotations/{split}.txt with one image id "
-                               "per line (re-extract the figshare record or restore the file)")
+            report.error(
+                path,
+                f"split file missing; the dataset must hold Annotations/{split}.txt with one image id "
+                "per line (re-extract the figshare record or restore the file)",
+            )
             splits.complete = False
             continue
         try:
@@ -150,8 +154,11 @@ def _read_splits(layout: DatasetLayout, report: ValidationReport) -> _Splits:
             if is_image_id(text):
                 good.append((number, text))
             else:
-                report.error(path, f"line {number}: {text!r} is not an image id of the form r06c04f01p01"
-                                   f"{_id_hint(text)}; correct or delete the line")
+                report.error(
+                    path,
+                    f"line {number}: {text!r} is not an image id of the form r06c04f01p01"
+                    f"{_id_hint(text)}; correct or delete the line",
+                )
         splits.entries[split] = good
     return splits
 
@@ -165,14 +172,17 @@ def _check_duplicates(layout: DatasetLayout, splits: _Splits, report: Validation
             lines_of.setdefault(image_id, []).append(number)
         for image_id, numbers in lines_of.items():
             if len(numbers) > 1:
-                report.error(layout.split_file(split),
-                             f"{image_id} is listed {len(numbers)} times (lines {', '.join(map(str, numbers))}); "
-                             "keep one line")
+                report.error(
+                    layout.split_file(split),
+                    f"{image_id} is listed {len(numbers)} times (lines {', '.join(map(str, numbers))}); keep one line",
+                )
             if image_id in first:
                 other, other_line = first[image_id]
-                report.error(layout.split_file(split),
-                             f"{image_id} (line {numbers[0]}) is also in Annotations/{other}.txt (line {other_line}); "
-                             "an image must belong to exactly one split, remove it from one of them")
+                report.error(
+                    layout.split_file(split),
+                    f"{image_id} (line {numbers[0]}) is also in Annotations/{other}.txt (line {other_line}); "
+                    "an image must belong to exactly one split, remove it from one of them",
+                )
             else:
                 first[image_id] = (split, numbers[0])
 
@@ -197,8 +207,11 @@ def _check_directories(layout: DatasetLayout, test_annotator: str, report: Valid
     for key, path in dirs.items():
         present[key] = path.is_dir()
         if not present[key]:
-            report.error(path, "directory missing; is the dataset root the extracted figshare record "
-                               "(it must hold raw_images_for_model/ and Annotations/)?")
+            report.error(
+                path,
+                "directory missing; is the dataset root the extracted figshare record "
+                "(it must hold raw_images_for_model/ and Annotations/)?",
+            )
     return present
 
 
@@ -240,8 +253,11 @@ def read_tiff_header(path: Path) -> ImageHeader:
 def _checked_header(path: Path, modality: str, report: ValidationReport) -> ImageHeader | None:
     """Header of an image that exists and is readable, after the checks that need only the file itself."""
     if not path.is_file():
-        report.error(path, f"{modality} image missing; every id of a split file needs "
-                           f"raw_images_for_model/{modality}/<id>.tiff (re-extract the figshare record)")
+        report.error(
+            path,
+            f"{modality} image missing; every id of a split file needs "
+            f"raw_images_for_model/{modality}/<id>.tiff (re-extract the figshare record)",
+        )
         return None
     try:
         header = read_tiff_header(path)
@@ -250,13 +266,20 @@ def _checked_header(path: Path, modality: str, report: ValidationReport) -> Imag
         return None
     allowed_samples = (1, 3) if modality == "brightfield" else (3,)
     if header.samples not in allowed_samples:
-        expected = ("1 (gray) or 3 (RGB)" if modality == "brightfield"
-                    else "3 (red cancer stain, green normal stain, Hoechst)")
-        report.error(path, f"{modality} image has {header.samples} channel(s); expected {expected}; "
-                           "re-export the image with all channels")
+        expected = (
+            "1 (gray) or 3 (RGB)" if modality == "brightfield" else "3 (red cancer stain, green normal stain, Hoechst)"
+        )
+        report.error(
+            path,
+            f"{modality} image has {header.samples} channel(s); expected {expected}; "
+            "re-export the image with all channels",
+        )
     if header.dtype not in ALLOWED_DTYPES:
-        report.error(path, f"pixel type {header.dtype}; expected 8- or 16-bit unsigned integers, as the readers "
-                           "(and OpenCV in the original) handle only those; re-export the image")
+        report.error(
+            path,
+            f"pixel type {header.dtype}; expected 8- or 16-bit unsigned integers, as the readers "
+            "(and OpenCV in the original) handle only those; re-export the image",
+        )
     return header
 
 
@@ -272,8 +295,9 @@ def _size_text(width: int, height: int) -> str:
     return f"{width}x{height}"
 
 
-def _check_image_pair(layout: DatasetLayout, image_id: str, expected_size: int | None, check_pixels: bool,
-                      report: ValidationReport) -> tuple[int, int] | None:
+def _check_image_pair(
+    layout: DatasetLayout, image_id: str, expected_size: int | None, check_pixels: bool, report: ValidationReport
+) -> tuple[int, int] | None:
     """Check both TIFFs of an id; return its (width, height) when at least one image could be read."""
     bf_path, fl_path = layout.brightfield(image_id), layout.fluorescence(image_id)
     bf = _checked_header(bf_path, "brightfield", report)
@@ -283,16 +307,22 @@ def _check_image_pair(layout: DatasetLayout, image_id: str, expected_size: int |
             if header is not None:
                 _check_pixels(path, report)
     if bf is not None and fl is not None and (bf.width, bf.height) != (fl.width, fl.height):
-        report.error(fl_path, f"fluorescence image is {_size_text(fl.width, fl.height)} but its brightfield image is "
-                              f"{_size_text(bf.width, bf.height)}; both images of an id must cover the same field")
+        report.error(
+            fl_path,
+            f"fluorescence image is {_size_text(fl.width, fl.height)} but its brightfield image is "
+            f"{_size_text(bf.width, bf.height)}; both images of an id must cover the same field",
+        )
     # The expected size is checked on one image of the pair only; a mismatch of the other is reported above.
     reference, reference_path = (bf, bf_path) if bf is not None else (fl, fl_path)
     if reference is None:
         return None
     if expected_size is not None and (reference.width, reference.height) != (expected_size, expected_size):
-        report.error(reference_path, f"image is {_size_text(reference.width, reference.height)}, expected "
-                                     f"{_size_text(expected_size, expected_size)} (--expected-size); use the "
-                                     "original images or change the expected size")
+        report.error(
+            reference_path,
+            f"image is {_size_text(reference.width, reference.height)}, expected "
+            f"{_size_text(expected_size, expected_size)} (--expected-size); use the "
+            "original images or change the expected size",
+        )
     return reference.width, reference.height
 
 
@@ -304,32 +334,38 @@ def _coords(box: Box) -> str:
     return ", ".join(f"{v:g}" for v in (box.xmin, box.ymin, box.xmax, box.ymax))
 
 
-def _box_problems(box: Box, index: int, allowed: Sequence[str], size: tuple[int, int] | None,
-                  test: bool) -> list[str]:
+def _box_problems(box: Box, index: int, allowed: Sequence[str], size: tuple[int, int] | None, test: bool) -> list[str]:
     """Messages for one object: its class, and its box (area first: a degenerate box has no sensible bounds)."""
     what = f"object {index} ({box.name}, box {_coords(box)})"
     messages = []
     if box.name not in allowed:
         if test and box.name in CLASSES:
-            messages.append(f"{what}: class {box.name!r} in a test annotation; test images are annotated for "
-                            "cancer cells (R) only; remove the object")
+            messages.append(
+                f"{what}: class {box.name!r} in a test annotation; test images are annotated for "
+                "cancer cells (R) only; remove the object"
+            )
         else:
-            messages.append(f"{what}: unknown class {box.name!r}; expected one of {', '.join(allowed)}; "
-                            "rename or remove the object")
+            messages.append(
+                f"{what}: unknown class {box.name!r}; expected one of {', '.join(allowed)}; rename or remove the object"
+            )
     xmin, ymin, xmax, ymax = box.int_coords()
     if xmax <= xmin or ymax <= ymin:
-        messages.append(f"{what}: zero or negative area (the pipeline truncates coordinates to integers); "
-                        "fix or remove the box")
+        messages.append(
+            f"{what}: zero or negative area (the pipeline truncates coordinates to integers); fix or remove the box"
+        )
     elif size is not None:
         width, height = size
         if box.xmin < 0 or box.ymin < 0 or box.xmax > width or box.ymax > height:
-            messages.append(f"{what}: outside the {_size_text(width, height)} image; every box needs "
-                            f"0 <= xmin < xmax <= {width} and 0 <= ymin < ymax <= {height}; fix or clip the box")
+            messages.append(
+                f"{what}: outside the {_size_text(width, height)} image; every box needs "
+                f"0 <= xmin < xmax <= {width} and 0 <= ymin < ymax <= {height}; fix or clip the box"
+            )
     return messages
 
 
-def _check_xml_size(path: Path, annotation: VocAnnotation, image_size: tuple[int, int] | None,
-                    report: ValidationReport) -> tuple[int, int] | None:
+def _check_xml_size(
+    path: Path, annotation: VocAnnotation, image_size: tuple[int, int] | None, report: ValidationReport
+) -> tuple[int, int] | None:
     """Report an XML <size> that disagrees with the TIFF; return the size boxes are checked against.
 
     The TIFF is the truth when both exist; the XML <size> stands in only when no image could be read.
@@ -337,16 +373,20 @@ def _check_xml_size(path: Path, annotation: VocAnnotation, image_size: tuple[int
     # A 0x0 <size> is what some labelling tools write when they do not know the size: treat it as absent.
     xml_size = (annotation.width, annotation.height) if annotation.width and annotation.height else None
     if xml_size is not None and image_size is not None and xml_size != image_size:
-        report.error(path, f"<size> says {_size_text(*xml_size)} but the image is {_size_text(*image_size)}; "
-                           "correct <width>/<height> or remove <size>")
+        report.error(
+            path,
+            f"<size> says {_size_text(*xml_size)} but the image is {_size_text(*image_size)}; "
+            "correct <width>/<height> or remove <size>",
+        )
     return image_size if image_size is not None else xml_size
 
 
 def _check_annotation(path: Path, test: bool, image_size: tuple[int, int] | None, report: ValidationReport) -> None:
     if not path.is_file():
         where = "Annotations/test/<annotator>/<id>.xml" if test else "Annotations/trainval/<id>.xml"
-        report.error(path, f"annotation XML missing; every id of the split needs {where} "
-                           "(re-extract the figshare record)")
+        report.error(
+            path, f"annotation XML missing; every id of the split needs {where} (re-extract the figshare record)"
+        )
         return
     try:
         annotation = read_voc(path)
@@ -382,16 +422,20 @@ def _check_orphans(layout: DatasetLayout, listed: set[str], report: ValidationRe
     """Files no split lists are ignored by every step, which is harmless but usually a sign of a bad split file."""
     for path, what in _orphan_candidates(layout):
         if path.stem not in listed:
-            report.warn(path, f"{what} of an id listed in no split file; it is ignored (add the id to a split "
-                              "file or delete the file)")
+            report.warn(
+                path,
+                f"{what} of an id listed in no split file; it is ignored (add the id to a split "
+                "file or delete the file)",
+            )
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Entry point
 
 
-def validate_dataset(layout: DatasetLayout, expected_size: int | None = None, test_annotator: str = "Unioned",
-                     check_pixels: bool = False) -> ValidationReport:
+def validate_dataset(
+    layout: DatasetLayout, expected_size: int | None = None, test_annotator: str = "Unioned", check_pixels: bool = False
+) -> ValidationReport:
     """Check a dataset copy in the figshare layout and return every problem found (see the module docstring).
 
     `expected_size` is the side of the square images (1080 for the release) or None to accept any size;
@@ -417,9 +461,15 @@ def validate_dataset(layout: DatasetLayout, expected_size: int | None = None, te
     return report
 
 
-def _check_annotations_of(layout: DatasetLayout, image_id: str, splits_of_id: Sequence[str], test_annotator: str,
-                          size: tuple[int, int] | None, present: Mapping[str, bool],
-                          report: ValidationReport) -> None:
+def _check_annotations_of(
+    layout: DatasetLayout,
+    image_id: str,
+    splits_of_id: Sequence[str],
+    test_annotator: str,
+    size: tuple[int, int] | None,
+    present: Mapping[str, bool],
+    report: ValidationReport,
+) -> None:
     """Check each distinct annotation file an id needs (an id in train and val shares one trainval XML)."""
     seen: set[Path] = set()
     for split in splits_of_id:

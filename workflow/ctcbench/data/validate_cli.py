@@ -19,29 +19,45 @@ from .validate import validate_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, type=Path, metavar="POINTER.json",
-                        help="dataset pointer written by the obtain step")
-    parser.add_argument("--expected-size", type=int, default=None, metavar="N",
-                        help="required image side in pixels (1080 for the release); default: any size")
-    parser.add_argument("--test-annotator", default="Unioned", choices=TEST_ANNOTATORS,
-                        help="test ground truth folder under Annotations/test (default: Unioned)")
-    parser.add_argument("--check-pixels", action="store_true",
-                        help="also decode every image (slower; catches truncated files)")
-    parser.add_argument("--report", required=True, type=Path, metavar="OUT.json",
-                        help="validation report: counts and warnings")
-    parser.add_argument("--table1-csv", required=True, type=Path, metavar="OUT.csv",
-                        help="Table 1 as a tidy CSV")
-    parser.add_argument("--table1-md", required=True, type=Path, metavar="OUT.md",
-                        help="Table 1 as Markdown")
-    parser.add_argument("--paper-table1", type=Path, default=None, metavar="CSV",
-                        help="published Table 1 to show beside ours (resources/paper/table1_dataset.csv)")
+    parser.add_argument(
+        "--dataset", required=True, type=Path, metavar="POINTER.json", help="dataset pointer written by the obtain step"
+    )
+    parser.add_argument(
+        "--expected-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="required image side in pixels (1080 for the release); default: any size",
+    )
+    parser.add_argument(
+        "--test-annotator",
+        default="Unioned",
+        choices=TEST_ANNOTATORS,
+        help="test ground truth folder under Annotations/test (default: Unioned)",
+    )
+    parser.add_argument(
+        "--check-pixels", action="store_true", help="also decode every image (slower; catches truncated files)"
+    )
+    parser.add_argument(
+        "--report", required=True, type=Path, metavar="OUT.json", help="validation report: counts and warnings"
+    )
+    parser.add_argument("--table1-csv", required=True, type=Path, metavar="OUT.csv", help="Table 1 as a tidy CSV")
+    parser.add_argument("--table1-md", required=True, type=Path, metavar="OUT.md", help="Table 1 as Markdown")
+    parser.add_argument(
+        "--paper-table1",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="published Table 1 to show beside ours (resources/paper/table1_dataset.csv)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     pointer = read_pointer(args.dataset)
     layout = pointer.layout
-    report = validate_dataset(layout, expected_size=args.expected_size, test_annotator=args.test_annotator,
-                              check_pixels=args.check_pixels)
+    report = validate_dataset(
+        layout, expected_size=args.expected_size, test_annotator=args.test_annotator, check_pixels=args.check_pixels
+    )
     if report.errors or report.warnings:
         print(report.format(), file=sys.stderr)
     if not report.ok:

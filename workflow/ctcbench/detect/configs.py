@@ -99,9 +99,7 @@ def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
         mean, std = list(CAFFE_MEAN), [1.0, 1.0, 1.0]
     # Padding: Faster R-CNN's train pipeline and 3-channel FCOS pad to 32; DINO and 6-channel FCOS do not.
     pad = 32 if spec.detector == "faster_rcnn" or (spec.detector == "fcos" and channels == 3) else 1
-    return dict(
-        type="CtcDetDataPreprocessor", mean=mean, std=std, bgr_to_rgb=False, pad_size_divisor=pad
-    )
+    return dict(type="CtcDetDataPreprocessor", mean=mean, std=std, bgr_to_rgb=False, pad_size_divisor=pad)
 
 
 def _backbone(spec: RunSpec, base: dict[str, Any], weights: Path | None) -> dict[str, Any]:
@@ -160,7 +158,9 @@ def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
     # The head keeps mmdet's GroupNorm with 32 groups at every width (one channel per group at width 32).
     m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"])
     m["test_cfg"].update(
-        nms_pre=1000, score_thr=cfg["score_thr"], nms=dict(type="nms", iou_threshold=cfg["nms_iou"]),
+        nms_pre=1000,
+        score_thr=cfg["score_thr"],
+        nms=dict(type="nms", iou_threshold=cfg["nms_iou"]),
         max_per_img=cfg["max_per_img"],
     )
     return m
@@ -176,8 +176,9 @@ def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | Non
     m["backbone"] = _backbone(spec, m["backbone"], backbone_weights)
     if weights is not None:
         # The COCO checkpoint covers the backbone too: keep its frozen stem/BN recipe.
-        m["backbone"].update(frozen_stages=spec.detect["frozen_stages"], norm_eval=True,
-                             norm_cfg=dict(type="BN", requires_grad=False))
+        m["backbone"].update(
+            frozen_stages=spec.detect["frozen_stages"], norm_eval=True, norm_cfg=dict(type="BN", requires_grad=False)
+        )
     m["neck"].update(in_channels=stage_channels(spec)[1:], out_channels=embed)
     m["encoder"]["num_layers"] = cfg["encoder_layers"]
     enc = m["encoder"]["layer_cfg"]
@@ -219,7 +220,10 @@ def _resize(spec: RunSpec) -> dict[str, Any]:
 
 def load_image(spec: RunSpec, dataset_root: Path | str) -> dict[str, Any]:
     return dict(
-        type="LoadCtcImage", dataset_root=str(dataset_root), setting=spec.setting, protocol=spec.protocol,
+        type="LoadCtcImage",
+        dataset_root=str(dataset_root),
+        setting=spec.setting,
+        protocol=spec.protocol,
         hoechst_channels=spec.hoechst_channels,
     )
 
@@ -285,10 +289,25 @@ def param_schedulers(spec: RunSpec) -> list[dict[str, Any]]:
     detect = spec.detect
     schedulers = []
     if detect["warmup_iters"] > 0:
-        schedulers.append(dict(type="LinearLR", start_factor=detect["warmup_ratio"], by_epoch=False, begin=0,
-                               end=detect["warmup_iters"]))
-    schedulers.append(dict(type="MultiStepLR", begin=0, end=detect["epochs"], by_epoch=True,
-                           milestones=list(detect["milestones"]), gamma=0.1))
+        schedulers.append(
+            dict(
+                type="LinearLR",
+                start_factor=detect["warmup_ratio"],
+                by_epoch=False,
+                begin=0,
+                end=detect["warmup_iters"],
+            )
+        )
+    schedulers.append(
+        dict(
+            type="MultiStepLR",
+            begin=0,
+            end=detect["epochs"],
+            by_epoch=True,
+            milestones=list(detect["milestones"]),
+            gamma=0.1,
+        )
+    )
     return schedulers
 
 
@@ -328,14 +347,18 @@ def runner_config(
                 param_scheduler=dict(type="ParamSchedulerHook"),
                 # Two kept: mmengine deletes the oldest before writing the next, so with one a kill during that
                 # write would leave no complete checkpoint to resume from.
-                checkpoint=dict(type="CheckpointHook", interval=detect["checkpoint_interval"], max_keep_ckpts=2,
-                                save_last=True),
+                checkpoint=dict(
+                    type="CheckpointHook", interval=detect["checkpoint_interval"], max_keep_ckpts=2, save_last=True
+                ),
                 sampler_seed=dict(type="DistSamplerSeedHook"),
             ),
             # detect/curves.py: the loss of every iteration; detect/resume.py: generator states in the checkpoints
             custom_hooks=[dict(type="CtcCurvesHook"), dict(type="CtcRngStateHook")],
-            env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-                         dist_cfg=dict(backend="nccl")),
+            env_cfg=dict(
+                cudnn_benchmark=False,
+                mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
+                dist_cfg=dict(backend="nccl"),
+            ),
             randomness=dict(seed=spec.seed, deterministic=False),
             log_processor=dict(type="LogProcessor", window_size=detect["log_interval"], by_epoch=True),
             log_level="INFO",

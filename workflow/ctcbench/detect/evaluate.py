@@ -57,9 +57,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def integer_boxes(
-    boxes: np.ndarray, scores: np.ndarray, width: int, height: int
-) -> tuple[np.ndarray, np.ndarray]:
+def integer_boxes(boxes: np.ndarray, scores: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Corners truncated to int and clipped to the image; boxes left without area dropped (reference-spec §1.8).
 
     The clipping is the crop cache's (`crops.clip_box`), so proposals, their crops and the evaluated boxes are
@@ -96,9 +94,7 @@ def ground_truth(
     return truth
 
 
-def prepare(
-    predictions: Predictions, image_ids: list[str], nms_iou: float
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def prepare(predictions: Predictions, image_ids: list[str], nms_iou: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Steps 1 and 2 for every listed image, in list order (the order decides ties in the pooled ranking)."""
     prepared = {}
     for image_id in image_ids:
@@ -172,7 +168,9 @@ def val_threshold(
     leaves nothing to tune: an unreachable threshold then predicts nothing on test either.
     """
     if protocol != "corrected":
-        raise ConfigError("--protocol faithful: a threshold chosen on val belongs to the corrected protocol; drop the val inputs")
+        raise ConfigError(
+            "--protocol faithful: a threshold chosen on val belongs to the corrected protocol; drop the val inputs"
+        )
     record = score_images(detections, ground_truth(layout, "val", val_ids), protocol)
     threshold = record["score_at_best_f1"]
     return (math.inf if threshold is None else threshold), {k: record[k] for k in VAL_SUMMARY_KEYS}

@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..data.pointer import read_pointer
-    from ..errors import ConfigError
     from ..data.splits import read_image_list
+    from ..errors import ConfigError
     from ..io import atomic_write_json
     from .evaluate import detection_stage_metrics
     from .predictions import read_predictions
@@ -39,8 +39,13 @@ def run(args: argparse.Namespace) -> None:
     if args.val_predictions is not None:
         val = (read_predictions(args.val_predictions), read_image_list(args.val_list))
     metrics = detection_stage_metrics(
-        read_predictions(args.predictions), read_pointer(args.dataset).layout, read_image_list(args.image_list),
-        args.test_annotator, args.protocol, args.nms_iou, val,
+        read_predictions(args.predictions),
+        read_pointer(args.dataset).layout,
+        read_image_list(args.image_list),
+        args.test_annotator,
+        args.protocol,
+        args.nms_iou,
+        val,
     )
     atomic_write_json(args.out, metrics)
     log.info("%s: AP50 %.3f, best F1 %.3f", metrics["run"], metrics["ap50"], metrics["best_f1"])

@@ -16,8 +16,8 @@ no mmdet import, because the pipeline stage scores fused detections with the sam
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .. import provenance
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DatasetError
-from .. import provenance
 from .configs import dataset_config, inference_pipeline
 from .predictions import ImageDetections, Predictions, write_predictions
 from .spec import RunSpec
@@ -116,6 +116,10 @@ def predict(
 def predict_to_file(out: Path | str, **kwargs: Any) -> Predictions:
     predictions = predict(**kwargs)
     write_predictions(out, predictions)
-    log.info("wrote %s (%d images, %d boxes)", out, len(predictions.images),
-             sum(len(v.scores) for v in predictions.images.values()))
+    log.info(
+        "wrote %s (%d images, %d boxes)",
+        out,
+        len(predictions.images),
+        sum(len(v.scores) for v in predictions.images.values()),
+    )
     return predictions

@@ -21,5 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from .predict import predict_to_file
 
-    predict_to_file(args.out, model_path=args.model, dataset=args.dataset, image_list=args.image_list,
-                    batch_size=args.batch_size, device=args.device, threads=args.threads)
+    predict_to_file(
+        args.out,
+        model_path=args.model,
+        dataset=args.dataset,
+        image_list=args.image_list,
+        batch_size=args.batch_size,
+        device=args.device,
+        threads=args.threads,
+    )

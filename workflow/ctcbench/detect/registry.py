@@ -10,8 +10,9 @@ Importing this module registers them; call `ensure_registered()` before building
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from mmcv.transforms import BaseTransform
@@ -59,8 +60,15 @@ class CtcDetDataset(BaseDetDataset):
 
     METAINFO = {"classes": CLASSES, "palette": [(220, 20, 60)]}
 
-    def __init__(self, *args: Any, split: str = "train", test_annotator: str = "Unioned", box_shift: int = 0,
-                 annotations: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        split: str = "train",
+        test_annotator: str = "Unioned",
+        box_shift: int = 0,
+        annotations: bool = True,
+        **kwargs: Any,
+    ) -> None:
         if split not in ("train", "val", "test"):
             raise DatasetError(f"CtcDetDataset split {split!r}; expected train, val or test")
         self.split = split
@@ -78,11 +86,17 @@ class CtcDetDataset(BaseDetDataset):
         for image_id in read_image_list(list_path):
             instances, width, height = [], None, None
             if self.annotations:
-                instances, width, height = image_instances(layout, image_id, self.split, self.test_annotator,
-                                                           self.box_shift)
+                instances, width, height = image_instances(
+                    layout, image_id, self.split, self.test_annotator, self.box_shift
+                )
             data_list.append(
-                dict(img_id=image_id, img_path=str(layout.brightfield(image_id)), width=width, height=height,
-                     instances=instances)
+                dict(
+                    img_id=image_id,
+                    img_path=str(layout.brightfield(image_id)),
+                    width=width,
+                    height=height,
+                    instances=instances,
+                )
             )
         if not data_list:
             raise DatasetError(f"{list_path}: no image ids; a detector needs at least one image")
@@ -112,8 +126,10 @@ class LoadCtcImage(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(dataset_root={str(self.layout.root)!r}, setting={self.setting!r}, "
-                f"protocol={self.protocol!r}, hoechst_channels={self.hoechst_channels})")
+        return (
+            f"{type(self).__name__}(dataset_root={str(self.layout.root)!r}, setting={self.setting!r}, "
+            f"protocol={self.protocol!r}, hoechst_channels={self.hoechst_channels})"
+        )
 
 
 @MODELS.register_module()
@@ -124,8 +140,7 @@ class CtcDetDataPreprocessor(DetDataPreprocessor):
     normalisation itself, `(x - mean) / std` per channel before padding, is mmengine's own.
     """
 
-    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None, **kwargs: Any) -> None:
         super().__init__(mean=None, std=None, **kwargs)
         if (mean is None) != (std is None):
             raise ValueError("CtcDetDataPreprocessor needs both mean and std, or neither")

@@ -11,8 +11,9 @@ with the same weights bit for bit (on CPU; CUDA kernels need not repeat themselv
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch

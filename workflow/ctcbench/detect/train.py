@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import provenance
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DownloadError
 from ..io import atomic_torch_save, atomic_write_json, read_json
-from .. import provenance
 from .configs import runner_config, standardisation, stem_mode
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
@@ -149,14 +149,20 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     prepare_work_dir(work_dir, spec)
     weights, weights_record = pretrained_file(spec, paths)
     resume_from = latest_checkpoint(work_dir)
-    cfg = runner_config(spec, pointer.root, paths.train_list, work_dir, weights=weights, load_from=resume_from,
-                        resume=resume_from is not None)
+    cfg = runner_config(
+        spec,
+        pointer.root,
+        paths.train_list,
+        work_dir,
+        weights=weights,
+        load_from=resume_from,
+        resume=resume_from is not None,
+    )
     cfg.dump(str(work_dir / "config.py"))
     if resume_from is not None:
         log.info("resuming %s from %s", spec.name, resume_from)
     train_images = len(read_image_list(paths.train_list))
-    log.info("training %s on %d images for %d epochs", spec.name, train_images,
-             spec.detect["epochs"])
+    log.info("training %s on %d images for %d epochs", spec.name, train_images, spec.detect["epochs"])
     runner = Runner.from_cfg(cfg)
     with trusted_torch_load():
         model = runner.train()
@@ -189,10 +195,16 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
         "final_loss": round(float(loss.current()), 6) if loss is not None else None,
         "model": {"path": str(paths.model), "sha256": provenance.file_sha256(paths.model)},
         "inputs": {
-            "dataset": {"root": pointer.root, "source": pointer.source,
-                        "pointer_sha256": provenance.file_sha256(paths.dataset)},
-            "train_list": {"path": str(paths.train_list), "sha256": provenance.file_sha256(paths.train_list),
-                           "images": train_images},
+            "dataset": {
+                "root": pointer.root,
+                "source": pointer.source,
+                "pointer_sha256": provenance.file_sha256(paths.dataset),
+            },
+            "train_list": {
+                "path": str(paths.train_list),
+                "sha256": provenance.file_sha256(paths.train_list),
+                "images": train_images,
+            },
             "weights": weights_record,
         },
         "git": provenance.git_state(),

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..cli_args import add_dataset, add_threads
-
 from .spec import RunSpec
 
 
@@ -29,6 +28,12 @@ def run(args: argparse.Namespace) -> None:
     from .train import TrainPaths, train
 
     spec = RunSpec.from_json(args.spec)
-    paths = TrainPaths(dataset=args.dataset, train_list=args.train_list, model=args.model, run_json=args.run_json,
-                       curves=args.curves, weights=args.weights)
+    paths = TrainPaths(
+        dataset=args.dataset,
+        train_list=args.train_list,
+        model=args.model,
+        run_json=args.run_json,
+        curves=args.curves,
+        weights=args.weights,
+    )
     train(spec, paths, threads=args.threads)

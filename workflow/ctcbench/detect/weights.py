@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ConfigError, DownloadError
 from ..io import atomic_path, atomic_torch_save

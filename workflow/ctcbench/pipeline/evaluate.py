@@ -34,7 +34,9 @@ from .scores import ScoredImage, Scores
 Detections = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def fuse_and_suppress(entry: ScoredImage, omega: float, gate: float | None, nms_iou: float) -> tuple[np.ndarray, np.ndarray]:
+def fuse_and_suppress(
+    entry: ScoredImage, omega: float, gate: float | None, nms_iou: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the image's proposals that survive NMS on the fused score, by descending fused score, and
     those fused scores."""
     fused = fuse(entry.s_det, entry.s_cls, omega, gate)
@@ -58,8 +60,11 @@ def fused_detections(
 
 def _same_runs(test: Scores, val: Scores, test_path: str, val_path: str) -> None:
     """The held-out threshold only transfers between scores of the same detector and classifier."""
-    checks = (("detector model", "detector", "model_sha256"), ("detector run", "detector", "run"),
-              ("classifier", "classifier", "sha256"))
+    checks = (
+        ("detector model", "detector", "model_sha256"),
+        ("detector run", "detector", "run"),
+        ("classifier", "classifier", "sha256"),
+    )
     for what, section, key in checks:
         if test.meta.get(section, {}).get(key) != val.meta.get(section, {}).get(key):
             raise ConfigError(f"{val_path}: {what} differs from that of {test_path}; score val with the same runs")
@@ -105,4 +110,3 @@ def pipeline_metrics(
     if val_record is not None:
         metrics["val"] = val_record
     return metrics
-

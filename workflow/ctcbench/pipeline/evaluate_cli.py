@@ -32,23 +32,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..data.pointer import read_pointer
+    from ..data.splits import read_image_list
     from ..errors import ConfigError
     from ..io import atomic_write_json
     from .evaluate import pipeline_metrics
-    from ..data.splits import read_image_list
     from .scores import read_scores
 
     if (args.val_scores is None) != (args.val_list is None):
         raise ConfigError("--val-scores and --val-list go together; give both or neither")
     val = (read_scores(args.val_scores), read_image_list(args.val_list)) if args.val_scores is not None else None
     metrics = pipeline_metrics(
-        read_scores(args.scores), read_pointer(args.dataset).layout, read_image_list(args.image_list),
-        omega=args.omega, gate=args.gate, protocol=args.protocol, nms_iou=args.nms_iou,
-        annotator=args.test_annotator, val=val, sources=(str(args.scores), str(args.val_scores)),
+        read_scores(args.scores),
+        read_pointer(args.dataset).layout,
+        read_image_list(args.image_list),
+        omega=args.omega,
+        gate=args.gate,
+        protocol=args.protocol,
+        nms_iou=args.nms_iou,
+        annotator=args.test_annotator,
+        val=val,
+        sources=(str(args.scores), str(args.val_scores)),
     )
     atomic_write_json(args.out, metrics)
     held = metrics.get("heldout")
     log.info(
-        "%s at omega %g: AP50 %.3f, best F1 %.3f%s", metrics["pipeline_run"], args.omega, metrics["ap50"],
-        metrics["best_f1"], f", held-out F1 {held['f1']:.3f}" if held else "",
+        "%s at omega %g: AP50 %.3f, best F1 %.3f%s",
+        metrics["pipeline_run"],
+        args.omega,
+        metrics["ap50"],
+        metrics["best_f1"],
+        f", held-out F1 {held['f1']:.3f}" if held else "",
     )

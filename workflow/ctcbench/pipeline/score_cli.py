@@ -30,15 +30,21 @@ def run(args: argparse.Namespace) -> None:
     import torch
 
     from ..data.pointer import read_pointer
-    from ..provenance import file_sha256
     from ..data.splits import read_image_list
+    from ..provenance import file_sha256
     from .scores import write_scores
     from .scoring import score_proposals
 
     torch.set_num_threads(max(1, args.threads))
     scores = score_proposals(
-        read_pointer(args.dataset).layout, args.predictions, read_image_list(args.image_list), args.classifier,
-        args.protocol, args.nms_iou, device=args.device, workers=args.workers,
+        read_pointer(args.dataset).layout,
+        args.predictions,
+        read_image_list(args.image_list),
+        args.classifier,
+        args.protocol,
+        args.nms_iou,
+        device=args.device,
+        workers=args.workers,
     )
     scores.meta.update(image_list=str(args.image_list), image_list_sha256=file_sha256(args.image_list))
     write_scores(args.out, scores)

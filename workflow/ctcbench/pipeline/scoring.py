@@ -24,7 +24,7 @@ from ..classify.runtime import pick_device
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
 from ..errors import ConfigError
-from .proposals import propose, proposal_crops
+from .proposals import proposal_crops, propose
 from .scores import ScoredImage, Scores
 
 IMAGES_PER_CHUNK = 16
@@ -74,8 +74,14 @@ def score_proposals(
             if len(cache):
                 source = CropSource(cache, spec.setting, spec.hoechst_channels)
                 p_cancer = predict(
-                    model, source, np.arange(len(cache)), spec.image_size, spec.normalisation, torch_device,
-                    workers, desc=None,
+                    model,
+                    source,
+                    np.arange(len(cache)),
+                    spec.image_size,
+                    spec.normalisation,
+                    torch_device,
+                    workers,
+                    desc=None,
                 ).p_cancer
             for image_id, entry in chunk.items():
                 # Crops are in image order and box order within an image, so each image's scores are a mask.

@@ -10,11 +10,11 @@ which it reports, reference-spec §5.4) and the Markdown shows the sample std.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from ..data.channels import SETTINGS
 from ..classify.table import (
     SHORT_SETTINGS,
     SUMMARY_COLUMNS,
@@ -23,6 +23,7 @@ from ..classify.table import (
     summarise,
     summary_columns,
 )
+from ..data.channels import SETTINGS
 from ..detect.spec import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
 from ..io import read_json_input
@@ -134,7 +135,11 @@ def table4(runs: list[ImageRun], omegas: list[float], paper_rows: list[dict[str,
     caption = (
         "Image-level results on test, mean ± sample std over seeds, percent; the paper's in parentheses. "
         "F1 is the best F1 over the test PR curve (an oracle threshold, as the original)"
-        + ("; F1 (val thr.) is the F1 on test at the threshold chosen on the val images." if "f1_heldout" in metrics else ".")
+        + (
+            "; F1 (val thr.) is the F1 on test at the threshold chosen on the val images."
+            if "f1_heldout" in metrics
+            else "."
+        )
     )
     return rows, caption + "\n\n" + "\n".join(lines) + "\n"
 

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 from ..classify.table import read_paper_rows
-from ..tables import write_csv
 from ..data.pointer import describe_data, read_pointer
 from ..markup import write_table
+from ..tables import write_csv
 from .table import COLUMNS, load_image_runs, table4, table5, table6
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,7 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, required=True, help="the report (snakemake --report FILE.html)")
-    parser.add_argument(
-        "--screenshots", type=Path, required=True, help="folder for one screenshot per opened result"
-    )
+    parser.add_argument("--screenshots", type=Path, required=True, help="folder for one screenshot per opened result")
     parser.add_argument("--expect", nargs="*", default=[], metavar="NAME", help="results that must be present")
     parser.add_argument("--chromium", help="the browser executable (default: chromium found on PATH)")
 

@@ -6,8 +6,9 @@ touched and nothing needs a display.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from matplotlib.figure import Figure
 

@@ -133,8 +133,11 @@ def curves_figure(groups: dict[tuple[str, str, str], list[RunCurves]], stage: st
     add_caption(
         figure,
         f"Training loss (mean over at most {MAX_POINTS} equal bins of steps) of every run; "
-        + ("dashed: argmax accuracy on the val crops at each validation." if stage == "classify" else
-           "the loss is the sum of the detector's terms."),  # fmt: skip
+        + (
+            "dashed: argmax accuracy on the val crops at each validation."
+            if stage == "classify"
+            else "the loss is the sum of the detector's terms."
+        ),  # fmt: skip
     )
     return figure
 

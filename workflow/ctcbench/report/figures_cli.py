@@ -7,12 +7,12 @@ import logging
 from pathlib import Path
 
 from ..classify.table import load_runs
-from ..tables import write_csv
 from ..data.channels import SETTINGS
 from ..data.pointer import read_pointer
 from ..errors import ConfigError
 from ..io import read_json
 from ..pipeline.scores import read_scores
+from ..tables import write_csv
 from .common import PANEL_ORDER, save_png
 from .figures import (
     FIG7_COLUMNS,
@@ -61,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=int, default=4, help="test images drawn in Fig. 9 (default 4)")
     parser.add_argument("--image-ids", nargs="+", help="draw these test images in Fig. 9 instead of picking them")
     parser.add_argument(
-        "--figures", nargs="+", choices=FIGURES,
+        "--figures",
+        nargs="+",
+        choices=FIGURES,
         help="which to draw; default all, `qualitative` (Fig. 9) only when any of its inputs is given",
     )
     parser.add_argument("--out-dir", type=Path, required=True)
@@ -103,7 +105,11 @@ def run(args: argparse.Namespace) -> None:
     if "qualitative" in wanted:
         metrics = read_json(args.pipeline_metrics)
         images = qualitative_images(
-            read_scores(args.scores), metrics, read_pointer(args.dataset).layout, args.images, args.image_ids,
+            read_scores(args.scores),
+            metrics,
+            read_pointer(args.dataset).layout,
+            args.images,
+            args.image_ids,
             sources=(str(args.scores), str(args.pipeline_metrics)),
         )
         qualitative = (metrics, images)
@@ -120,8 +126,12 @@ def run(args: argparse.Namespace) -> None:
         save_png(fractions_figure(fractions, fraction_backbone), out / OUTPUTS["fractions"][0])
     if qualitative is not None:
         metrics, images = qualitative
-        write_csv(out / OUTPUTS["qualitative"][1], qualitative_rows(images, oracle_threshold(metrics)),
-                  QUALITATIVE_COLUMNS)
-        save_png(qualitative_figure(images, metrics, selection_text(args.image_ids, len(images))),
-                 out / OUTPUTS["qualitative"][0], dpi=200)
+        write_csv(
+            out / OUTPUTS["qualitative"][1], qualitative_rows(images, oracle_threshold(metrics)), QUALITATIVE_COLUMNS
+        )
+        save_png(
+            qualitative_figure(images, metrics, selection_text(args.image_ids, len(images))),
+            out / OUTPUTS["qualitative"][0],
+            dpi=200,
+        )
     log.info("figures %s written to %s", ", ".join(f for f in FIGURES if f in wanted), out)

@@ -72,8 +72,11 @@ RULES = {  # input -> (rule that makes it, where)
 
 def check_inputs(scores: Path | None, metrics: Path | None, dataset: Path | None) -> None:
     """One-line ConfigError for an absent or missing input of Fig. 9, naming the file and the rule that makes it."""
-    for option, key, path in (("--scores", "scores", scores), ("--pipeline-metrics", "metrics", metrics),
-                              ("--dataset", "dataset", dataset)):
+    for option, key, path in (
+        ("--scores", "scores", scores),
+        ("--pipeline-metrics", "metrics", metrics),
+        ("--dataset", "dataset", dataset),
+    ):
         rule, example = RULES[key]
         if path is None:
             raise ConfigError(f"Fig. 9 (qualitative): {option} is needed ({example}, made by rule {rule})")
@@ -160,8 +163,9 @@ def display_images(layout: DatasetLayout, image_ids: list[str]) -> dict[str, tup
     """
     pairs = {image_id: read_pair(layout, image_id, DISPLAY_PROTOCOL) for image_id in image_ids}
     fl_limits = {
-        channel: tuple(np.percentile(np.concatenate([fl[..., channel].ravel() for _, fl in pairs.values()]),
-                                     DISPLAY_PERCENTILES))
+        channel: tuple(
+            np.percentile(np.concatenate([fl[..., channel].ravel() for _, fl in pairs.values()]), DISPLAY_PERCENTILES)
+        )
         for channel in (RED, GREEN, HOECHST)
     }
     displays = {}
@@ -190,8 +194,10 @@ def check_same_run(scores: Scores, metrics: dict[str, Any], sources: tuple[str, 
     )
     for what, ours, theirs in checks:
         if ours != theirs:
-            raise ConfigError(f"{sources[1]}: {what} {theirs!r} differs from {ours!r} of {sources[0]}; pass the "
-                              "metrics.json evaluated from that scores.json")
+            raise ConfigError(
+                f"{sources[1]}: {what} {theirs!r} differs from {ours!r} of {sources[0]}; pass the "
+                "metrics.json evaluated from that scores.json"
+            )
 
 
 def qualitative_images(
@@ -250,18 +256,25 @@ def qualitative_rows(images: list[MarkedImage], threshold: float) -> list[dict[s
     for image in images:
         base = {"image_id": image.image_id, "patient": patient_of(image.image_id), "threshold": shown}
         for k, box in enumerate(image.boxes):
-            rows.append({
-                **base,
-                "kind": "tp" if image.true_positive[k] else "fp",
-                **dict(zip(("x1", "y1", "x2", "y2"), (int(v) for v in box))),
-                "score": f"{image.scores[k]:.6f}",
-                "s_det": f"{image.s_det[k]:.6f}",
-                "s_cls": f"{image.s_cls[k]:.6f}",
-                "iou": f"{image.iou[k]:.6f}",
-            })
+            rows.append(
+                {
+                    **base,
+                    "kind": "tp" if image.true_positive[k] else "fp",
+                    **dict(zip(("x1", "y1", "x2", "y2"), (int(v) for v in box))),
+                    "score": f"{image.scores[k]:.6f}",
+                    "s_det": f"{image.s_det[k]:.6f}",
+                    "s_cls": f"{image.s_cls[k]:.6f}",
+                    "iou": f"{image.iou[k]:.6f}",
+                }
+            )
         for box, matched in zip(image.truth, image.matched):
-            rows.append({**base, "kind": "gt" if matched else "fn",
-                         **dict(zip(("x1", "y1", "x2", "y2"), (int(v) for v in box)))})
+            rows.append(
+                {
+                    **base,
+                    "kind": "gt" if matched else "fn",
+                    **dict(zip(("x1", "y1", "x2", "y2"), (int(v) for v in box))),
+                }
+            )
     return rows
 
 
@@ -269,8 +282,17 @@ def _draw_box(ax, box: np.ndarray, kind: str) -> None:
     colour, style, width, _ = KIND_STYLES[kind]
     x1, y1, x2, y2 = (float(v) for v in box)
     # VOC corners are inclusive pixels: the outline runs along their outer edges.
-    ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, edgecolor=colour,
-                           linestyle=style, linewidth=width))
+    ax.add_patch(
+        Rectangle(
+            (x1 - 0.5, y1 - 0.5),
+            x2 - x1 + 1,
+            y2 - y1 + 1,
+            fill=False,
+            edgecolor=colour,
+            linestyle=style,
+            linewidth=width,
+        )
+    )
 
 
 def _draw_image(ax, image: MarkedImage, background: np.ndarray, with_scores: bool) -> None:
@@ -283,9 +305,17 @@ def _draw_image(ax, image: MarkedImage, background: np.ndarray, with_scores: boo
         _draw_box(ax, image.boxes[k], kind)
         if with_scores:
             x1, y1 = float(image.boxes[k][0]), float(image.boxes[k][1])
-            ax.text(x1, y1 - 1, f"{image.scores[k]:.2f}", color=KIND_STYLES[kind][0], fontsize=5.5,
-                    va="bottom", ha="left", clip_on=True,
-                    bbox={"facecolor": "black", "alpha": 0.45, "pad": 0.4, "linewidth": 0})
+            ax.text(
+                x1,
+                y1 - 1,
+                f"{image.scores[k]:.2f}",
+                color=KIND_STYLES[kind][0],
+                fontsize=5.5,
+                va="bottom",
+                ha="left",
+                clip_on=True,
+                bbox={"facecolor": "black", "alpha": 0.45, "pad": 0.4, "linewidth": 0},
+            )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -308,10 +338,18 @@ def qualitative_figure(images: list[MarkedImage], metrics: dict[str, Any], selec
         )
     axes[0, 0].set_ylabel("(a) Brightfield", fontsize=10)
     axes[1, 0].set_ylabel("(b) Fluorescence (R cancer, G normal, B Hoechst)", fontsize=9)
-    handles = [Line2D([], [], color=c, linestyle=s, linewidth=w + 0.6, label=label)
-               for c, s, w, label in KIND_STYLES.values()]
-    figure.legend(handles=handles, loc="outside right center", ncols=1, fontsize=8, facecolor="#404040",
-                  labelcolor="white", framealpha=1.0)
+    handles = [
+        Line2D([], [], color=c, linestyle=s, linewidth=w + 0.6, label=label) for c, s, w, label in KIND_STYLES.values()
+    ]
+    figure.legend(
+        handles=handles,
+        loc="outside right center",
+        ncols=1,
+        fontsize=8,
+        facecolor="#404040",
+        labelcolor="white",
+        framealpha=1.0,
+    )
     detector, classifier = metrics.get("detector") or {}, metrics.get("classifier") or {}
     setting = SETTING_TITLES.get(detector.get("setting"), detector.get("setting"))
     figure.suptitle(
@@ -325,8 +363,10 @@ def qualitative_figure(images: list[MarkedImage], metrics: dict[str, Any], selec
         fusion += f" (S = S_det where S_det < {gate:g})"
     dropped = [i.image_id for i in images if i.n_detections == 0]
     if dropped and metrics.get("protocol") == "faithful":
-        selection += (f" {', '.join(dropped)}: no detection at all, so the faithful evaluation does not count its "
-                      "ground truth (as the original); drawn as missed here.")
+        selection += (
+            f" {', '.join(dropped)}: no detection at all, so the faithful evaluation does not count its "
+            "ground truth (as the original); drawn as missed here."
+        )
     shown = "none (the run has no prediction)" if math.isinf(threshold) else f"S \u2265 {threshold:.3f}"
     add_caption(
         figure,
@@ -346,5 +386,7 @@ def qualitative_figure(images: list[MarkedImage], metrics: dict[str, Any], selec
 def selection_text(image_ids: list[str] | None, n_images: int) -> str:
     if image_ids:
         return "Images: given by id."
-    return (f"Images: {n_images} test image(s), taken in turn from each patient, each patient's with the most "
-            "ground-truth cancer cells first.")
+    return (
+        f"Images: {n_images} test image(s), taken in turn from each patient, each patient's with the most "
+        "ground-truth cancer cells first."
+    )

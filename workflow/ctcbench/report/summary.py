@@ -81,7 +81,10 @@ def render(
     ]
     if audit is not None:
         relative = os.path.relpath(audit, out_dir)
-        lines += [f"What the staged data says about the facts the spec could not settle: [`{relative}`]({relative}).", ""]
+        lines += [
+            f"What the staged data says about the facts the spec could not settle: [`{relative}`]({relative}).",
+            "",
+        ]
     for name, path in tables:
         lines += [f"## {name}", "", f"[`{os.path.relpath(path, out_dir)}`]({os.path.relpath(path, out_dir)})", ""]
         lines += [demote_headings(path.read_text().strip()), ""]
@@ -90,7 +93,10 @@ def render(
         lines += [f"## {name}", "", f"![{name}]({relative})", ""]
         numbers = path.with_suffix(".csv")
         if numbers.is_file():
-            lines += [f"The plotted numbers: [`{os.path.relpath(numbers, out_dir)}`]({os.path.relpath(numbers, out_dir)})", ""]
+            lines += [
+                f"The plotted numbers: [`{os.path.relpath(numbers, out_dir)}`]({os.path.relpath(numbers, out_dir)})",
+                "",
+            ]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -5,8 +5,8 @@ Intensities are set so that OpenCV's 8-bit read (v >> 8 for gray, v / 257 for RG
 label-free cues of a cell are only a few 8-bit grey levels deep, as in the real data.
 
 Brightfield: background x low-frequency illumination x (1 + sum of cell and debris perturbations), then
-signal-dependent (Poisson-Gaussian) camera noise. A cell perturbs it by a textured interior, a dark refractive rim with a bright halo
-just outside (inverted in some defocused fields), and a faint nuclear outline.
+signal-dependent (Poisson-Gaussian) camera noise. A cell perturbs it by a textured interior, a dark refractive rim
+with a bright halo just outside (inverted in some defocused fields), and a faint nuclear outline.
 Fluorescence (file order red, green, blue): cytoplasmic red/green stain per the cell's label, Hoechst in every
 nucleus, an offset, dimmer illumination falloff and camera noise; some debris is autofluorescent.
 """
