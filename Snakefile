@@ -11,6 +11,16 @@ min_version("9.4")
 PACKAGE_DIR = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, PACKAGE_DIR)
 
+from ctcbench.config import read_config_file
+from ctcbench.errors import ConfigError
+
+# A YAML syntax error or a key given twice: one line naming the file and the line, before Snakemake reads the file.
+for config_path in workflow.config_settings.configfiles or ["config.yaml"]:
+    try:
+        read_config_file(config_path)
+    except ConfigError as error:
+        sys.exit(f"ctcbench: configuration error: {error}")
+
 
 configfile: "config.yaml"
 

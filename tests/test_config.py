@@ -10,6 +10,7 @@ from ctcbench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "config.yaml").read_text())
+RAW_LINES = (ROOT / "config.yaml").read_text().splitlines()
 
 
 def test_default_config_describes_the_paper_grid():
@@ -62,6 +63,15 @@ def test_defaults_are_filled():
         ({"hoechst_channels": 4}, "hoechst_channels = 4: needs protocol: corrected"),
         ({"detect": {"milestones": [24, 16]}}, "detect.milestones = [24, 16]: expected strictly increasing"),
         ({"dataset": {"source": "local"}}, "dataset.local.root is empty"),
+        ({"detect": {"milestones": [16, 40]}}, "detect.milestones = [16, 40]: 40 is not before the end of training (32)"),
+        (
+            {"classify": {"schedule": {"milestones": [9000, 18000]}}},
+            "classify.schedule.milestones = [9000, 18000]: 18000 is not before the end of training (18000)",
+        ),
+        (
+            {"classify": {"schedules": {"long": {"iterations": 100}}}},
+            "classify.schedules.long.milestones = [10000, 14000]: 10000 is not before the end of training (100)",
+        ),
     ],
 )
 def test_mistakes_give_one_line(override, message):
@@ -72,8 +82,39 @@ def test_mistakes_give_one_line(override, message):
     assert "\n" not in text and text.startswith("config.yaml: ")
 
 
-def test_invalid_yaml(tmp_path):
+def test_invalid_yaml_names_the_file_and_line(tmp_path):
     bad = tmp_path / "config.yaml"
-    bad.write_text("preset: [demo\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    bad.write_text("protocol: faithful\nseeds: [0, 1\npreset: demo\n")
+    with pytest.raises(ConfigError) as info:
         load(bad)
+    assert str(info.value).startswith(f"{bad}: line 3, column ") and "not valid YAML" in str(info.value)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    twice = tmp_path / "config.yaml"
+    twice.write_text((ROOT / "config.yaml").read_text() + "\nseeds: [5]\n")
+    line = len((ROOT / "config.yaml").read_text().splitlines()) + 2
+    first = next(i for i, text in enumerate(RAW_LINES, 1) if text.startswith("seeds:"))
+    with pytest.raises(ConfigError) as info:
+        load(twice)
+    assert str(info.value) == f"{twice}: line {line}: key 'seeds' given twice in one mapping (first on line {first}); keep one"
+
+
+def test_the_command_line_wins_over_the_preset_and_the_preset_over_the_file():
+    config = load(ROOT / "config.yaml", {"preset": "demo", "seeds": [4], "classify": {"image_size": 48}})
+    assert config["seeds"] == [4]  # the demo preset sets [0]
+    assert config["classify"]["image_size"] == 48  # the preset sets 32
+    assert config["classify"]["main_backbone"] == "resnet_tiny"  # from the preset, not the file
+    assert config["classify"]["schedule"]["lr"] == RAW["classify"]["schedule"]["lr"]  # the file, untouched by both
+    local = load(ROOT / "config.yaml", {"preset": "demo", "dataset": {"source": "local", "local": {"root": "/data"}}})
+    assert local["dataset"]["source"] == "local" and local["dataset"]["local"]["root"] == "/data"
+
+
+def test_numbers_inside_command_line_lists_and_mappings_are_numbers():
+    """Snakemake hands `seeds=[0,1]` and `pipeline={omegas: [0.5]}` over with every leaf a string."""
+    config = load(
+        ROOT / "config.yaml",
+        {"preset": "demo", "seeds": ["0", "1"], "pipeline": {"omegas": ["0.5"], "nms_iou": "0.4"}, "cpu_isa": "null"},
+    )
+    assert config["seeds"] == [0, 1] and config["pipeline"]["omegas"] == [0.5] and config["pipeline"]["nms_iou"] == 0.4
+    assert config["cpu_isa"] is None and config["protocol"] == "faithful"

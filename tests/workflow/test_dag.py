@@ -78,6 +78,37 @@ def test_config_error_stops_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def plan(tmp_path, *config):
+    return snakemake(
+        "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+        str(ROOT / "config.yaml"), "--config", *config,
+    )  # fmt: skip
+
+
+def test_command_line_values_win_over_the_preset_and_keep_their_types(tmp_path):
+    """`--config preset=demo seeds=[0,1] dataset={source: local, ...}` plans two seeds on the local copy, not
+    the preset's single seed on the synthetic twin."""
+    local = tmp_path / "staged"
+    local.mkdir()
+    result = plan(tmp_path, "preset=demo", "seeds=[0,1]", f"dataset={{source: local, local: {{root: {local}}}}}",
+                  "pipeline={omegas: [0.5]}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert "synth_dataset" not in counts and counts["stage_local_dataset"] == 1
+    assert counts["classify_train"] == 2 * job_counts(plan(tmp_path, "preset=demo").stdout)["classify_train"]
+
+
+def test_a_broken_config_file_stops_with_its_file_and_line(tmp_path):
+    """The working directory's config.yaml (Snakemake itself reads a --configfile, before the workflow can)."""
+    broken = tmp_path / "config.yaml"
+    broken.write_text((ROOT / "config.yaml").read_text().replace("seeds: [0, 1, 2]", "seeds: [0, 1, 2", 1))
+    result = snakemake("-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), cwd=tmp_path)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert len(errors) == 1 and errors[0].startswith("ctcbench: configuration error: config.yaml: line ")
+    assert "not valid YAML" in errors[0] and "Traceback" not in result.stderr
+
+
 def test_lint_is_clean():
     result = snakemake("--lint")
     assert result.returncode == 0

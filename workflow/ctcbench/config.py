@@ -94,6 +94,17 @@ def _resolve_ref(ref: str, root: dict) -> dict:
     return node
 
 
+def schedule_lengths(config: dict) -> list[tuple[str, dict, int]]:
+    """Each learning-rate schedule with its length: (config key, schedule, iterations or epochs)."""
+    classify = config["classify"]
+    found = [("classify.schedule", classify["schedule"], classify["schedule"].get("iterations"))]
+    for name, schedule in classify.get("schedules", {}).items():
+        merged = {**classify["schedule"], **schedule}
+        found.append((f"classify.schedules.{name}", merged, merged.get("iterations")))
+    found.append(("detect", config["detect"], config["detect"]["epochs"]))
+    return [(key, schedule, length) for key, schedule, length in found if length is not None]
+
+
 def _semantic_checks(config: dict, source: str) -> None:
     """Cross-key rules a schema cannot express."""
     backbones = config["classify"]["backbones"]
@@ -124,6 +135,13 @@ def _semantic_checks(config: dict, source: str) -> None:
     ):
         if list(milestones) != sorted(set(milestones)):
             raise ConfigError(f"{source}: {key} = {milestones}: expected strictly increasing values")
+    for key, schedule, length in schedule_lengths(config):
+        late = [m for m in schedule.get("milestones", []) if m >= length]
+        if late:
+            raise ConfigError(
+                f"{source}: {key}.milestones = {schedule['milestones']}: {late[0]} is not before the end of "
+                f"training ({length}); a learning-rate step there never happens"
+            )
     if config["hoechst_channels"] == 4 and config["protocol"] == "faithful":
         raise ConfigError(f"{source}: hoechst_channels = 4: needs protocol: corrected (the original used 3)")
     dataset = config["dataset"]
@@ -131,17 +149,43 @@ def _semantic_checks(config: dict, source: str) -> None:
         raise ConfigError(f"{source}: dataset.local.root is empty: expected the folder of a pre-staged copy")
 
 
-def resolve(raw: dict, source: str = "config.yaml") -> dict:
-    """The effective configuration: preset merged, schema-checked, defaults filled. Raises ConfigError."""
+def typed(value: Any) -> Any:
+    """A command-line value with YAML types inside lists and mappings.
+
+    Snakemake types a top-level `--config key=value` but reads `[0, 1]` or `{omegas: [0.5]}` with YAML's base
+    loader, which keeps every leaf a string; such a leaf is read again as a YAML scalar (0 -> int, 0.5 -> float,
+    true -> bool, null -> None), and stays text when it is anything else.
+    """
+    if isinstance(value, dict):
+        return {key: typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typed(item) for item in value]
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return parsed if parsed is None or isinstance(parsed, (bool, int, float)) else value
+    return value
+
+
+def resolve(raw: dict, source: str = "config.yaml", overrides: dict | None = None) -> dict:
+    """The effective configuration, schema-checked and with defaults filled. Raises ConfigError.
+
+    Precedence, lowest first: the config file(s), the preset's block, the command line (`overrides`, the
+    `--config` values; `raw` may already hold them as Snakemake merged them, untyped).
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of keys at the top level")
+    overrides = typed(overrides or {})
+    raw = deep_merge(raw, overrides)
     preset = raw.get("preset", BASE_PRESET)
     presets = raw.get("presets") or {}
     if preset != BASE_PRESET:
         if preset not in presets:
             known = ", ".join(presets) or "(none defined)"
             raise ConfigError(f"{source}: preset = {preset!r}: expected {BASE_PRESET} or one of {known}")
-        raw = deep_merge(raw, presets[preset])
+        raw = deep_merge(deep_merge(raw, presets[preset]), overrides)
     schema = load_schema()
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(raw))
     if errors:
@@ -152,10 +196,45 @@ def resolve(raw: dict, source: str = "config.yaml") -> dict:
     return config
 
 
-def load(path: Path | str, overrides: dict | None = None) -> dict:
+class StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(
+                f"line {key_node.start_mark.line + 1}: key {key!r} given twice in one mapping "
+                f"(first on line {seen[key]}); keep one"
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_config_file(path: Path | str) -> dict:
+    """A config file, or one ConfigError line naming the file and the line of a syntax error or duplicate key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=StrictLoader) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    return resolve(deep_merge(raw, overrides or {}), str(path))
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {where}not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def load(path: Path | str, overrides: dict | None = None) -> dict:
+    """The effective configuration of a config file with command-line style `overrides`."""
+    return resolve(read_config_file(path), str(path), overrides)

@@ -7,7 +7,12 @@ from ctcbench.errors import ConfigError
 from ctcbench.results_stamp import check_stamp, write_stamp
 
 try:
-    config = resolve(config, "config.yaml (with --config overrides)")
+    # config file < preset < command line: the --config values are merged again over the preset's block.
+    config = resolve(
+        config,
+        "config.yaml (with --config overrides)",
+        overrides=dict(workflow.config_settings.config),
+    )
 except ConfigError as error:
     sys.exit(f"ctcbench: configuration error: {error}")
 
