@@ -63,7 +63,10 @@ def test_defaults_are_filled():
         ({"hoechst_channels": 4}, "hoechst_channels = 4: needs protocol: corrected"),
         ({"detect": {"milestones": [24, 16]}}, "detect.milestones = [24, 16]: expected strictly increasing"),
         ({"dataset": {"source": "local"}}, "dataset.local.root is empty"),
-        ({"detect": {"milestones": [16, 40]}}, "detect.milestones = [16, 40]: 40 is not before the end of training (32)"),
+        (
+            {"detect": {"milestones": [16, 40]}},
+            "detect.milestones = [16, 40]: 40 is not before the end of training (32)",
+        ),
         (
             {"classify": {"schedule": {"milestones": [9000, 18000]}}},
             "classify.schedule.milestones = [9000, 18000]: 18000 is not before the end of training (18000)",
@@ -97,7 +100,8 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     first = next(i for i, text in enumerate(RAW_LINES, 1) if text.startswith("seeds:"))
     with pytest.raises(ConfigError) as info:
         load(twice)
-    assert str(info.value) == f"{twice}: line {line}: key 'seeds' given twice in one mapping (first on line {first}); keep one"
+    expected = f"{twice}: line {line}: key 'seeds' given twice in one mapping (first on line {first}); keep one"
+    assert str(info.value) == expected
 
 
 def test_the_command_line_wins_over_the_preset_and_the_preset_over_the_file():
