@@ -135,6 +135,19 @@ def break_bad_id(ds):
     return ds.layout.split_file("test"), "is not an image id"
 
 
+def break_bom_in_split(ds):
+    path = ds.layout.split_file("val")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return path, "starts with a UTF-8 byte-order mark (BOM)"
+
+
+def break_directory_for_image(ds):
+    path = ds.layout.brightfield(TRAIN_ID)
+    path.unlink()
+    path.mkdir()
+    return path, "a directory where the brightfield image should be"
+
+
 def break_one_channel_fluorescence(ds):
     ds.write_images(TRAIN_ID, fl=gray())
     return ds.layout.fluorescence(TRAIN_ID), "fluorescence image has 1 channel"
@@ -200,6 +213,8 @@ MALFORMED: list[Callable] = [
     break_duplicate_in_split,
     break_id_in_two_splits,
     break_bad_id,
+    break_bom_in_split,
+    break_directory_for_image,
     break_one_channel_fluorescence,
     break_four_channel_brightfield,
     break_float_pixels,

@@ -109,6 +109,21 @@ def test_a_broken_config_file_stops_with_its_file_and_line(tmp_path):
     assert "not valid YAML" in errors[0] and "Traceback" not in result.stderr
 
 
+def test_the_readme_states_the_demo_job_counts(tmp_path):
+    """The README's job counts of the two demo configurations are what Snakemake plans."""
+    import re
+
+    readme = (ROOT / "README.md").read_text().replace("\n", " ")
+    stated = re.search(r"faithful demo DAG is (\d+) jobs.*?\((\d+) jobs", readme)
+    assert stated, "README.md no longer states the demo job counts"
+    for count, config in zip(
+        stated.groups(), (["preset=demo"], ["preset=demo", "protocol=corrected", "hoechst_channels=4"])
+    ):
+        result = plan(tmp_path / config[-1], *config)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert re.search(rf"^total\s+{count}$", result.stdout, re.M), f"{config}: not {count} jobs"
+
+
 def test_lint_is_clean():
     result = snakemake("--lint")
     assert result.returncode == 0

@@ -124,6 +124,8 @@ def _split_lines(path: Path) -> list[tuple[int, str]]:
 
 
 def _id_hint(text: str) -> str:
+    if text.startswith("\ufeff"):
+        return "; the file starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without BOM"
     if "/" in text or "\\" in text or text.endswith((".tiff", ".tif", ".xml")):
         return "; lines must be bare image stems, without directory or extension"
     return ""
@@ -252,6 +254,9 @@ def read_tiff_header(path: Path) -> ImageHeader:
 
 def _checked_header(path: Path, modality: str, report: ValidationReport) -> ImageHeader | None:
     """Header of an image that exists and is readable, after the checks that need only the file itself."""
+    if path.is_dir():
+        report.error(path, f"a directory where the {modality} image should be; put the <id>.tiff file there")
+        return None
     if not path.is_file():
         report.error(
             path,
