@@ -119,6 +119,6 @@ def test_the_html_report_renders_table1_in_a_browser(demo_results):
     report = demo_results / "results" / "demo" / "report.html"
     result = run_snakemake(demo_results, "--report", str(report))
     assert result.returncode == 0, result.stderr[-3000:]
-    rendered = check_report(report, demo_results / "screenshots", chromium)
+    rendered = check_report(report, report.parent / "report-screenshots", chromium)  # kept beside the report
     table1 = next(r for r in rendered if r.name == "table1.html")
     assert table1.kind == "table" and table1.category.startswith("1.") and table1.screenshot.is_file()
