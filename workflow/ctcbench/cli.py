@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 
+from . import __version__
 from .errors import CtcbenchError
 
 # command name -> (module implementing add_arguments(parser) and run(args), one-line help)
@@ -51,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctcbench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"ctcbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text)
