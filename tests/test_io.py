@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,24 @@ def test_a_failed_block_leaves_nothing(tmp_path):
     assert not target.exists() and list(target.parent.iterdir()) == []
     atomic_write_json(target, {"a": 1})
     assert read_json(target) == {"a": 1} and [p.name for p in target.parent.iterdir()] == ["result.json"]
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import errno
+
+    from ctcbench.errors import DiskFullError
+    from ctcbench.io import atomic_torch_save
+
+    def fill_the_disk(self, data):
+        with open(self, "wb") as handle:
+            handle.write(b"x" * 2048)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", fill_the_disk)
+    target = tmp_path / "runs" / "model.pth"
+    with pytest.raises(DiskFullError) as info:
+        atomic_torch_save(target, {"weights": [1.0, 2.0]})
+    message = str(info.value)
+    assert message.startswith(f"{target}: no space left on the device (2.0 KiB written before it filled, ")
+    assert f"free in {target.parent}); free some space" in message and "\n" not in message
+    assert list(target.parent.iterdir()) == []  # neither the result nor its temporary file

@@ -17,3 +17,7 @@ class ConfigError(CtcbenchError):
 
 class DownloadError(CtcbenchError):
     """A remote file could not be obtained or failed verification."""
+
+
+class DiskFullError(CtcbenchError):
+    """A result could not be written: its disk is full. Nothing partial is left behind."""

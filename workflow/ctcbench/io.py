@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import DatasetError
+from .errors import DatasetError, DiskFullError
 
 
 def _file_mode() -> int:
@@ -39,9 +41,32 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise DiskFullError(disk_full_message(path, tmp_path)) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def disk_full_message(path: Path, partial: Path) -> str:
+    """Which file, how much of it was written, how much is free where it goes, and what to do."""
+    written = partial.stat().st_size if partial.exists() else 0
+    free = shutil.disk_usage(path.parent).free
+    return (
+        f"{path}: no space left on the device ({_size(written)} written before it filled, {_size(free)} free "
+        f"in {path.parent}); free some space or move the results to a larger disk, then run again "
+        "(nothing partial was kept)"
+    )
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:
@@ -56,10 +81,16 @@ def atomic_write_json(path: Path | str, data: Any) -> None:
 def atomic_torch_save(path: Path | str, payload: Any) -> None:
     """torch.save, atomically and through a file handle: given a path, torch names the archive's records after the
     (random) temporary name, and two identical runs would write different bytes."""
+    import io
+
     import torch
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(payload, handle)
+    # Serialised in memory first: a full disk then fails in a plain write (ENOSPC, reported by atomic_path)
+    # instead of deep inside torch's zip writer with a message that names neither the file nor the cause.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def read_json(path: Path | str) -> Any:
