@@ -23,6 +23,13 @@ def job_counts(stdout):
     return counts
 
 
+def plan(tmp_path, *config):
+    return snakemake(
+        "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+        str(ROOT / "config.yaml"), "--config", *config,
+    )  # fmt: skip
+
+
 def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
     result = snakemake(
         "-n",
@@ -42,33 +49,13 @@ def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
 
 
 def test_demo_preset_plans_the_synthetic_twin(tmp_path):
-    result = snakemake(
-        "-n",
-        "--directory",
-        str(tmp_path),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-        "--config",
-        "preset=demo",
-    )
+    result = plan(tmp_path, "preset=demo")
     assert result.returncode == 0, result.stderr
     assert job_counts(result.stdout)["synth_dataset"] == 1
 
 
 def test_config_error_stops_with_one_line(tmp_path):
-    result = snakemake(
-        "-n",
-        "--directory",
-        str(tmp_path),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-        "--config",
-        "protocol=fathful",
-    )
+    result = plan(tmp_path, "protocol=fathful")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
     assert errors == [
@@ -76,13 +63,6 @@ def test_config_error_stops_with_one_line(tmp_path):
         "expected one of faithful, corrected"
     ]
     assert "Traceback" not in result.stderr
-
-
-def plan(tmp_path, *config):
-    return snakemake(
-        "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-        str(ROOT / "config.yaml"), "--config", *config,
-    )  # fmt: skip
 
 
 def test_command_line_values_win_over_the_preset_and_keep_their_types(tmp_path):
