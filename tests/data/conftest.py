@@ -7,6 +7,7 @@ below so that tests can check counting against numbers worked out by hand.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,17 +112,25 @@ class TinyDataset:
         path.write_text(path.read_text() + line + "\n")
 
 
-def build_tiny_dataset(root: Path) -> DatasetLayout:
+@dataclass(frozen=True)
+class ImageFormat:
+    """One storage format of the release's TIFFs; a valid copy uses one per modality throughout."""
+
+    bf_rgb: bool = False
+    sixteen_bit: bool = False
+
+
+def build_tiny_dataset(root: Path, image_format: ImageFormat = ImageFormat()) -> DatasetLayout:
     layout = DatasetLayout(root)
     seed = 0
     for objects in TRAINVAL_OBJECTS.values():
         for image_id, per_class in objects.items():
             seed += 1
-            _write_pair(layout, image_id, seed)
+            _write_pair(layout, image_id, seed, image_format)
             write_voc(layout.trainval_xml(image_id), make_annotation(image_id, per_class))
     for image_id, per_annotator in TEST_R_OBJECTS.items():
         seed += 1
-        _write_pair(layout, image_id, seed)
+        _write_pair(layout, image_id, seed, image_format)
         for annotator in TEST_ANNOTATORS:
             write_voc(layout.test_xml(image_id, annotator), make_annotation(image_id, {"R": per_annotator[annotator]}))
     splits = {**{s: list(o) for s, o in TRAINVAL_OBJECTS.items()}, "test": list(TEST_R_OBJECTS)}
@@ -130,9 +139,8 @@ def build_tiny_dataset(root: Path) -> DatasetLayout:
     return layout
 
 
-def _write_pair(layout: DatasetLayout, image_id: str, seed: int) -> None:
-    # Mix the formats the release may use: gray or RGB brightfield, 8- or 16-bit.
-    bf, fl = image_pair(seed, bf_rgb=seed % 4 == 0, sixteen_bit=seed % 3 == 0)
+def _write_pair(layout: DatasetLayout, image_id: str, seed: int, image_format: ImageFormat) -> None:
+    bf, fl = image_pair(seed, bf_rgb=image_format.bf_rgb, sixteen_bit=image_format.sixteen_bit)
     write_tiff(layout.brightfield(image_id), bf)
     write_tiff(layout.fluorescence(image_id), fl)
 
@@ -142,6 +150,16 @@ def _tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny_template") / "dataset"
     build_tiny_dataset(root)
     return root
+
+
+@pytest.fixture
+def tiny_dataset_in_format(tmp_path: Path) -> Callable[..., TinyDataset]:
+    """Build the tiny dataset with every image in one format: `tiny_dataset_in_format(bf_rgb=..., sixteen_bit=...)`."""
+
+    def build(**image_format: bool) -> TinyDataset:
+        return TinyDataset(build_tiny_dataset(tmp_path / "formatted" / "dataset", ImageFormat(**image_format)))
+
+    return build
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_tiny_dataset_is_clean(tiny_dataset):
 
 @pytest.mark.parametrize("annotator", ["Expert1", "Expert2", "Unioned"])
 def test_every_test_annotator_is_clean(tiny_dataset, annotator):
-    assert validate_dataset(tiny_dataset.layout, test_annotator=annotator, check_pixels=True).ok
+    assert validate_dataset(tiny_dataset.layout, test_annotator=annotator).ok
 
 
 def test_header_is_read_without_pixels(tiny_dataset):
@@ -244,13 +244,54 @@ def test_wrong_expected_size_is_reported_per_image(tiny_dataset):
     assert all(p.path.parent.name == "brightfield" and "expected 1080x1080" in p.message for p in report.errors)
 
 
-def test_truncated_pixels_need_check_pixels(tiny_dataset):
-    path = tiny_dataset.layout.fluorescence(VAL_ID)
+def truncate(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 1000])  # pixel data follows the header: the header stays readable
-    assert validate_dataset(tiny_dataset.layout).ok
-    found, _ = only_error(validate_dataset(tiny_dataset.layout, check_pixels=True))
-    assert found == path
+
+
+def test_truncated_pixels_are_found_by_decoding(tiny_dataset):
+    path = tiny_dataset.layout.fluorescence(VAL_ID)
+    truncate(path)
+    assert validate_dataset(tiny_dataset.layout, check_pixels=False).ok
+    found, message = only_error(validate_dataset(tiny_dataset.layout))
+    assert found == path and "not a readable TIFF" in message
+
+
+def test_thread_count_does_not_change_the_report(tiny_dataset):
+    truncate(tiny_dataset.layout.fluorescence(VAL_ID))
+    truncate(tiny_dataset.layout.brightfield(TRAIN_ID))
+    one, four = (validate_dataset(tiny_dataset.layout, threads=n).to_dict() for n in (1, 4))
+    assert one == four and len(one["errors"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("bf_rgb", "sixteen_bit"),
+    [(False, False), (True, False), (False, True), (True, True)],
+    ids=["gray8", "rgb8", "gray16", "rgb16"],
+)
+def test_each_uniform_format_is_clean(tiny_dataset_in_format, bf_rgb, sixteen_bit):
+    ds = tiny_dataset_in_format(bf_rgb=bf_rgb, sixteen_bit=sixteen_bit)
+    report = validate_dataset(ds.layout, expected_size=32)
+    assert report.ok, report.format()
+
+
+def test_one_8bit_image_among_16bit_ones_is_named(tiny_dataset_in_format):
+    ds = tiny_dataset_in_format(sixteen_bit=True)
+    ds.write_images(VAL_ID, bf=gray())
+    path, message = only_error(validate_dataset(ds.layout))
+    assert path == ds.layout.brightfield(VAL_ID)
+    assert "brightfield image is 8-bit but 10 other brightfield images are 16-bit" in message
+
+
+def test_gray_and_rgb_brightfield_mix_names_the_minority(tiny_dataset):
+    ds = tiny_dataset
+    ds.write_images(VAL_ID, bf=rgb())
+    ds.write_images(TEST_ID, bf=rgb())
+    report = validate_dataset(ds.layout)
+    assert sorted(p.path for p in report.errors) == sorted(
+        [ds.layout.brightfield(VAL_ID), ds.layout.brightfield(TEST_ID)]
+    )
+    assert all("is 3-channel but 9 other brightfield images are 1-channel" in p.message for p in report.errors)
 
 
 def test_all_problems_are_reported_at_once(tiny_dataset):
@@ -336,3 +377,12 @@ def test_cli_fails_with_the_list_and_writes_nothing(tiny_dataset, tmp_path, caps
     assert f"2 problems found in {tiny_dataset.root}; see the list above" in err
     assert not any(path.exists() for path in outputs)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_decodes_every_image_by_default(tiny_dataset, tmp_path, capsys):
+    truncate(tiny_dataset.layout.brightfield(TEST_ID))
+    args, outputs = cli_args(tmp_path, tiny_dataset.root)
+    assert main([*args, "--threads", "2"]) == 1
+    assert f"raw_images_for_model/brightfield/{TEST_ID}.tiff" in capsys.readouterr().err
+    assert not any(path.exists() for path in outputs)
+    assert main([*args, "--headers-only"]) == 0

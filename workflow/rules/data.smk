@@ -75,6 +75,7 @@ rule validate_dataset:
         html=report_table("table1", "data"),
     log:
         f"{LOGS}/data/validate.log",
+    threads: config["threads"]["validate"]
     params:
         size_flag=(
             f"--expected-size {config['dataset']['expected_image_size']}"
@@ -87,7 +88,7 @@ rule validate_dataset:
         ENV
     shell:
         "python -m ctcbench validate --dataset {input} --test-annotator {params.annotator}"
-        " {params.size_flag} --paper-table1 {params.paper}"
+        " {params.size_flag} --paper-table1 {params.paper} --threads {threads}"
         " --report {output.report} --table1-csv {output.csv} --table1-md {output.md} > {log} 2>&1"
 
 
@@ -155,10 +156,12 @@ localrules:
 
 
 # Facts the spec leaves to verify on the data (reference-spec §9): released crops vs exact box slices, images per
-# patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding.
+# patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding,
+# and runs on validated data only, so that no audit of a copy with broken images reads as consistent.
 rule audit_dataset:
     input:
-        DATASET,
+        dataset=DATASET,
+        validated=f"{RESULTS}/data/validation.json",
     output:
         json=f"{RESULTS}/data/audit.json",
         md=f"{RESULTS}/data/audit.md",
@@ -169,5 +172,5 @@ rule audit_dataset:
     conda:
         ENV
     shell:
-        "python -m ctcbench audit --dataset {input} --paper-table1 {params.paper:q}"
+        "python -m ctcbench audit --dataset {input.dataset} --paper-table1 {params.paper:q}"
         " --json {output.json} --md {output.md} > {log} 2>&1"

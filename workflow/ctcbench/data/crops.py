@@ -10,15 +10,14 @@ the ~81 k small crop files the original read one by one.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import DatasetError
 from ..io import atomic_path
+from ..parallel import ordered_map
 from .channels import read_pair
 from .layout import CLASSES, DatasetLayout, crop_name, patient_of
 from .voc import read_voc
@@ -215,10 +214,7 @@ def build_crop_cache(
     def work(image_id: str) -> _ImageCrops:
         return _crops_of_image(layout, split, image_id, protocol, test_annotator)
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        per_image = list(
-            tqdm(pool.map(work, image_ids), total=len(image_ids), desc=f"crops {split}", unit="image", leave=False)
-        )
+    per_image = ordered_map(work, image_ids, threads, desc=f"crops {split}")
     return CropCache.from_crops(
         crops=[c for item in per_image for c in item.crops],
         labels=[label for item in per_image for label in item.labels],

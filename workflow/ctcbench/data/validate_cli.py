@@ -36,7 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test ground truth folder under Annotations/test (default: Unioned)",
     )
     parser.add_argument(
-        "--check-pixels", action="store_true", help="also decode every image (slower; catches truncated files)"
+        "--headers-only",
+        action="store_true",
+        help="read TIFF headers only, without decoding the pixels (faster; misses truncated files)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, metavar="N", help="images decoded in parallel (default: %(default)s)"
     )
     parser.add_argument(
         "--report", required=True, type=Path, metavar="OUT.json", help="validation report: counts and warnings"
@@ -56,7 +61,11 @@ def run(args: argparse.Namespace) -> None:
     pointer = read_pointer(args.dataset)
     layout = pointer.layout
     report = validate_dataset(
-        layout, expected_size=args.expected_size, test_annotator=args.test_annotator, check_pixels=args.check_pixels
+        layout,
+        expected_size=args.expected_size,
+        test_annotator=args.test_annotator,
+        check_pixels=not args.headers_only,
+        threads=args.threads,
     )
     if report.errors or report.warnings:
         print(report.format(), file=sys.stderr)
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
         "source": pointer.source,
         "expected_size": args.expected_size,
         "test_annotator": args.test_annotator,
-        "check_pixels": args.check_pixels,
+        "check_pixels": not args.headers_only,
         # NA (test G/U, not annotated) becomes JSON null.
         "counts": counts.astype(object).where(counts.notna(), None).to_dict(orient="records"),
     }
