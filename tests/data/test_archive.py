@@ -169,6 +169,64 @@ def test_zip_cap_is_checked_before_anything_is_written(tmp_path: Path) -> None:
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_compression_ratio_refuses_a_bomb(tmp_path: Path, suffix: str) -> None:
+    zeros = bytes(4 << 20)  # 4 MiB of zeros deflate to a few KiB: a ratio near 1000
+    path = tmp_path / f"bomb{suffix}"
+    if suffix == ".zip":
+        archive = make_zip(path, [("zeros.bin", zeros)])
+    else:
+        archive = make_tar(path, [(tar_member("zeros.bin"), zeros)])
+    work = tmp_path / "work"
+    with pytest.raises(DatasetError, match=r"past 200 times the archive's .* \(a zip bomb or a corrupt archive\)"):
+        extract_archive(archive, work / "target")
+    assert list(work.iterdir()) == []
+    assert extract_archive(archive, work / "target", max_ratio=5000) == len(zeros)
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_free_space_caps_extraction_before_the_disk_fills(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctcbench.data import archive as archive_module
+
+    real = archive_module.shutil.disk_usage
+
+    def little_free(path: object) -> object:
+        usage = real(path)
+        return type(usage)(usage.total, usage.used, archive_module.FREE_SPACE_RESERVE + 500)
+
+    monkeypatch.setattr(archive_module.shutil, "disk_usage", little_free)
+    archive = good_archive(tmp_path, suffix)
+    work = tmp_path / "work"
+    with pytest.raises(DatasetError, match=r"past the 500 B free in .* \(keeping 1.0 GiB for the workflow\)") as err:
+        extract_archive(archive, work / "target")
+    assert "data/sub/b.bin" in str(err.value) and "download_dir" in str(err.value)
+    assert list(work.iterdir()) == []
+
+
+def test_a_full_disk_during_extraction_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from ctcbench.data import archive as archive_module
+    from ctcbench.errors import DiskFullError
+
+    class FullDisk(io.FileIO):
+        def write(self, data: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive_module, "open", lambda path, mode: FullDisk(path, mode.replace("b", "")), raising=False)
+    archive = good_archive(tmp_path, ".tar")
+    work = tmp_path / "work"
+    expected = r"good.tar: no space left on the disk of .*/work after 0 B unpacked"
+    with pytest.raises(DiskFullError, match=expected) as err:
+        extract_archive(archive, work / "target")
+    assert "\n" not in str(err.value) and "partial extraction is removed" in str(err.value)
+    assert list(work.iterdir()) == []
+
+
 def test_corrupt_archive_names_the_file_and_the_fix(tmp_path: Path) -> None:
     archive = good_archive(tmp_path, ".zip")
     archive.write_bytes(archive.read_bytes()[:40])

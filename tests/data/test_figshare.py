@@ -86,7 +86,7 @@ def test_fetch_end_to_end(figshare: FakeFigshare, tmp_path: Path) -> None:
     assert not list((dest / "downloads").glob("*.part"))
 
 
-@pytest.mark.parametrize("count", [7, 6])  # a short last page, and an exact multiple ending on an empty page
+@pytest.mark.parametrize("count", [7, 6])  # a short last page, and an exact multiple
 def test_file_list_is_paginated(figshare: FakeFigshare, tmp_path: Path, count: int) -> None:
     for f in dataset_files():
         figshare.add(f)
@@ -94,8 +94,96 @@ def test_file_list_is_paginated(figshare: FakeFigshare, tmp_path: Path, count: i
         figshare.add(FakeFile(f"extra_{i}.txt", f"extra {i}\n".encode()))
     fetch(figshare, tmp_path, page_size=3)
     pages = [(s.query["page"], s.query["page_size"]) for s in figshare.requests_to("/v2/articles/19960232/files")]
-    assert pages == [("1", "3"), ("2", "3"), ("3", "3")]
+    full_or_short_pages = -(-count // 3)
+    assert pages == [(str(n), "3") for n in range(1, full_or_short_pages + 2)]  # the listing ends on an empty page
     assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == sorted(f.name for f in figshare.files)
+
+
+def test_a_server_capping_its_page_size_still_yields_every_file(tmp_path: Path) -> None:
+    with FakeFigshare(dataset_files(), max_page_size=2) as server:
+        for i in range(5):
+            server.add(FakeFile(f"extra_{i}.txt", f"extra {i}\n".encode()))
+        fetch(server, tmp_path, page_size=3)  # every page is shorter than asked: only the empty page ends it
+        pages = [s.query["page"] for s in server.requests_to("/v2/articles/19960232/files")]
+    assert pages == ["1", "2", "3", "4", "5"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["files"]) == 7
+
+
+def test_a_listing_that_ends_early_is_refused_with_both_counts(tmp_path: Path) -> None:
+    with FakeFigshare(dataset_files(), listing_drops_last=1) as server:
+        with pytest.raises(DownloadError, match="the listing has 1 files, the metadata 2") as err:
+            fetch(server, tmp_path)
+        assert server.download_requests() == []
+    assert "expert_annotation_id.csv: in the metadata" in str(err.value)
+
+
+def test_a_listing_with_files_the_metadata_lacks_is_refused(tmp_path: Path) -> None:
+    files = [*dataset_files(), FakeFile("newer.zip", b"x", only_in_listing=True)]
+    with FakeFigshare(files) as server, pytest.raises(DownloadError, match="newer.zip: in the file listing but not"):
+        fetch(server, tmp_path)
+
+
+def test_a_server_ignoring_the_page_parameter_is_refused(tmp_path: Path) -> None:
+    with FakeFigshare(dataset_files(), ignore_page=True) as server:
+        with pytest.raises(DownloadError, match="page 2 repeats files of earlier pages"):
+            fetch(server, tmp_path, page_size=1)
+
+
+def test_accepted_with_an_empty_body_is_retried(figshare: FakeFigshare, tmp_path: Path) -> None:
+    for f in dataset_files(accepted_first=2):
+        figshare.add(f)
+    root = fetch(figshare, tmp_path)
+    assert (root / "raw_images_for_model" / "brightfield" / "r06c04f01p01.tiff").is_file()
+    assert len(figshare.requests_to(f"/storage/{figshare.file('dataset.zip').id}/")) == 3
+
+
+def test_downloads_that_cannot_fit_are_refused_before_any_transfer(
+    figshare: FakeFigshare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctcbench.data import fetch as fetch_module
+    from ctcbench.errors import DiskFullError
+
+    real = fetch_module.shutil.disk_usage
+    monkeypatch.setattr(fetch_module.shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+    for f in dataset_files():
+        figshare.add(f)
+    with pytest.raises(DiskFullError, match=r"downloads: the downloads need .* KiB more but 1000 B is free there"):
+        fetch(figshare, tmp_path)
+    assert figshare.download_requests() == []
+
+
+def test_a_full_disk_during_download_names_the_file_and_keeps_the_part(
+    figshare: FakeFigshare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+    import errno
+
+    from ctcbench.data import figshare as figshare_module
+    from ctcbench.errors import DiskFullError
+
+    class FullDisk(io.FileIO):
+        def write(self, data: Any) -> int:
+            room = 4096 - self.tell()
+            if len(data) > room:
+                super().write(bytes(data[:room]))  # what fits is written, then the device is full
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    def full_disk_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        return FullDisk(file, mode.replace("b", "")) if "a" in mode or "w" in mode else builtins.open(file, mode)
+
+    monkeypatch.setattr(figshare_module, "open", full_disk_open, raising=False)
+    for f in dataset_files():
+        figshare.add(f)
+    with pytest.raises(DiskFullError) as err:
+        fetch(figshare, tmp_path)
+    message = str(err.value)
+    size = len(figshare.file("dataset.zip").content)
+    assert message.startswith(f"{tmp_path / 'downloads' / 'dataset.zip'}: no space left on the device (4.0 KiB of ")
+    assert f"{size / 1024:.1f} KiB written" in message and "dataset.zip.part is kept" in message
+    assert (tmp_path / "downloads" / "dataset.zip.part").stat().st_size == 4096
+    assert not (tmp_path / "manifest.json").exists()
 
 
 def test_truncated_transfer_resumes_with_range(figshare: FakeFigshare, tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ class FakeFile:
     """A file of the fake article, with optional faults.
 
     Faults on the storage path count storage requests for this file: the first `forbid_first` get 403, the next
-    `truncate_first` announce the full Content-Length but close after half of it.
+    `accepted_first` get 202 with an empty body, the next `truncate_first` announce the full Content-Length but
+    close after half of it.
     """
 
     name: str
@@ -43,6 +44,8 @@ class FakeFile:
     html: bool = False  # a web page instead of the file, every time
     html_content_type: str = "text/html; charset=utf-8"
     empty: bool = False  # 200 with an empty body, every time
+    accepted_first: int = 0  # the first storage requests get 202 with an empty body (a CDN still preparing it)
+    only_in_listing: bool = False  # absent from the version metadata: a listing that serves a newer version
     missing: bool = False  # the download endpoint answers 404
     ignore_range: bool = False  # answer 200 with the whole file even when a Range is asked
     served: int = field(default=0, init=False)
@@ -92,6 +95,9 @@ class FakeFigshare:
         version: int = 2,
         lifetime_s: float = 60.0,
         extra_version_files: Iterable[dict[str, Any]] = (),
+        max_page_size: int = 1000,
+        ignore_page: bool = False,
+        listing_drops_last: int = 0,
     ) -> None:
         self.article_id = article_id
         self.version = version
@@ -99,6 +105,9 @@ class FakeFigshare:
         self.files: list[FakeFile] = []
         # entries only in the version metadata: mimics a file listing that serves a newer version
         self.extra_version_files = list(extra_version_files)
+        self.max_page_size = max_page_size  # pages are cut to this size whatever page_size asks
+        self.ignore_page = ignore_page  # every page is the first
+        self.listing_drops_last = listing_drops_last  # the listing ends early, before this many files
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -197,7 +206,7 @@ class FakeFigshare:
             "id": self.article_id,
             "version": self.version,
             "title": "Fake CCA organoid dataset",
-            "files": [self.entry(f) for f in self.files] + self.extra_version_files,
+            "files": [self.entry(f) for f in self.files if not f.only_in_listing] + self.extra_version_files,
         }
         _send_json(h, 200, record)
 
@@ -210,7 +219,10 @@ class FakeFigshare:
         if page < 1 or not 1 <= size <= 1000:
             _send_json(h, 400, {"message": "page >= 1 and 1 <= page_size <= 1000"})
             return
-        chunk = self.files[(page - 1) * size : page * size]
+        size = min(size, self.max_page_size)
+        page = 1 if self.ignore_page else page
+        listed = self.files[: len(self.files) - self.listing_drops_last]
+        chunk = listed[(page - 1) * size : page * size]
         _send_json(h, 200, [self.entry(f) for f in chunk])
 
     def _redirect(self, h: _Handler, file_id: int) -> None:
@@ -233,12 +245,14 @@ class FakeFigshare:
             count = f.served
         if count <= f.forbid_first:
             _send_bytes(h, 403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+        elif count <= f.forbid_first + f.accepted_first:
+            _send_bytes(h, 202, b"", "application/octet-stream")
         elif f.html:
             _send_bytes(h, 200, HTML_PAGE, f.html_content_type)
         elif f.empty:
             _send_bytes(h, 200, b"", "application/octet-stream")
         else:
-            self._send_content(h, f, truncate=count <= f.forbid_first + f.truncate_first)
+            self._send_content(h, f, truncate=count <= f.forbid_first + f.accepted_first + f.truncate_first)
 
     def _send_content(self, h: _Handler, f: FakeFile, *, truncate: bool) -> None:
         total = len(f.content)

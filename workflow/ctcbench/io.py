@@ -50,7 +50,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def _size(nbytes: float) -> str:
+def format_bytes(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if nbytes < 1024 or unit == "GiB":
             return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
@@ -58,14 +58,18 @@ def _size(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def disk_full_message(path: Path, partial: Path) -> str:
-    """Which file, how much of it was written, how much is free where it goes, and what to do."""
+def disk_full_message(
+    path: Path, partial: Path, needed: int | None = None, kept: str = "nothing partial was kept"
+) -> str:
+    """Which file, how much of it was written (of how much, when known), how much is free where it goes, and what
+    to do."""
     written = partial.stat().st_size if partial.exists() else 0
     free = shutil.disk_usage(path.parent).free
+    of = f" of {format_bytes(needed)}" if needed is not None else ""
     return (
-        f"{path}: no space left on the device ({_size(written)} written before it filled, {_size(free)} free "
-        f"in {path.parent}); free some space or move the results to a larger disk, then run again "
-        "(nothing partial was kept)"
+        f"{path}: no space left on the device ({format_bytes(written)}{of} written before it filled, "
+        f"{format_bytes(free)} free in {path.parent}); free some space or move the results to a larger disk, then "
+        f"run again ({kept})"
     )
 
 

@@ -22,12 +22,14 @@ if SOURCE == "figshare":
             pinned=FIGSHARE["pinned_manifest"],
             retries=FIGSHARE["retries"],
             max_bytes=int(FIGSHARE["max_extract_gb"] * 2**30),
+            max_ratio=FIGSHARE["max_compression_ratio"],
         conda:
             ENV
         shell:
             "python -m ctcbench fetch --api {params.api} --article {params.article} --version {params.version}"
             " --dest {params.dest} --pinned-manifest {params.pinned} --retries {params.retries}"
-            " --max-extract-bytes {params.max_bytes} --pointer {output} > {log} 2>&1"
+            " --max-extract-bytes {params.max_bytes} --max-compression-ratio {params.max_ratio}"
+            " --pointer {output} > {log} 2>&1"
 
 elif SOURCE == "local":
 

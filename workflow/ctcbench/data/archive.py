@@ -9,6 +9,7 @@ directory that is renamed into place only when complete, so a failure leaves not
 
 from __future__ import annotations
 
+import errno
 import gzip
 import lzma
 import os
@@ -24,9 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from ..errors import DatasetError
+from ..errors import DatasetError, DiskFullError
+from ..io import format_bytes
 
-DEFAULT_MAX_BYTES = 200 * 1024**3  # generous: the whole figshare release is far smaller
+# The release is at most ~20 GB unpacked (1207 image pairs of 1080 x 1080 at 16-bit RGB, plus crops and XML).
+DEFAULT_MAX_BYTES = 64 * 1024**3
+# TIFF microscopy images and XML unpack to a few times their compressed size; a zip bomb to thousands of times.
+DEFAULT_MAX_RATIO = 200
+# Left free on the disk after extraction, so that the next steps of the workflow can still write.
+FREE_SPACE_RESERVE = 1024**3
 CHUNK = 1 << 20
 
 ZIP_SUFFIXES = (".zip",)
@@ -42,24 +49,49 @@ def is_archive(path: Path | str) -> bool:
     return name.endswith(ZIP_SUFFIXES + TAR_SUFFIXES)
 
 
+@dataclass(frozen=True)
+class _Limit:
+    bytes: int
+    reason: str  # what the limit is and what to do about it, completing "takes the uncompressed total past ..."
+
+
 @dataclass
 class _Budget:
-    """Running total of bytes written, checked before and while each member is written."""
+    """Running total of bytes written, checked before and while each member is written against the tightest limit:
+    the configured cap, the compression ratio and the free disk space."""
 
     archive: Path
-    limit: int
+    limit: _Limit
     used: int = 0
 
     def reserve(self, member: str, size: int) -> None:
-        if self.used + size > self.limit:
+        if self.used + size > self.limit.bytes:
             raise DatasetError(
-                f"{self.archive}: member {member!r} takes the uncompressed total past the cap of {self.limit} bytes "
-                "(corrupt archive or zip bomb); raise --max-extract-bytes only if the archive is trusted"
+                f"{self.archive}: member {member!r} takes the uncompressed total past {self.limit.reason}"
             )
 
-    def take(self, member: str, size: int) -> None:
-        self.reserve(member, size)
-        self.used += size
+
+def _budget(archive: Path, directory: Path, max_bytes: int, max_ratio: float) -> _Budget:
+    compressed = archive.stat().st_size
+    free = shutil.disk_usage(directory).free - FREE_SPACE_RESERVE
+    limits = [
+        _Limit(
+            max_bytes,
+            f"the cap of {max_bytes} bytes (corrupt archive or zip bomb); raise --max-extract-bytes only if the "
+            "archive is trusted",
+        ),
+        _Limit(
+            int(compressed * max_ratio),
+            f"{max_ratio:g} times the archive's {format_bytes(compressed)} (a zip bomb or a corrupt archive); raise "
+            "--max-compression-ratio only if the archive is trusted",
+        ),
+        _Limit(
+            max(free, 0),
+            f"the {format_bytes(max(free, 0))} free in {directory} (keeping {format_bytes(FREE_SPACE_RESERVE)} for the "
+            "workflow); free space there or set dataset.figshare.download_dir to a larger disk",
+        ),
+    ]
+    return _Budget(archive, min(limits, key=lambda limit: limit.bytes))
 
 
 def member_path(archive: Path, name: str) -> PurePosixPath | None:
@@ -104,8 +136,9 @@ def _write_file(archive: Path, src: IO[bytes], dest: Path, name: str, budget: _B
         ) from exc
     with out:
         while chunk := src.read(CHUNK):
-            budget.take(name, len(chunk))
+            budget.reserve(name, len(chunk))
             out.write(chunk)
+            budget.used += len(chunk)
 
 
 def _zip_kind(info: zipfile.ZipInfo) -> str:
@@ -179,14 +212,25 @@ def _extract_tar(archive: Path, directory: Path, budget: _Budget) -> None:
                 _write_file(archive, src, dest, member.name, budget)
 
 
-def extract_into(archive: Path | str, directory: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+def extract_into(
+    archive: Path | str,
+    directory: Path | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_ratio: float = DEFAULT_MAX_RATIO,
+) -> int:
     """Extract `archive` into the existing scratch `directory`; return the bytes written.
+
+    The uncompressed total may not pass `max_bytes`, `max_ratio` times the archive's size, or the free space of
+    `directory` less a reserve; a zip's declared sizes are checked before anything is written.
 
     On error, files already written stay in `directory`: the caller owns it and must discard it
     (`extract_archive` and the figshare fetch both do).
     """
     archive, directory = Path(archive), Path(directory)
-    budget = _Budget(archive, max_bytes)
+    if not archive.is_file():
+        raise DatasetError(f"{archive}: archive missing; fetch it again")
+    budget = _budget(archive, directory, max_bytes, max_ratio)
     name = archive.name.lower()
     try:
         if name.endswith(ZIP_SUFFIXES):
@@ -202,8 +246,14 @@ def extract_into(archive: Path | str, directory: Path | str, *, max_bytes: int =
             f"{archive}: cannot extract ({exc}); the file is corrupt or incomplete - delete it and fetch again"
         ) from exc
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(
+                f"{archive}: no space left on the disk of {directory.parent} after {format_bytes(budget.used)} "
+                f"unpacked ({format_bytes(shutil.disk_usage(directory).free)} free); free space there or set "
+                "dataset.figshare.download_dir to a larger disk, then run again (the partial extraction is removed)"
+            ) from None
         raise DatasetError(
-            f"{archive}: extracting into {directory} failed ({exc}); check free disk space and permissions, "
+            f"{archive}: extracting into {directory} failed ({exc}); check permissions, "
             "or delete the archive and fetch again if it is corrupt"
         ) from exc
     return budget.used
@@ -232,7 +282,13 @@ def replace_dir(src: Path, dst: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def extract_archive(archive: Path | str, target: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+def extract_archive(
+    archive: Path | str,
+    target: Path | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_ratio: float = DEFAULT_MAX_RATIO,
+) -> int:
     """Safely extract `archive` so that `target` holds its contents; return the bytes written.
 
     The work happens in a hidden sibling of `target`, renamed onto it only when every member is written.
@@ -242,7 +298,7 @@ def extract_archive(archive: Path | str, target: Path | str, *, max_bytes: int =
         shutil.rmtree(stale, ignore_errors=True)
     scratch = scratch_dir(target)
     try:
-        written = extract_into(archive, scratch, max_bytes=max_bytes)
+        written = extract_into(archive, scratch, max_bytes=max_bytes, max_ratio=max_ratio)
         replace_dir(scratch, target)
     finally:
         if scratch.exists():

@@ -23,9 +23,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError, DownloadError
-from ..io import atomic_write_json, read_json
-from .archive import DEFAULT_MAX_BYTES, extract_into, is_archive, replace_dir, scratch_dir, stale_scratch_dirs
+from ..errors import DatasetError, DiskFullError, DownloadError
+from ..io import atomic_write_json, format_bytes, read_json
+from .archive import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_RATIO,
+    extract_into,
+    is_archive,
+    replace_dir,
+    scratch_dir,
+    stale_scratch_dirs,
+)
 from .figshare import FigshareClient, RemoteFile, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -96,15 +104,48 @@ def check_pinned(pinned_path: Path, article_id: int, version: int, files: list[R
 
 
 def _check_version_listing(meta: Mapping[str, Any], files: list[RemoteFile], article_id: int, version: int) -> None:
-    """The file listing is not versioned: make sure it is the requested version's (the metadata's own list)."""
+    """The paged file listing must hold exactly the files of the version's metadata.
+
+    The listing is not versioned (figshare serves the newest version's), and a server may end it early; the
+    metadata's own file list is the cross-check for both.
+    """
+    where = f"article {article_id} version {version}"
+    entries = [e for e in meta.get("files") or [] if isinstance(e, Mapping) and "id" in e]
+    if not entries:
+        log.warning("%s: the metadata lists no files; the file listing cannot be cross-checked", where)
+        return
     listed = {f.id for f in files}
-    for entry in meta.get("files") or []:
-        if isinstance(entry, Mapping) and "id" in entry and int(entry["id"]) not in listed:
+    counts = f"the listing has {len(files)} files, the metadata {len(entries)}"
+    for entry in entries:
+        if int(entry["id"]) not in listed:
             raise DownloadError(
-                f"{entry.get('name', entry['id'])}: in the metadata of article {article_id} version {version} but not "
-                "in its file listing, which figshare serves for the newest version: the dataset version changed; "
-                "fetch the newest version (--version) and review the pinned manifest"
+                f"{entry.get('name', entry['id'])}: in the metadata of {where} but not in its file listing "
+                f"({counts}): the server ended its listing early, or serves the newest version while the dataset "
+                "version changed; rerun later, or fetch the newest version (--version) and review the pinned manifest"
             )
+    if len(files) != len(entries):
+        extra = sorted(f.name for f in files if f.id not in {int(e["id"]) for e in entries})
+        raise DownloadError(
+            f"{extra[0] if extra else where}: in the file listing but not in the metadata of {where} ({counts}): "
+            "the listing serves the newest version and the dataset version changed; fetch the newest version "
+            "(--version) and review the pinned manifest"
+        )
+
+
+def _check_room_for_downloads(files: list[RemoteFile], directory: Path) -> None:
+    """Refuse up front when what is still to download does not fit, instead of filling the disk hours in."""
+    directory.mkdir(parents=True, exist_ok=True)
+    missing = 0
+    for remote in files:
+        final, part = directory / remote.name, directory / f"{remote.name}.part"
+        have = final.stat().st_size if final.is_file() else part.stat().st_size if part.is_file() else 0
+        missing += max(remote.size - have, 0)
+    free = shutil.disk_usage(directory).free
+    if missing > free:
+        raise DiskFullError(
+            f"{directory}: the downloads need {format_bytes(missing)} more but {format_bytes(free)} is free there; "
+            "free space or set dataset.figshare.download_dir to a larger disk, then run again"
+        )
 
 
 # -- extraction and the dataset root -------------------------------------------------------------------------------
@@ -154,7 +195,12 @@ def _place_loose_file(path: Path, root: Path) -> None:
 
 
 def extract_downloads(
-    paths: list[Path], dest: Path, stamp: dict[str, Any], *, max_bytes: int = DEFAULT_MAX_BYTES
+    paths: list[Path],
+    dest: Path,
+    stamp: dict[str, Any],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_ratio: float = DEFAULT_MAX_RATIO,
 ) -> Path:
     """Build `dest/extracted` from the downloaded files and return the dataset root inside it.
 
@@ -174,7 +220,7 @@ def extract_downloads(
         used = 0
         for path in (p for p in paths if is_archive(p)):
             log.info("extracting %s", path.name)
-            used += extract_into(path, scratch, max_bytes=max_bytes - used)
+            used += extract_into(path, scratch, max_bytes=max_bytes - used, max_ratio=max_ratio)
         root_rel = find_dataset_root(scratch).relative_to(scratch)
         for path in (p for p in paths if not is_archive(p)):
             _place_loose_file(path, scratch / root_rel)
@@ -199,6 +245,7 @@ def fetch_dataset(
     max_attempts: int = 5,
     base_delay: float = 2.0,
     max_extract_bytes: int = DEFAULT_MAX_BYTES,
+    max_compression_ratio: float = DEFAULT_MAX_RATIO,
     timeout: float = 60.0,
     page_size: int = 100,
     progress: bool | None = None,
@@ -219,9 +266,12 @@ def fetch_dataset(
     if pinned_manifest is not None:
         check_pinned(Path(pinned_manifest), article_id, version, files)
     log.info("article %s version %s: %d files, %d bytes", article_id, version, len(files), sum(f.size for f in files))
+    _check_room_for_downloads(files, dest / DOWNLOADS_DIR)
     paths = [client.download(remote, dest / DOWNLOADS_DIR) for remote in sorted(files, key=lambda f: f.name)]
     record = manifest_record(client.api, article_id, version, files)
     write_manifest(dest / MANIFEST_NAME, record)
-    root = extract_downloads(paths, dest, {"files": record["files"]}, max_bytes=max_extract_bytes)
+    root = extract_downloads(
+        paths, dest, {"files": record["files"]}, max_bytes=max_extract_bytes, max_ratio=max_compression_ratio
+    )
     log.info("dataset root: %s", root)
     return root

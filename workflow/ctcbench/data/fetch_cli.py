@@ -7,7 +7,7 @@ import logging
 import re
 from pathlib import Path
 
-from .archive import DEFAULT_MAX_BYTES
+from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO
 from .fetch import ARTICLE_ID, ARTICLE_VERSION, MANIFEST_NAME, fetch_dataset
 from .figshare import DEFAULT_API
 from .pointer import write_pointer
@@ -44,7 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-extract-bytes",
         type=byte_count,
         default=DEFAULT_MAX_BYTES,
-        help="cap on the total uncompressed size of the archives, e.g. 200G (default: 200G)",
+        help="cap on the total uncompressed size of the archives, e.g. 64G (default: 64G); the free disk space "
+        "is a cap too",
+    )
+    parser.add_argument(
+        "--max-compression-ratio",
+        type=float,
+        default=DEFAULT_MAX_RATIO,
+        metavar="R",
+        help="refuse an archive that unpacks to more than R times its own size (default: %(default)g)",
     )
 
 
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> None:
         max_attempts=max(args.retries, 0) + 1,
         base_delay=args.retry_delay,
         max_extract_bytes=args.max_extract_bytes,
+        max_compression_ratio=args.max_compression_ratio,
     )
     if args.pointer is not None:
         manifest = (args.dest / MANIFEST_NAME).resolve()

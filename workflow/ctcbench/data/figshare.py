@@ -10,6 +10,7 @@ It knows nothing of the dataset: which article to fetch, the manifest, pinning a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -24,7 +25,8 @@ import requests
 from tqdm import tqdm
 
 from .. import __version__
-from ..errors import DownloadError
+from ..errors import DiskFullError, DownloadError
+from ..io import disk_full_message
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,11 @@ DEFAULT_API = "https://api.figshare.com/v2"
 CHUNK = 1 << 20
 # Small enough that an interrupted transfer loses little: a read cut short discards its whole unfinished chunk.
 STREAM_CHUNK = 1 << 16
-# 403 and 429 are what the storage behind the download redirect answers while throttling or re-signing links.
-RETRY_STATUS = frozenset({403, 408, 429, 500, 502, 503, 504})
+# 403 and 429 are what the storage behind the download redirect answers while throttling or re-signing links;
+# 202 (Accepted, usually with an empty body) is what some CDNs send while they still prepare a file.
+RETRY_STATUS = frozenset({202, 403, 408, 429, 500, 502, 503, 504})
+# Paging ends at the first empty page; this bounds it for a server that never sends one.
+MAX_PAGES = 1000
 _HTML_NAMES = (".html", ".htm")
 
 
@@ -199,17 +204,28 @@ class FigshareClient:
         return meta
 
     def list_files(self, article_id: int, page_size: int = 100) -> list[RemoteFile]:
-        """Every file of the article, page by page until a short or empty page."""
+        """Every file of the article, page by page until an empty page.
+
+        A short page does not end the listing: a server may cap its page size below the one asked for, and
+        stopping there would silently drop the rest of the files.
+        """
+        url = f"{self.api}/articles/{article_id}/files"
         files: list[RemoteFile] = []
-        page = 1
-        while True:
+        for page in range(1, MAX_PAGES + 1):
             entries = self.get_json(f"articles/{article_id}/files", {"page": page, "page_size": page_size})
             if not isinstance(entries, list):
-                raise DownloadError(f"{self.api}/articles/{article_id}/files: expected a list of files")
-            files.extend(RemoteFile.from_api(entry) for entry in entries)
-            if len(entries) < page_size:
+                raise DownloadError(f"{url}: expected a list of files")
+            if not entries:
                 break
-            page += 1
+            batch = [RemoteFile.from_api(entry) for entry in entries]
+            if {f.id for f in batch} <= {f.id for f in files}:
+                raise DownloadError(
+                    f"{url}: page {page} repeats files of earlier pages; the server ignores the page parameter - "
+                    "check --api"
+                )
+            files.extend(batch)
+        else:
+            raise DownloadError(f"{url}: no empty page after {MAX_PAGES} pages; the server never ends its listing")
         names = [f.name for f in files]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -335,6 +351,12 @@ class FigshareClient:
                     bar.update(len(chunk))
         except requests.RequestException as exc:
             raise _Retry(f"transfer interrupted ({type(exc).__name__})") from exc
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            final = part.with_name(remote.name)
+            kept = f"{part.name} is kept and the next run resumes it"
+            raise DiskFullError(disk_full_message(final, part, needed=remote.size, kept=kept)) from None
 
     def _bar(self, remote: RemoteFile, offset: int) -> tqdm:
         return tqdm(
