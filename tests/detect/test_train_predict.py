@@ -240,3 +240,36 @@ def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin,
     state = torch.load(out / "model.pth", weights_only=True)["state_dict"]
     expected = torch.load(weights, weights_only=True)["conv1.weight"]
     assert torch.allclose(state["backbone.conv1.weight"], torch.cat([expected, expected], 1) / 2)
+
+
+def test_a_full_disk_at_an_epoch_checkpoint_is_one_line_and_leaves_no_partial_file(
+    twin, demo_config, tmp_path, monkeypatch
+):
+    """mmengine writes its checkpoints itself: the second one meets a full disk after 1 KiB."""
+    import errno
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    from ctcbench.errors import DiskFullError
+
+    real_put = LocalBackend.put
+
+    def put_on_a_full_disk(self, obj, filepath):
+        if str(filepath).endswith("epoch_2.pth"):
+            Path(filepath).write_bytes(obj[:1024])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_put(self, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, "put", put_on_a_full_disk)
+    layout = read_pointer(twin).layout
+    train_list = image_list(tmp_path / "train.txt", layout.read_split("train")[:2])
+    spec = run_spec(tiny_config(demo_config, epochs=2, checkpoint_interval=1), "fcos", "bf", "all", 0)
+    out = tmp_path / "run"
+    paths = TrainPaths(dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json")
+    with pytest.raises(DiskFullError) as info:
+        train(spec, paths)
+    message = str(info.value)
+    assert message.startswith(f"{out / 'work' / 'epoch_2.pth'}: no space left on the device while training (1.0 KiB")
+    assert "the next run resumes from epoch 1" in message and "\n" not in message
+    assert sorted(p.name for p in (out / "work").glob("*.pth")) == ["epoch_1.pth"]
+    assert not paths.model.exists()

@@ -9,12 +9,15 @@ final model is written, the resumable checkpoints are removed (they carry optimi
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
 import shutil
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,8 @@ from typing import Any
 from .. import provenance
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
-from ..errors import DownloadError
-from ..io import atomic_torch_save, atomic_write_json, read_json
+from ..errors import DiskFullError, DownloadError
+from ..io import atomic_torch_save, atomic_write_json, format_bytes, read_json
 from .configs import runner_config, standardisation, stem_mode
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
@@ -86,6 +89,29 @@ def checkpoint_epoch(path: Path | None) -> int:
     """Epoch of an mmengine `epoch_N.pth` checkpoint (0 for anything else)."""
     match = re.search(r"epoch_(\d+)\.pth$", str(path)) if path else None
     return int(match.group(1)) if match else 0
+
+
+@contextmanager
+def full_disk_reported(work_dir: Path) -> Iterator[None]:
+    """mmengine writes its epoch checkpoints itself, straight to their final name: on a full disk, turn its raw
+    ENOSPC into one line naming the checkpoint, and remove that partial file so no later run trips over it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        partial = [p for p in work_dir.glob("epoch_*.pth") if not zipfile.is_zipfile(p)]
+        written = sum(p.stat().st_size for p in partial)
+        for path in partial:
+            path.unlink()
+        where = partial[0] if partial else work_dir
+        resume = latest_checkpoint(work_dir)
+        then = f"the next run resumes from epoch {checkpoint_epoch(resume)}" if resume else "the next run starts over"
+        raise DiskFullError(
+            f"{where}: no space left on the device while training ({format_bytes(written)} of the checkpoint "
+            f"written, {format_bytes(shutil.disk_usage(work_dir).free)} free in {work_dir}); free some space or move "
+            f"the results to a larger disk, then run again (the partial checkpoint was removed; {then})"
+        ) from None
 
 
 def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict[str, Any] | None]:
@@ -164,7 +190,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     train_images = len(read_image_list(paths.train_list))
     log.info("training %s on %d images for %d epochs", spec.name, train_images, spec.detect["epochs"])
     runner = Runner.from_cfg(cfg)
-    with trusted_torch_load():
+    with trusted_torch_load(), full_disk_reported(work_dir):
         model = runner.train()
     model = getattr(model, "module", model)
     save_model(paths.model, model, spec, cfg.model.to_dict(), runner.epoch)
