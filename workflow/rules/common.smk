@@ -1,6 +1,7 @@
 # Configuration check first, then the paths and target lists every other rule file uses.
 import sys
 
+from ctcbench.launch_checks import gpu_jobs_without_gpu, has_gpu, missing_commands
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
@@ -34,7 +35,16 @@ except ConfigError as error:
     sys.exit(f"ctcbench: configuration error: {error}")
 
 
+# Before the first job (and never in a dry run): the executor's commands, and a GPU for jobs that ask for one.
 onstart:
+    executor = getattr(workflow.executor_plugin, "name", None)
+    gpu_jobs = sum(job.resources.get("gpu", 0) > 0 for job in workflow.dag.needrun_jobs())
+    for problem in (
+        missing_commands(executor),
+        gpu_jobs_without_gpu(gpu_jobs, executor, config["allow_cpu_training"], has_gpu()),
+    ):
+        if problem:
+            sys.exit(f"ctcbench: {problem}")
     write_stamp(RESULTS, config)
 
 

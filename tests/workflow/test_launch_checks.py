@@ -1,0 +1,94 @@
+"""Checks before the first job: the SLURM profile on a machine without SLURM, and a GPU-sized grid on a machine
+without a GPU, stop in seconds with one line."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctcbench.launch_checks import gpu_jobs_without_gpu, has_gpu, missing_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+# What Snakemake itself calls on the way to the first submission; nothing of SLURM.
+BASE_COMMANDS = ("bash", "sh", "env", "uname", "git", "which")
+
+
+def fake_commands(folder: Path, names) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        path = folder / name
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(0o755)
+    return folder
+
+
+def test_missing_slurm_commands_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(fake_commands(tmp_path / "bin", ["sbatch"])))
+    assert missing_commands("slurm").startswith("the slurm executor needs squeue, scancel, which are not on PATH")
+    monkeypatch.setenv("PATH", str(fake_commands(tmp_path / "bin", ["squeue", "scancel"])))
+    assert missing_commands("slurm") is None
+    assert missing_commands("local") is None and missing_commands(None) is None
+
+
+def start(directory: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A real (not dry) run: the checks run in Snakemake's onstart, after planning and before the first job."""
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(directory),
+        "--configfile", str(ROOT / "config.yaml"), "--cores", "2", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def one_line(result: subprocess.CompletedProcess) -> list[str]:
+    assert result.returncode == 1, result.stderr[-2000:]
+    return [line for line in result.stderr.splitlines() if line.startswith("ctcbench:")]
+
+
+def test_slurm_profile_without_slurm_stops_at_once(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in BASE_COMMANDS:
+        found = shutil.which(name)
+        if found:
+            (bin_dir / name).symlink_to(found)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{bin_dir}"}
+    profile = str(ROOT / "workflow" / "profiles" / "slurm")
+    result = start(tmp_path, "--workflow-profile", profile, "--jobs", "2", "--config", "preset=demo", env=env)
+    assert one_line(result) == [
+        "ctcbench: the slurm executor needs sbatch, squeue, scancel, which are not on PATH on this machine; run on "
+        "a slurm login node, or drop the profile (--workflow-profile) to run the workflow locally"
+    ]
+    assert "No SLURM account given" not in result.stderr
+    assert not (tmp_path / "results").exists()  # nothing submitted, nothing stamped
+    assert not any((tmp_path / ".snakemake" / "locks").glob("*"))
+
+
+def test_gpu_jobs_are_refused_only_locally_without_a_gpu_and_without_the_switch():
+    assert "3 jobs ask for a GPU" in gpu_jobs_without_gpu(3, "local", allowed=False, gpu_present=False)
+    assert gpu_jobs_without_gpu(3, None, allowed=False, gpu_present=False).startswith("3 jobs")
+    assert gpu_jobs_without_gpu(0, "local", allowed=False, gpu_present=False) is None
+    assert gpu_jobs_without_gpu(3, "local", allowed=True, gpu_present=False) is None
+    assert gpu_jobs_without_gpu(3, "local", allowed=False, gpu_present=True) is None
+    assert gpu_jobs_without_gpu(3, "slurm", allowed=False, gpu_present=False) is None  # the nodes have the GPUs
+
+
+def test_gpu_detection_follows_the_driver_files_and_cuda_visible_devices(tmp_path, monkeypatch):
+    driver = tmp_path / "nvidiactl"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert not has_gpu((str(driver),))
+    driver.touch()
+    assert has_gpu((str(driver),))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not has_gpu((str(driver),))
+
+
+@pytest.mark.skipif(has_gpu(), reason="this machine has a GPU: the paper grid may run here")
+def test_paper_grid_on_a_machine_without_gpu_is_refused_before_any_job(tmp_path):
+    result = start(tmp_path, "--config", "dataset={source: synth}")
+    [line] = one_line(result)
+    assert line.startswith("ctcbench: ") and "jobs ask for a GPU (resources gpu > 0) but this machine has none" in line
+    assert "allow_cpu_training=true" in line
+    assert not (tmp_path / "results").exists()
