@@ -104,14 +104,33 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     assert str(info.value) == expected
 
 
-def test_the_command_line_wins_over_the_preset_and_the_preset_over_the_file():
+def staged_root(folder: Path) -> Path:
+    for marker in ("Annotations", "raw_images_for_model"):
+        (folder / marker).mkdir(parents=True)
+    return folder
+
+
+def test_a_wrong_local_root_is_refused_when_the_config_is_read(tmp_path):
+    for root, expected in (
+        (tmp_path / "absent", "dataset root does not exist"),
+        (tmp_path, "not a dataset root, missing Annotations/, raw_images_for_model/"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            resolve(deep_merge(RAW, {"dataset": {"source": "local", "local": {"root": str(root)}}}))
+        assert str(info.value).startswith(f"config.yaml: dataset.local.root = {root}: {expected}")
+    staged = staged_root(tmp_path / "copy")
+    assert resolve(deep_merge(RAW, {"dataset": {"source": "local", "local": {"root": str(staged)}}}))
+
+
+def test_the_command_line_wins_over_the_preset_and_the_preset_over_the_file(tmp_path):
     config = load(ROOT / "config.yaml", {"preset": "demo", "seeds": [4], "classify": {"image_size": 48}})
     assert config["seeds"] == [4]  # the demo preset sets [0]
     assert config["classify"]["image_size"] == 48  # the preset sets 32
     assert config["classify"]["main_backbone"] == "resnet_tiny"  # from the preset, not the file
     assert config["classify"]["schedule"]["lr"] == RAW["classify"]["schedule"]["lr"]  # the file, untouched by both
-    local = load(ROOT / "config.yaml", {"preset": "demo", "dataset": {"source": "local", "local": {"root": "/data"}}})
-    assert local["dataset"]["source"] == "local" and local["dataset"]["local"]["root"] == "/data"
+    root = str(staged_root(tmp_path / "data"))
+    local = load(ROOT / "config.yaml", {"preset": "demo", "dataset": {"source": "local", "local": {"root": root}}})
+    assert local["dataset"]["source"] == "local" and local["dataset"]["local"]["root"] == root
 
 
 def test_numbers_inside_command_line_lists_and_mappings_are_numbers():

@@ -69,7 +69,8 @@ def test_command_line_values_win_over_the_preset_and_keep_their_types(tmp_path):
     """`--config preset=demo seeds=[0,1] dataset={source: local, ...}` plans two seeds on the local copy, not
     the preset's single seed on the synthetic twin."""
     local = tmp_path / "staged"
-    local.mkdir()
+    for marker in ("Annotations", "raw_images_for_model"):
+        (local / marker).mkdir(parents=True)
     result = plan(tmp_path, "preset=demo", "seeds=[0,1]", f"dataset={{source: local, local: {{root: {local}}}}}",
                   "pipeline={omegas: [0.5]}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -158,3 +159,10 @@ def test_a_results_tree_of_another_protocol_is_refused(tmp_path):
         "configuration (protocol 'faithful' -> 'corrected', hoechst_channels 3 -> 4); run this one in another "
         "--directory, or delete results/demo to replace them"
     ]
+
+
+def test_a_wrong_local_root_stops_the_plan_with_one_line(tmp_path):
+    result = plan(tmp_path, "preset=demo", f"dataset={{source: local, local: {{root: {tmp_path / 'nowhere'}}}}}")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert len(errors) == 1 and f"dataset.local.root = {tmp_path / 'nowhere'}: dataset root does not exist" in errors[0]

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ctcbench.launch_checks import gpu_jobs_without_gpu, has_gpu, missing_commands
+from ctcbench.launch_checks import (
+    gpu_jobs_without_gpu,
+    has_gpu,
+    missing_commands,
+    unknown_backbones,
+    unstageable_weights,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Snakemake itself calls on the way to the first submission; nothing of SLURM.
@@ -88,7 +94,64 @@ def test_gpu_detection_follows_the_driver_files_and_cuda_visible_devices(tmp_pat
 @pytest.mark.skipif(has_gpu(), reason="this machine has a GPU: the paper grid may run here")
 def test_paper_grid_on_a_machine_without_gpu_is_refused_before_any_job(tmp_path):
     result = start(tmp_path, "--config", "dataset={source: synth}")
-    [line] = one_line(result)
-    assert line.startswith("ctcbench: ") and "jobs ask for a GPU (resources gpu > 0) but this machine has none" in line
-    assert "allow_cpu_training=true" in line
+    gpu, dino = one_line(result)  # every problem at once: the GPU, and the DINO checkpoint nothing can stage
+    assert "jobs ask for a GPU (resources gpu > 0) but this machine has none" in gpu
+    assert "allow_cpu_training=true" in gpu
+    assert "detect.weights.coco_dino are not staged" in dino
     assert not (tmp_path / "results").exists()
+
+
+def test_weights_nothing_can_stage_are_named(tmp_path):
+    from ctcbench.config import load
+    from ctcbench.detect.targets import needed_weights
+
+    config = load(ROOT / "config.yaml")
+    files = needed_weights(config)
+    dino = next(path for path, key in files.items() if key == "coco_dino")
+    [problem] = unstageable_weights(config, files)  # the ImageNet files have URLs; DINO's is dead
+    assert problem.startswith(f"{dino}: pretrained weights for detect.weights.coco_dino are not staged and it has ")
+    config["detect"]["weights"]["coco_dino"]["source"] = str(tmp_path / "missing.pth")
+    assert unstageable_weights(config, [dino]) == [
+        f"detect.weights.coco_dino.source = {tmp_path / 'missing.pth'}: no such file; fix the path or remove it "
+        "to use the url"
+    ]
+    (tmp_path / "missing.pth").write_bytes(b"weights")
+    assert unstageable_weights(config, [dino]) == []
+
+
+def test_unknown_timm_names_and_tags_are_named():
+    from ctcbench.config import load
+
+    config = load(ROOT / "config.yaml")
+    backbones = config["classify"]["backbones"]
+    backbones["resnet50"]["timm"] = "resnett50.tv_in1k"
+    backbones["convnext_b"]["timm"] = "convnext_base.fb_in1kk"
+    problems = unknown_backbones(config, ["resnet50", "convnext_b", "swin_b"])
+    assert problems == [
+        "classify.backbones.convnext_b.timm = 'convnext_base.fb_in1kk': timm has no weights tagged 'fb_in1kk' for "
+        f"convnext_base (it has: {', '.join(__import__('timm').list_pretrained('convnext_base.*'))})",
+        "classify.backbones.resnet50.timm = 'resnett50.tv_in1k': not a timm model; did you mean "
+        + problems[1].split("did you mean ")[1],
+    ]
+    assert "resnet50" in problems[1].split("did you mean ")[1]
+    config["classify"]["pretrained"] = False  # random weights: the tag does not matter
+    assert len(unknown_backbones(config, ["resnet50", "convnext_b"])) == 1
+
+
+def test_a_mistyped_timm_name_stops_the_run_before_any_job(tmp_path):
+    typo = "classify={backbones: {resnet_tiny: {timm: test_resnett}}}"
+    [line] = one_line(start(tmp_path, "--config", "preset=demo", typo))
+    assert line.startswith("ctcbench: classify.backbones.resnet_tiny.timm = 'test_resnett': not a timm model")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_failed_jobs_message_reaches_the_console(tmp_path):
+    """Rules write to log files; the default workflow profile prints a failed job's log (here: validation)."""
+    staged = tmp_path / "staged"
+    for marker in ("Annotations", "raw_images_for_model"):
+        (staged / marker).mkdir(parents=True)
+    local = f"dataset={{source: local, local: {{root: {staged}}}}}"
+    result = start(tmp_path / "run", "data", "--config", "preset=demo", local)
+    assert result.returncode == 1
+    assert f"problems found in {staged}; see the list above" in result.stderr
+    assert "Annotations/train.txt" in result.stderr

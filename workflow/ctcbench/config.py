@@ -14,7 +14,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import ConfigError
+from .data.layout import check_dataset_root
+from .errors import ConfigError, DatasetError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 BASE_PRESET = "paper"
@@ -145,8 +146,16 @@ def _semantic_checks(config: dict, source: str) -> None:
     if config["hoechst_channels"] == 4 and config["protocol"] == "faithful":
         raise ConfigError(f"{source}: hoechst_channels = 4: needs protocol: corrected (the original used 3)")
     dataset = config["dataset"]
-    if dataset["source"] == "local" and not dataset.get("local", {}).get("root"):
-        raise ConfigError(f"{source}: dataset.local.root is empty: expected the folder of a pre-staged copy")
+    if dataset["source"] == "local":
+        root = dataset.get("local", {}).get("root")
+        if not root:
+            raise ConfigError(f"{source}: dataset.local.root is empty: expected the folder of a pre-staged copy")
+        try:
+            check_dataset_root(Path(root))
+        except DatasetError as error:
+            raise ConfigError(
+                f"{source}: dataset.local.root = {root}: {str(error).removeprefix(f'{root}: ')}"
+            ) from None
 
 
 def typed(value: Any) -> Any:

@@ -1,15 +1,31 @@
-"""Checks between planning and the first job: what the plan needs must be on this machine.
+"""Checks between planning and the first job: what the planned jobs need must be there.
 
-Both faults fail late and badly otherwise. The SLURM executor on a machine without SLURM does not fail: it guesses
-an account, submits nothing and waits for good on a status command that does not exist. A grid sized for GPUs,
-run locally on a machine without one, starts hundreds of trainings on the CPU without a word.
+Each of these faults fails late and badly otherwise. The SLURM executor on a machine without SLURM does not fail:
+it guesses an account, submits nothing and waits for good on a status command that does not exist. A grid sized
+for GPUs, run locally on a machine without one, starts hundreds of trainings on the CPU without a word. Detector
+weights that nothing can stage, and a mistyped timm name, fail only inside their job, the message in its log.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """What the checks need of one job Snakemake is about to run (kept free of Snakemake's own types)."""
+
+    rule: str
+    wildcards: dict[str, str]
+    outputs: list[str]
+    gpu: int = 0
+
 
 # Commands each cluster executor runs for every job (submission, status, cancellation).
 EXECUTOR_COMMANDS: dict[str, tuple[str, ...]] = {"slurm": ("sbatch", "squeue", "scancel")}
@@ -48,3 +64,64 @@ def gpu_jobs_without_gpu(gpu_jobs: int, executor: str | None, allowed: bool, gpu
         "run on a GPU machine or through the SLURM profile, use preset=demo for a CPU-sized run, or set "
         "allow_cpu_training=true to train on the CPU anyway"
     )
+
+
+def unstageable_weights(config: dict[str, Any], files_to_stage: Iterable[str]) -> list[str]:
+    """Detector weight files the plan must stage but cannot: no `source` and no `url`, or a local source missing."""
+    from .detect.targets import needed_weights
+
+    keys = needed_weights(config)
+    problems = []
+    for path in sorted(files_to_stage):
+        key = keys[path]
+        entry = config["detect"]["weights"][key]
+        where = f"detect.weights.{key}"
+        source = entry.get("source")
+        if not source and not entry.get("url"):
+            problems.append(
+                f"{path}: pretrained weights for {where} are not staged and it has neither a source nor a url; set "
+                f"{where}.source to your copy (a path or URL), or place the file there, or set detect.pretrained: "
+                "false"
+            )
+        elif source and "://" not in str(source) and not Path(source).is_file():
+            problems.append(f"{where}.source = {source}: no such file; fix the path or remove it to use the url")
+    return problems
+
+
+def unknown_backbones(config: dict[str, Any], backbone_keys: Iterable[str]) -> list[str]:
+    """Backbones the plan trains whose timm name (or, when pretrained, weight tag) timm does not know."""
+    import timm
+    from timm.models import get_pretrained_cfg
+
+    catalogue = config["classify"]["backbones"]
+    problems = []
+    for key in sorted(set(backbone_keys)):
+        name = catalogue[key]["timm"]
+        where = f"classify.backbones.{key}.timm = {name!r}"
+        arch, _, tag = name.partition(".")
+        if not timm.is_model(arch):
+            close = difflib.get_close_matches(arch, timm.list_models(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see timm.list_models()"
+            problems.append(f"{where}: not a timm model{hint}")
+        elif tag and config["classify"]["pretrained"]:
+            try:
+                get_pretrained_cfg(name, allow_unregistered=False)
+            except RuntimeError:
+                tags = ", ".join(timm.list_pretrained(f"{arch}.*")) or "none"
+                problems.append(f"{where}: timm has no weights tagged {tag!r} for {arch} (it has: {tags})")
+    return problems
+
+
+def launch_problems(config: dict[str, Any], executor: str | None, jobs: Sequence[PlannedJob]) -> list[str]:
+    """Every reason the planned jobs would fail or misbehave on this machine, one line each."""
+    problems = [
+        missing_commands(executor),
+        gpu_jobs_without_gpu(sum(job.gpu > 0 for job in jobs), executor, config["allow_cpu_training"], has_gpu()),
+    ]
+    problems += unstageable_weights(
+        config, [path for job in jobs if job.rule == "detect_weights" for path in job.outputs]
+    )
+    backbones = {job.wildcards["backbone"] for job in jobs if job.rule == "classify_train"}
+    if backbones:  # importing timm takes seconds: only when a classifier is about to train
+        problems += unknown_backbones(config, backbones)
+    return [problem for problem in problems if problem]

@@ -1,7 +1,7 @@
 # Configuration check first, then the paths and target lists every other rule file uses.
 import sys
 
-from ctcbench.launch_checks import gpu_jobs_without_gpu, has_gpu, missing_commands
+from ctcbench.launch_checks import PlannedJob, launch_problems
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
@@ -35,16 +35,25 @@ except ConfigError as error:
     sys.exit(f"ctcbench: configuration error: {error}")
 
 
-# Before the first job (and never in a dry run): the executor's commands, and a GPU for jobs that ask for one.
+# Before the first job (never in a dry run): the executor's commands, a GPU for the jobs that ask for one, a way to
+# stage every detector weight file, and timm names that exist (launch_checks.py).
 onstart:
-    executor = getattr(workflow.executor_plugin, "name", None)
-    gpu_jobs = sum(job.resources.get("gpu", 0) > 0 for job in workflow.dag.needrun_jobs())
-    for problem in (
-        missing_commands(executor),
-        gpu_jobs_without_gpu(gpu_jobs, executor, config["allow_cpu_training"], has_gpu()),
-    ):
-        if problem:
-            sys.exit(f"ctcbench: {problem}")
+    planned = [
+        PlannedJob(
+            job.rule.name,
+            dict(job.wildcards.items()),
+            [str(path) for path in job.output],
+            job.resources.get("gpu", 0),
+        )
+        for job in workflow.dag.needrun_jobs()
+    ]
+    problems = launch_problems(
+        config, getattr(workflow.executor_plugin, "name", None), planned
+    )
+    for problem in problems:
+        print(f"ctcbench: {problem}", file=sys.stderr)
+    if problems:
+        sys.exit(1)
     write_stamp(RESULTS, config)
 
 

@@ -35,6 +35,7 @@ from .archive import (
     stale_scratch_dirs,
 )
 from .figshare import FigshareClient, RemoteFile, RetryPolicy
+from .layout import ROOT_MARKERS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ MANIFEST_NAME = "manifest.json"
 DOWNLOADS_DIR = "downloads"
 EXTRACTED_DIR = "extracted"
 EXTRACT_STAMP = ".extracted.json"
-ROOT_MARKERS = ("Annotations", "raw_images_for_model")
 ROOT_SEARCH_DEPTH = 4
 
 

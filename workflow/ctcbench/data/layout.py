@@ -16,12 +16,28 @@ CLASSES: tuple[str, ...] = ("R", "G", "U")  # label index = position: R=0 (cance
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 MODALITIES: tuple[str, ...] = ("brightfield", "fluorescence")
 TEST_ANNOTATORS: tuple[str, ...] = ("Expert1", "Expert2", "Unioned")
+# The two folders that make a directory a dataset root.
+ROOT_MARKERS: tuple[str, ...] = ("Annotations", "raw_images_for_model")
+_ALTERNATIVES = "or set `dataset.source: synth` (synthetic twin) or `dataset.source: figshare` (ctcbench fetch)"
 
 # Opera Phenix export names: r{row}c{column}f{field}p{plane}; the plate row is the patient.
 IMAGE_ID_RE = re.compile(r"^r(?P<row>\d{2})c(?P<col>\d{2})f(?P<field>\d+)p(?P<plane>\d+)$")
 CROP_NAME_RE = re.compile(
     r"^(?P<image_id>r\d{2}c\d{2}f\d+p\d+)_(?P<cell>\d+)_(?P<xmin>-?\d+)_(?P<ymin>-?\d+)_(?P<xmax>-?\d+)_(?P<ymax>-?\d+)$"
 )
+
+
+def check_dataset_root(root: Path) -> Path:
+    """A staged copy's root must be a directory holding Annotations/ and raw_images_for_model/."""
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset root does not exist; point it at a copy of the release, {_ALTERNATIVES}")
+    missing = [f"{marker}/" for marker in ROOT_MARKERS if not (root / marker).is_dir()]
+    if missing:
+        raise DatasetError(
+            f"{root}: not a dataset root, missing {', '.join(missing)}; point it at the directory holding "
+            f"{' and '.join(f'{m}/' for m in ROOT_MARKERS)}, {_ALTERNATIVES}"
+        )
+    return root
 
 
 def is_image_id(text: str) -> bool:
