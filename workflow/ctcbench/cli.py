@@ -49,6 +49,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already speaks of it or there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.required
+            or not action.option_strings
+            or action.default is None
+            or action.default is False  # a flag: off unless given
+            or action.default is argparse.SUPPRESS
+            or action.default == []
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctcbench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -67,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # The command's own module defines its full argument set, so `ctcbench CMD --help` shows it.
     module = importlib.import_module(COMMANDS[command][0])
-    command_parser = argparse.ArgumentParser(prog=f"ctcbench {command}", description=COMMANDS[command][1])
+    command_parser = argparse.ArgumentParser(
+        prog=f"ctcbench {command}", description=COMMANDS[command][1], formatter_class=HelpFormatter
+    )
     command_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     module.add_arguments(command_parser)
     position = argv.index(command)

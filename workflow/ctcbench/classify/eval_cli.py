@@ -6,9 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-import torch
-
-from .evaluate import evaluate_run
+from ..cli_args import add_device, add_threads, add_workers
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="seed of the val halves of the corrected threshold (same for all runs)",
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    add_device(parser)
+    add_threads(parser)
+    add_workers(parser)
 
 
 def run(args: argparse.Namespace) -> None:
+    # Imported here, not at the top: `--help` then never waits for torch.
+    import torch
+
+    from .evaluate import evaluate_run
+
     torch.set_num_threads(max(1, args.threads))
     metrics = evaluate_run(
         args.run_dir, args.val_cache, device=args.device, workers=args.workers, split_seed=args.split_seed

@@ -6,12 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
-import torch
-
+from ..cli_args import add_device, add_threads, add_workers
 from ..data.crops import CropCache
 from ..data.splits import read_trainset, write_trainset
 from ..io import atomic_write_json
-from .pseudo import ALL_THRESHOLD, cancer_probabilities, pseudo_label_sets, write_scores
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-confident", required=True, type=Path, help="u-pseudo-<threshold> training set (.tsv)")
     parser.add_argument("--scores", required=True, type=Path, help="per-crop P(R) of every model (.tsv)")
     parser.add_argument("--summary", type=Path, help="counts of the new sets (.json)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=0)
+    add_device(parser)
+    add_threads(parser)
+    add_workers(parser)
 
 
 def run(args: argparse.Namespace) -> None:
+    # Imported here, not at the top: `--help` then never waits for torch.
+    import torch
+
+    from .pseudo import ALL_THRESHOLD, cancer_probabilities, pseudo_label_sets, write_scores
+
     torch.set_num_threads(max(1, args.threads))
     cache = CropCache.load(args.train_cache)
     base, candidates = read_trainset(args.base), read_trainset(args.candidates)

@@ -37,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", type=parse_label, nargs="*", default=[], help="KEY=paper label pairs")
     parser.add_argument("--paper-table2", type=Path, help="resources/paper/table2_cell_level.csv")
     parser.add_argument("--paper-table3", type=Path, help="resources/paper/table3_backbones.csv")
-    parser.add_argument("--table2-csv", type=Path)
-    parser.add_argument("--table2-md", type=Path)
-    parser.add_argument("--table3-csv", type=Path)
-    parser.add_argument("--table3-md", type=Path)
+    parser.add_argument("--table2-csv", type=Path, help="write Table 2 (cell level, main backbone) as CSV")
+    parser.add_argument("--table2-md", type=Path, help="write Table 2 as Markdown")
+    parser.add_argument("--table3-csv", type=Path, help="write Table 3 (every backbone) as CSV")
+    parser.add_argument("--table3-md", type=Path, help="write Table 3 as Markdown")
     parser.add_argument("--runs-csv", type=Path, help="one row per run")
     parser.add_argument(
         "--dataset", type=Path, help="the dataset pointer (data/dataset.json): the tables say which data made them"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..cli_args import add_device, add_workers
 from ..data.channels import SETTINGS, check_setting
 from ..data.imageio import PROTOCOLS
-from .models import require_weights
 from .schedule import Schedule
-from .train import TrainConfig, train
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--backbone", required=True, help="backbone key of the config (e.g. convnext_b)")
     run.add_argument("--timm", required=True, help="timm architecture name, optionally with a weight tag")
-    run.add_argument("--setting", required=True, choices=SETTINGS)
+    run.add_argument("--setting", required=True, choices=SETTINGS, help="input channels: bf, bf_hoechst, bf_fluo")
     run.add_argument("--trainset", required=True, help="training-set variant: all, patient-r06, frac-0.1, u-drop, ...")
-    run.add_argument("--seed", type=int, required=True)
-    run.add_argument("--protocol", required=True, choices=PROTOCOLS)
-    run.add_argument("--hoechst-channels", type=int, default=3, choices=(3, 4))
+    run.add_argument("--seed", type=int, required=True, help="seed of the initialisation, sampling and augmentation")
+    run.add_argument("--protocol", required=True, choices=PROTOCOLS, help="faithful (as the original) or corrected")
+    run.add_argument(
+        "--hoechst-channels",
+        type=int,
+        default=3,
+        choices=(3, 4),
+        help="bf_hoechst input: 3 (Hoechst overwrites a BF channel, as the original) or 4 (corrected only)",
+    )
     run.add_argument("--image-size", type=int, default=128, help="side of the resized crops")
     run.add_argument("--drop-path", type=float, default=0.0, help="stochastic depth rate (torchvision's defaults)")
     run.add_argument("--pretrained", action="store_true", help="start from the staged ImageNet weights")
@@ -35,18 +44,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     files.add_argument("--out-dir", required=True, type=Path, help="run folder: best.pt, final.pt, run.json")
     sched = parser.add_argument_group("schedule (reference-spec §4.5)")
     defaults = Schedule()
-    sched.add_argument("--lr", type=float, default=defaults.lr)
-    sched.add_argument("--iterations", type=int, default=defaults.iterations)
-    sched.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
-    sched.add_argument("--gamma", type=float, default=defaults.gamma)
-    sched.add_argument("--warmup", type=int, default=defaults.warmup)
-    sched.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    sched.add_argument("--val-every", type=int, default=defaults.val_every)
-    sched.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    sched.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (Adam)")
+    sched.add_argument("--iterations", type=int, default=defaults.iterations, help="training steps")
+    sched.add_argument(
+        "--milestones",
+        type=int,
+        nargs="*",
+        default=list(defaults.milestones),
+        help="steps after which the learning rate is multiplied by --gamma",
+    )
+    sched.add_argument("--gamma", type=float, default=defaults.gamma, help="learning-rate factor at each milestone")
+    sched.add_argument("--warmup", type=int, default=defaults.warmup, help="steps of linear warm-up from 0")
+    sched.add_argument("--batch-size", type=int, default=defaults.batch_size, help="crops per step")
+    sched.add_argument("--val-every", type=int, default=defaults.val_every, help="steps between val evaluations")
+    sched.add_argument(
+        "--label-smoothing", type=float, default=defaults.label_smoothing, help="cross-entropy label smoothing"
+    )
     compute = parser.add_argument_group("compute")
-    compute.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
+    add_device(compute)
     compute.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
-    compute.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    add_workers(compute)
     compute.add_argument(
         "--fast-cuda", action="store_true", help="cudnn autotuning and TF32 on CUDA (faster, not bitwise repeatable)"
     )
@@ -58,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    # Imported here, not at the top: `--help` then never waits for torch.
+    from .models import require_weights
+    from .train import TrainConfig
+
     check_setting(args.setting, args.hoechst_channels, args.protocol)
     schedule = Schedule(
         lr=args.lr,
@@ -95,6 +116,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> None:
+    from .train import train
+
     outcome = train(config_from_args(args), stop_after=args.max_steps_this_session, progress=not args.no_progress)
     if outcome.completed:
         log.info("%s: done; best val accuracy %s at step %s", args.out_dir, outcome.best_accuracy, outcome.best_step)

@@ -6,8 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from .weights import stage_weights
-
 log = logging.getLogger(__name__)
 
 
@@ -20,5 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    # Imported here, not at the top: `--help` then never waits for torch.
+    from .weights import stage_weights
+
     digest = stage_weights(args.model, args.out, args.from_file)
     log.info("%s: staged (sha256 %s)", args.out, digest)

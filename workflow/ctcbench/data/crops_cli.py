@@ -6,20 +6,20 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..cli_args import add_dataset, add_protocol, add_test_annotator
 from ..errors import DatasetError
 from .crops import build_crop_cache
-from .imageio import PROTOCOLS
-from .layout import SPLITS, TEST_ANNOTATORS
+from .layout import SPLITS
 from .pointer import read_pointer
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, type=Path, help="dataset pointer JSON")
-    parser.add_argument("--split", required=True, choices=SPLITS)
-    parser.add_argument("--protocol", required=True, choices=PROTOCOLS)
-    parser.add_argument("--test-annotator", default="Unioned", choices=TEST_ANNOTATORS)
+    add_dataset(parser)
+    parser.add_argument("--split", required=True, choices=SPLITS, help="which split's annotated cells to cut")
+    add_protocol(parser, required=True)
+    add_test_annotator(parser)
     parser.add_argument("--threads", type=int, default=1, help="images read in parallel")
     parser.add_argument("--out", required=True, type=Path, help="output .npz")
 

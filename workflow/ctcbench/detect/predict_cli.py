@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_image_list(parser, "image ids to predict")
     parser.add_argument("--model", type=Path, required=True, help="model.pth written by detect-train")
     parser.add_argument("--out", type=Path, required=True, help="output: predictions.json")
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add_threads(parser)
 

@@ -53,12 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="run whose embeddings are drawn; default the lowest seed given")
     parser.add_argument("--umap-max-points", type=int, help="class-stratified subsample cap per UMAP (default all)")
     parser.add_argument("--umap-random-state", type=int, default=0, help="seeds UMAP and the subsample")
-    parser.add_argument("--umap-n-neighbors", type=int, default=15)
-    parser.add_argument("--umap-min-dist", type=float, default=0.1)
+    parser.add_argument("--umap-n-neighbors", type=int, default=15, help="UMAP neighbourhood size")
+    parser.add_argument("--umap-min-dist", type=float, default=0.1, help="UMAP minimum distance between points")
     parser.add_argument("--scores", type=Path, help="scores.json of the pipeline run drawn in Fig. 9")
     parser.add_argument("--pipeline-metrics", type=Path, help="metrics.json of that run at one omega (Fig. 9)")
     parser.add_argument("--dataset", type=Path, help="dataset pointer, dataset.json (Fig. 9)")
-    parser.add_argument("--images", type=int, default=4, help="test images drawn in Fig. 9 (default 4)")
+    parser.add_argument("--images", type=int, default=4, help="test images drawn in Fig. 9")
     parser.add_argument("--image-ids", nargs="+", help="draw these test images in Fig. 9 instead of picking them")
     parser.add_argument(
         "--figures",
@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=FIGURES,
         help="which to draw; default all, `qualitative` (Fig. 9) only when any of its inputs is given",
     )
-    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--out-dir", type=Path, required=True, help="folder for the PNGs and their CSVs")
 
 
 def default_figures(args: argparse.Namespace) -> list[str]:
