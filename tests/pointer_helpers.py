@@ -10,3 +10,10 @@ def write_twin_pointer(directory: Path) -> Path:
     path = directory / "dataset.json"
     write_pointer(path, directory, "synth", seed=0, image_size=64, images_per_patient={"A": 2, "B": 3})
     return path
+
+
+def staged_dataset_root(folder: Path) -> Path:
+    """An empty copy in the figshare layout: the two folders that make a dataset root, nothing in them."""
+    for marker in ("Annotations", "raw_images_for_model"):
+        (folder / marker).mkdir(parents=True)
+    return folder

@@ -56,6 +56,7 @@ def test_help_shows_the_defaults(capsys):
         "(default: [10000, 14000])" in text
     )
     assert "--seed SEED seed of the initialisation, sampling and augmentation --protocol" in text  # required: none
+    assert "stochastic depth rate (torchvision's defaults) (default: 0.0)" in text
     assert "(default: False)" not in text and "(default: None)" not in text
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pointer_helpers import staged_dataset_root
 
 from ctcbench.config import deep_merge, load, resolve
 from ctcbench.errors import ConfigError
@@ -104,12 +105,6 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     assert str(info.value) == expected
 
 
-def staged_root(folder: Path) -> Path:
-    for marker in ("Annotations", "raw_images_for_model"):
-        (folder / marker).mkdir(parents=True)
-    return folder
-
-
 def test_a_wrong_local_root_is_refused_when_the_config_is_read(tmp_path):
     for root, expected in (
         (tmp_path / "absent", "dataset root does not exist"),
@@ -118,7 +113,7 @@ def test_a_wrong_local_root_is_refused_when_the_config_is_read(tmp_path):
         with pytest.raises(ConfigError) as info:
             resolve(deep_merge(RAW, {"dataset": {"source": "local", "local": {"root": str(root)}}}))
         assert str(info.value).startswith(f"config.yaml: dataset.local.root = {root}: {expected}")
-    staged = staged_root(tmp_path / "copy")
+    staged = staged_dataset_root(tmp_path / "copy")
     assert resolve(deep_merge(RAW, {"dataset": {"source": "local", "local": {"root": str(staged)}}}))
 
 
@@ -128,7 +123,7 @@ def test_the_command_line_wins_over_the_preset_and_the_preset_over_the_file(tmp_
     assert config["classify"]["image_size"] == 48  # the preset sets 32
     assert config["classify"]["main_backbone"] == "resnet_tiny"  # from the preset, not the file
     assert config["classify"]["schedule"]["lr"] == RAW["classify"]["schedule"]["lr"]  # the file, untouched by both
-    root = str(staged_root(tmp_path / "data"))
+    root = str(staged_dataset_root(tmp_path / "data"))
     local = load(ROOT / "config.yaml", {"preset": "demo", "dataset": {"source": "local", "local": {"root": root}}})
     assert local["dataset"]["source"] == "local" and local["dataset"]["local"]["root"] == root
 

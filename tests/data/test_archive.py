@@ -194,12 +194,12 @@ def test_free_space_caps_extraction_before_the_disk_fills(
 
     def little_free(path: object) -> object:
         usage = real(path)
-        return type(usage)(usage.total, usage.used, archive_module.FREE_SPACE_RESERVE + 500)
+        return type(usage)(usage.total, usage.used, 1000)  # a tenth (100 B) is kept for the workflow
 
     monkeypatch.setattr(archive_module.shutil, "disk_usage", little_free)
     archive = good_archive(tmp_path, suffix)
     work = tmp_path / "work"
-    with pytest.raises(DatasetError, match=r"past the 500 B free in .* \(keeping 1.0 GiB for the workflow\)") as err:
+    with pytest.raises(DatasetError, match=r"past the 900 B free in .* \(keeping 100 B for the workflow\)") as err:
         extract_archive(archive, work / "target")
     assert "data/sub/b.bin" in str(err.value) and "download_dir" in str(err.value)
     assert list(work.iterdir()) == []

@@ -110,6 +110,15 @@ def test_a_server_capping_its_page_size_still_yields_every_file(tmp_path: Path) 
     assert len(manifest["files"]) == 7
 
 
+def test_an_article_with_more_files_than_its_record_lists_is_fetched(tmp_path: Path) -> None:
+    """figshare's article record names at most 10 files; the paged listing has them all."""
+    with FakeFigshare(dataset_files()) as server:
+        for i in range(11):
+            server.add(FakeFile(f"extra_{i:02d}.txt", f"extra {i}\n".encode()))
+        fetch(server, tmp_path, page_size=5)
+    assert len(json.loads((tmp_path / "manifest.json").read_text())["files"]) == 13
+
+
 def test_a_listing_that_ends_early_is_refused_with_both_counts(tmp_path: Path) -> None:
     with FakeFigshare(dataset_files(), listing_drops_last=1) as server:
         with pytest.raises(DownloadError, match="the listing has 1 files, the metadata 2") as err:

@@ -386,3 +386,19 @@ def test_cli_decodes_every_image_by_default(tiny_dataset, tmp_path, capsys):
     assert f"raw_images_for_model/brightfield/{TEST_ID}.tiff" in capsys.readouterr().err
     assert not any(path.exists() for path in outputs)
     assert main([*args, "--headers-only"]) == 0
+
+
+def test_a_format_mix_can_be_allowed_as_warnings(tiny_dataset):
+    tiny_dataset.write_images(VAL_ID, bf=rgb())
+    report = validate_dataset(tiny_dataset.layout, allow_mixed_formats=True)
+    assert report.ok and [p.path for p in report.warnings] == [tiny_dataset.layout.brightfield(VAL_ID)]
+
+
+def test_a_truncated_compressed_tiff_is_named_not_a_traceback(tiny_dataset):
+    path = tiny_dataset.layout.fluorescence(VAL_ID)
+    tifffile.imwrite(path, np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8), compression="zlib")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert validate_dataset(tiny_dataset.layout, check_pixels=False).ok  # the header is intact
+    found, message = only_error(validate_dataset(tiny_dataset.layout))
+    assert found == path and "not a readable TIFF" in message

@@ -98,6 +98,7 @@ class FakeFigshare:
         max_page_size: int = 1000,
         ignore_page: bool = False,
         listing_drops_last: int = 0,
+        metadata_files_cap: int = 10,
     ) -> None:
         self.article_id = article_id
         self.version = version
@@ -108,6 +109,7 @@ class FakeFigshare:
         self.max_page_size = max_page_size  # pages are cut to this size whatever page_size asks
         self.ignore_page = ignore_page  # every page is the first
         self.listing_drops_last = listing_drops_last  # the listing ends early, before this many files
+        self.metadata_files_cap = metadata_files_cap  # the real article record lists "up to 10 article files"
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -206,7 +208,9 @@ class FakeFigshare:
             "id": self.article_id,
             "version": self.version,
             "title": "Fake CCA organoid dataset",
-            "files": [self.entry(f) for f in self.files if not f.only_in_listing] + self.extra_version_files,
+            "files": ([self.entry(f) for f in self.files if not f.only_in_listing] + self.extra_version_files)[
+                : self.metadata_files_cap
+            ],
         }
         _send_json(h, 200, record)
 

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pointer_helpers import staged_dataset_root
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -68,9 +70,7 @@ def test_config_error_stops_with_one_line(tmp_path):
 def test_command_line_values_win_over_the_preset_and_keep_their_types(tmp_path):
     """`--config preset=demo seeds=[0,1] dataset={source: local, ...}` plans two seeds on the local copy, not
     the preset's single seed on the synthetic twin."""
-    local = tmp_path / "staged"
-    for marker in ("Annotations", "raw_images_for_model"):
-        (local / marker).mkdir(parents=True)
+    local = staged_dataset_root(tmp_path / "staged")
     result = plan(tmp_path, "preset=demo", "seeds=[0,1]", f"dataset={{source: local, local: {{root: {local}}}}}",
                   "pipeline={omegas: [0.5]}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

@@ -50,12 +50,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Every option's help ends with its default, unless the help already speaks of it or there is none to show."""
+    """Every option's help ends with its default, unless the help already states it or there is none to show."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if (
-            "default" in text
+            "%(default)" in text
+            or "(default" in text
             or action.required
             or not action.option_strings
             or action.default is None

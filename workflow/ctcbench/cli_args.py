@@ -46,5 +46,5 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
 
 
-def add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+def add_threads(parser: argparse.ArgumentParser, help: str = "CPU threads") -> None:
+    parser.add_argument("--threads", type=int, default=1, metavar="N", help=help)

@@ -153,9 +153,8 @@ def _semantic_checks(config: dict, source: str) -> None:
         try:
             check_dataset_root(Path(root))
         except DatasetError as error:
-            raise ConfigError(
-                f"{source}: dataset.local.root = {root}: {str(error).removeprefix(f'{root}: ')}"
-            ) from None
+            reason = str(error).removeprefix(f"{Path(root)}: ")
+            raise ConfigError(f"{source}: dataset.local.root = {root}: {reason}") from None
 
 
 def typed(value: Any) -> Any:

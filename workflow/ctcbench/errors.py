@@ -20,4 +20,5 @@ class DownloadError(CtcbenchError):
 
 
 class DiskFullError(CtcbenchError):
-    """A result could not be written: its disk is full. Nothing partial is left behind."""
+    """A result could not be written: its disk is full. Nothing partial is left behind, except a download's `.part`
+    file, which the next run resumes."""

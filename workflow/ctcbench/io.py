@@ -15,6 +15,11 @@ from typing import Any
 from .errors import DatasetError, DiskFullError
 
 
+def is_disk_full(exc: OSError) -> bool:
+    """No space left, or the user's disk quota used up (what a cluster file system usually says)."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _file_mode() -> int:
     """The mode a plain open() would give a new file under the process umask (read once; umask has no getter)."""
     umask = os.umask(0)
@@ -42,7 +47,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, path)
     except OSError as exc:
-        if exc.errno != errno.ENOSPC:
+        if not is_disk_full(exc):
             raise
         raise DiskFullError(disk_full_message(path, tmp_path)) from None
     finally:
@@ -59,7 +64,11 @@ def format_bytes(nbytes: float) -> str:
 
 
 def disk_full_message(
-    path: Path, partial: Path, needed: int | None = None, kept: str = "nothing partial was kept"
+    path: Path,
+    partial: Path,
+    needed: int | None = None,
+    kept: str = "nothing partial was kept",
+    remedy: str = "free some space or move the results to a larger disk",
 ) -> str:
     """Which file, how much of it was written (of how much, when known), how much is free where it goes, and what
     to do."""
@@ -68,8 +77,7 @@ def disk_full_message(
     of = f" of {format_bytes(needed)}" if needed is not None else ""
     return (
         f"{path}: no space left on the device ({format_bytes(written)}{of} written before it filled, "
-        f"{format_bytes(free)} free in {path.parent}); free some space or move the results to a larger disk, then "
-        f"run again ({kept})"
+        f"{format_bytes(free)} free in {path.parent}); {remedy}, then run again ({kept})"
     )
 
 

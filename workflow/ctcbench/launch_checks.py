@@ -9,6 +9,7 @@ weights that nothing can stage, and a mistyped timm name, fail only inside their
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -30,7 +31,7 @@ class PlannedJob:
 # Commands each cluster executor runs for every job (submission, status, cancellation).
 EXECUTOR_COMMANDS: dict[str, tuple[str, ...]] = {"slurm": ("sbatch", "squeue", "scancel")}
 # Executors that run jobs on this machine, where its own GPUs are the ones the jobs get.
-LOCAL_EXECUTORS = frozenset({"local", "dryrun", "touch"})
+LOCAL_EXECUTORS = frozenset({"local"})
 # Device files of the NVIDIA and AMD (ROCm) drivers: present only where a GPU and its driver are.
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")
 
@@ -69,6 +70,7 @@ def gpu_jobs_without_gpu(gpu_jobs: int, executor: str | None, allowed: bool, gpu
 def unstageable_weights(config: dict[str, Any], files_to_stage: Iterable[str]) -> list[str]:
     """Detector weight files the plan must stage but cannot: no `source` and no `url`, or a local source missing."""
     from .detect.targets import needed_weights
+    from .detect.weights import is_url, local_source
 
     keys = needed_weights(config)
     problems = []
@@ -83,8 +85,9 @@ def unstageable_weights(config: dict[str, Any], files_to_stage: Iterable[str]) -
                 f"{where}.source to your copy (a path or URL), or place the file there, or set detect.pretrained: "
                 "false"
             )
-        elif source and "://" not in str(source) and not Path(source).is_file():
-            problems.append(f"{where}.source = {source}: no such file; fix the path or remove it to use the url")
+        elif source and not is_url(source) and not local_source(source).is_file():
+            instead = " or remove it to use the url" if entry.get("url") else ""
+            problems.append(f"{where}.source = {source}: no such file (nor an http(s) URL); fix the path{instead}")
     return problems
 
 
@@ -122,6 +125,8 @@ def launch_problems(config: dict[str, Any], executor: str | None, jobs: Sequence
         config, [path for job in jobs if job.rule == "detect_weights" for path in job.outputs]
     )
     backbones = {job.wildcards["backbone"] for job in jobs if job.rule == "classify_train"}
-    if backbones:  # importing timm takes seconds: only when a classifier is about to train
+    if backbones and importlib.util.find_spec("timm") is not None:
+        # Only when a classifier is about to train (importing timm takes seconds), and only where Snakemake's own
+        # environment has timm: with --sdm conda the jobs' environment may be the only one that does.
         problems += unknown_backbones(config, backbones)
     return [problem for problem in problems if problem]

@@ -36,24 +36,24 @@ except ConfigError as error:
 
 
 # Before the first job (never in a dry run): the executor's commands, a GPU for the jobs that ask for one, a way to
-# stage every detector weight file, and timm names that exist (launch_checks.py).
+# stage every detector weight file, and timm names that exist (launch_checks.py). `--touch` runs no job: no checks.
 onstart:
-    planned = [
-        PlannedJob(
-            job.rule.name,
-            dict(job.wildcards.items()),
-            [str(path) for path in job.output],
-            job.resources.get("gpu", 0),
-        )
-        for job in workflow.dag.needrun_jobs()
-    ]
-    problems = launch_problems(
-        config, getattr(workflow.executor_plugin, "name", None), planned
-    )
-    for problem in problems:
-        print(f"ctcbench: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(1)
+    if not workflow.touch:
+        planned = [
+            PlannedJob(
+                job.rule.name,
+                dict(job.wildcards.items()),
+                [str(path) for path in job.output],
+                job.resources.get("gpu", 0),
+            )
+            for job in workflow.dag.needrun_jobs()
+        ]
+        executor = getattr(workflow.executor_plugin, "name", None)
+        problems = launch_problems(config, executor, planned)
+        for problem in problems:
+            print(f"ctcbench: {problem}", file=sys.stderr)
+        if problems:
+            sys.exit(1)
     write_stamp(RESULTS, config)
 
 

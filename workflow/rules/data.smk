@@ -86,11 +86,12 @@ rule validate_dataset:
         ),
         annotator=config["dataset"]["test_annotator"],
         paper=f"{PAPER_DIR}/table1_dataset.csv",
+        mixed="--allow-mixed-formats" if config["dataset"]["allow_mixed_formats"] else "",
     conda:
         ENV
     shell:
         "python -m ctcbench validate --dataset {input} --test-annotator {params.annotator}"
-        " {params.size_flag} --paper-table1 {params.paper} --threads {threads}"
+        " {params.size_flag} {params.mixed} --paper-table1 {params.paper} --threads {threads}"
         " --report {output.report} --table1-csv {output.csv} --table1-md {output.md} > {log} 2>&1"
 
 

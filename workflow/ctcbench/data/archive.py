@@ -9,7 +9,6 @@ directory that is renamed into place only when complete, so a failure leaves not
 
 from __future__ import annotations
 
-import errno
 import gzip
 import lzma
 import os
@@ -26,13 +25,13 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from ..errors import DatasetError, DiskFullError
-from ..io import format_bytes
+from ..io import format_bytes, is_disk_full
 
 # The release is at most ~20 GB unpacked (1207 image pairs of 1080 x 1080 at 16-bit RGB, plus crops and XML).
 DEFAULT_MAX_BYTES = 64 * 1024**3
 # TIFF microscopy images and XML unpack to a few times their compressed size; a zip bomb to thousands of times.
 DEFAULT_MAX_RATIO = 200
-# Left free on the disk after extraction, so that the next steps of the workflow can still write.
+# Left free on the disk after extraction (at most a tenth of what is free), so that later steps can still write.
 FREE_SPACE_RESERVE = 1024**3
 CHUNK = 1 << 20
 
@@ -73,21 +72,23 @@ class _Budget:
 
 def _budget(archive: Path, directory: Path, max_bytes: int, max_ratio: float) -> _Budget:
     compressed = archive.stat().st_size
-    free = shutil.disk_usage(directory).free - FREE_SPACE_RESERVE
+    free = shutil.disk_usage(directory).free
+    reserve = min(FREE_SPACE_RESERVE, free // 10)
+    free -= reserve
     limits = [
         _Limit(
             max_bytes,
-            f"the cap of {max_bytes} bytes (corrupt archive or zip bomb); raise --max-extract-bytes only if the "
-            "archive is trusted",
+            f"the cap of {max_bytes} bytes (what dataset.figshare.max_extract_gb, --max-extract-bytes, leaves for "
+            "this archive; a corrupt archive or a zip bomb); raise it only if the archive is trusted",
         ),
         _Limit(
             int(compressed * max_ratio),
             f"{max_ratio:g} times the archive's {format_bytes(compressed)} (a zip bomb or a corrupt archive); raise "
-            "--max-compression-ratio only if the archive is trusted",
+            "dataset.figshare.max_compression_ratio (--max-compression-ratio) only if the archive is trusted",
         ),
         _Limit(
             max(free, 0),
-            f"the {format_bytes(max(free, 0))} free in {directory} (keeping {format_bytes(FREE_SPACE_RESERVE)} for the "
+            f"the {format_bytes(max(free, 0))} free in {directory} (keeping {format_bytes(reserve)} for the "
             "workflow); free space there or set dataset.figshare.download_dir to a larger disk",
         ),
     ]
@@ -246,7 +247,7 @@ def extract_into(
             f"{archive}: cannot extract ({exc}); the file is corrupt or incomplete - delete it and fetch again"
         ) from exc
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
+        if is_disk_full(exc):
             raise DiskFullError(
                 f"{archive}: no space left on the disk of {directory.parent} after {format_bytes(budget.used)} "
                 f"unpacked ({format_bytes(shutil.disk_usage(directory).free)} free); free space there or set "

@@ -46,7 +46,7 @@ from .layout import (
     patient_of,
 )
 from .table1 import PAPER_TEST_IMAGES_PER_PATIENT, PAPER_TRAINVAL_IMAGES_PER_PATIENT, PaperSplit, markdown_table
-from .validate import ALLOWED_DTYPES, read_tiff_header
+from .validate import ALLOWED_DTYPES, ALLOWED_SAMPLES, read_tiff_header
 from .voc import VocAnnotation, read_voc
 
 FORMAT = "ctcbench-audit/1"
@@ -950,8 +950,7 @@ def _format_groups(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any
 
 
 def _supported(modality: str, dtype: str, samples: int) -> bool:
-    allowed = (1, 3) if modality == "brightfield" else (3,)
-    return np.dtype(dtype) in ALLOWED_DTYPES and samples in allowed
+    return np.dtype(dtype) in ALLOWED_DTYPES and samples in ALLOWED_SAMPLES[modality]
 
 
 def check_image_format(

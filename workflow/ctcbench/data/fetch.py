@@ -46,6 +46,8 @@ DOWNLOADS_DIR = "downloads"
 EXTRACTED_DIR = "extracted"
 EXTRACT_STAMP = ".extracted.json"
 ROOT_SEARCH_DEPTH = 4
+# The article record lists at most this many of its files (figshare API: "up to 10 article files").
+METADATA_FILES_CAP = 10
 
 
 # -- manifest ------------------------------------------------------------------------------------------------------
@@ -107,7 +109,8 @@ def _check_version_listing(meta: Mapping[str, Any], files: list[RemoteFile], art
     """The paged file listing must hold exactly the files of the version's metadata.
 
     The listing is not versioned (figshare serves the newest version's), and a server may end it early; the
-    metadata's own file list is the cross-check for both.
+    metadata's own file list is the cross-check for both. That list holds at most METADATA_FILES_CAP files: every
+    one of them must be listed, and when it is shorter than the cap it is complete and the counts must agree.
     """
     where = f"article {article_id} version {version}"
     entries = [e for e in meta.get("files") or [] if isinstance(e, Mapping) and "id" in e]
@@ -123,7 +126,7 @@ def _check_version_listing(meta: Mapping[str, Any], files: list[RemoteFile], art
                 f"({counts}): the server ended its listing early, or serves the newest version while the dataset "
                 "version changed; rerun later, or fetch the newest version (--version) and review the pinned manifest"
             )
-    if len(files) != len(entries):
+    if len(entries) < METADATA_FILES_CAP and len(files) != len(entries):
         extra = sorted(f.name for f in files if f.id not in {int(e["id"]) for e in entries})
         raise DownloadError(
             f"{extra[0] if extra else where}: in the file listing but not in the metadata of {where} ({counts}): "

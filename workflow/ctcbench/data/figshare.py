@@ -10,7 +10,6 @@ It knows nothing of the dataset: which article to fetch, the manifest, pinning a
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -26,7 +25,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import DiskFullError, DownloadError
-from ..io import disk_full_message
+from ..io import disk_full_message, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -352,11 +351,12 @@ class FigshareClient:
         except requests.RequestException as exc:
             raise _Retry(f"transfer interrupted ({type(exc).__name__})") from exc
         except OSError as exc:
-            if exc.errno != errno.ENOSPC:
+            if not is_disk_full(exc):
                 raise
             final = part.with_name(remote.name)
             kept = f"{part.name} is kept and the next run resumes it"
-            raise DiskFullError(disk_full_message(final, part, needed=remote.size, kept=kept)) from None
+            remedy = "free some space there or set dataset.figshare.download_dir to a larger disk"
+            raise DiskFullError(disk_full_message(final, part, remedy=remedy, needed=remote.size, kept=kept)) from None
 
     def _bar(self, remote: RemoteFile, offset: int) -> tqdm:
         return tqdm(

@@ -35,8 +35,9 @@ def read_native(path: Path | str) -> np.ndarray:
             series = tif.series[0]
             axes = series.axes
             array = series.asarray()
-    except (tifffile.TiffFileError, ValueError, OSError) as exc:
-        raise DatasetError(f"{path}: not a readable TIFF ({exc}); re-download or re-export the image") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in its codec (zlib, LZW, ...) with any error
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (tifffile.TiffFileError, OSError)) else exc
+        raise DatasetError(f"{path}: not a readable TIFF ({reason}); re-download or re-export the image") from None
     if array.ndim == 2:
         return array[:, :, None]
     if array.ndim == 3 and axes in ("YXS", "YXC"):

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..cli_args import add_dataset
 from .layout import SPLITS
 from .pointer import read_pointer
 from .splits import image_split_lists, write_image_list
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, type=Path, help="dataset pointer JSON")
+    add_dataset(parser)
     parser.add_argument("--out-dir", required=True, type=Path, help="folder for <list>.txt files")
 
 

@@ -321,8 +321,12 @@ _FORMAT_PROPERTIES: tuple[tuple[str, Callable[[ImageHeader], Any], Callable[[Any
 )
 
 
-def _check_uniform_formats(headers: Mapping[Path, tuple[str, ImageHeader]], report: ValidationReport) -> None:
-    """Within a modality, name every image whose bit depth or channel count differs from the most common one."""
+def _check_uniform_formats(
+    headers: Mapping[Path, tuple[str, ImageHeader]], report: ValidationReport, allow_mixed: bool = False
+) -> None:
+    """Within a modality, name every image whose bit depth or channel count differs from the most common one:
+    an error, or a warning when mixed formats are allowed (`allow_mixed`)."""
+    complain = report.warn if allow_mixed else report.error
     for modality in MODALITIES:
         usable = {
             path: header
@@ -337,7 +341,7 @@ def _check_uniform_formats(headers: Mapping[Path, tuple[str, ImageHeader]], repo
             for path, header in usable.items():
                 value = value_of(header)
                 if value != common:
-                    report.error(
+                    complain(
                         path,
                         f"{modality} image is {text(value)} but {count} other {modality} images are {text(common)}; "
                         f"all {modality} images must share one {name} (the corrected protocol would mix intensity "
@@ -496,12 +500,13 @@ def validate_dataset(
     test_annotator: str = "Unioned",
     check_pixels: bool = True,
     threads: int = 1,
+    allow_mixed_formats: bool = False,
 ) -> ValidationReport:
     """Check a dataset copy in the figshare layout and return every problem found (see the module docstring).
 
     `expected_size` is the side of the square images (1080 for the release) or None to accept any size;
     `test_annotator` picks the test ground truth folder (Expert1, Expert2 or Unioned); `threads` decode images in
-    parallel.
+    parallel; `allow_mixed_formats` reports a bit-depth or channel mix within a modality as warnings only.
     """
     report = ValidationReport(root=layout.root)
     if not layout.root.is_dir():
@@ -519,7 +524,7 @@ def validate_dataset(
             size = _check_image_pair(layout, image_id, expected_size, headers, report)
             report.images_checked += 1
         _check_annotations_of(layout, image_id, splits_of[image_id], test_annotator, size, present, report)
-    _check_uniform_formats(headers, report)
+    _check_uniform_formats(headers, report, allow_mixed_formats)
     if check_pixels:
         _check_pixels(list(headers), threads, report)
     if splits.complete:

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_args import add_test_annotator, add_threads
 from ..errors import DatasetError
 from ..io import atomic_write_json
-from .layout import TEST_ANNOTATORS
 from .pointer import describe_data, read_pointer
 from .table1 import dataset_counts, write_table1
 from .validate import validate_dataset
@@ -29,19 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="required image side in pixels (1080 for the release); default: any size",
     )
-    parser.add_argument(
-        "--test-annotator",
-        default="Unioned",
-        choices=TEST_ANNOTATORS,
-        help="test ground truth folder under Annotations/test (default: Unioned)",
-    )
+    add_test_annotator(parser)
     parser.add_argument(
         "--headers-only",
         action="store_true",
         help="read TIFF headers only, without decoding the pixels (faster; misses truncated files)",
     )
+    add_threads(parser, help="images decoded in parallel")
     parser.add_argument(
-        "--threads", type=int, default=1, metavar="N", help="images decoded in parallel (default: %(default)s)"
+        "--allow-mixed-formats",
+        action="store_true",
+        help="report images whose bit depth or channel count differs from the rest of their modality as warnings, "
+        "not errors (the faithful protocol reads every image as 8-bit anyway)",
     )
     parser.add_argument(
         "--report", required=True, type=Path, metavar="OUT.json", help="validation report: counts and warnings"
@@ -66,6 +65,7 @@ def run(args: argparse.Namespace) -> None:
         test_annotator=args.test_annotator,
         check_pixels=not args.headers_only,
         threads=args.threads,
+        allow_mixed_formats=args.allow_mixed_formats,
     )
     if report.errors or report.warnings:
         print(report.format(), file=sys.stderr)

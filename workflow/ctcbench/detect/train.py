@@ -9,7 +9,6 @@ final model is written, the resumable checkpoints are removed (they carry optimi
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import re
@@ -26,7 +25,7 @@ from .. import provenance
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
-from ..io import atomic_torch_save, atomic_write_json, format_bytes, read_json
+from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
 from .configs import runner_config, standardisation, stem_mode
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
@@ -98,19 +97,26 @@ def full_disk_reported(work_dir: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno != errno.ENOSPC:
+        if not is_disk_full(exc):
             raise
         partial = [p for p in work_dir.glob("epoch_*.pth") if not zipfile.is_zipfile(p)]
         written = sum(p.stat().st_size for p in partial)
         for path in partial:
             path.unlink()
-        where = partial[0] if partial else work_dir
         resume = latest_checkpoint(work_dir)
         then = f"the next run resumes from epoch {checkpoint_epoch(resume)}" if resume else "the next run starts over"
+        free = f"{format_bytes(shutil.disk_usage(work_dir).free)} free in {work_dir}"
+        if partial:
+            what = (
+                f"{partial[0]}: no space left on the device while training ({format_bytes(written)} of the "
+                f"checkpoint written, {free})"
+            )
+            kept = f"the partial checkpoint was removed; {then}"
+        else:
+            what = f"{work_dir}: no space left on the device while training ({free})"
+            kept = then
         raise DiskFullError(
-            f"{where}: no space left on the device while training ({format_bytes(written)} of the checkpoint "
-            f"written, {format_bytes(shutil.disk_usage(work_dir).free)} free in {work_dir}); free some space or move "
-            f"the results to a larger disk, then run again (the partial checkpoint was removed; {then})"
+            f"{what}; free some space or move the results to a larger disk, then run again ({kept})"
         ) from None
 
 

@@ -83,6 +83,15 @@ def _download(url: str, dest: Path) -> None:
         raise DownloadError(f"{url}: download failed ({exc}); stage the file by hand (see detect/README.md)") from None
 
 
+def is_url(source: str) -> bool:
+    """A `source` or `url` to download (http or https); anything else is a local path."""
+    return re.match(r"^https?://", str(source)) is not None
+
+
+def local_source(source: str) -> Path:
+    return Path(str(source)).expanduser()
+
+
 def stage(entry: dict[str, Any], key: str, out: Path | str) -> str:
     """Put a verified copy of weights `key` at `out` from its `source` (path or URL) or `url`; returns sha256."""
     out = Path(out)
@@ -92,11 +101,11 @@ def stage(entry: dict[str, Any], key: str, out: Path | str) -> str:
             return verify(out, entry, key)
         raise DownloadError(missing_message(out, entry, key))
     with atomic_path(out) as tmp:
-        if re.match(r"^https?://", str(source)):
+        if is_url(source):
             log.info("downloading %s", source)
             _download(str(source), tmp)
         else:
-            src = Path(str(source)).expanduser()
+            src = local_source(source)
             if not src.is_file():
                 raise DownloadError(f"{src}: detect.weights.{key}.source does not exist; point it at the weight file")
             shutil.copyfile(src, tmp)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_image_list, add_protocol, add_threads
+from ..cli_args import add_dataset, add_device, add_image_list, add_protocol, add_threads, add_workers
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nms-iou", type=float, default=0.5, help="IoU of the NMS before classification (faithful protocol only)"
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    add_device(parser)
     add_threads(parser)
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    add_workers(parser)
     parser.add_argument("--out", type=Path, required=True, help="output: scores.json")
 
 
