@@ -1,4 +1,5 @@
-"""The classifier grid: 180 trainings on the paper config (reference-spec §7), planned by Snakemake too."""
+"""The classifier grid: 180 trainings on the paper config (docs/experiments.md#experiment-grid), planned by Snakemake
+too."""
 
 import collections
 import subprocess

@@ -1,4 +1,4 @@
-"""Cell-level metrics against sklearn and against a case worked out by hand (reference-spec §5.1)."""
+"""Cell-level metrics against sklearn and against a case worked out by hand (docs/metrics.md#cell-level)."""
 
 import numpy as np
 import pytest

@@ -179,7 +179,7 @@ def test_stage_weights_from_a_local_checkpoint(staged, tmp_path):
     )
 
 
-# Embedding sizes of the original's backbones (reference-spec §4.1).
+# Embedding sizes of the original's backbones (docs/protocol.md#classifier-backbones).
 PAPER_FEATURES = {
     "swin_b": 1024,
     "swin_s": 768,

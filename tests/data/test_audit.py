@@ -1,4 +1,5 @@
-"""`ctcbench audit`: the facts of reference-spec §9 checked on a tiny synthetic twin with released crops."""
+"""`ctcbench audit`: the facts of docs/dataset.md#facts-to-verify checked on a tiny synthetic twin with released
+crops."""
 
 from __future__ import annotations
 

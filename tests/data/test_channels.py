@@ -51,7 +51,7 @@ def test_classifier_settings_shapes_and_values(layout, protocol):
     bf3 = bf if bf.shape[2] == 3 else np.repeat(bf, 3, axis=2)
     only_bf = classifier_input(bf, fl, "bf")
     assert only_bf.shape == (20, 30, 3) and only_bf.dtype == np.float32
-    np.testing.assert_array_equal(only_bf, bf3)  # no scaling of any kind (reference-spec §2.3)
+    np.testing.assert_array_equal(only_bf, bf3)  # no scaling of any kind (docs/protocol.md#classifier-input)
     hoechst = classifier_input(bf, fl, "bf_hoechst")
     assert hoechst.shape == (20, 30, 3)
     np.testing.assert_array_equal(hoechst[..., :2], bf3[..., :2])

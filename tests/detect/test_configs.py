@@ -1,5 +1,6 @@
 """Generated configs: every detector builds with 3 and 6 input channels, at demo and paper size, and carries the
-original's standardisation, schedule and test thresholds (reference-spec §2.4, §3)."""
+original's standardisation, schedule and test thresholds (docs/protocol.md#intensity-handling,
+docs/protocol.md#detectors)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def preprocessor(config, detector, setting, protocol="faithful"):
 
 
 def test_faithful_standardisation_per_detector(paper_config):
-    """reference-spec §2.4: only 3-channel FCOS standardises (caffe BGR means, std 1, no swap)."""
+    """docs/protocol.md#intensity-handling: only 3-channel FCOS standardises (caffe BGR means, std 1, no swap)."""
     assert preprocessor(paper_config, "faster_rcnn", "bf")["mean"] is None
     assert preprocessor(paper_config, "faster_rcnn", "bf")["pad_size_divisor"] == 32
     fcos = preprocessor(paper_config, "fcos", "bf_hoechst")

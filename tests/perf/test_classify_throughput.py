@@ -1,12 +1,12 @@
 """Classifier training throughput: our data path against one built the way the original builds it.
 
-The original (reference-spec §4.3, §4.4, §8.29) reads two crop TIFFs per sample with cv2.imread from
-raw_cell_images, augments each crop with an albumentations Compose in the main process (num_workers=0) and calls
-next(iter(loader)) every step, which builds a new shuffled iterator each time. Ours reads the in-memory crop cache,
-draws a batch's augmentation choices at once, calls the same OpenCV kernels albumentations calls, and builds
-batches in DataLoader workers behind one persistent iterator. Both loops train the same tiny model on the same
-crops at the paper's 128 x 128, side by side in one run; the model is deliberately minimal so that, as on a GPU,
-the data path decides the speed.
+The original (docs/protocol.md#classifier-augmentation, docs/protocol.md#classifier-sampling, docs/defects.md#defect-29)
+reads two crop TIFFs per sample with cv2.imread from raw_cell_images, augments each crop with an albumentations Compose
+in the main process (num_workers=0) and calls next(iter(loader)) every step, which builds a new shuffled iterator each
+time. Ours reads the in-memory crop cache, draws a batch's augmentation choices at once, calls the same OpenCV kernels
+albumentations calls, and builds batches in DataLoader workers behind one persistent iterator. Both loops train the same
+tiny model on the same crops at the paper's 128 x 128, side by side in one run; the model is deliberately minimal so
+that, as on a GPU, the data path decides the speed.
 
 A third loop is the original's with our augmentation code in place of albumentations: the difference between it
 and ours is the data path alone (cache, batching, workers), reported so the two sources of the speed-up are seen
@@ -54,7 +54,8 @@ TARGET_RATIO = 5.0
 
 
 def original_augmentation(A, size: int):
-    """The original's training Compose (reference-spec §4.3), with the 1.3 defaults spelled out for 2.x."""
+    """The original's training Compose (docs/protocol.md#classifier-augmentation), with the 1.3 defaults spelled out for
+    2.x."""
     return A.Compose(
         [
             A.HorizontalFlip(p=0.5),

@@ -47,7 +47,8 @@ def test_table4_cells_average_their_own_seeds(tmp_path):
         assert float(row["mean"]) == pytest.approx(expected.mean())
         assert float(row["std_ddof1"]) == pytest.approx(expected.std(ddof=1))
         assert float(row["std_ddof0"]) == pytest.approx(expected.std(ddof=0))
-    # The paper's Faster R-CNN BF+FL full pipeline at omega 0.7: AP50 89.2, F1 87.8 (reference-spec §7).
+    # The paper's Faster R-CNN BF+FL full pipeline at omega 0.7: AP50 89.2, F1 87.8
+    # (docs/experiments.md#experiment-grid).
     cell = next(
         r
         for r in rows

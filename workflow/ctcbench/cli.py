@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.data.validate_cli",
         "check the dataset and write Table 1 (counts per split, class, patient)",
     ),
-    "audit": ("ctcbench.data.audit_cli", "check on the staged data the facts the spec leaves to verify (§9)"),
+    "audit": ("ctcbench.data.audit_cli", "check the facts only the staged data can settle (docs/dataset.md)"),
     "splits": ("ctcbench.data.splits_cli", "write the image lists: train, val, test and per-patient training lists"),
     "crops": ("ctcbench.data.crops_cli", "extract every annotated cell of a split into one crop-cache file"),
     "trainsets": ("ctcbench.data.trainsets_cli", "write the crop-level training sets (patients, fractions, unknowns)"),

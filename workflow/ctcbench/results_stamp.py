@@ -1,9 +1,9 @@
 """The protocol a results tree was made with, so that switching protocols cannot overwrite it unnoticed.
 
-Run paths name the preset, setting, training set and seed (design §3) but not the protocol: a faithful and a
-corrected run of the same grid point share a path. The first real run writes `protocol.json` at the root of
-`results/{preset}/`; every later plan of that tree with another protocol (or another Hoechst channel count)
-stops with one line instead of retraining over the earlier results.
+Run paths name the preset, setting, training set and seed (docs/experiments.md#results-layout) but not the protocol: a
+faithful and a corrected run of the same grid point share a path. The first real run writes `protocol.json` at the root
+of `results/{preset}/`; every later plan of that tree with another protocol (or another Hoechst channel count) stops
+with one line instead of retraining over the earlier results.
 """
 
 from __future__ import annotations

@@ -158,8 +158,8 @@ localrules:
     audit_dataset,
 
 
-# Facts the spec leaves to verify on the data (reference-spec §9): released crops vs exact box slices, images per
-# patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding,
+# Facts only the data can settle (docs/dataset.md#facts-to-verify): released crops vs exact box slices, images
+# per patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding,
 # and runs on validated data only, so that no audit of a copy with broken images reads as consistent.
 rule audit_dataset:
     input:

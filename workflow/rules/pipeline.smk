@@ -1,4 +1,4 @@
-# Image-level pipeline (reference-spec §5.2): detector run i's test proposals are scored by classifier run i,
+# Image-level pipeline (docs/protocol.md#image-level-pipeline): detector run i's test proposals are scored by classifier run i,
 # the scores fused at each omega and evaluated on the test images; then Tables 4, 5 and 6. Each pairing lives in
 # results/{preset}/pipeline/{detector}/{setting}/{trainset}/seed{seed}/, `trainset` being the classifier's.
 include: "pipeline_common.smk"

@@ -1,4 +1,4 @@
-"""Training augmentation and the evaluation transform on single crops (reference-spec §4.3).
+"""Training augmentation and the evaluation transform on single crops (docs/protocol.md#classifier-augmentation).
 
 Order and defaults follow the original's albumentations 1.3 pipeline on float32 crops in native units:
 
@@ -16,7 +16,7 @@ times faster per small crop than per-crop torch kernels, which matters when the 
 
 Faithful brightness is what albumentations does to a float image: add beta (times the float "max" 1.0) and clip
 to [0, 1]. On raw 0-255 crops this turns every pixel >= 1 into 1.0 in half of the training samples (defect 1 of
-reference-spec §8); evaluation crops are never clipped. Corrected brightness scales the crop by (1 + beta) in its
+docs/defects.md); evaluation crops are never clipped. Corrected brightness scales the crop by (1 + beta) in its
 native range, so intensity ratios survive, and every crop (train and eval) is then standardised per channel with
 the mean/std of the training crops (defect 2).
 

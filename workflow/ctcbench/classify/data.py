@@ -1,11 +1,11 @@
 """Training and evaluation data over a crop cache: channel composition, sampling, batching, loaders.
 
-Sampling reproduces the original (reference-spec §4.4): it called `next(iter(loader))` on a shuffled loader every
-step, so each batch is `batch_size` crops drawn uniformly without replacement from the whole training set,
-independently of every other batch; there are no epochs. Here the draw for step s comes from a generator seeded
-with (seed, s). That keeps the same distribution while making a batch a pure function of the step: DataLoader
-workers can build batches ahead in any order, one persistent iterator serves the whole run, and a resumed run
-continues with exactly the batches an uninterrupted run would have seen.
+Sampling reproduces the original (docs/protocol.md#classifier-sampling): it called `next(iter(loader))` on a shuffled
+loader every step, so each batch is `batch_size` crops drawn uniformly without replacement from the whole training set,
+independently of every other batch; there are no epochs. Here the draw for step s comes from a generator seeded with
+(seed, s). That keeps the same distribution while making a batch a pure function of the step: DataLoader workers can
+build batches ahead in any order, one persistent iterator serves the whole run, and a resumed run continues with exactly
+the batches an uninterrupted run would have seen.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ HELD_BATCHES = 2  # worker-built training batches a consumer may hold at once (t
 
 @dataclass(frozen=True)
 class CropSource:
-    """Crops of one cache, composed for one input setting as float32 in native units (reference-spec §2.3).
+    """Crops of one cache, composed for one input setting as float32 in native units
+    (docs/protocol.md#classifier-input).
 
     Composing a setting only selects and repeats channels of the cached [brightfield, fluorescence] crop, so it is
     done as one channel gather whose indices come from composing an image of channel numbers with

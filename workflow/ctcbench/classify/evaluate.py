@@ -1,4 +1,5 @@
-"""Cell-level evaluation of one run on the val crops (reference-spec §5.1) and its embeddings (§6).
+"""Cell-level evaluation of one run on the val crops (docs/metrics.md#cell-level) and its embeddings
+(docs/experiments.md#embeddings).
 
 Both protocols report the original's numbers: the F1-maximising threshold of the sweep, chosen on the same val
 crops it is reported on (an oracle, defect 8), with that threshold's precision and recall; AUROC of P(R); 3-class
@@ -75,7 +76,7 @@ def cell_metrics(
     patients: np.ndarray | None = None,
     split_seed: int = 0,
 ) -> dict[str, Any]:
-    """Every number of §5.1 for one run, as a JSON-ready dict (fractions, not percent)."""
+    """Every number of docs/metrics.md#cell-level for one run, as a JSON-ready dict (fractions, not percent)."""
     labels = np.asarray(labels, np.int64)
     is_cancer = labels == CLASSES.index("R")
     p_cancer = predictions.p_cancer

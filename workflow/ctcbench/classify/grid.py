@@ -1,7 +1,7 @@
-"""The classifier runs of the experiment grid (reference-spec §7), from the resolved config alone.
+"""The classifier runs of the experiment grid (docs/experiments.md#experiment-grid), from the resolved config alone.
 
 Kept free of torch: the workflow imports it while planning the DAG. A run is identified by its wildcard path
-`{backbone}/{setting}/{trainset}/seed{seed}` (design §3).
+`{backbone}/{setting}/{trainset}/seed{seed}` (docs/experiments.md#results-layout).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cell-level metrics exactly as the original computed them (reference-spec §5.1), in plain numpy.
+"""Cell-level metrics exactly as the original computed them (docs/metrics.md#cell-level), in plain numpy.
 
 Written without sklearn so that the tests can check every number against sklearn as an independent
 implementation. The binary task is cancer (R, label 0) against the rest (G and U), scored by P(R).

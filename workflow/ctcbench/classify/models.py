@@ -1,4 +1,4 @@
-"""timm backbones with a new 3-output head and a 3-, 4- or 6-channel stem (reference-spec §4.1).
+"""timm backbones with a new 3-output head and a 3-, 4- or 6-channel stem (docs/protocol.md#classifier-backbones).
 
 The original used torchvision ImageNet weights, replaced each ImageNet head by an identity and put a new
 Linear(feat_dim, num_classes) on the pooled feature. timm's `num_classes` does the same: the head is a fresh
@@ -126,7 +126,7 @@ def build_model(
 
 
 def embed(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The pooled feature the head sees (reference-spec §6): what the original saved as the embedding."""
+    """The pooled feature the head sees (docs/experiments.md#embeddings): what the original saved as the embedding."""
     return model.forward_head(model.forward_features(images), pre_logits=True)
 
 

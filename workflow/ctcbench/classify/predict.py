@@ -24,7 +24,7 @@ class Predictions:
 
     @property
     def p_cancer(self) -> np.ndarray:
-        """S_cls = P(R), the softmax probability of output 0 (reference-spec §4.2)."""
+        """S_cls = P(R), the softmax probability of output 0 (docs/protocol.md#classifier-classes)."""
         return self.probs[:, 0]
 
 

@@ -1,4 +1,4 @@
-"""Pseudo-labels for the unknown cells (Table 5, reference-spec §4.9).
+"""Pseudo-labels for the unknown cells (Table 5, docs/protocol.md#unknown-cells).
 
 The paper assigns pseudo-labels "from the average of three inference runs from the models of different seeds":
 every training U crop (`u-candidates`) is scored by each drop-U model (`u-drop`, all seeds) and P(R) is averaged.

@@ -23,7 +23,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and every GPU); the original seeded nothing (reference-spec §8.10)."""
+    """Seed python, numpy and torch (CPU and every GPU); the original seeded nothing (docs/defects.md#defect-10)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -1,4 +1,4 @@
-"""The training schedule (reference-spec §4.5): one record per run and the learning rate at every step.
+"""The training schedule (docs/protocol.md#classifier-schedule): one record per run and the learning rate at every step.
 
 Kept free of torch so that the workflow can resolve a backbone's schedule while it plans the DAG.
 """
@@ -33,7 +33,7 @@ class Schedule:
             raise ConfigError(f"optimizer {self.optimizer!r}: only adam is implemented (as the original)")
 
     def lr_at(self, step: int) -> float:
-        """lr(s) = lr * w(s) * gamma ** n(s) (reference-spec §4.5).
+        """lr(s) = lr * w(s) * gamma ** n(s) (docs/protocol.md#classifier-schedule).
 
         w(s) = s / warmup for s < warmup (so lr is 0 at step 0), else 1; n(s) counts the milestones m with s > m,
         strictly: the rate drops on the step *after* a milestone, as in the original trainer.
@@ -55,7 +55,7 @@ def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: str) -> 
     """The effective schedule of `backbone`: base schedule, then its named override, then faithful_lr.
 
     `faithful_lr` reproduces a per-backbone learning rate the original used despite the paper's "same
-    configuration" (EfficientNet-B4 at 1e-3, reference-spec §8.14); the corrected protocol ignores it.
+    configuration" (EfficientNet-B4 at 1e-3, docs/defects.md#defect-14); the corrected protocol ignores it.
     """
     spec = classify["backbones"].get(backbone)
     if spec is None:

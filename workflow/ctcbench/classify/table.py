@@ -1,7 +1,7 @@
 """Cell-level result tables: Table 2 (F1/P/R/AUROC per setting) and Table 3 (F1/AUROC per backbone x setting).
 
 Ours are mean ± std over seeds in percent. The paper does not say whether its ± is the population or the sample
-std (reference-spec §5.4), so the CSV carries both (ddof 0 and 1); the Markdown shows the sample std. The
+std (docs/metrics.md#aggregation), so the CSV carries both (ddof 0 and 1); the Markdown shows the sample std. The
 published value sits beside each of ours, matched by setting (Table 2, whose runs are ConvNeXt-B) and by the
 backbone's paper label from the config (Table 3).
 """

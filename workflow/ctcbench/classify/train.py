@@ -1,4 +1,4 @@
-"""Train one classifier run (reference-spec §4.4-4.6), resumable and seeded.
+"""Train one classifier run (docs/protocol.md#classifier-training), resumable and seeded.
 
 As the original: Adam without weight decay, cross-entropy with label smoothing, the learning rate of `Schedule`
 set before every step, validation every `val_every` steps on the val crops (argmax accuracy), `best.pt` written
@@ -342,7 +342,7 @@ def write_curves(path: Path, schedule: Schedule, state: _Progress) -> None:
 def write_run_record(
     cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: RunData
 ) -> None:
-    """run.json: enough to tell exactly what produced this run's checkpoints (design §3)."""
+    """run.json: enough to tell exactly what produced this run's checkpoints (docs/experiments.md#results-layout)."""
     record = {
         "run": {
             "backbone": cfg.backbone,

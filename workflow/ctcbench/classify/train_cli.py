@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     files.add_argument("--val-cache", required=True, type=Path, help="crop cache of the val split")
     files.add_argument("--trainset-file", required=True, type=Path, help="training-set list (.tsv)")
     files.add_argument("--out-dir", required=True, type=Path, help="run folder: best.pt, final.pt, run.json")
-    sched = parser.add_argument_group("schedule (reference-spec §4.5)")
+    sched = parser.add_argument_group("schedule (docs/protocol.md#classifier-schedule)")
     defaults = Schedule()
     sched.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (Adam)")
     sched.add_argument("--iterations", type=int, default=defaults.iterations, help="training steps")

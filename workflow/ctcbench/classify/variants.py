@@ -1,7 +1,8 @@
 """What a training-set variant means to the classifier: its classes, its head size, its validation crops.
 
-Main, per-patient and fraction sets are 3-class R/G/U (reference-spec §4.2). The unknown-cell variants of Table 5
-(§4.9) train on R and G only, and validate on the val crops without U (the original's `val_noU`). Their head:
+Main, per-patient and fraction sets are 3-class R/G/U (docs/protocol.md#classifier-classes). The unknown-cell variants
+of Table 5 (docs/protocol.md#unknown-cells) train on R and G only, and validate on the val crops without U (the
+original's `val_noU`). Their head:
 
 * faithful: `u-drop` keeps 3 outputs, as the original's stale NUM_CLASSES=3 (the U logit is never a target but
   still takes softmax mass, and label smoothing spreads 0.1/3 onto it); the pseudo-label sets get 2 outputs, as

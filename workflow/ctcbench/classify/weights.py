@@ -1,4 +1,5 @@
-"""Stage pretrained backbone weights as explicit files (design §6), so training never downloads anything.
+"""Stage pretrained backbone weights as explicit files (docs/experiments.md#pretrained-weights), so training never
+downloads anything.
 
 `timm.create_model(name, pretrained=True)` fetches the weights where the network allows; `from_file` converts a
 checkpoint obtained some other way (a mirror, a colleague's copy). Either way the state dict is loaded into the

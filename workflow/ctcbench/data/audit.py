@@ -1,15 +1,18 @@
-"""Dataset audit (reference-spec §9): the facts about the release that can only be checked on the data itself.
+"""Dataset audit (docs/dataset.md#facts-to-verify): the facts about the release that can only be checked on the data
+itself.
 
-The spec leaves five things to verify once the real dataset is in hand, and the benchmark's assumptions rest on
-them:
+Five things can only be verified once the real dataset is in hand, and the benchmark's assumptions rest on them:
 
 1. released crops (`raw_cell_images`) are exact box slices of the 8-bit OpenCV reads, labelled as in the XMLs
-   (§1.8, §9.3): then the crop cache, cut from raw images and XMLs, feeds the classifier what the original did;
-2. images per patient match the paper's Table 6 (493 / 503 / 91) in train or in train+val (§1.11, §8.21, §9.5);
-3. whether `Annotations/trainval/` holds XMLs of the test ids, and whether Expert1, Expert2 and Unioned cover
-   every test id (§1.7, §9.2);
-4. bit depth, channels and dtype of the TIFFs (§1.4, §9.3);
-5. the format of the split-file lines: bare stems or not, and the digit width of the ids (§1.3, §9.9).
+   (docs/dataset.md#cell-crops, docs/dataset.md#verify-image-format): then the crop cache, cut from raw images and XMLs,
+   feeds the classifier what the original did;
+2. images per patient match the paper's Table 6 (493 / 503 / 91) in train or in train+val (docs/dataset.md#patients,
+docs/defects.md#defect-21, docs/dataset.md#verify-patients); 3. whether `Annotations/trainval/` holds XMLs of the test
+ids, and whether Expert1, Expert2 and Unioned cover
+   every test id (docs/dataset.md#test-annotations, docs/dataset.md#verify-test-ground-truth);
+4. bit depth, channels and dtype of the TIFFs (docs/dataset.md#image-formats, docs/dataset.md#verify-image-format); 5.
+the format of the split-file lines: bare stems or not, and the digit width of the ids (docs/dataset.md#file-naming,
+docs/dataset.md#verify-split-lines).
 
 Unlike `validate`, the audit judges nothing as an error: each check ends with a verdict (consistent, NOT
 consistent, or not checkable here when the data present cannot decide it) and what that means for the benchmark.
@@ -52,11 +55,11 @@ from .voc import VocAnnotation, read_voc
 FORMAT = "ctcbench-audit/1"
 CONSISTENT, NOT_CONSISTENT, NOT_CHECKABLE = "consistent", "not_consistent", "not_checkable"
 VERDICT_TEXT = {CONSISTENT: "consistent", NOT_CONSISTENT: "NOT consistent", NOT_CHECKABLE: "not checkable here"}
-CROP_SPLITS: tuple[str, ...] = ("train", "val")  # the released crop folders (reference-spec §1.2)
+CROP_SPLITS: tuple[str, ...] = ("train", "val")  # the released crop folders (docs/dataset.md#release-layout)
 TIFF_SUFFIXES = (".tif", ".tiff")
 MAX_EXAMPLES = 20  # per problem, in audit.json
 MD_EXAMPLES = 5  # per problem, in audit.md
-PROTOCOL = "faithful"  # released crops are compared with the OpenCV-style 8-bit read (§1.8)
+PROTOCOL = "faithful"  # released crops are compared with the OpenCV-style 8-bit read (docs/dataset.md#cell-crops)
 
 # Crop outcomes: the first is the good one; the others are problems, each with examples.
 CROP_OUTCOMES: tuple[str, ...] = (
@@ -91,7 +94,7 @@ class Check:
 
     key: str
     title: str
-    sections: str  # reference-spec sections
+    sections: str  # docs/ sections
     verdict: str = NOT_CHECKABLE
     meaning: str = ""
     findings: list[str] = field(default_factory=list)
@@ -139,7 +142,7 @@ class AuditReport:
 
     def markdown(self) -> str:
         source = self.source or "unknown"
-        lines = ["# Dataset audit (reference-spec §9)", "", f"Dataset: `{self.root}` (source: {source})."]
+        lines = ["# Dataset audit (docs/dataset.md#facts-to-verify)", "", f"Dataset: `{self.root}` (source: {source})."]
         if self.source == "synth":
             lines += [
                 "",
@@ -247,7 +250,7 @@ class ReleasedCrop:
 
     @property
     def stem(self) -> str:
-        """The reference's crop key: the file name up to its first dot (§1.3)."""
+        """The reference's crop key: the file name up to its first dot (docs/dataset.md#file-naming)."""
         return self.path.name.split(".", 1)[0]
 
 
@@ -431,7 +434,7 @@ def _inventory(
     paper: Mapping[str, PaperSplit] | None,
 ) -> dict[str, Any]:
     """Nesting found, files per split / modality / class beside the XML objects, and crops present in one
-    modality only (§1.2, §1.8, §9.4)."""
+    modality only (docs/dataset.md#release-layout, docs/dataset.md#cell-crops, docs/dataset.md#verify-crop-nesting)."""
     folders = _crop_folders(layout)
     expected = {
         layout.cell_crop(s, m, c, "x").parent.relative_to(layout.cells_dir).as_posix()
@@ -471,12 +474,14 @@ def check_crops(
     paper: Mapping[str, PaperSplit] | None,
     progress: bool,
 ) -> Check:
-    check = Check("crops", "Released crops vs exact box slices", "§1.8, §9.3")
+    check = Check(
+        "crops", "Released crops vs exact box slices", "docs/dataset.md#cell-crops, docs/dataset.md#verify-image-format"
+    )
     check.data = {"sample_per_split": count, "seed": seed, "protocol": PROTOCOL}
     if not layout.cells_dir.is_dir():
         check.findings = ["No `raw_cell_images/` folder in this dataset copy."]
         check.meaning = (
-            "The crop cache's cutting rule (exact box of the 8-bit OpenCV read, §1.8) stays an "
+            "The crop cache's cutting rule (exact box of the 8-bit OpenCV read, docs/dataset.md#cell-crops) stays an "
             "assumption; audit again on a copy that holds the released crops."
         )
         check.data["present"] = False
@@ -628,13 +633,14 @@ def _crop_verdict(check: Check, summary: Mapping[str, Mapping[str, Any]]) -> Non
             "sit in another class folder than their XML object (see the counts and examples): the crop "
             "cache, cut from the raw images and XMLs, would not give the classifier the pixels and "
             "labels the original trained on. Decide whether to train from the released crops directly "
-            "or to change the cutting rule (a 1-px shift points to VOC 1-based corners, §8.18)."
+            "or to change the cutting rule (a 1-px shift points to VOC 1-based corners, docs/defects.md#defect-18)."
         )
     elif compared == 0:
         check.verdict = NOT_CHECKABLE
         check.meaning = (
             "No released crop could be compared with its raw image here (no crops in the expected "
-            "folders, or their raw images are missing): the cutting rule of §1.8 stays an assumption."
+            "folders, or their raw images are missing): the cutting rule of docs/dataset.md#cell-crops stays an "
+            "assumption."
         )
     else:
         check.verdict = CONSISTENT
@@ -669,10 +675,14 @@ def _table6_match(counts: Mapping[str, int]) -> tuple[bool, dict[str, str] | Non
 
 
 def check_patients(ids: Mapping[str, list[str]]) -> Check:
-    check = Check("patients", "Images per patient vs Table 6", "§1.11, §8.21, §9.5")
+    check = Check(
+        "patients",
+        "Images per patient vs Table 6",
+        "docs/dataset.md#patients, docs/defects.md#defect-21, docs/dataset.md#verify-patients",
+    )
     if "train" not in ids or "val" not in ids:
         check.findings = ["`Annotations/train.txt` or `Annotations/val.txt` is missing or unreadable."]
-        check.meaning = "The patient order r06/r07/r08 = 1st/2nd/3rd stays the spec's inference (§1.11)."
+        check.meaning = "The patient order r06/r07/r08 = 1st/2nd/3rd stays an inference (docs/dataset.md#patients)."
         return check
     counts = {
         "train": _patient_counts(ids["train"]),
@@ -726,7 +736,7 @@ def check_patients(ids: Mapping[str, list[str]]) -> Check:
         check.verdict = CONSISTENT
         check.meaning = f"The {which} counts confirm 1st/2nd/3rd patient = r06/r07/r08. " + (
             "Table 6's counts are train+val images: the paper's per-patient models may have used "
-            "val images too (§8.21); the benchmark's per-patient lists filter train.txt only, as "
+            "val images too (docs/defects.md#defect-21); the benchmark's per-patient lists filter train.txt only, as "
             "the reference's trainr0X.txt would."
             if which == "train+val"
             else "Table 6's counts are train images: the per-patient lists filtered from train.txt "
@@ -744,7 +754,7 @@ def check_patients(ids: Mapping[str, list[str]]) -> Check:
             if other
             else "Neither train nor train+val reproduces Table 6's per-patient counts, so the patient "
             "order cannot be confirmed from counts; per-patient results keep the assumed order "
-            "r06/r07/r08 = 1st/2nd/3rd (§1.11)."
+            "r06/r07/r08 = 1st/2nd/3rd (docs/dataset.md#patients)."
         )
     return check
 
@@ -775,7 +785,11 @@ def check_test_ids(
     annotations: _Annotations,
     paper: Mapping[str, PaperSplit] | None,
 ) -> Check:
-    check = Check("test_ids", "Test ids in trainval, and the test annotators' coverage", "§1.7, §9.2")
+    check = Check(
+        "test_ids",
+        "Test ids in trainval, and the test annotators' coverage",
+        "docs/dataset.md#test-annotations, docs/dataset.md#verify-test-ground-truth",
+    )
     trainval_dir = layout.trainval_xml("x").parent
     test_dir = layout.test_xml("x").parent.parent
     if "test" not in ids or not (trainval_dir.is_dir() or test_dir.is_dir()):
@@ -783,7 +797,9 @@ def check_test_ids(
             "`Annotations/test.txt` is missing or unreadable, or neither `Annotations/trainval/` nor "
             "`Annotations/test/` exists."
         ]
-        check.meaning = "Which XMLs the original used as test ground truth stays open (§9.2)."
+        check.meaning = (
+            "Which XMLs the original used as test ground truth stays open (docs/dataset.md#verify-test-ground-truth)."
+        )
         return check
     test_ids = ids["test"]
     in_trainval = [i for i in test_ids if layout.trainval_xml(i).is_file()] if trainval_dir.is_dir() else []
@@ -877,7 +893,7 @@ def _test_verdict(
         check.meaning = (
             f"{len(differ)} test ids have a trainval XML whose R boxes differ from test/Unioned: the "
             "original, which read `Annotations/<id>.xml`, evaluated against other ground truth than "
-            "the benchmark's test/Unioned (§8.6); report image-level results against both."
+            "the benchmark's test/Unioned (docs/defects.md#defect-6); report image-level results against both."
         )
     elif gaps:
         check.verdict = NOT_CONSISTENT
@@ -898,7 +914,7 @@ def _test_verdict(
         check.meaning = (
             "No test id has a trainval XML, so the original must have copied test XMLs into "
             "`Annotations/` by hand; test/Unioned, which covers every test id like Expert1 and "
-            "Expert2, is the only candidate and is what the benchmark evaluates against (§8.6)."
+            "Expert2, is the only candidate and is what the benchmark evaluates against (docs/defects.md#defect-6)."
         )
 
 
@@ -907,7 +923,7 @@ def _test_verdict(
 
 
 def opencv_effect(dtype: np.dtype, samples: int) -> str:
-    """What the faithful (OpenCV default) read does to a TIFF of this format (reference-spec §1.4)."""
+    """What the faithful (OpenCV default) read does to a TIFF of this format (docs/dataset.md#image-formats)."""
     key = (np.dtype(dtype), samples)
     return {
         (np.dtype(np.uint8), 1): "8-bit gray: OpenCV replicates it into 3 equal channels",
@@ -959,7 +975,7 @@ def check_image_format(
     per_split: Mapping[str, list[ReleasedCrop]],
     per_split_headers: int,
 ) -> Check:
-    check = Check("image_format", "Image format", "§1.4, §9.3")
+    check = Check("image_format", "Image format", "docs/dataset.md#image-formats, docs/dataset.md#verify-image-format")
     rows = []
     for split, split_ids in ids.items():
         for image_id in _spread(split_ids, per_split_headers):
@@ -1003,7 +1019,10 @@ def check_image_format(
     check.findings += _table(["files", "count", "dtype", "bits", "channels", "size (w x h)", "faithful read"], table)
     images = {k: g for k, g in groups.items() if k.startswith("image ")}
     if not any(g["formats"] for g in images.values()):
-        check.meaning = "No raw image header could be read: the bit depth of the release stays unknown (§9.3)."
+        check.meaning = (
+            "No raw image header could be read: the bit depth of the release stays unknown "
+            "(docs/dataset.md#verify-image-format)."
+        )
         return check
     mixed = [k for k, g in groups.items() if len(g["formats"]) > 1 or g["errors"]]
     unsupported = [k for k, g in groups.items() for (d, s) in g["formats"] if not _supported(k.split()[1], d, s)]
@@ -1020,8 +1039,8 @@ def check_image_format(
     sixteen = any(np.dtype(d).itemsize == 2 for g in images.values() for (d, _) in g["formats"])
     check.meaning = "Each kind of file has one format the readers handle. " + (
         "The raw images are 16-bit: the faithful protocol reduces them to 8 bits as OpenCV does "
-        "(§1.4, §8.20) while the corrected protocol keeps the full depth, so the two protocols see "
-        "different intensities."
+        "(docs/dataset.md#image-formats, docs/defects.md#defect-20) while the corrected protocol keeps the full "
+        "depth, so the two protocols see different intensities."
         if sixteen
         else "The raw images are 8-bit: faithful and corrected protocols read the same intensities and "
         "differ only in channel order and replication."
@@ -1042,7 +1061,11 @@ def _line_kind(text: str) -> str:
 
 
 def check_split_lines(layout: DatasetLayout) -> Check:
-    check = Check("split_lines", "Split-file line format", "§1.3, §1.6, §9.9")
+    check = Check(
+        "split_lines",
+        "Split-file line format",
+        "docs/dataset.md#file-naming, docs/dataset.md#splits, docs/dataset.md#verify-split-lines",
+    )
     files: dict[str, dict[str, Any]] = {}
     examples: dict[str, list[dict[str, str]]] = {}
     for split in SPLITS:
@@ -1072,7 +1095,7 @@ def check_split_lines(layout: DatasetLayout) -> Check:
     check.data = {"files": files, "examples": examples}
     if not files:
         check.findings = ["No readable split file under `Annotations/`."]
-        check.meaning = "The stem format of split lines (§9.9) stays unknown."
+        check.meaning = "The stem format of split lines (docs/dataset.md#verify-split-lines) stays unknown."
         return check
     rows = [
         [

@@ -1,4 +1,4 @@
-"""`ctcbench audit`: check on the staged dataset the facts reference-spec §9 leaves to verify; write
+"""`ctcbench audit`: check on the staged dataset the facts docs/dataset.md#facts-to-verify leaves to verify; write
 audit.json and audit.md.
 
 The audit reports, it does not judge: it exits 0 whenever it could run, whatever the verdicts, and fails (one

@@ -1,4 +1,4 @@
-"""Input channels per setting (reference-spec §2.2-2.4), for the classifier and for the detectors.
+"""Input channels per setting (docs/protocol.md#inputs), for the classifier and for the detectors.
 
 Both protocols first bring an image pair into one canonical form, so that channel semantics never depend on the
 protocol:
@@ -53,7 +53,8 @@ def _three_bf(bf: np.ndarray) -> np.ndarray:
 
 
 def compose(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3) -> np.ndarray:
-    """Stack canonical channels for a setting; no intensity change (the classifier's input, §2.3).
+    """Stack canonical channels for a setting; no intensity change (the classifier's input,
+    docs/protocol.md#classifier-input).
 
     BF+Hoechst with 3 channels reproduces the original: Hoechst overwrites the third BF channel. With 4 channels
     the brightfield keeps all three and Hoechst is appended (what the paper's text describes).
@@ -98,7 +99,8 @@ def minmax_exact(image: np.ndarray) -> np.ndarray:
 def detector_input(
     bf: np.ndarray, fl: np.ndarray, setting: str, protocol: str, hoechst_channels: int = 3
 ) -> np.ndarray:
-    """Detector channels (§2.2): per-image min-max of BF, of Hoechst on its own, of FL jointly; float32 0-255."""
+    """Detector channels (docs/protocol.md#detector-input): per-image min-max of BF, of Hoechst on its own, of FL
+    jointly; float32 0-255."""
     check_setting(setting, hoechst_channels, protocol)
     scale = minmax_faithful if protocol == "faithful" else minmax_exact
     bf_scaled = scale(_three_bf(bf))

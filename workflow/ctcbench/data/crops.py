@@ -1,6 +1,6 @@
 """Cell crops: exact box slices of the raw images, kept in one array file per split.
 
-How a box becomes a crop follows the original's proposal cropping (reference-spec §1.8): truncate the XML
+How a box becomes a crop follows the original's proposal cropping (docs/dataset.md#cell-crops): truncate the XML
 coordinates to int, clip to the image, skip boxes of non-positive area, slice rows ymin:ymax and columns
 xmin:xmax (end-exclusive), no padding or margin. The cache stores the canonical brightfield and fluorescence
 channels side by side (see `channels`), so every input setting can be composed from it later, and it replaces

@@ -1,8 +1,8 @@
 """TIFF reading for both protocols, and writing.
 
-`faithful` reproduces what `cv2.imread(path)` (OpenCV's default IMREAD_COLOR) returns, because every number of
-the original depends on it (reference-spec §1.4, §8.20): always 8-bit, 3 channels, BGR order. Checked against
-OpenCV 4.12 itself in the tests:
+`faithful` reproduces what `cv2.imread(path)` (OpenCV's default IMREAD_COLOR) returns, because every number of the
+original depends on it (docs/dataset.md#image-formats, docs/defects.md#defect-20): always 8-bit, 3 channels, BGR order.
+Checked against OpenCV 4.12 itself in the tests:
 
 * grayscale is replicated into three identical channels;
 * 16-bit grayscale becomes 8-bit by a right shift (`v >> 8`, truncation);

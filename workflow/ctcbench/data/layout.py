@@ -1,4 +1,5 @@
-"""The figshare release layout (reference-spec §1.2-1.3): where every file of an image id lives.
+"""The figshare release layout (docs/dataset.md#release-layout, docs/dataset.md#file-naming): where every file of an
+image id lives.
 
 Nothing else in the package builds dataset paths by hand, so a change of layout is a change here only.
 """

@@ -1,11 +1,12 @@
 """Split builders: image lists for the detectors and crop lists ("training sets") for the classifiers.
 
-Image level (reference-spec §1.6, §3.6): train/val/test as released, and per-patient training lists filtered
-by id prefix (the release has no `trainr0X.txt`; validation stays on the full val list).
+Image level (docs/dataset.md#splits, docs/protocol.md#per-patient-detectors): train/val/test as released, and
+per-patient training lists filtered by id prefix (the release has no `trainr0X.txt`; validation stays on the full val
+list).
 
-Crop level (§4.7-4.9): the main set (R, G and U as three classes), one patient's crops, seeded training fractions,
-and the unknown-cell variants: U dropped, U relabelled normal, and the U candidates that the pseudo-label
-variants relabel once the drop-U classifiers have scored them.
+Crop level (docs/protocol.md#classifier-ablations): the main set (R, G and U as three classes), one patient's crops,
+seeded training fractions, and the unknown-cell variants: U dropped, U relabelled normal, and the U candidates that the
+pseudo-label variants relabel once the drop-U classifiers have scored them.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def check_fraction(fraction: float) -> None:
 
 
 def sample_unstratified(n: int, fraction: float, seed: int) -> np.ndarray:
-    """The original's subsample: floor(fraction * n) crops drawn uniformly, ignoring class and patient (§4.7).
+    """The original's subsample: floor(fraction * n) crops drawn uniformly, ignoring class and patient
+    (docs/protocol.md#training-fractions).
 
     The original drew without a seed; here the seed makes each run's subset reproducible.
     """

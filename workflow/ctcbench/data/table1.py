@@ -1,4 +1,4 @@
-"""The paper's Table 1 (reference-spec §1.2-1.10): what a dataset copy holds, beside what the paper publishes.
+"""The paper's Table 1 (docs/dataset.md): what a dataset copy holds, beside what the paper publishes.
 
 `dataset_counts` counts images and R/G/U objects per split and patient from the ground truth XMLs;
 `write_table1` turns those counts into a tidy CSV and a Markdown table, with the published numbers
@@ -29,9 +29,9 @@ ALL_PATIENTS = "all"
 TRAINVAL = "train+val"
 
 # Paper Table 6 "Number of annotated images" per patient. They sum to 1087 = train + val (967 + 120), so they are
-# train+val counts, not train counts (reference-spec §1.11, §8).
+# train+val counts, not train counts (docs/dataset.md#patients, docs/defects.md#defect-21).
 PAPER_TRAINVAL_IMAGES_PER_PATIENT: dict[str, int] = {"r06": 493, "r07": 503, "r08": 91}
-# Paper text: the 120 test images are 40 per patient (reference-spec §1.7).
+# Paper text: the 120 test images are 40 per patient (docs/dataset.md#test-annotations).
 PAPER_TEST_IMAGES_PER_PATIENT: dict[str, int] = {"r06": 40, "r07": 40, "r08": 40}
 
 

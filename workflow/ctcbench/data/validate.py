@@ -1,4 +1,4 @@
-"""Dataset validation (reference-spec §1.2-1.10): every problem of a dataset copy, found in one pass.
+"""Dataset validation (docs/dataset.md): every problem of a dataset copy, found in one pass.
 
 Validation collects every problem instead of stopping at the first: a figshare download or a hand-staged copy
 tends to be wrong in many places at once, and fixing them one run at a time is slow. Each problem names the file
@@ -28,7 +28,8 @@ from .imageio import read_native
 from .layout import CLASSES, MODALITIES, SPLITS, DatasetLayout, is_image_id
 from .voc import Box, VocAnnotation, read_voc
 
-# Test images were annotated for cancer cells only (reference-spec §1.7); G/U there would be a labelling error.
+# Test images were annotated for cancer cells only (docs/dataset.md#test-annotations); G/U there would be a labelling
+# error.
 TRAINVAL_CLASSES: tuple[str, ...] = CLASSES
 TEST_CLASSES: tuple[str, ...] = ("R",)
 ALLOWED_DTYPES: tuple[np.dtype, ...] = (np.dtype(np.uint8), np.dtype(np.uint16))

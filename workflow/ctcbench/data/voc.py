@@ -1,7 +1,7 @@
 """Pascal VOC XML annotations, read tolerantly and written atomically.
 
-The original parsers assumed `<name>` is the first child of `<object>` and the box children come in the order
-xmin, ymin, xmax, ymax (reference-spec §1.5); here children are looked up by tag, in any order, and coordinates
+The original parsers assumed `<name>` is the first child of `<object>` and the box children come in the order xmin,
+ymin, xmax, ymax (docs/dataset.md#voc-annotations); here children are looked up by tag, in any order, and coordinates
 may be floats.
 """
 

@@ -1,4 +1,4 @@
-"""Detection stage: Faster R-CNN, FCOS and DINO through MMDetection 3.3 (reference-spec §3).
+"""Detection stage: Faster R-CNN, FCOS and DINO through MMDetection 3.3 (docs/protocol.md#detectors).
 
 Modules: `spec` (a run as plain data; no torch), `targets` (paths for the rules), `configs` (mmdet configs
 generated in code), `registry` (our dataset, loading transform and data preprocessor registered in mmdet),

@@ -1,4 +1,4 @@
-"""MMDetection configs of the three detectors, generated in code from a `RunSpec` (reference-spec §3).
+"""MMDetection configs of the three detectors, generated in code from a `RunSpec` (docs/protocol.md#detectors).
 
 Each model starts from the config that MMDetection itself ships for it (inside the installed package, so no
 config file is copied into this repository) and is then changed exactly where the original CTC configs differ:
@@ -9,13 +9,14 @@ version of the same architecture on CPU.
 
 Two behaviours follow the protocol unless the config sets them explicitly:
 
-* `standardise` -- `original`: per-detector input standardisation as the original configs did (reference-spec
-  §2.4: none for Faster R-CNN, DINO and 6-channel FCOS; caffe BGR means for 3-channel FCOS); `imagenet`: the
+* `standardise` -- `original`: per-detector input standardisation as the original configs did
+  (docs/protocol.md#intensity-handling: none for Faster R-CNN, DINO and 6-channel FCOS; caffe BGR means for
+  3-channel FCOS); `imagenet`: the
   statistics the pretrained backbone expects (torchvision ImageNet mean/std for Faster R-CNN and DINO, caffe
   means with unit std for FCOS's caffe ResNet), repeated over every input channel.
-* `stem` -- `random`: for 4 or 6 input channels the pretrained conv1 does not fit, is skipped and keeps its
-  random initialisation (and `frozen_stages` then freezes it, §3.5); `inflate`: the pretrained conv1 is
-  tiled over the new channels and rescaled (see `weights.inflate_stem`).
+* `stem` -- `random`: for 4 or 6 input channels the pretrained conv1 does not fit, is skipped and keeps its random
+  initialisation (and `frozen_stages` then freezes it, docs/protocol.md#detector-first-conv); `inflate`: the pretrained
+  conv1 is tiled over the new channels and rescaled (see `weights.inflate_stem`).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _repeat(values: tuple[float, ...], channels: int) -> list[float]:
 
 
 def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
-    """Per-detector standardisation and padding (reference-spec §2.4 for `original`)."""
+    """Per-detector standardisation and padding (docs/protocol.md#intensity-handling for `original`)."""
     channels = spec.in_channels
     mean: list[float] | None = None
     std: list[float] | None = None
@@ -131,7 +132,7 @@ def _check_multiple_of_32(spec: RunSpec, name: str) -> None:
 
 
 def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
-    """Faster R-CNN R50-FPN as in reference-spec §3.2 (one class, 1000 detections per image)."""
+    """Faster R-CNN R50-FPN as in docs/protocol.md#faster-rcnn (one class, 1000 detections per image)."""
     m = base_model("faster_rcnn")
     cfg = spec.model
     neck = cfg["neck_channels"]
@@ -148,7 +149,7 @@ def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
 
 
 def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
-    """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (reference-spec §3.3)."""
+    """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (docs/protocol.md#fcos)."""
     _check_multiple_of_32(spec, "neck_channels")
     m = base_model("fcos")
     cfg = spec.model
@@ -167,7 +168,7 @@ def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
 
 
 def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | None = None) -> dict[str, Any]:
-    """DINO-4scale R50 (reference-spec §3.4). `weights` (COCO) is loaded over the whole model by the runner;
+    """DINO-4scale R50 (docs/protocol.md#dino). `weights` (COCO) is loaded over the whole model by the runner;
     `backbone_weights` (ImageNet) initialises the backbone only."""
     cfg = spec.model
     embed = DINO_EMBED_DIMS
@@ -229,7 +230,7 @@ def load_image(spec: RunSpec, dataset_root: Path | str) -> dict[str, Any]:
 
 
 def train_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, Any]]:
-    """Only a horizontal flip as augmentation, for every detector (reference-spec §3.1)."""
+    """Only a horizontal flip as augmentation, for every detector (docs/protocol.md#detector-common)."""
     return [
         load_image(spec, dataset_root),
         dict(type="LoadAnnotations", with_bbox=True),
@@ -320,7 +321,8 @@ def runner_config(
     load_from: Path | str | None = None,
     resume: bool = False,
 ):
-    """The complete mmengine config of a training run (no validation loop: the final epoch is used, §3.1)."""
+    """The complete mmengine config of a training run (no validation loop: the final epoch is used,
+    docs/protocol.md#detector-common)."""
     from mmengine.config import Config
 
     detect = spec.detect

@@ -1,4 +1,4 @@
-"""Detection-stage metrics of a run (the "Detection stage" column of Table 4, reference-spec §5.2 steps 2 and 4).
+"""Detection-stage metrics of a run (the "Detection stage" column of Table 4, docs/metrics.md#detection-stage).
 
 The reference scores raw detector outputs through the same formatting and evaluation as the full pipeline:
 
@@ -7,10 +7,10 @@ The reference scores raw detector outputs through the same formatting and evalua
 2. per image, class-agnostic NMS at `nms_iou` again;
 3. AP50 and best F1 of the pooled detections (`metrics`).
 
-Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). `faithful` keeps the
-original's defect of dropping the ground truth of images left without any detection (§8.17); `corrected`
-counts every ground-truth box. Per-patient numbers use the id prefix, as the original's `-pid` filter did.
-The pipeline stage (`ctcbench.pipeline`) formats, matches and scores its fused detections with these functions.
+Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). `faithful` keeps the original's
+defect of dropping the ground truth of images left without any detection (docs/defects.md#defect-17); `corrected` counts
+every ground-truth box. Per-patient numbers use the id prefix, as the original's `-pid` filter did. The pipeline stage
+(`ctcbench.pipeline`) formats, matches and scores its fused detections with these functions.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 
 
 def integer_boxes(boxes: np.ndarray, scores: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Corners truncated to int and clipped to the image; boxes left without area dropped (reference-spec §1.8).
+    """Corners truncated to int and clipped to the image; boxes left without area dropped (docs/dataset.md#cell-crops).
 
     The clipping is the crop cache's (`crops.clip_box`), so proposals, their crops and the evaluated boxes are
     cut by one rule.
@@ -84,8 +84,8 @@ def format_detections(
 def ground_truth(
     layout: DatasetLayout, split: str, image_ids: list[str], annotator: str = "Unioned"
 ) -> dict[str, np.ndarray]:
-    """R boxes of each image as `int(float())` corners, without any shift (reference-spec §5.2): the test
-    annotator's XML for test images, the trainval XML otherwise."""
+    """R boxes of each image as `int(float())` corners, without any shift (docs/protocol.md#image-level-pipeline): the
+    test annotator's XML for test images, the trainval XML otherwise."""
     truth = {}
     for image_id in image_ids:
         annotation = read_voc(layout.annotation_xml(split, image_id, annotator))
@@ -164,8 +164,8 @@ def val_threshold(
 ) -> tuple[float, dict[str, Any]]:
     """The score threshold of the best F1 on the val images (R boxes of their trainval XMLs), and its summary.
 
-    Corrected protocol only: the original chose every threshold on the split it reported (§8.8). No box on val
-    leaves nothing to tune: an unreachable threshold then predicts nothing on test either.
+    Corrected protocol only: the original chose every threshold on the split it reported (docs/defects.md#defect-8). No
+    box on val leaves nothing to tune: an unreachable threshold then predicts nothing on test either.
     """
     if protocol != "corrected":
         raise ConfigError(

@@ -1,4 +1,4 @@
-"""One-class detection metrics of the reference evaluator (reference-spec §5.2 step 4): AP50 and best F1.
+"""One-class detection metrics of the reference evaluator (docs/metrics.md#image-level): AP50 and best F1.
 
 The original is "one-class AP evaluation" adapted from Cartucho/mAP. Re-implemented here on plain arrays, with
 no mmdet import, because the pipeline stage scores fused detections with the same code:

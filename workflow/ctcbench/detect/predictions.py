@@ -1,6 +1,6 @@
 """The predictions.json format: detections keyed by image id, in pixel coordinates of the original image.
 
-The original matched its result pickle to image ids by line position in test.txt (reference-spec §8.19); here
+The original matched its result pickle to image ids by line position in test.txt (docs/defects.md#defect-19); here
 every image's detections are stored under its id, so reordering the test list cannot mismatch them.
 
     {

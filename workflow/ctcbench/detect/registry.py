@@ -1,9 +1,9 @@
 """The dataset, loading transform and data preprocessor that the generated configs name, registered in mmdet.
 
-They are thin adapters over `ctcbench.data`: ids come from our image lists, boxes from our VOC reader and pixels
-from `channels.read_pair` + `channels.detector_input`, so the detectors see exactly the arrays every other
-stage and test of the package sees; there is no second image reader (reference-spec §2.2 `LoadCTCImageFromFile`
-and `CTCDataset`, re-implemented).
+They are thin adapters over `ctcbench.data`: ids come from our image lists, boxes from our VOC reader and pixels from
+`channels.read_pair` + `channels.detector_input`, so the detectors see exactly the arrays every other stage and test of
+the package sees; there is no second image reader (docs/protocol.md#detector-input `LoadCTCImageFromFile` and
+`CTCDataset`, re-implemented).
 
 Importing this module registers them; call `ensure_registered()` before building configs outside a Runner.
 """
@@ -34,7 +34,7 @@ def image_instances(
 ) -> tuple[list[dict[str, Any]], int | None, int | None]:
     """mmdet instances of an image's R boxes: corners as `int(float())` plus `box_shift`, difficult -> ignored.
 
-    G and U are background for the detectors (reference-spec §3.1); test images carry R only.
+    G and U are background for the detectors (docs/protocol.md#detector-common); test images carry R only.
     """
     annotation = read_voc(layout.annotation_xml(split, image_id, test_annotator))
     instances = []
@@ -54,7 +54,7 @@ class CtcDetDataset(BaseDetDataset):
     """Images of one image list (`ann_file`: one id per line) of a dataset root in the figshare layout.
 
     `split` picks the ground truth: trainval XMLs for train/val lists (per-patient lists included), the chosen
-    annotator's XMLs under Annotations/test/ for the test list (reference-spec §8.6: never trainval for test).
+    annotator's XMLs under Annotations/test/ for the test list (docs/defects.md#defect-6: never trainval for test).
     `annotations=False` reads no XML at all, for inference on any list of ids.
     """
 
@@ -109,7 +109,8 @@ class CtcDetDataset(BaseDetDataset):
 
 @TRANSFORMS.register_module()
 class LoadCtcImage(BaseTransform):
-    """Detector input of an image id for a setting and protocol: float32 H x W x C, 0-255 (reference-spec §2.2)."""
+    """Detector input of an image id for a setting and protocol: float32 H x W x C, 0-255
+    (docs/protocol.md#detector-input)."""
 
     def __init__(self, dataset_root: str, setting: str, protocol: str, hoechst_channels: int = 3) -> None:
         self.layout = DatasetLayout(Path(dataset_root))

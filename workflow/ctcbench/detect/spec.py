@@ -61,7 +61,7 @@ class RunSpec:
 
     @property
     def box_shift(self) -> int:
-        """Offset added to VOC corners for training: the original's loader subtracted 1 (reference-spec §8.18)."""
+        """Offset added to VOC corners for training: the original's loader subtracted 1 (docs/defects.md#defect-18)."""
         shift = self.detect.get("box_shift")
         if shift is None:
             return -1 if self.protocol == "faithful" else 0

@@ -1,4 +1,4 @@
-"""Pretrained weights as explicit, checksummed inputs under resources/weights/ (design §6).
+"""Pretrained weights as explicit, checksummed inputs under resources/weights/ (docs/experiments.md#pretrained-weights).
 
 Model hubs cannot be reached from every machine the benchmark runs on, and the COCO DINO checkpoint's original
 URL is dead, so no weight is ever fetched implicitly (no `torchvision://` or `open-mmlab://` URIs): `stage`

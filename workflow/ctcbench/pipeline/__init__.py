@@ -1,4 +1,5 @@
-"""The image-level pipeline (reference-spec §5.2, Tables 4-6): a detector's boxes re-scored by a classifier.
+"""The image-level pipeline (docs/protocol.md#image-level-pipeline, Tables 4-6): a detector's boxes re-scored by a
+classifier.
 
 `proposals` turns detections into integer boxes and their exact crops, `scoring` gives every proposal
 S_cls = P(R) with a trained classifier (scores.json), `fusion` combines S_det and S_cls, and `evaluate` ranks

@@ -1,14 +1,14 @@
-"""Image-level metrics of the pipeline for one ω (reference-spec §5.2 step 4; Table 4 "Full pipeline", Tables 5-6).
+"""Image-level metrics of the pipeline for one ω (docs/metrics.md#image-level; Table 4 "Full pipeline", Tables 5-6).
 
 Per image: fuse S_det and S_cls (`fusion`), then class-agnostic NMS at `nms_iou` on the fused scores (in
 `faithful` the original's second NMS, in `corrected` the only one); then AP50 and best F1 of the pooled boxes,
 overall and per patient, with the detection stage's ground truth, matching and protocol rules
 (`detect.evaluate`), so that ω = 0 in `faithful` gives exactly the detection-stage numbers.
 
-Best F1 is the original's oracle: its threshold is chosen on the test curve it is reported on (§8.8). In
-`corrected`, given the scores of the same detector and classifier on the val images, the fused-score threshold
-that maximises F1 on val (ground truth: the R boxes of the trainval XMLs) is applied to test and reported
-under `heldout`, overall and per patient, beside the oracle.
+Best F1 is the original's oracle: its threshold is chosen on the test curve it is reported on
+(docs/defects.md#defect-8). In `corrected`, given the scores of the same detector and classifier on the val images, the
+fused-score threshold that maximises F1 on val (ground truth: the R boxes of the trainval XMLs) is applied to test and
+reported under `heldout`, overall and per patient, beside the oracle.
 """
 
 from __future__ import annotations

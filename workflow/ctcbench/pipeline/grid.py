@@ -1,8 +1,10 @@
-"""The image-level pipeline runs of the experiment grid (reference-spec §7, Tables 4-6), from the config alone.
+"""The image-level pipeline runs of the experiment grid (docs/experiments.md#experiment-grid, Tables 4-6), from the
+config alone.
 
-Kept free of torch: the workflow imports it while planning the DAG. A pipeline run pairs detector run i with
-classifier run i (the original paired `_0` with `_0`, reference-spec §5.2 step 3) and is identified by
-`{detector}/{setting}/{trainset}/seed{seed}` (design §3), where `trainset` is the classifier's training set:
+Kept free of torch: the workflow imports it while planning the DAG. A pipeline run pairs detector run i with classifier
+run i (the original paired `_0` with `_0`, docs/protocol.md#fusion) and is identified by
+`{detector}/{setting}/{trainset}/seed{seed}` (docs/experiments.md#results-layout), where `trainset` is the classifier's
+training set:
 
 * Table 4: every detector x setting x seed, with the main backbone trained on `all`;
 * Table 5: the unknown-cell strategies (and `all`, the main model's "U as its own class") with the detector

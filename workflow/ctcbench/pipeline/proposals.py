@@ -1,10 +1,10 @@
-"""Proposals: a detector's boxes as the integer boxes the classifier sees, and their crops (reference-spec §5.2
-step 2, §1.8).
+"""Proposals: a detector's boxes as the integer boxes the classifier sees, and their crops
+(docs/protocol.md#pipeline-formatting, docs/dataset.md#cell-crops).
 
-`faithful` formats like the original's format_output: class-agnostic NMS on S_det at `nms_iou` (the first of its
-two NMS passes, §8.16), then corners truncated to int, clipped to the image, empty boxes dropped. `corrected`
-does the same without the NMS: suppression before re-scoring would throw away boxes the classifier might rank
-first, so the only NMS runs after fusion (`evaluate`).
+`faithful` formats like the original's format_output: class-agnostic NMS on S_det at `nms_iou` (the first of its two NMS
+passes, docs/defects.md#defect-16), then corners truncated to int, clipped to the image, empty boxes dropped.
+`corrected` does the same without the NMS: suppression before re-scoring would throw away boxes the classifier might
+rank first, so the only NMS runs after fusion (`evaluate`).
 
 Crops are the exact box slices of the images as the protocol reads them (faithful: OpenCV's 8-bit BGR), stored
 in a `CropCache` like the annotated crops, so the classifier composes and resizes them with its training code.

@@ -1,4 +1,4 @@
-"""Classifier re-scoring of proposals (reference-spec §5.2 step 3): S_cls = P(R) of every proposal crop.
+"""Classifier re-scoring of proposals (docs/protocol.md#fusion): S_cls = P(R) of every proposal crop.
 
 The original paired classifier run i with detector run i of the same input setting; a checkpoint trained on
 another setting or protocol would silently see the wrong channels or intensities, so the pairing is checked
@@ -87,8 +87,8 @@ def score_proposals(
                 # Crops are in image order and box order within an image, so each image's scores are a mask.
                 images[image_id] = ScoredImage(**vars(entry), s_cls=p_cancer[cache.image_ids == image_id])
             bar.update(len(chunk))
-    # The pairing's name in results/ (design §3): the detector's kind and setting, the classifier's training set
-    # and seed (the grid pairs seed i with seed i; both seeds stay in their own records).
+    # The pairing's name in results/ (docs/experiments.md#results-layout): the detector's kind and setting, the
+    # classifier's training set and seed (the grid pairs seed i with seed i; both seeds stay in their own records).
     pipeline_run = f"{predictions.meta.get('detector')}/{spec.setting}/{info.get('trainset')}/seed{info.get('seed')}"
     meta = {
         "pipeline_run": pipeline_run,

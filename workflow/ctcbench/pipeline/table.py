@@ -4,7 +4,7 @@ strategies) and Table 6 (patient generalisation), mean ± std over seeds in perc
 Records are the `metrics.json` files of detection-stage evaluations (`detect-evaluate`) and of pipeline
 evaluations (`pipeline-evaluate`); each names its own run, so a table is a pure function of the files given.
 As for the cell-level tables, the CSV carries both the population and the sample std (the paper does not say
-which it reports, reference-spec §5.4) and the Markdown shows the sample std.
+which it reports, docs/metrics.md#aggregation) and the Markdown shows the sample std.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Fig. 7 (row-normalised R/G/U confusion matrices) and Fig. 11 (AUROC and F1 against the training fraction).
 
-Both are computed from metrics.json records alone (reference-spec §5.1, §4.7). The paper does not say which run
-Fig. 7 shows, so we plot the mean over seeds of each run's row-normalised matrix and say so. Fig. 11 plots the
-mean over seeds with the sample std (ddof 1) as error bars; the CSV carries both stds, as the tables do.
+Both are computed from metrics.json records alone (docs/metrics.md#cell-level, docs/protocol.md#training-fractions). The
+paper does not say which run Fig. 7 shows, so we plot the mean over seeds of each run's row-normalised matrix and say
+so. Fig. 11 plots the mean over seeds with the sample std (ddof 1) as error bars; the CSV carries both stds, as the
+tables do.
 """
 
 from __future__ import annotations

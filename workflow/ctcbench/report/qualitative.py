@@ -1,4 +1,5 @@
-"""Fig. 9: qualitative test predictions of the full pipeline, Brightfield + Fluorescence (reference-spec §5.2, §7).
+"""Fig. 9: qualitative test predictions of the full pipeline, Brightfield + Fluorescence
+(docs/protocol.md#image-level-pipeline, docs/experiments.md#qualitative-figure).
 
 The paper's Fig. 9 shows "image-level predictions (red boxes) and their confidence on the test set under the
 Brightfield + Fluorescence setting", to show oversized boxes and merged cells in dense areas; it reuses a Table 4

@@ -82,7 +82,7 @@ def render(
     if audit is not None:
         relative = os.path.relpath(audit, out_dir)
         lines += [
-            f"What the staged data says about the facts the spec could not settle: [`{relative}`]({relative}).",
+            f"What the staged data says about the facts only it can settle: [`{relative}`]({relative}).",
             "",
         ]
     for name, path in tables:

@@ -1,4 +1,4 @@
-"""UMAP of the val embeddings (reference-spec §6): Fig. 8 coloured by class, Fig. 10 by patient.
+"""UMAP of the val embeddings (docs/experiments.md#embeddings): Fig. 8 coloured by class, Fig. 10 by patient.
 
 The original notebook (visualize_embedding.ipynb) is missing, so its parameters are unknown. We use umap-learn's
 defaults (n_neighbors 15, min_dist 0.1, euclidean, 2-D) with a fixed random_state, which makes the layout

@@ -1,4 +1,4 @@
-"""Synthetic twin of the CCA organoid dataset, written in the figshare release layout (reference-spec §1).
+"""Synthetic twin of the CCA organoid dataset, written in the figshare release layout (docs/dataset.md).
 
 The real images cannot be fetched everywhere the benchmark must run, so every stage can run on a generated
 dataset with the same files, names, formats and intensity ranges, and with cells whose label-free appearance

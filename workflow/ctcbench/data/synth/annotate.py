@@ -1,9 +1,9 @@
 """Annotations of a rendered field: R/G/U boxes for train/val, and for test two experts and their NMS union.
 
-Test protocol (reference-spec §1.7): only cancer (R) cells are annotated, by two annotators; their boxes are
-merged by NMS and where they overlap the more experienced annotator's box is kept. Here each expert sees every
-true cancer cell except their own misses (more often for weakly stained cells, which are harder to spot) and
-draws its box with a few pixels of jitter.
+Test protocol (docs/dataset.md#test-annotations): only cancer (R) cells are annotated, by two annotators; their boxes
+are merged by NMS and where they overlap the more experienced annotator's box is kept. Here each expert sees every true
+cancer cell except their own misses (more often for weakly stained cells, which are harder to spot) and draws its box
+with a few pixels of jitter.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What a synthetic twin looks like: counts, sizes, class mix and annotator behaviour, with two presets.
 
-The paper preset mirrors the release (reference-spec §1.6, §1.10): 533/543/131 images for r06/r07/r08 with 40
-test images each, 967/120/120 train/val/test and about 75 annotated cells per 1080 x 1080 image in a roughly
-1:1:1 R/G/U mix. The demo preset keeps every structural property at a size that generates in seconds.
+The paper preset mirrors the release (docs/dataset.md#splits, docs/dataset.md#table-1): 533/543/131 images for
+r06/r07/r08 with 40 test images each, 967/120/120 train/val/test and about 75 annotated cells per 1080 x 1080 image in a
+roughly 1:1:1 R/G/U mix. The demo preset keeps every structural property at a size that generates in seconds.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`ctcbench twin-check`: how well a simple classifier separates cancer cells in each input setting.
 
-The benchmark is only meaningful on a dataset where the settings keep the paper's order (Brightfield <
-Brightfield + Hoechst < Brightfield + Fluorescence). This check reads the train/val cells the way the paper's
-classifier does (exact box crops of the 8-bit OpenCV-style reads, channels composed per setting, reference-spec
-§2.3), fits a standardised logistic regression on hand-made crop features, and reports R-vs-rest AUROC and best
-F1 on val. It takes seconds, so it can gate a twin before hours of training are spent on it.
+The benchmark is only meaningful on a dataset where the settings keep the paper's order (Brightfield < Brightfield +
+Hoechst < Brightfield + Fluorescence). This check reads the train/val cells the way the paper's classifier does (exact
+box crops of the 8-bit OpenCV-style reads, channels composed per setting, docs/protocol.md#classifier-input), fits a
+standardised logistic regression on hand-made crop features, and reports R-vs-rest AUROC and best F1 on val. It takes
+seconds, so it can gate a twin before hours of training are spent on it.
 """
 
 from __future__ import annotations

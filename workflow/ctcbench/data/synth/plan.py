@@ -20,7 +20,7 @@ STREAM_IMAGE = 2
 STREAM_PATIENT = 3
 STREAM_ANNOTATORS = 4
 
-# The release's annotators (reference-spec §1.9): A1 is the experienced expert, A2 and A3 graduate students.
+# The release's annotators (docs/dataset.md#annotators): A1 is the experienced expert, A2 and A3 graduate students.
 ANNOTATORS: tuple[str, ...] = ("A1", "A2", "A3")
 
 

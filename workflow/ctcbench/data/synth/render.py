@@ -1,7 +1,7 @@
 """Drawing one field of view: a brightfield and a three-channel fluorescence image, both 16-bit.
 
 Intensities are set so that OpenCV's 8-bit read (v >> 8 for gray, v / 257 for RGB) gives what the release gives
-(reference-spec §1.4): brightfield around 14 +- 3, fluorescence channels around 1-3 with bright cells. So the
+(docs/dataset.md#image-formats): brightfield around 14 +- 3, fluorescence channels around 1-3 with bright cells. So the
 label-free cues of a cell are only a few 8-bit grey levels deep, as in the real data.
 
 Brightfield: background x low-frequency illumination x (1 + sum of cell and debris perturbations), then
