@@ -132,3 +132,42 @@ def test_readme_demo_numbers_are_the_committed_reference():
     block = current_block(README.read_text())
     assert block is not None, "README.md lost its demo-numbers markers"
     assert block == render_demo_numbers(REFERENCE), "README demo numbers are stale: run `make update-reference`"
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: GenuineIntel
+cpu family\t: 6
+model\t\t: 167
+model name\t: Intel(R) Xeon(R) Processor
+stepping\t: 1
+flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw amx_tile
+
+processor\t: 1
+vendor_id\t: GenuineIntel
+"""
+
+
+def test_the_cpu_signature_names_model_and_instruction_sets():
+    from ctcbench.reference.machine import cpu_signature
+
+    assert cpu_signature(CPUINFO) == "GenuineIntel-6-167-1-avx2+fma+avx512f+amx_tile"
+    assert cpu_signature(CPUINFO.replace(" avx512f avx512bw amx_tile", "")) == "GenuineIntel-6-167-1-avx2+fma"
+
+
+def test_a_machines_own_reference_is_used_when_committed(tmp_path):
+    from ctcbench.reference.machine import machine_reference, reference_for
+
+    (tmp_path / "demo-faithful").mkdir()
+    assert reference_for(tmp_path, "demo-faithful", "cpu-a") == tmp_path / "demo-faithful"
+    own = machine_reference(tmp_path, "demo-faithful", "cpu-a")
+    own.mkdir(parents=True)
+    assert reference_for(tmp_path, "demo-faithful", "cpu-a") == own == tmp_path / "machines/cpu-a/demo-faithful"
+    assert reference_for(tmp_path, "demo-faithful", "cpu-b") == tmp_path / "demo-faithful"
+
+
+def test_every_machine_copy_is_a_complete_reference():
+    for folder in sorted((REFERENCE / "machines").glob("*/*")):
+        first = REFERENCE / folder.name
+        assert sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) == sorted(
+            p.relative_to(first) for p in first.rglob("*") if p.is_file()
+        ), folder

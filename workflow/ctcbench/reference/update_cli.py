@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the scratch folder of a finished `reference-check --work DIR` to take the results from instead of "
         "running again",
     )  # fmt: skip
+    parser.add_argument(
+        "--this-machine", action="store_true",
+        help="write this CPU's own copy (tests/reference/machines/<cpu>/) instead of the first reference, for a "
+        "CPU whose numerics differ while the code moved no number; the README's numbers stay",
+    )  # fmt: skip
 
 
 def replace_reference(results: Path, target: Path) -> int:
@@ -40,6 +45,7 @@ def replace_reference(results: Path, target: Path) -> int:
 def run(args: argparse.Namespace) -> None:
     from ..errors import CtcbenchError
     from .configs import by_name
+    from .machine import MACHINES_DIR, machine_reference
     from .readme import update_readme
     from .regenerate import regenerate, results_root
 
@@ -52,8 +58,17 @@ def run(args: argparse.Namespace) -> None:
         results = results_root(configuration, directory)
         if not (results / "report.md").is_file():
             raise CtcbenchError(f"{results}: no finished run of {configuration.name} (report.md missing)")
-        count = replace_reference(results, args.reference / configuration.name)
-        print(f"{configuration.name}: {count} files written to {args.reference / configuration.name}")
-    print(f"README.md: demo numbers {'rewritten' if update_readme(args.reference) else 'unchanged'}")
+        if args.this_machine:
+            target = machine_reference(args.reference, configuration.name)
+        else:
+            target = args.reference / configuration.name
+        count = replace_reference(results, target)
+        print(f"{configuration.name}: {count} files written to {target}")
+        if not args.this_machine:  # the numbers moved: other CPUs' copies are stale until remade there
+            for stale in sorted((args.reference / MACHINES_DIR).glob(f"*/{configuration.name}")):
+                shutil.rmtree(stale)
+                print(f"{configuration.name}: removed {stale} (remake it on that CPU with --this-machine)")
+    if not args.this_machine:
+        print(f"README.md: demo numbers {'rewritten' if update_readme(args.reference) else 'unchanged'}")
     if args.source is None:
         shutil.rmtree(work, ignore_errors=True)
