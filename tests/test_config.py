@@ -136,3 +136,15 @@ def test_numbers_inside_command_line_lists_and_mappings_are_numbers():
     )
     assert config["seeds"] == [0, 1] and config["pipeline"]["omegas"] == [0.5] and config["pipeline"]["nms_iou"] == 0.4
     assert config["cpu_isa"] is None and config["protocol"] == "faithful"
+
+
+def test_the_schema_names_exactly_the_registered_detectors():
+    from ctcbench.detect.recipes import RECIPES
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    detect = schema["properties"]["detect"]["properties"]
+    assert detect["detectors"]["items"]["enum"] == list(RECIPES)
+    assert all(name in detect for name in RECIPES), "every detector has its own detect.<name> block"
+    ablations = schema["properties"]["ablations"]["properties"]
+    for ablation in ("patients", "unknown"):
+        assert ablations[ablation]["properties"]["detector"]["enum"] == list(RECIPES), ablation

@@ -25,7 +25,8 @@ from ctcbench.detect.configs import (  # noqa: E402
     param_schedulers,
     runner_config,
 )
-from ctcbench.detect.spec import DETECTORS, run_spec  # noqa: E402
+from ctcbench.detect.recipes import DETECTORS  # noqa: E402
+from ctcbench.detect.spec import run_spec  # noqa: E402
 from ctcbench.detect.weights import inflate_stem  # noqa: E402
 
 registry.ensure_registered()

@@ -22,7 +22,8 @@ from detect_helpers import ROOT, image_list, tiny_config  # noqa: E402
 from ctcbench.data.pointer import read_pointer  # noqa: E402
 from ctcbench.detect.predict import predict  # noqa: E402
 from ctcbench.detect.predictions import read_predictions, write_predictions  # noqa: E402
-from ctcbench.detect.spec import DETECTORS, run_spec  # noqa: E402
+from ctcbench.detect.recipes import DETECTORS  # noqa: E402
+from ctcbench.detect.spec import run_spec  # noqa: E402
 from ctcbench.detect.train import TrainPaths, train  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from functools import partial
 import re
 
 from ctcbench.detect import targets as detect_paths
-from ctcbench.detect.spec import DETECTORS
+from ctcbench.detect.recipes import DETECTORS
 
 DETECT = config["detect"]
 DETECT_RESOURCES = DETECT["resources"]

@@ -21,54 +21,15 @@ Two behaviours follow the protocol unless the config sets them explicitly:
 
 from __future__ import annotations
 
-import copy
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from .recipes import CAFFE_MEAN, RECIPES
 from .spec import RunSpec
 
-# The shipped configs each detector is derived from (paths inside mmdet/.mim/configs).
-BASE_CONFIGS = {
-    "faster_rcnn": "faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
-    "fcos": "fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py",
-    "dino": "dino/dino-4scale_r50_8xb2-12e_coco.py",
-}
-# Backbone style of the pretrained weights each detector uses (torchvision vs caffe/detectron2 ResNet).
-STYLE = {"faster_rcnn": "pytorch", "fcos": "caffe", "dino": "pytorch"}
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
-CAFFE_MEAN = (103.530, 116.280, 123.675)
 CLASSES = ("R",)
-# mmdet 3.3's DINO decoder encodes query positions with a fixed 128 features per coordinate (4 x 128 = 2 x 256),
-# so its embedding width cannot change; its depth, queries and FFN width can.
-DINO_EMBED_DIMS = 256
-
-
-def mmdet_config_path(relative: str) -> Path:
-    """A config file shipped inside the installed mmdet package."""
-    path = Path(str(resources.files("mmdet"))) / ".mim" / "configs" / relative
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing from the installed mmdet; reinstall it with `make install-detect`")
-    return path
-
-
-def base_model(detector: str) -> dict[str, Any]:
-    """The `model` dict of the shipped config a detector is derived from."""
-    from mmengine.config import Config
-
-    return Config.fromfile(str(mmdet_config_path(BASE_CONFIGS[detector]))).model.to_dict()
-
-
-def stage_channels(spec: RunSpec) -> list[int]:
-    """Output channels of the run's four ResNet stages (the neck's inputs): width * 2^i, times 4 for bottleneck
-    ResNets (depth >= 50)."""
-    depth, width = spec.detect["backbone_depth"], spec.detect["backbone_width"]
-    if depth not in (18, 34, 50, 101, 152):
-        raise ConfigError(f"detect.backbone_depth = {depth}: expected 18, 34, 50, 101 or 152")
-    expansion = 4 if depth >= 50 else 1
-    return [width * 2**i * expansion for i in range(4)]
 
 
 def standardisation(spec: RunSpec) -> str:
@@ -88,125 +49,23 @@ def _repeat(values: tuple[float, ...], channels: int) -> list[float]:
 def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
     """Per-detector standardisation and padding (docs/protocol.md#intensity-handling for `original`)."""
     channels = spec.in_channels
+    recipe = RECIPES[spec.detector]
     mean: list[float] | None = None
     std: list[float] | None = None
     if standardisation(spec) == "imagenet":
-        if STYLE[spec.detector] == "caffe":
+        if recipe.backbone_style == "caffe":
             mean, std = _repeat(CAFFE_MEAN, channels), [1.0] * channels
         else:
             mean, std = _repeat(IMAGENET_MEAN, channels), _repeat(IMAGENET_STD, channels)
-    elif spec.detector == "fcos" and channels == 3:
-        # The original 3-channel FCOS subtracts caffe BGR means from min-max-scaled channels, without a swap.
-        mean, std = list(CAFFE_MEAN), [1.0, 1.0, 1.0]
-    # Padding: Faster R-CNN's train pipeline and 3-channel FCOS pad to 32; DINO and 6-channel FCOS do not.
-    pad = 32 if spec.detector == "faster_rcnn" or (spec.detector == "fcos" and channels == 3) else 1
+    elif (original := recipe.original_standardisation(channels)) is not None:
+        mean, std = original
+    pad = recipe.pad_size_divisor(channels)
     return dict(type="CtcDetDataPreprocessor", mean=mean, std=std, bgr_to_rgb=False, pad_size_divisor=pad)
-
-
-def _backbone(spec: RunSpec, base: dict[str, Any], weights: Path | None) -> dict[str, Any]:
-    """ResNet with the run's depth, width and channels; frozen stem and BN only when it starts pretrained."""
-    detect = spec.detect
-    pretrained = weights is not None
-    backbone = copy.deepcopy(base)
-    backbone.update(
-        depth=detect["backbone_depth"],
-        in_channels=spec.in_channels,
-        base_channels=detect["backbone_width"],
-        # Freezing randomly initialised layers only removes capacity: freeze and use frozen BN statistics
-        # (norm_eval) only on top of pretrained weights.
-        frozen_stages=detect["frozen_stages"] if pretrained else -1,
-        norm_eval=pretrained,
-        init_cfg=dict(type="Pretrained", checkpoint=str(weights)) if pretrained else None,
-    )
-    # FCOS's caffe backbone keeps BN affine parameters fixed, as in its pretrained recipe; random init trains them.
-    backbone["norm_cfg"] = dict(type="BN", requires_grad=bool(base["norm_cfg"]["requires_grad"] or not pretrained))
-    return backbone
-
-
-def _check_multiple_of_32(spec: RunSpec, name: str) -> None:
-    value = spec.model[name]
-    if value % 32:
-        raise ConfigError(
-            f"detect.{spec.detector}.{name} = {value}: expected a multiple of 32 (GroupNorm with 32 groups)"
-        )
-
-
-def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
-    """Faster R-CNN R50-FPN as in docs/protocol.md#faster-rcnn (one class, 1000 detections per image)."""
-    m = base_model("faster_rcnn")
-    cfg = spec.model
-    neck = cfg["neck_channels"]
-    m["backbone"] = _backbone(spec, m["backbone"], weights)
-    m["neck"].update(in_channels=stage_channels(spec), out_channels=neck)
-    m["rpn_head"].update(in_channels=neck, feat_channels=neck)
-    m["rpn_head"]["anchor_generator"]["scales"] = [cfg["anchor_scale"]]
-    m["roi_head"]["bbox_roi_extractor"]["out_channels"] = neck
-    m["roi_head"]["bbox_head"].update(in_channels=neck, fc_out_channels=cfg["roi_fc_channels"], num_classes=1)
-    m["test_cfg"]["rcnn"].update(
-        score_thr=cfg["score_thr"], nms=dict(type="nms", iou_threshold=cfg["nms_iou"]), max_per_img=cfg["max_per_img"]
-    )
-    return m
-
-
-def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
-    """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (docs/protocol.md#fcos)."""
-    _check_multiple_of_32(spec, "neck_channels")
-    m = base_model("fcos")
-    cfg = spec.model
-    neck = cfg["neck_channels"]
-    m["backbone"] = _backbone(spec, m["backbone"], weights)
-    m["neck"].update(in_channels=stage_channels(spec), out_channels=neck)
-    # The head keeps mmdet's GroupNorm with 32 groups at every width (one channel per group at width 32).
-    m["bbox_head"].update(num_classes=1, in_channels=neck, feat_channels=neck, stacked_convs=cfg["head_convs"])
-    m["test_cfg"].update(
-        nms_pre=1000,
-        score_thr=cfg["score_thr"],
-        nms=dict(type="nms", iou_threshold=cfg["nms_iou"]),
-        max_per_img=cfg["max_per_img"],
-    )
-    return m
-
-
-def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | None = None) -> dict[str, Any]:
-    """DINO-4scale R50 (docs/protocol.md#dino). `weights` (COCO) is loaded over the whole model by the runner;
-    `backbone_weights` (ImageNet) initialises the backbone only."""
-    cfg = spec.model
-    embed = DINO_EMBED_DIMS
-    m = base_model("dino")
-    m["num_queries"] = cfg["num_queries"]
-    m["backbone"] = _backbone(spec, m["backbone"], backbone_weights)
-    if weights is not None:
-        # The COCO checkpoint covers the backbone too: keep its frozen stem/BN recipe.
-        m["backbone"].update(
-            frozen_stages=spec.detect["frozen_stages"], norm_eval=True, norm_cfg=dict(type="BN", requires_grad=False)
-        )
-    m["neck"].update(in_channels=stage_channels(spec)[1:], out_channels=embed)
-    m["encoder"]["num_layers"] = cfg["encoder_layers"]
-    enc = m["encoder"]["layer_cfg"]
-    enc["self_attn_cfg"]["embed_dims"] = embed
-    enc["ffn_cfg"].update(embed_dims=embed, feedforward_channels=cfg["ffn_channels"])
-    m["decoder"]["num_layers"] = cfg["decoder_layers"]
-    dec = m["decoder"]["layer_cfg"]
-    dec["self_attn_cfg"]["embed_dims"] = embed
-    dec["cross_attn_cfg"]["embed_dims"] = embed
-    dec["ffn_cfg"].update(embed_dims=embed, feedforward_channels=cfg["ffn_channels"])
-    m["positional_encoding"]["num_feats"] = embed // 2
-    m["bbox_head"].update(num_classes=1, embed_dims=embed)
-    m["dn_cfg"]["group_cfg"]["num_dn_queries"] = cfg["dn_queries"]
-    # DINO returns its top-k queries; more than it has would fail at test time.
-    m["test_cfg"]["max_per_img"] = min(cfg["max_per_img"], cfg["num_queries"])
-    return m
 
 
 def model_config(spec: RunSpec, weights: Path | None = None) -> dict[str, Any]:
     """The full `model` dict of a run. `weights`: the (possibly stem-adapted) pretrained file, or None."""
-    if spec.detector == "dino":
-        coco = spec.weights_key == "coco_dino"
-        model = dino_model(spec, weights if coco else None, None if coco else weights)
-    elif spec.detector == "fcos":
-        model = fcos_model(spec, weights)
-    else:
-        model = faster_rcnn_model(spec, weights)
+    model = RECIPES[spec.detector].build(spec, weights)
     model["data_preprocessor"] = data_preprocessor(spec)
     return model
 
@@ -271,17 +130,11 @@ def dataset_config(
 
 
 def optim_wrapper(spec: RunSpec) -> dict[str, Any]:
-    """SGD for Faster R-CNN and FCOS (schedule_half), AdamW with backbone lr x0.1 for DINO (schedule_dino)."""
-    cfg = spec.model
-    clip = cfg.get("grad_clip")
+    """The recipe's optimiser (SGD for Faster R-CNN and FCOS, AdamW with backbone lr x0.1 for DINO), clipped when
+    the detector's block sets `grad_clip`."""
+    clip = spec.model.get("grad_clip")
     wrapper: dict[str, Any] = dict(type="OptimWrapper", clip_grad=dict(max_norm=clip, norm_type=2) if clip else None)
-    if spec.detector == "dino":
-        wrapper["optimizer"] = dict(type="AdamW", lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-        wrapper["paramwise_cfg"] = dict(custom_keys={"backbone": dict(lr_mult=cfg["backbone_lr_mult"])})
-    else:
-        wrapper["optimizer"] = dict(
-            type="SGD", lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]
-        )
+    wrapper.update(RECIPES[spec.detector].optimizer(spec))
     return wrapper
 
 
@@ -327,7 +180,8 @@ def runner_config(
 
     detect = spec.detect
     workers = detect["num_workers"]
-    coco = spec.weights_key == "coco_dino"
+    whole = RECIPES[spec.detector].whole_model_weights
+    coco = whole is not None and spec.weights_key == whole
     return Config(
         dict(
             default_scope="mmdet",

@@ -16,12 +16,9 @@ from typing import Any
 
 from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
+from .recipes import DETECTORS, RECIPES
 
-DETECTORS: tuple[str, ...] = ("faster_rcnn", "fcos", "dino")
-DETECTOR_TITLES = {"faster_rcnn": "Faster R-CNN", "fcos": "FCOS", "dino": "DINO"}
 TRAINSET_RE = re.compile(r"^(all|patient-r\d{2})$")
-# Detector -> the pretrained weights it starts from (keys of detect.weights). DINO's is configurable.
-BACKBONE_WEIGHTS = {"faster_rcnn": "imagenet_pytorch", "fcos": "imagenet_caffe"}
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,7 @@ class RunSpec:
         """Key of detect.weights this run initialises from, or None for random initialisation."""
         if not self.detect["pretrained"]:
             return None
-        if self.detector == "dino":
-            return "coco_dino" if self.model.get("init", "coco") == "coco" else "imagenet_pytorch"
-        return BACKBONE_WEIGHTS[self.detector]
+        return RECIPES[self.detector].weights_key(self.model)
 
     @property
     def name(self) -> str:

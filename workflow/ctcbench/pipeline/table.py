@@ -24,7 +24,7 @@ from ..classify.table import (
     summary_columns,
 )
 from ..data.channels import SETTINGS
-from ..detect.spec import DETECTOR_TITLES, DETECTORS
+from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
 from ..io import read_json_input
 from .grid import omega_name

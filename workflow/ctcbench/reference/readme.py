@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..detect.recipes import DETECTOR_TITLES
 from ..provenance import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 BEGIN = "<!-- demo-numbers: generated from tests/reference/ by `make update-reference`; do not edit -->"
 END = "<!-- /demo-numbers -->"
 SETTINGS = (("bf", "Brightfield"), ("bf_hoechst", "+ Hoechst"), ("bf_fluo", "+ Fluorescence"))
-DETECTORS = (("faster_rcnn", "Faster R-CNN"), ("fcos", "FCOS"), ("dino", "DINO"))
 STAGES = (("detection", "detection stage"), ("omega0.7", "full pipeline, ω = 0.7"))
 
 
@@ -43,7 +43,7 @@ def cell_level_line(folder: Path) -> str:
 def image_level_table(folder: Path) -> list[str]:
     rows = _rows(folder / "tables" / "table4_image_level.csv")
     lines = ["| AP50 / best F1 on test | " + " | ".join(t for _, t in SETTINGS) + " |", "|---|---|---|---|"]
-    for detector, title in DETECTORS:
+    for detector, title in DETECTOR_TITLES.items():
         for stage, stage_title in STAGES:
             cells = [
                 f"{_mean(rows, detector=detector, setting=s, stage=stage, metric='ap50')} / "
