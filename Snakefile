@@ -38,6 +38,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    """Every table, figure and report of the configured grid (the default target)."""
     input:
         data_targets(),
         classify_targets(),
@@ -58,25 +59,30 @@ localrules:
 
 
 rule data:
+    """The data stage: Table 1, the audit, the split lists and the crop caches."""
     input:
         data_targets(),
 
 
 rule classify:
+    """The cell-level stage: every classifier run evaluated, Tables 2 and 3."""
     input:
         classify_targets(),
 
 
 rule detect:
+    """The detection stage: every detector run trained, predicted and evaluated."""
     input:
         detect_targets(),
 
 
 rule pipeline:
+    """The image-level stage: every pairing scored and evaluated, Tables 4, 5 and 6."""
     input:
         pipeline_targets(),
 
 
 rule figures:
+    """Figs 7-11 and the training curves."""
     input:
         figure_targets(),

@@ -10,6 +10,7 @@ localrules:
 
 
 rule stage_weights:
+    """A backbone's ImageNet weights as a checksummed file under resources/weights/ (ctcbench stage-weights)."""
     output:
         f"{CLASSIFY['weights_dir']}/{{timm_name}}.safetensors",
     log:
@@ -23,6 +24,7 @@ rule stage_weights:
 
 
 rule classify_train:
+    """Train (or resume) one classifier run (ctcbench classify-train)."""
     input:
         unpack(classify_train_inputs),
     output:
@@ -74,6 +76,7 @@ rule classify_train:
 
 
 rule classify_eval:
+    """Cell-level metrics and embeddings of one classifier run on the val crops (ctcbench classify-eval)."""
     input:
         best=f"{CLASSIFY_RUN}/best.pt",
         run=f"{CLASSIFY_RUN}/run.json",
@@ -107,6 +110,7 @@ rule classify_eval:
 if PSEUDO_SETS:
 
     rule pseudo_labels:
+        """The pseudo-labelled unknown-cell training sets of Table 5 (ctcbench pseudo-labels)."""
         input:
             models=classify_pseudo_models,
             cache=crop_cache("train"),
@@ -139,6 +143,7 @@ if PSEUDO_SETS:
 
 
 rule classify_tables:
+    """Tables 2 and 3 beside the paper's numbers (ctcbench classify-table)."""
     input:
         metrics=classify_metrics("all"),
         paper2=os.path.join(PAPER_TABLES, "table2_cell_level.csv"),
@@ -170,6 +175,7 @@ rule classify_tables:
 
 
 rule classify_runs_table:
+    """One row per classifier run (ctcbench classify-table --runs-csv)."""
     input:
         classify_metrics(),
     output:

@@ -10,6 +10,7 @@ if SOURCE == "figshare":
         fetch_dataset,
 
     rule fetch_dataset:
+        """Download, verify and extract the figshare release (ctcbench fetch)."""
         output:
             DATASET,
         log:
@@ -37,6 +38,7 @@ elif SOURCE == "local":
         stage_local_dataset,
 
     rule stage_local_dataset:
+        """Point the workflow at a pre-staged copy of the release (ctcbench stage-local)."""
         output:
             DATASET,
         log:
@@ -51,6 +53,7 @@ elif SOURCE == "local":
 else:
 
     rule synth_dataset:
+        """Write the synthetic twin in the figshare layout (ctcbench synth)."""
         output:
             DATASET,
         log:
@@ -68,6 +71,7 @@ else:
 
 
 rule validate_dataset:
+    """Check the dataset, every image decoded once, and write Table 1 (ctcbench validate)."""
     input:
         DATASET,
     output:
@@ -86,7 +90,9 @@ rule validate_dataset:
         ),
         annotator=config["dataset"]["test_annotator"],
         paper=f"{PAPER_DIR}/table1_dataset.csv",
-        mixed="--allow-mixed-formats" if config["dataset"]["allow_mixed_formats"] else "",
+        mixed=(
+            "--allow-mixed-formats" if config["dataset"]["allow_mixed_formats"] else ""
+        ),
     conda:
         ENV
     shell:
@@ -96,6 +102,7 @@ rule validate_dataset:
 
 
 rule image_splits:
+    """The image lists: train, val, test and the per-patient training lists (ctcbench splits)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
@@ -112,6 +119,7 @@ rule image_splits:
 
 
 rule crop_cache:
+    """Every annotated cell of one split cut into one crop cache (ctcbench crops)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
@@ -135,6 +143,7 @@ rule crop_cache:
 
 
 rule trainsets:
+    """The crop-level training sets: main, per patient, fractions, unknown-cell variants (ctcbench trainsets)."""
     input:
         crop_cache("train"),
     output:
@@ -162,6 +171,7 @@ localrules:
 # per patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding,
 # and runs on validated data only, so that no audit of a copy with broken images reads as consistent.
 rule audit_dataset:
+    """The facts only the staged data can settle, reported not judged (ctcbench audit)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",

@@ -37,6 +37,7 @@ if DETECT_WEIGHTS:
         detect_weights,
 
     rule detect_weights:
+        """A detector's pretrained weights, copied or downloaded and checksummed (ctcbench detect-weights)."""
         output:
             "{weights_file}",
         log:
@@ -54,6 +55,7 @@ if DETECT_WEIGHTS:
 
 
 rule detect_train:
+    """Train (or resume) one detector run through MMDetection (ctcbench detect-train)."""
     input:
         dataset=DATASET,
         train_list=lambda wildcards: detect_paths.train_list(
@@ -105,6 +107,7 @@ if PROTOCOL == "corrected":
 for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
 
     rule:
+        """A trained detector's predictions on one split (ctcbench detect-predict)."""
         name:
             (
                 "detect_predict"
@@ -150,6 +153,7 @@ DETECT_VAL_INPUTS = (
 
 
 rule detect_evaluate:
+    """Detection-stage AP50 and best F1 of one detector run (ctcbench detect-evaluate)."""
     input:
         **DETECT_VAL_INPUTS,
         dataset=DATASET,

@@ -13,6 +13,7 @@ localrules:
 for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
 
     rule:
+        """Classifier scores of a detector run's proposals on one split (ctcbench pipeline-score)."""
         name:
             (
                 "pipeline_score"
@@ -55,6 +56,7 @@ for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
 
 
 rule pipeline_evaluate:
+    """Image-level AP50 and best F1 of one pairing at one omega (ctcbench pipeline-evaluate)."""
     input:
         unpack(pipeline_evaluate_inputs),
     output:
@@ -84,6 +86,7 @@ rule pipeline_evaluate:
 
 
 rule pipeline_tables:
+    """Tables 4, 5 and 6 beside the paper's numbers (ctcbench pipeline-table)."""
     input:
         detection=pipeline_detection_metrics(),
         pipeline=pipeline_metrics(),

@@ -10,6 +10,7 @@ localrules:
 
 
 rule report_figures:
+    """Figs 7-11 as PNG with their plotted numbers as CSV (ctcbench figures)."""
     input:
         unpack(fig9_inputs),
         runs=figure_runs(),
@@ -41,6 +42,7 @@ rule report_figures:
 
 
 rule training_curves:
+    """Training loss and val accuracy of every run (ctcbench training-curves)."""
     input:
         report_run_records(),
     output:
@@ -57,6 +59,7 @@ rule training_curves:
 
 
 rule report_page:
+    """report.md: every regenerated table and figure in the paper's order (ctcbench report)."""
     input:
         tables=report_tables(),
         figures=[
