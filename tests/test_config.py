@@ -148,3 +148,18 @@ def test_the_schema_names_exactly_the_registered_detectors():
     ablations = schema["properties"]["ablations"]["properties"]
     for ablation in ("patients", "unknown"):
         assert ablations[ablation]["properties"]["detector"]["enum"] == list(RECIPES), ablation
+
+
+def test_the_pseudo_label_threshold_is_part_of_the_strategy_name():
+    from ctcbench.classify.variants import pseudo_threshold
+
+    assert [pseudo_threshold(n) for n in ("u-pseudo-0.8", "u-pseudo-.95", "u-pseudo-all", "u-drop", "all")] == [
+        0.8, 0.95, None, None, None,
+    ]  # fmt: skip
+    assert resolve(deep_merge(RAW, {"ablations": {"unknown": {"strategies": ["u-drop", "u-pseudo-0.9"]}}}))
+    for strategies, message in (
+        (["u-pseudo-0.8", "u-pseudo-0.9"], "one u-pseudo-<threshold> set at most"),
+        (["u-pseudo-high"], "ablations.unknown.strategies.0 = 'u-pseudo-high'"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            resolve(deep_merge(RAW, {"ablations": {"unknown": {"strategies": strategies}}}))

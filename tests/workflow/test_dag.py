@@ -177,3 +177,15 @@ def test_every_rule_says_what_it_produces(tmp_path):
         rules = [line for line in result.stdout.splitlines() if line and not line.startswith(" ")]
         assert len(rules) > 20
         assert [line for line in rules if not line.endswith(")")] == []
+
+
+def test_the_pseudo_label_set_follows_its_threshold(tmp_path):
+    """A 0.9 strategy writes u-pseudo-0.9.tsv, trains on it and passes 0.9 to the labelling (not 0.8)."""
+    result = snakemake(
+        "-n", "-p", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+        str(ROOT / "config.yaml"), "--config", "preset=demo",
+        "ablations={unknown: {strategies: [u-drop, u-pseudo-0.9]}}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--threshold 0.9 " in result.stdout and "splits/trainsets/u-pseudo-0.9.tsv" in result.stdout
+    assert "u-pseudo-0.8" not in result.stdout

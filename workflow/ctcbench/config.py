@@ -143,6 +143,14 @@ def _semantic_checks(config: dict, source: str) -> None:
                 f"{source}: {key}.milestones = {schedule['milestones']}: {late[0]} is not before the end of "
                 f"training ({length}); a learning-rate step there never happens"
             )
+    confident = [
+        s for s in config["ablations"]["unknown"]["strategies"] if s.startswith("u-pseudo-") and s != "u-pseudo-all"
+    ]
+    if len(confident) > 1:
+        raise ConfigError(
+            f"{source}: ablations.unknown.strategies = {confident}: one u-pseudo-<threshold> set at most (one "
+            "pseudo-labelling pass writes it)"
+        )
     if config["hoechst_channels"] == 4 and config["protocol"] == "faithful":
         raise ConfigError(f"{source}: hoechst_channels = 4: needs protocol: corrected (the original used 3)")
     dataset = config["dataset"]

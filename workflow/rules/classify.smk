@@ -118,7 +118,7 @@ if PSEUDO_SETS:
             candidates=f"{TRAINSETS}/u-candidates.tsv",
         output:
             all=f"{TRAINSETS}/u-pseudo-all.tsv",
-            confident=f"{TRAINSETS}/u-pseudo-0.8.tsv",
+            confident=f"{TRAINSETS}/{PSEUDO_CONFIDENT}.tsv",
             scores=f"{RESULTS}/classify/pseudo_labels/scores.tsv",
             summary=f"{RESULTS}/classify/pseudo_labels/summary.json",
         log:
@@ -131,7 +131,7 @@ if PSEUDO_SETS:
             mem_mb=CLASSIFY_RESOURCES["mem_mb"],
             runtime=60,
         params:
-            threshold=UNKNOWN["pseudo_label_threshold"],
+            threshold=pseudo_threshold(PSEUDO_CONFIDENT),
             workers=CLASSIFY_RESOURCES["workers"],
         conda:
             ENV

@@ -4,12 +4,17 @@ import re
 
 from ctcbench.classify.grid import planned_runs, trainset_path
 from ctcbench.classify.schedule import resolve_schedule
+from ctcbench.classify.variants import pseudo_threshold
 
 CLASSIFY = config["classify"]
 CLASSIFY_RESOURCES = CLASSIFY["resources"]
 CLASSIFY_BACKBONES = CLASSIFY["backbones"]
 UNKNOWN = config["ablations"]["unknown"]
 PSEUDO_SETS = [s for s in UNKNOWN["strategies"] if s.startswith("u-pseudo")]
+# The confident set carries its threshold in its name (u-pseudo-0.8); without one, its default threshold names it.
+PSEUDO_CONFIDENT = next(
+    (s for s in PSEUDO_SETS if pseudo_threshold(s) is not None), "u-pseudo-0.8"
+)
 TRAINSETS = f"{RESULTS}/splits/trainsets"
 CLASSIFY_RUN = f"{RESULTS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
 CLASSIFY_LOG = f"{LOGS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"

@@ -78,7 +78,7 @@ def image_list_names():
 
 def trainset_names():
     """Crop-level training sets (classifiers): main, per patient, unknown-cell variants, fractions per seed."""
-    names = ["all", "u-drop", "u-as-normal", "u-candidates"]
+    names = ["all", "u-drop", "u-candidates"]
     names += [f"patient-{p}" for p in config["ablations"]["patients"]["values"]]
     names += [
         f"frac-{fraction:g}/seed{seed}"

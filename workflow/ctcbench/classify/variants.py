@@ -15,6 +15,21 @@ from __future__ import annotations
 from ..data.layout import CLASSES
 
 TWO_CLASS_PREFIXES = ("u-drop", "u-pseudo")
+PSEUDO_ALL = "u-pseudo-all"
+PSEUDO_CONFIDENT_PREFIX = "u-pseudo-"
+
+
+def pseudo_threshold(variant: str) -> float | None:
+    """The confidence threshold a pseudo-label set's name carries (`u-pseudo-0.8` -> 0.8); None for any other set.
+
+    The threshold is part of the name, so that its file, its runs and its Table 5 title cannot disagree with it.
+    """
+    if variant == PSEUDO_ALL or not variant.startswith(PSEUDO_CONFIDENT_PREFIX):
+        return None
+    try:
+        return float(variant.removeprefix(PSEUDO_CONFIDENT_PREFIX))
+    except ValueError:
+        return None
 
 
 def trainset_classes(variant: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ per-patient training lists filtered by id prefix (the release has no `trainr0X.t
 list).
 
 Crop level (docs/protocol.md#classifier-ablations): the main set (R, G and U as three classes), one patient's crops,
-seeded training fractions, and the unknown-cell variants: U dropped, U relabelled normal, and the U candidates that the
+seeded training fractions, and the unknown-cell variants: U dropped, and the U candidates that the
 pseudo-label variants relabel once the drop-U classifiers have scored them.
 """
 
@@ -101,10 +101,6 @@ def drop_unknown(records: list[CropRecord]) -> list[CropRecord]:
     return [r for r in records if r.label != "U"]
 
 
-def unknown_as_normal(records: list[CropRecord]) -> list[CropRecord]:
-    return [CropRecord(r.key, "G" if r.label == "U" else r.label, r.image_id) for r in records]
-
-
 def unknown_only(records: list[CropRecord]) -> list[CropRecord]:
     return [r for r in records if r.label == "U"]
 
@@ -167,7 +163,6 @@ def trainset_lists(
     lists: dict[str, list[CropRecord]] = {
         "all": records,
         "u-drop": drop_unknown(records),
-        "u-as-normal": unknown_as_normal(records),
         "u-candidates": unknown_only(records),
     }
     for patient in patients:

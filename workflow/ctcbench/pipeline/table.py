@@ -23,6 +23,7 @@ from ..classify.table import (
     summarise,
     summary_columns,
 )
+from ..classify.variants import pseudo_threshold
 from ..data.channels import SETTINGS
 from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
@@ -154,9 +155,8 @@ def strategy_title(trainset: str) -> str:
         return "Not including unknown cells"
     if trainset == "u-pseudo-all":
         return "Assign pseudo labels to all unknown cells"
-    if trainset.startswith("u-pseudo-"):
-        threshold = trainset.removeprefix("u-pseudo-")
-        return f"Assign pseudo labels to only unknown cells with >{threshold} confidence of being cancer"
+    if (threshold := pseudo_threshold(trainset)) is not None:
+        return f"Assign pseudo labels to only unknown cells with >{threshold:g} confidence of being cancer"
     if trainset == "all":
         return "Assign all unknown cells as normal"
     return trainset
