@@ -4,15 +4,15 @@ itself.
 Five things can only be verified once the real dataset is in hand, and the benchmark's assumptions rest on them:
 
 1. released crops (`raw_cell_images`) are exact box slices of the 8-bit OpenCV reads, labelled as in the XMLs
-   (docs/dataset.md#cell-crops, docs/dataset.md#verify-image-format): then the crop cache, cut from raw images and XMLs,
-   feeds the classifier what the original did;
+   (docs/dataset.md#cell-crops, docs/dataset.md#verify-image-format): then the crop cache, cut from raw images
+   and XMLs, feeds the classifier what the original did;
 2. images per patient match the paper's Table 6 (493 / 503 / 91) in train or in train+val (docs/dataset.md#patients,
-docs/defects.md#defect-21, docs/dataset.md#verify-patients); 3. whether `Annotations/trainval/` holds XMLs of the test
-ids, and whether Expert1, Expert2 and Unioned cover
+   docs/defects.md#defect-21, docs/dataset.md#verify-patients);
+3. whether `Annotations/trainval/` holds XMLs of the test ids, and whether Expert1, Expert2 and Unioned cover
    every test id (docs/dataset.md#test-annotations, docs/dataset.md#verify-test-ground-truth);
-4. bit depth, channels and dtype of the TIFFs (docs/dataset.md#image-formats, docs/dataset.md#verify-image-format); 5.
-the format of the split-file lines: bare stems or not, and the digit width of the ids (docs/dataset.md#file-naming,
-docs/dataset.md#verify-split-lines).
+4. bit depth, channels and dtype of the TIFFs (docs/dataset.md#image-formats, docs/dataset.md#verify-image-format);
+5. the format of the split-file lines: bare stems or not, and the digit width of the ids (docs/dataset.md#file-naming,
+   docs/dataset.md#verify-split-lines).
 
 Unlike `validate`, the audit judges nothing as an error: each check ends with a verdict (consistent, NOT
 consistent, or not checkable here when the data present cannot decide it) and what that means for the benchmark.
