@@ -11,9 +11,8 @@ Two behaviours follow the protocol unless the config sets them explicitly:
 
 * `standardise` -- `original`: per-detector input standardisation as the original configs did
   (docs/protocol.md#intensity-handling: none for Faster R-CNN, DINO and 6-channel FCOS; caffe BGR means for
-  3-channel FCOS); `imagenet`: the
-  statistics the pretrained backbone expects (torchvision ImageNet mean/std for Faster R-CNN and DINO, caffe
-  means with unit std for FCOS's caffe ResNet), repeated over every input channel.
+  3-channel FCOS); `imagenet`: the statistics the pretrained backbone expects (torchvision ImageNet mean/std for
+  Faster R-CNN and DINO, caffe means with unit std for FCOS's caffe ResNet), repeated over every input channel.
 * `stem` -- `random`: for 4 or 6 input channels the pretrained conv1 does not fit, is skipped and keeps its random
   initialisation (and `frozen_stages` then freezes it, docs/protocol.md#detector-first-conv); `inflate`: the pretrained
   conv1 is tiled over the new channels and rescaled (see `weights.inflate_stem`).
