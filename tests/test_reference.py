@@ -171,3 +171,29 @@ def test_every_machine_copy_is_a_complete_reference():
         assert sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) == sorted(
             p.relative_to(first) for p in first.rglob("*") if p.is_file()
         ), folder
+
+
+def test_an_update_files_runs_under_the_cpu_that_made_them(tmp_path):
+    """`reference-update --from DIR --this-machine` uses the CPU the check recorded in DIR, not this one; a first
+    reference recorded on another CPU is not overwritten without --force."""
+    import argparse
+
+    from ctcbench.errors import CtcbenchError
+    from ctcbench.reference import update_cli
+    from ctcbench.reference.machine import record_cpu
+
+    work, reference = tmp_path / "work", tmp_path / "reference"
+    results = work / "demo-faithful" / "results" / "demo"
+    write(results / "report.md", "done\n")
+    write(results / "tables" / "table1.csv", "a\n1\n")
+    record_cpu(work, "cpu-that-ran")
+    args = argparse.Namespace(
+        configurations=["demo-faithful"], reference=reference, cores=1, source=work, this_machine=True, force=False
+    )
+    update_cli.run(args)
+    assert (reference / "machines" / "cpu-that-ran" / "demo-faithful" / "tables" / "table1.csv").is_file()
+    record_cpu(reference, "another-cpu")
+    with pytest.raises(
+        CtcbenchError, match="first reference was made on CPU another-cpu and these runs on cpu-that-ran"
+    ):
+        update_cli.run(argparse.Namespace(**{**vars(args), "this_machine": False}))

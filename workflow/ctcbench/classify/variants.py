@@ -12,11 +12,12 @@ original's `val_noU`). Their head:
 
 from __future__ import annotations
 
+import re
+
 from ..data.layout import CLASSES
 
 TWO_CLASS_PREFIXES = ("u-drop", "u-pseudo")
-PSEUDO_ALL = "u-pseudo-all"
-PSEUDO_CONFIDENT_PREFIX = "u-pseudo-"
+PSEUDO_CONFIDENT_RE = re.compile(r"^u-pseudo-(0?\.\d+)$")  # the schema's grammar: a threshold in (0, 1)
 
 
 def pseudo_threshold(variant: str) -> float | None:
@@ -24,12 +25,8 @@ def pseudo_threshold(variant: str) -> float | None:
 
     The threshold is part of the name, so that its file, its runs and its Table 5 title cannot disagree with it.
     """
-    if variant == PSEUDO_ALL or not variant.startswith(PSEUDO_CONFIDENT_PREFIX):
-        return None
-    try:
-        return float(variant.removeprefix(PSEUDO_CONFIDENT_PREFIX))
-    except ValueError:
-        return None
+    match = PSEUDO_CONFIDENT_RE.match(variant)
+    return float(match[1]) if match else None
 
 
 def trainset_classes(variant: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
-from .recipes import DETECTORS, RECIPES
+from .recipes import DETECTORS, RECIPES, recipe
 
 TRAINSET_RE = re.compile(r"^(all|patient-r\d{2})$")
 
@@ -35,8 +35,7 @@ class RunSpec:
     detect: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.detector not in DETECTORS:
-            raise ConfigError(f"unknown detector {self.detector!r}; expected one of {', '.join(DETECTORS)}")
+        recipe(self.detector)  # an unknown name is a one-line error naming the registered ones
         check_setting(self.setting, self.hoechst_channels, self.protocol)
         if not TRAINSET_RE.match(self.trainset):
             raise ConfigError(f"detector training set {self.trainset!r}; expected 'all' or 'patient-rXX'")

@@ -50,10 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
     from .compare import compare_trees, format_differences, load_tolerances
     from .configs import by_name
-    from .machine import cpu_signature, reference_for
+    from .machine import cpu_signature, record_cpu, reference_for
     from .regenerate import html_report, regenerate, results_root
 
     tolerances = load_tolerances(args.reference / TOLERANCES_FILE)
+    record_cpu(work)  # so that `reference-update --from` files the runs under the CPU that made them
     all_equal = True
     for configuration in by_name(args.configurations):
         directory = work / configuration.name
@@ -62,7 +63,8 @@ def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
         if args.html_report:
             print(f"{configuration.name}: HTML report {html_report(configuration, directory)}", flush=True)
         reference = reference_for(args.reference, configuration.name)
-        if reference != args.reference / configuration.name:
+        own_copy = reference != args.reference / configuration.name
+        if own_copy:
             print(f"{configuration.name}: comparing with this CPU's reference ({cpu_signature()})", flush=True)
         files, differences = compare_trees(reference, results_root(configuration, directory), tolerances)
         within = sorted(name for name in files if name in tolerances)
@@ -72,11 +74,13 @@ def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
             for line in format_differences(configuration.name, differences):
                 print(line, flush=True)
             print(f"{configuration.name}: {len(differences)} differences in {len(files)} files{note}", flush=True)
-            print(
-                f"{configuration.name}: this CPU is {cpu_signature()}; if the code moved no number here, the "
-                "difference is this CPU's numerics (tests/reference/README.md: `reference-update --this-machine`)",
-                flush=True,
-            )
+            if not own_copy:
+                print(
+                    f"{configuration.name}: this CPU is {cpu_signature()} and has no copy of its own; if the code "
+                    "moved no number, the difference is this CPU's numerics (tests/reference/README.md: "
+                    "`reference-update --this-machine`)",
+                    flush=True,
+                )
         else:
             print(f"{configuration.name}: {len(files)} files equal to the reference{note} [{seconds / 60:.1f} min]")
     return all_equal

@@ -15,6 +15,9 @@ import re
 from pathlib import Path
 
 MACHINES_DIR = "machines"
+# The CPU a folder of results was made on: in a check's scratch folder, and beside the first reference once an
+# update has recorded it (older references predate the record).
+CPU_FILE = "cpu.txt"
 CPUINFO = Path("/proc/cpuinfo")
 # Instruction sets whose presence changes the code paths of the numeric libraries (torch, oneDNN, OpenCV, numba).
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")
@@ -42,6 +45,16 @@ def reference_for(reference: Path, configuration: str, signature: str | None = N
     """The reference folder of `configuration` for this machine: its own copy when committed, else the first."""
     own = reference / MACHINES_DIR / (signature or cpu_signature()) / configuration
     return own if own.is_dir() else reference / configuration
+
+
+def record_cpu(folder: Path, signature: str | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CPU_FILE).write_text((signature or cpu_signature()) + "\n")
+
+
+def recorded_cpu(folder: Path) -> str | None:
+    path = folder / CPU_FILE
+    return path.read_text().strip() if path.is_file() else None
 
 
 def machine_reference(reference: Path, configuration: str, signature: str | None = None) -> Path:

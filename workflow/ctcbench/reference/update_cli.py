@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write this CPU's own copy (tests/reference/machines/<cpu>/) instead of the first reference, for a "
         "CPU whose numerics differ while the code moved no number; the README's numbers stay",
     )  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true",
+        help="rewrite the first reference although it was made on another CPU (its copy for that CPU must then "
+        "be remade there)",
+    )  # fmt: skip
 
 
 def replace_reference(results: Path, target: Path) -> int:
@@ -42,14 +47,25 @@ def replace_reference(results: Path, target: Path) -> int:
     return len(files)
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def run(args: argparse.Namespace) -> None:
     from ..errors import CtcbenchError
     from .configs import by_name
-    from .machine import MACHINES_DIR, machine_reference
+    from .machine import CPU_FILE, MACHINES_DIR, cpu_signature, machine_reference, record_cpu, recorded_cpu
     from .readme import update_readme
     from .regenerate import regenerate, results_root
 
     work = args.source or Path(tempfile.mkdtemp(prefix="ctcbench-reference-"))
+    cpu = (recorded_cpu(work) if args.source else None) or cpu_signature()
+    first_cpu = recorded_cpu(args.reference)
+    if not args.this_machine and first_cpu not in (None, cpu) and not args.force:
+        raise CtcbenchError(
+            f"the first reference was made on CPU {first_cpu} and these runs on {cpu}: add this CPU's own copy with "
+            "--this-machine, or, when the code moved numbers, --force (and remake the other CPUs' copies there)"
+        )
     for configuration in by_name(args.configurations):
         directory = work / configuration.name
         if args.source is None:
@@ -59,16 +75,20 @@ def run(args: argparse.Namespace) -> None:
         if not (results / "report.md").is_file():
             raise CtcbenchError(f"{results}: no finished run of {configuration.name} (report.md missing)")
         if args.this_machine:
-            target = machine_reference(args.reference, configuration.name)
+            target = machine_reference(args.reference, configuration.name, cpu)
         else:
             target = args.reference / configuration.name
+        before = _snapshot(target)
         count = replace_reference(results, target)
         print(f"{configuration.name}: {count} files written to {target}")
-        if not args.this_machine:  # the numbers moved: other CPUs' copies are stale until remade there
+        if not args.this_machine and _snapshot(target) != before:
+            # the numbers moved: other CPUs' copies are stale until remade there
             for stale in sorted((args.reference / MACHINES_DIR).glob(f"*/{configuration.name}")):
                 shutil.rmtree(stale)
                 print(f"{configuration.name}: removed {stale} (remake it on that CPU with --this-machine)")
     if not args.this_machine:
+        record_cpu(args.reference, cpu)
+        print(f"{args.reference / CPU_FILE}: the first reference is this CPU's ({cpu})")
         print(f"README.md: demo numbers {'rewritten' if update_readme(args.reference) else 'unchanged'}")
     if args.source is None:
         shutil.rmtree(work, ignore_errors=True)

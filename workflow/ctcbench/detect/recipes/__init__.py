@@ -49,6 +49,8 @@ def sgd(spec: RunSpec) -> dict[str, Any]:
     return dict(optimizer=dict(type="SGD", lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"]))
 
 
+# Recipe modules import this package (DetectorRecipe, sgd) and the run spec only for type checking: importing
+# `..spec` at run time from a recipe would be circular, since the spec reads the registry.
 def _registered() -> dict[str, DetectorRecipe]:
     from . import dino, faster_rcnn, fcos
 
