@@ -156,7 +156,9 @@ def test_a_failed_jobs_message_reaches_the_console(tmp_path):
     """Rules write to log files; the default workflow profile prints a failed job's log (here: validation)."""
     staged = staged_dataset_root(tmp_path / "staged")
     local = f"dataset={{source: local, local: {{root: {staged}}}}}"
-    result = start(tmp_path / "run", "data", "--config", "preset=demo", local)
+    # The jobs' `python` must be this interpreter (its packages), whatever PATH pytest was started with.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = start(tmp_path / "run", "data", "--config", "preset=demo", local, env=env)
     assert result.returncode == 1
     assert f"problems found in {staged}; see the list above" in result.stderr
     assert "Annotations/train.txt" in result.stderr
