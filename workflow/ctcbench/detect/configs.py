@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .model_parts import base_model
 from .recipes import CAFFE_MEAN, RECIPES
 from .spec import RunSpec
 
@@ -64,7 +65,8 @@ def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
 
 def model_config(spec: RunSpec, weights: Path | None = None) -> dict[str, Any]:
     """The full `model` dict of a run. `weights`: the (possibly stem-adapted) pretrained file, or None."""
-    model = RECIPES[spec.detector].build(spec, weights)
+    recipe = RECIPES[spec.detector]
+    model = recipe.build(spec, base_model(recipe.base_config), weights)
     model["data_preprocessor"] = data_preprocessor(spec)
     return model
 

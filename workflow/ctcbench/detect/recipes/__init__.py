@@ -31,7 +31,9 @@ class DetectorRecipe:
     base_config: str  # the config shipped with mmdet it is derived from (path inside mmdet/.mim/configs)
     backbone_style: str  # "pytorch" (torchvision ResNet) or "caffe" (detectron2 ResNet): decides the ImageNet stats
     imagenet_weights: str  # key of detect.weights holding its ImageNet backbone
-    build: Callable[[RunSpec, Path | None], dict[str, Any]]  # the `model` dict, without its data_preprocessor
+    # the run's `model` dict (without its data_preprocessor), from the spec, the shipped config's `model` dict
+    # (changed in place) and the pretrained file
+    build: Callable[[RunSpec, dict[str, Any], Path | None], dict[str, Any]]
     optimizer: Callable[[RunSpec], dict[str, Any]]  # `optimizer` (and `paramwise_cfg`) of its OptimWrapper
     # (mean, std) the original standardised its input with, by channel count; None: no standardisation
     original_standardisation: Callable[[int], tuple[list[float], list[float]] | None]

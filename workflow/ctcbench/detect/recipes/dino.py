@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model_parts import base_model, resnet_backbone, stage_channels
+from ..model_parts import resnet_backbone, stage_channels
 from . import DetectorRecipe
 
 if TYPE_CHECKING:
@@ -20,12 +20,13 @@ DINO_EMBED_DIMS = 256
 COCO_WEIGHTS = "coco_dino"
 
 
-def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | None = None) -> dict[str, Any]:
+def dino_model(
+    spec: RunSpec, m: dict[str, Any], weights: Path | None, backbone_weights: Path | None = None
+) -> dict[str, Any]:
     """DINO-4scale R50 (docs/protocol.md#dino). `weights` (COCO) is loaded over the whole model by the runner;
     `backbone_weights` (ImageNet) initialises the backbone only."""
     cfg = spec.model
     embed = DINO_EMBED_DIMS
-    m = base_model(BASE_CONFIG)
     m["num_queries"] = cfg["num_queries"]
     m["backbone"] = resnet_backbone(spec, m["backbone"], backbone_weights)
     if weights is not None:
@@ -51,10 +52,10 @@ def dino_model(spec: RunSpec, weights: Path | None, backbone_weights: Path | Non
     return m
 
 
-def build(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
+def build(spec: RunSpec, base: dict[str, Any], weights: Path | None) -> dict[str, Any]:
     """The COCO checkpoint is loaded over the whole model by the runner; ImageNet weights initialise the backbone."""
     coco = spec.weights_key == COCO_WEIGHTS
-    return dino_model(spec, weights if coco else None, None if coco else weights)
+    return dino_model(spec, base, weights if coco else None, None if coco else weights)
 
 
 def weights_key(model: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model_parts import base_model, resnet_backbone, stage_channels
+from ..model_parts import resnet_backbone, stage_channels
 from . import DetectorRecipe, sgd
 
 if TYPE_CHECKING:
@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 BASE_CONFIG = "faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py"
 
 
-def faster_rcnn_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
+def faster_rcnn_model(spec: RunSpec, m: dict[str, Any], weights: Path | None) -> dict[str, Any]:
     """Faster R-CNN R50-FPN as in docs/protocol.md#faster-rcnn (one class, 1000 detections per image)."""
-    m = base_model(BASE_CONFIG)
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = resnet_backbone(spec, m["backbone"], weights)
@@ -38,7 +37,7 @@ RECIPE = DetectorRecipe(
     base_config=BASE_CONFIG,
     backbone_style="pytorch",
     imagenet_weights="imagenet_pytorch",
-    build=lambda spec, weights: faster_rcnn_model(spec, weights),
+    build=faster_rcnn_model,
     optimizer=sgd,
     original_standardisation=lambda channels: None,  # none: its data_preprocessor was dropped (defect 12)
     pad_size_divisor=lambda channels: 32,  # its train pipeline pads to 32

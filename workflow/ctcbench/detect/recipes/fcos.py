@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model_parts import base_model, check_multiple_of_32, resnet_backbone, stage_channels
+from ..model_parts import check_multiple_of_32, resnet_backbone, stage_channels
 from . import CAFFE_MEAN, DetectorRecipe, sgd
 
 if TYPE_CHECKING:
@@ -15,10 +15,9 @@ if TYPE_CHECKING:
 BASE_CONFIG = "fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
 
 
-def fcos_model(spec: RunSpec, weights: Path | None) -> dict[str, Any]:
+def fcos_model(spec: RunSpec, m: dict[str, Any], weights: Path | None) -> dict[str, Any]:
     """FCOS R50 caffe with GIoU, center sampling, centerness on reg and norm_on_bbox (docs/protocol.md#fcos)."""
     check_multiple_of_32(spec, "neck_channels")
-    m = base_model(BASE_CONFIG)
     cfg = spec.model
     neck = cfg["neck_channels"]
     m["backbone"] = resnet_backbone(spec, m["backbone"], weights)
@@ -46,7 +45,7 @@ RECIPE = DetectorRecipe(
     base_config=BASE_CONFIG,
     backbone_style="caffe",
     imagenet_weights="imagenet_caffe",
-    build=lambda spec, weights: fcos_model(spec, weights),
+    build=fcos_model,
     optimizer=sgd,
     original_standardisation=original_standardisation,
     pad_size_divisor=lambda channels: 32 if channels == 3 else 1,  # 3-channel FCOS pads to 32, 6-channel does not
