@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .classify.variants import pseudo_threshold
 from .data.layout import check_dataset_root
 from .errors import ConfigError, DatasetError
 
@@ -143,9 +144,7 @@ def _semantic_checks(config: dict, source: str) -> None:
                 f"{source}: {key}.milestones = {schedule['milestones']}: {late[0]} is not before the end of "
                 f"training ({length}); a learning-rate step there never happens"
             )
-    confident = [
-        s for s in config["ablations"]["unknown"]["strategies"] if s.startswith("u-pseudo-") and s != "u-pseudo-all"
-    ]
+    confident = [s for s in config["ablations"]["unknown"]["strategies"] if pseudo_threshold(s) is not None]
     if len(confident) > 1:
         raise ConfigError(
             f"{source}: ablations.unknown.strategies = {confident}: one u-pseudo-<threshold> set at most (one "

@@ -127,7 +127,8 @@ def _check_version_listing(meta: Mapping[str, Any], files: list[RemoteFile], art
                 "version changed; rerun later, or fetch the newest version (--version) and review the pinned manifest"
             )
     if len(entries) < METADATA_FILES_CAP and len(files) != len(entries):
-        extra = sorted(f.name for f in files if f.id not in {int(e["id"]) for e in entries})
+        in_metadata = {int(e["id"]) for e in entries}
+        extra = sorted(f.name for f in files if f.id not in in_metadata)
         raise DownloadError(
             f"{extra[0] if extra else where}: in the file listing but not in the metadata of {where} ({counts}): "
             "the listing serves the newest version and the dataset version changed; fetch the newest version "

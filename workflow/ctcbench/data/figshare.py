@@ -210,6 +210,7 @@ class FigshareClient:
         """
         url = f"{self.api}/articles/{article_id}/files"
         files: list[RemoteFile] = []
+        seen: set[int] = set()
         for page in range(1, MAX_PAGES + 1):
             entries = self.get_json(f"articles/{article_id}/files", {"page": page, "page_size": page_size})
             if not isinstance(entries, list):
@@ -217,12 +218,13 @@ class FigshareClient:
             if not entries:
                 break
             batch = [RemoteFile.from_api(entry) for entry in entries]
-            if {f.id for f in batch} <= {f.id for f in files}:
+            if {f.id for f in batch} <= seen:
                 raise DownloadError(
                     f"{url}: page {page} repeats files of earlier pages; the server ignores the page parameter - "
                     "check --api"
                 )
             files.extend(batch)
+            seen.update(f.id for f in batch)
         else:
             raise DownloadError(f"{url}: no empty page after {MAX_PAGES} pages; the server never ends its listing")
         names = [f.name for f in files]

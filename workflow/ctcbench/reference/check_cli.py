@@ -54,7 +54,8 @@ def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
     from .regenerate import html_report, regenerate, results_root
 
     tolerances = load_tolerances(args.reference / TOLERANCES_FILE)
-    record_cpu(work)  # so that `reference-update --from` files the runs under the CPU that made them
+    cpu = cpu_signature()
+    record_cpu(work, cpu)  # so that `reference-update --from` files the runs under the CPU that made them
     all_equal = True
     for configuration in by_name(args.configurations):
         directory = work / configuration.name
@@ -62,10 +63,10 @@ def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
         seconds = regenerate(configuration, directory, args.cores)
         if args.html_report:
             print(f"{configuration.name}: HTML report {html_report(configuration, directory)}", flush=True)
-        reference = reference_for(args.reference, configuration.name)
+        reference = reference_for(args.reference, configuration.name, cpu)
         own_copy = reference != args.reference / configuration.name
         if own_copy:
-            print(f"{configuration.name}: comparing with this CPU's reference ({cpu_signature()})", flush=True)
+            print(f"{configuration.name}: comparing with this CPU's reference ({cpu})", flush=True)
         files, differences = compare_trees(reference, results_root(configuration, directory), tolerances)
         within = sorted(name for name in files if name in tolerances)
         note = f" ({', '.join(within)} compared with the tolerances of {TOLERANCES_FILE})" if within else ""
@@ -76,7 +77,7 @@ def run_and_compare(args: argparse.Namespace, work: Path) -> bool:
             print(f"{configuration.name}: {len(differences)} differences in {len(files)} files{note}", flush=True)
             if not own_copy:
                 print(
-                    f"{configuration.name}: this CPU is {cpu_signature()} and has no copy of its own; if the code "
+                    f"{configuration.name}: this CPU is {cpu} and has no copy of its own; if the code "
                     "moved no number, the difference is this CPU's numerics (tests/reference/README.md: "
                     "`reference-update --this-machine`)",
                     flush=True,

@@ -43,7 +43,7 @@ def cpu_signature(cpuinfo: str | None = None) -> str:
 
 def reference_for(reference: Path, configuration: str, signature: str | None = None) -> Path:
     """The reference folder of `configuration` for this machine: its own copy when committed, else the first."""
-    own = reference / MACHINES_DIR / (signature or cpu_signature()) / configuration
+    own = machine_reference(reference, configuration, signature)
     return own if own.is_dir() else reference / configuration
 
 
