@@ -48,16 +48,17 @@ def test_every_option_of_every_command_has_a_help_text():
 
 def test_help_shows_the_defaults(capsys):
     with pytest.raises(SystemExit):
+        main(["pipeline-score", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "IoU of the NMS before classification (protocols with nms_before_classification) (default: 0.5)" in text
+    assert "switches: docs/protocol.md#switches) (default: faithful)" in text  # a Protocol shown by its name
+    assert "--out OUT output: scores.json --" in text or text.endswith("--out OUT output: scores.json")  # required
+    assert "(default: False)" not in text and "(default: None)" not in text
+    with pytest.raises(SystemExit):
         main(["classify-train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "peak learning rate (Adam) (default: 0.0001)" in text
-    assert (
-        "--milestones [MILESTONES ...] steps after which the learning rate is multiplied by --gamma "
-        "(default: [10000, 14000])" in text
-    )
-    assert "--seed SEED seed of the initialisation, sampling and augmentation --protocol" in text  # required: none
-    assert "stochastic depth rate (torchvision's defaults) (default: 0.0)" in text
-    assert "(default: False)" not in text and "(default: None)" not in text
+    assert "steps between resume states (last.pt) (default: 1000)" in text
+    assert "--spec SPEC run spec as JSON" in text
 
 
 def test_no_command_imports_torch_for_its_help():

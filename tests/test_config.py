@@ -46,7 +46,14 @@ def test_defaults_are_filled():
     "override, message",
     [
         ({"seedz": [1]}, "unknown key 'seedz' in (top level); did you mean 'seeds'?"),
-        ({"protocol": "fathful"}, "protocol = 'fathful': expected one of faithful, corrected"),
+        ({"protocol": "fathful"}, "protocol = 'fathful': expected a preset, one of faithful, corrected; did you mean"),
+        (
+            {"protocol": {"base": "faithful", "fusion_gat": None}},
+            "unknown switch 'fusion_gat'; did you mean 'fusion_gate'",
+        ),
+        ({"protocol": {"fusion_gate": None}}, "a mapping needs `base: faithful` or `base: corrected`"),
+        ({"protocol": {"base": "corrected", "box_shift": 2}}, "protocol.box_shift = 2: expected one of -1, 0"),
+        ({"protocol": "corrected,image_read=tiff"}, "protocol.image_read = tiff: expected one of opencv, native"),
         ({"classify": {"schedule": {"lr": "fast"}}}, "classify.schedule.lr = 'fast': expected number"),
         ({"seeds": [0, 0]}, "seeds = [0, 0]: expected no repeated items"),
         ({"settings": ["bf", "fluo"]}, "settings.1 = 'fluo': expected one of bf, bf_hoechst, bf_fluo"),
@@ -61,7 +68,12 @@ def test_defaults_are_filled():
             "classify.main_backbone = 'vit_b': expected a key of classify.backbones",
         ),
         ({"classify": {"grid": ["resnet50", "resnet5O"]}}, "classify.grid.1 = 'resnet5O'"),
-        ({"hoechst_channels": 4}, "hoechst_channels = 4: needs protocol: corrected"),
+        (
+            {"hoechst_channels": 4},
+            "hoechst_channels is now a switch of the protocol: write `protocol: {base: faithful, hoechst_channels: 4}`",
+        ),
+        ({"detect": {"stem": "inflate"}}, "detect.stem is now a switch of the protocol"),
+        ({"pipeline": {"fusion_gate": 0.2}}, "`protocol: {base: faithful, fusion_gate: 0.2}`"),
         ({"detect": {"milestones": [24, 16]}}, "detect.milestones = [24, 16]: expected strictly increasing"),
         ({"dataset": {"source": "local"}}, "dataset.local.root is empty"),
         (

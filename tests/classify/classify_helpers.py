@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctcbench.classify.schedule import Schedule
+from ctcbench.classify.spec import ClassifierSpec
 from ctcbench.classify.train import TrainConfig
 from ctcbench.data.crops import build_crop_cache
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.splits import records_from_cache, trainset_lists, write_trainset
 from ctcbench.data.synth import TwinConfig, generate_twin
+from ctcbench.protocol import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,15 +23,16 @@ TINY_MODEL = "test_resnet"  # timm's tiny ResNet: a real architecture that train
 class TinyCrops:
     root: Path
 
-    def cache(self, split: str, protocol: str = "faithful") -> Path:
-        return self.root / protocol / f"{split}.npz"
+    def cache(self, split: str, reader: str = "opencv") -> Path:
+        return self.root / reader / f"{split}.npz"
 
-    def trainset(self, name: str, protocol: str = "faithful") -> Path:
-        return self.root / protocol / "trainsets" / f"{name}.tsv"
+    def trainset(self, name: str, reader: str = "opencv") -> Path:
+        return self.root / reader / "trainsets" / f"{name}.tsv"
 
 
 def build_tiny_crops(base: Path) -> TinyCrops:
-    """18 images of 128 x 128 (train/val/test per patient), ~12 cells each, crop caches of both protocols."""
+    """18 images of 128 x 128 (train/val/test per patient), ~12 cells each, crop caches of both image readers (the
+    `native` one with stratified fractions, as the corrected protocol)."""
     config = TwinConfig.demo(
         image_size=128,
         images_per_patient={"r06": 6, "r07": 6, "r08": 6},
@@ -41,37 +44,47 @@ def build_tiny_crops(base: Path) -> TinyCrops:
     )
     generate_twin(base / "dataset", config, progress=False)
     layout = DatasetLayout(base / "dataset")
-    for protocol in ("faithful", "corrected"):
+    for reader in ("opencv", "native"):
         for split in ("train", "val"):
-            cache = build_crop_cache(layout, split, layout.read_split(split), protocol)
-            cache.save(base / "crops" / protocol / f"{split}.npz")
+            cache = build_crop_cache(layout, split, layout.read_split(split), reader)
+            cache.save(base / "crops" / reader / f"{split}.npz")
             if split == "train":
                 records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
-                for name, chosen in trainset_lists(records, [0.5], [0], protocol == "corrected").items():
-                    write_trainset(base / "crops" / protocol / "trainsets" / f"{name}.tsv", chosen)
+                for name, chosen in trainset_lists(records, [0.5], [0], reader == "native").items():
+                    write_trainset(base / "crops" / reader / "trainsets" / f"{name}.tsv", chosen)
     return TinyCrops(base / "crops")
 
 
-def tiny_config(crops: TinyCrops, out: Path, **overrides) -> TrainConfig:
-    """A run of the tiny model: 12 steps of 16 crops at 32 px, validation every 4 steps."""
-    protocol = overrides.pop("protocol", "faithful")
-    trainset = overrides.pop("trainset", "all")
-    schedule = overrides.pop(
-        "schedule", Schedule(lr=1e-3, iterations=12, milestones=(8, 10), warmup=2, batch_size=16, val_every=4)
-    )
+SPEC_FIELDS = set(ClassifierSpec.__dataclass_fields__)
+
+
+def tiny_spec(**overrides) -> ClassifierSpec:
+    """The spec of a tiny run: 12 steps of 16 crops at 32 px, validation every 4 steps."""
     values = dict(
         backbone="tiny",
         timm_name=TINY_MODEL,
         setting="bf_fluo",
-        trainset=trainset,
+        trainset="all",
         seed=0,
-        protocol=protocol,
-        schedule=schedule,
-        train_cache=crops.cache("train", protocol),
-        val_cache=crops.cache("val", protocol),
-        trainset_file=crops.trainset(trainset, protocol),
-        out_dir=out,
+        protocol="faithful",
+        schedule=Schedule(lr=1e-3, iterations=12, milestones=(8, 10), warmup=2, batch_size=16, val_every=4),
         image_size=32,
+    )
+    values.update(overrides)
+    return ClassifierSpec(**values)
+
+
+def tiny_config(crops: TinyCrops, out: Path, **overrides) -> TrainConfig:
+    """A run of the tiny model on the crops of its protocol's image reader; spec fields and TrainConfig fields
+    may both be overridden."""
+    spec = tiny_spec(**{k: overrides.pop(k) for k in list(overrides) if k in SPEC_FIELDS})
+    reader = parse(spec.protocol).image_read
+    values = dict(
+        spec=spec,
+        train_cache=crops.cache("train", reader),
+        val_cache=crops.cache("val", reader),
+        trainset_file=crops.trainset(spec.trainset, reader),
+        out_dir=out,
         threads=1,
         workers=0,
         resume_every=4,

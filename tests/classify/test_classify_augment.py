@@ -101,23 +101,23 @@ def test_resize_matches_half_pixel_bilinear(shape, size):
     assert np.allclose(resize(image, size), expected, atol=1e-3)
 
 
-def test_faithful_brightness_clips_raw_crops_to_unit_range():
+def test_clipped_brightness_clips_raw_crops_to_unit_range():
     crop = np.array([[[0.0, 0.5, 1.0, 14.0, 255.0]]], np.float32)
-    out = brightness(crop, 0.1, faithful=True)
+    out = brightness(crop, 0.1, "clipped")
     assert out.flatten().tolist() == pytest.approx([0.1, 0.6, 1.0, 1.0, 1.0])  # every pixel >= 1 becomes 1
-    assert brightness(crop, -0.2, faithful=True).flatten().tolist() == pytest.approx([0.0, 0.3, 0.8, 1.0, 1.0])
+    assert brightness(crop, -0.2, "clipped").flatten().tolist() == pytest.approx([0.0, 0.3, 0.8, 1.0, 1.0])
 
 
-def test_corrected_brightness_scales_the_native_range():
+def test_scaled_brightness_scales_the_native_range():
     crop = np.array([[[0.0, 14.0, 255.0, 4000.0]]], np.float32)
-    assert brightness(crop, 0.1, faithful=False).flatten().tolist() == pytest.approx([0.0, 15.4, 280.5, 4400.0])
+    assert brightness(crop, 0.1, "scaled").flatten().tolist() == pytest.approx([0.0, 15.4, 280.5, 4400.0])
 
 
 def test_flips_then_rotation_then_brightness_order():
     image = np.arange(12, dtype=np.float32).reshape(3, 4, 1) + 2
-    out = augment(image, AugmentParams(hflip=True, vflip=True, beta=0.0), faithful=False)
+    out = augment(image, AugmentParams(hflip=True, vflip=True, beta=0.0), "scaled")
     assert np.array_equal(out, image[::-1, ::-1])
-    clipped = augment(image, AugmentParams(beta=0.0), faithful=True)
+    clipped = augment(image, AugmentParams(beta=0.0), "clipped")
     assert np.array_equal(clipped, np.ones_like(image))  # even beta = 0 clips, as albumentations does
 
 

@@ -3,13 +3,14 @@
 from classify_helpers import ROOT
 
 from ctcbench.classify.evaluate import evaluate_run
-from ctcbench.classify.schedule import resolve_schedule
+from ctcbench.classify.spec import classifier_spec
 from ctcbench.classify.train import TrainConfig, train
 from ctcbench.config import load
 from ctcbench.data.crops import build_crop_cache
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.splits import records_from_cache, write_trainset
 from ctcbench.data.synth import TwinConfig, generate_twin
+from ctcbench.protocol import of_config
 
 
 def test_demo_settings_keep_the_paper_order(tmp_path):
@@ -19,7 +20,7 @@ def test_demo_settings_keep_the_paper_order(tmp_path):
     twin = TwinConfig.preset(synth["preset"], seed=synth["seed"], image_size=synth["image_size"], write_crops=False)
     generate_twin(layout.root, twin, progress=False)
     for split in ("train", "val"):
-        cache = build_crop_cache(layout, split, layout.read_split(split), config["protocol"])
+        cache = build_crop_cache(layout, split, layout.read_split(split), of_config(config).image_read)
         cache.save(tmp_path / f"{split}.npz")
         if split == "train":
             write_trainset(tmp_path / "all.tsv", records_from_cache(cache.keys, cache.labels, cache.image_ids))
@@ -27,18 +28,11 @@ def test_demo_settings_keep_the_paper_order(tmp_path):
     results = {}
     for setting in config["settings"]:
         cfg = TrainConfig(
-            backbone=backbone,
-            timm_name=classify["backbones"][backbone]["timm"],
-            setting=setting,
-            trainset="all",
-            seed=config["seeds"][0],
-            protocol=config["protocol"],
-            schedule=resolve_schedule(classify, backbone, config["protocol"]),
+            spec=classifier_spec(config, backbone, setting, "all", config["seeds"][0]),
             train_cache=tmp_path / "train.npz",
             val_cache=tmp_path / "val.npz",
             trainset_file=tmp_path / "all.tsv",
             out_dir=tmp_path / setting,
-            image_size=classify["image_size"],
             resume_every=10**6,
         )
         train(cfg, progress=False)

@@ -51,7 +51,7 @@ def test_batches_are_uniform_without_replacement_and_independent_per_step():
 
 
 def test_channel_statistics(tiny_crops):
-    cache = CropCache.load(tiny_crops.cache("train", "corrected"))
+    cache = CropCache.load(tiny_crops.cache("train", "native"))
     source = CropSource(cache, "bf_fluo")
     indices = np.array([0, 3, 3, 5])  # duplicates count once
     pixels = np.concatenate([source.crop(i).reshape(-1, 6) for i in (0, 3, 5)]).astype(np.float64)
@@ -62,7 +62,7 @@ def test_channel_statistics(tiny_crops):
 def test_loader_workers_do_not_change_batches(tiny_crops):
     cache = CropCache.load(tiny_crops.cache("train"))
     indices, labels = trainset_indices(cache, read_trainset(tiny_crops.trainset("all")))
-    batches = TrainBatches(CropSource(cache, "bf_hoechst"), indices, labels, 8, 24, 3, True, Normalisation())
+    batches = TrainBatches(CropSource(cache, "bf_hoechst"), indices, labels, 8, 24, 3, "clipped", Normalisation())
     direct = [batches[s] for s in range(4, 30)]
     inline = list(train_stream(batches, range(4, 30), workers=0, pin_memory=False, seed=0))
     # Worker batches are views of a ring with fewer slots than steps (2 workers x 2 ahead + HELD_BATCHES). A slow
@@ -84,12 +84,12 @@ def test_loader_workers_do_not_change_batches(tiny_crops):
     assert sum(len(c) for c in chunks) == len(cache) and len(chunks) == -(-len(cache) // 10)
 
 
-@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
+@pytest.mark.parametrize("reader", ["opencv", "native"])
 @pytest.mark.parametrize("setting, hoechst", [("bf", 3), ("bf_hoechst", 3), ("bf_hoechst", 4), ("bf_fluo", 3)])
-def test_crop_source_composes_like_the_channel_module(tiny_crops, protocol, setting, hoechst):
+def test_crop_source_composes_like_the_channel_module(tiny_crops, reader, setting, hoechst):
     from ctcbench.data.channels import classifier_input
 
-    cache = CropCache.load(tiny_crops.cache("val", protocol))
+    cache = CropCache.load(tiny_crops.cache("val", reader))
     source = CropSource(cache, setting, hoechst)
     for index in (0, 7, len(cache) - 1):
         expected = classifier_input(*cache.pair(index), setting, hoechst)

@@ -90,7 +90,7 @@ def test_cell_metrics_record():
     probs = np.array(
         [[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.3, 0.6, 0.1], [0.2, 0.2, 0.6], [0.6, 0.1, 0.3], [0.1, 0.1, 0.8]]
     )
-    metrics = cell_metrics(labels, Predictions(probs, None), "faithful")
+    metrics = cell_metrics(labels, Predictions(probs, None), "oracle")
     assert metrics["accuracy"] == pytest.approx(3 / 6)
     assert metrics["confusion_counts"] == [[1, 1, 0], [0, 1, 1], [1, 0, 1]]
     assert metrics["confusion_percent"][0] == [50.0, 50.0, 0.0]
@@ -129,7 +129,7 @@ def test_cross_fitted_threshold_applies_each_half_to_the_other():
     assert threshold_sweep(truth, p)[0].f1 >= held.scores.f1 - 1e-12
 
 
-def test_corrected_record_reports_held_out_numbers():
+def test_cross_fitted_record_reports_held_out_numbers():
     rng = np.random.default_rng(1)
     n = 120
     labels = rng.integers(0, 3, n)
@@ -137,7 +137,7 @@ def test_corrected_record_reports_held_out_numbers():
     probs = np.stack([p, (1 - p) / 2, (1 - p) / 2], axis=1)
     image_ids = np.array([f"r0{6 + k % 3}c04f{k // 3 % 8:02d}p01" for k in range(n)])
     patients = np.array([i[:3] for i in image_ids])
-    metrics = cell_metrics(labels, Predictions(probs, None), "corrected", image_ids, patients, split_seed=0)
+    metrics = cell_metrics(labels, Predictions(probs, None), "cross_fitted", image_ids, patients, split_seed=0)
     assert metrics["f1"] == metrics["heldout"]["f1"] and metrics["threshold"] is None
     assert metrics["oracle"]["f1"] >= metrics["f1"]
     assert metrics["auroc"] == pytest.approx(roc_auc_score(labels == 0, p))

@@ -1,4 +1,4 @@
-"""Backbones: staged weights load into 3- and 6-channel models with each protocol's stem rule."""
+"""Backbones: staged weights load into 3- and 6-channel models with each stem rule (fresh, adapted)."""
 
 import pytest
 import timm
@@ -36,10 +36,10 @@ def staged(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", TINY)
-@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
-def test_three_channels_load_every_pretrained_weight(staged, name, protocol):
+@pytest.mark.parametrize("stem", ["fresh", "adapted"])
+def test_three_channels_load_every_pretrained_weight(staged, name, stem):
     folder, sources = staged
-    model = build_model(name, 3, 3, image_size=32, weights=weights_file(folder, name), protocol=protocol)
+    model = build_model(name, 3, 3, image_size=32, weights=weights_file(folder, name), stem=stem)
     state = model.state_dict()
     head = model.pretrained_cfg["classifier"]
     for key, value in sources[name].items():
@@ -50,9 +50,9 @@ def test_three_channels_load_every_pretrained_weight(staged, name, protocol):
 
 
 @pytest.mark.parametrize("name", TINY)
-def test_corrected_six_channels_adapt_the_pretrained_stem(staged, name):
+def test_adapted_six_channel_stem_keeps_the_pretrained_filters(staged, name):
     folder, sources = staged
-    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", protocol="corrected")
+    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", stem="adapted")
     stem = stem_path(model)
     rgb = sources[name][f"{stem}.weight"]
     adapted = model.get_submodule(stem).weight.detach()
@@ -76,10 +76,10 @@ def test_corrected_six_channels_adapt_the_pretrained_stem(staged, name):
 
 
 @pytest.mark.parametrize("name", TINY)
-def test_faithful_six_channels_get_a_fresh_stem_of_the_same_geometry(staged, name):
+def test_fresh_six_channel_stem_has_the_same_geometry(staged, name):
     folder, sources = staged
     torch.manual_seed(0)
-    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", protocol="faithful")
+    model = build_model(name, 6, 3, image_size=32, weights=folder / f"{name}.safetensors", stem="fresh")
     stem = stem_path(model)
     conv = model.get_submodule(stem)
     reference = timm.create_model(name, pretrained=False).get_submodule(stem)
@@ -158,7 +158,7 @@ def test_stage_weights_from_a_local_checkpoint(staged, tmp_path):
         out.is_file() and (tmp_path / "weights" / "test_resnet.safetensors.sha256").read_text().split()[1] == out.name
     )
     model = build_model(
-        "test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), protocol="corrected"
+        "test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), stem="adapted"
     )
     assert torch.equal(model.state_dict()["bn1.weight"], sources["test_resnet"]["bn1.weight"])
     wrong = tmp_path / "wrong.pth"

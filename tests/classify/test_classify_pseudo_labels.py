@@ -13,6 +13,7 @@ from ctcbench.classify.variants import head_outputs, trainset_classes
 from ctcbench.cli import main
 from ctcbench.data.splits import CropRecord, read_trainset
 from ctcbench.errors import DatasetError
+from ctcbench.protocol import CORRECTED, FAITHFUL
 
 
 def rec(key, label):
@@ -50,7 +51,7 @@ def test_pseudo_label_rules():
 )
 def test_variant_classes_and_heads(variant, classes, faithful_head, corrected_head):
     assert "".join(trainset_classes(variant)) == classes
-    assert head_outputs(variant, "faithful") == faithful_head and head_outputs(variant, "corrected") == corrected_head
+    assert head_outputs(variant, FAITHFUL) == faithful_head and head_outputs(variant, CORRECTED) == corrected_head
 
 
 def test_pseudo_labels_from_drop_unknown_models(tiny_crops, tmp_path):

@@ -6,6 +6,7 @@ from classify_helpers import ROOT
 from ctcbench.classify.schedule import Schedule, resolve_schedule
 from ctcbench.config import load
 from ctcbench.errors import ConfigError
+from ctcbench.protocol import CORRECTED, FAITHFUL
 
 BASE = Schedule()  # the paper's: lr 1e-4, warm-up 1000, milestones 10000/14000, gamma 0.1
 
@@ -42,11 +43,11 @@ def test_milestones_must_increase():
 
 def test_backbone_overrides_and_faithful_lr():
     classify = load(ROOT / "config.yaml")["classify"]
-    swin = resolve_schedule(classify, "swin_b", "faithful")
+    swin = resolve_schedule(classify, "swin_b", FAITHFUL)
     assert (swin.iterations, swin.milestones, swin.warmup, swin.lr) == (36000, (20000, 28000), 2000, 1e-4)
     assert swin.lr_at(20001) == pytest.approx(1e-5) and swin.lr_at(1999) == pytest.approx(1e-4 * 1999 / 2000)
-    assert resolve_schedule(classify, "efficientnet_b4", "faithful").lr == 1e-3  # the original's B4 rate
-    assert resolve_schedule(classify, "efficientnet_b4", "corrected").lr == 1e-4  # same as every other backbone
-    assert resolve_schedule(classify, "convnext_b", "faithful") == Schedule()
+    assert resolve_schedule(classify, "efficientnet_b4", FAITHFUL).lr == 1e-3  # the original's B4 rate
+    assert resolve_schedule(classify, "efficientnet_b4", CORRECTED).lr == 1e-4  # same as every other backbone
+    assert resolve_schedule(classify, "convnext_b", FAITHFUL) == Schedule()
     with pytest.raises(ConfigError, match="expected a key of classify.backbones"):
-        resolve_schedule(classify, "vit_b", "faithful")
+        resolve_schedule(classify, "vit_b", FAITHFUL)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from classify_helpers import tiny_config
+from classify_helpers import tiny_config, tiny_spec
 
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.evaluate import evaluate_run
@@ -101,16 +101,17 @@ def test_curves_hold_every_step_and_each_validation(tiny_crops, tmp_path):
 def test_resume_state_of_another_configuration_is_refused(tiny_crops, tmp_path):
     cfg = tiny_config(tiny_crops, tmp_path / "run")
     train(cfg, stop_after=2, progress=False)
-    other = dataclasses.replace(cfg, seed=1)
-    with pytest.raises(ConfigError, match="resume state of a different configuration"):
+    other = dataclasses.replace(cfg, spec=dataclasses.replace(cfg.spec, seed=1))
+    with pytest.raises(ConfigError, match="resume state of a different run spec"):
         train(other, progress=False)
 
 
-@pytest.mark.parametrize("protocol, hoechst", [("faithful", 3), ("corrected", 3), ("corrected", 4)])
+@pytest.mark.parametrize(
+    "protocol, hoechst",
+    [("faithful", 3), ("corrected", 3), ("corrected,hoechst_channels=4", 4), ("faithful,hoechst_channels=4", 4)],
+)
 def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
-    cfg = tiny_config(
-        tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst", hoechst_channels=hoechst
-    )
+    cfg = tiny_config(tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst")
     train(cfg, progress=False)
     record = json.loads((cfg.out_dir / "run.json").read_text())
     assert record["run"] == {
@@ -127,13 +128,14 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
     assert record["wall_time_s"] > 0 and record["peak_memory"]["cpu_rss"] > 0
     assert set(record["environment"]["packages"]) >= {"torch", "timm", "numpy"}
     normalised = record["config"]["normalisation"]["mean"] is not None
-    assert normalised == (protocol == "corrected")
+    assert normalised == protocol.startswith("corrected")
+    assert record["config"]["spec_digest"] == cfg.spec.digest() and record["config"]["protocol"] == protocol
 
     metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
     assert metrics["run"]["setting"] == "bf_hoechst" and metrics["checkpoint"] == "best.pt"
     assert 0 <= metrics["f1"] <= 1 and 0 <= metrics["auroc"] <= 1
     assert np.allclose(np.sum(metrics["confusion_percent"], axis=1), 100)
-    assert ("heldout" in metrics) == (protocol == "corrected")
+    assert ("heldout" in metrics) == protocol.startswith("corrected")
     embeddings = np.load(cfg.out_dir / "embeddings.npz")
     model, spec, _ = load_model(cfg.out_dir / "best.pt")
     assert embeddings["features"].shape == (metrics["n_crops"], model.num_features)
@@ -158,7 +160,7 @@ def test_drop_unknown_runs(tiny_crops, tmp_path, protocol, outputs):
     assert metrics["head_outputs"] == outputs and metrics["trained_classes"] == ["R", "G"]
     # A 2-class set holding U crops is a broken list, not something to train on silently.
     bad = dataclasses.replace(
-        cfg, trainset="u-drop", trainset_file=tiny_crops.trainset("all"), out_dir=tmp_path / "bad"
+        cfg, trainset_file=tiny_crops.trainset("all", cfg.protocol.image_read), out_dir=tmp_path / "bad"
     )
     with pytest.raises(DatasetError, match="labels \\['U'\\] in a R/G training set"):
         train(bad, progress=False)
@@ -166,32 +168,10 @@ def test_drop_unknown_runs(tiny_crops, tmp_path, protocol, outputs):
 
 def test_cli_pauses_resumes_and_reports_missing_weights(tiny_crops, tmp_path, capsys):
     out = tmp_path / "cli"
-    args = [
-        "classify-train",
-        "--backbone",
-        "tiny",
-        "--timm",
-        "test_resnet",
-        "--setting",
-        "bf",
-        "--trainset",
-        "all",
-        "--seed",
-        "1",
-        "--protocol",
-        "faithful",
-        "--image-size",
-        "32",
-        "--iterations",
-        "6",
-        "--milestones",
-        "4",
-        "--warmup",
-        "1",
-        "--batch-size",
-        "8",
-        "--val-every",
-        "3",
+    spec = tiny_spec(
+        setting="bf", seed=1, schedule=Schedule(iterations=6, milestones=(4,), warmup=1, batch_size=8, val_every=3)
+    )
+    files = [
         "--train-cache",
         str(tiny_crops.cache("train")),
         "--val-cache",
@@ -202,13 +182,15 @@ def test_cli_pauses_resumes_and_reports_missing_weights(tiny_crops, tmp_path, ca
         str(out),
         "--no-progress",
     ]
+    args = ["classify-train", "--spec", spec.to_json(), *files]
     assert main([*args, "--max-steps-this-session", "2"]) == 0 and not (out / "run.json").exists()
     assert main(args) == 0 and (out / "run.json").is_file()
     assert main(["classify-eval", "--run-dir", str(out), "--val-cache", str(tiny_crops.cache("val"))]) == 0
     assert json.loads((out / "metrics.json").read_text())["run"]["seed"] == 1
 
     capsys.readouterr()
-    missing = main([*args, "--pretrained", "--weights-dir", str(tmp_path / "weights")])
+    pretrained = dataclasses.replace(spec, pretrained=True).to_json()
+    missing = main(["classify-train", "--spec", pretrained, "--weights-dir", str(tmp_path / "weights"), *files])
     error = capsys.readouterr().err.strip().splitlines()
     assert missing == 1 and len(error) == 1
     assert str(tmp_path / "weights" / "test_resnet.safetensors") in error[0] and "stage-weights" in error[0]

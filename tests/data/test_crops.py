@@ -44,10 +44,10 @@ def layout(tmp_path):
     return layout
 
 
-@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
-def test_cache_holds_exact_slices(layout, tmp_path, protocol):
+@pytest.mark.parametrize("reader", ["opencv", "native"])
+def test_cache_holds_exact_slices(layout, tmp_path, reader):
     ids = ["r06c04f01p01", "r07c04f02p01"]
-    cache = build_crop_cache(layout, "train", ids, protocol, threads=2)
+    cache = build_crop_cache(layout, "train", ids, reader, threads=2)
     # the zero-width box (20,20,20,30) is skipped like the original; the clipped one is kept
     assert len(cache) == 4
     assert cache.keys.tolist() == [
@@ -64,17 +64,17 @@ def test_cache_holds_exact_slices(layout, tmp_path, protocol):
     assert loaded.content_hash() == cache.content_hash()
     for index in range(len(loaded)):
         image_id = str(loaded.image_ids[index])
-        bf, fl = read_pair(layout, image_id, protocol)
+        bf, fl = read_pair(layout, image_id, reader)
         crop_bf, crop_fl = loaded.pair(index)
         np.testing.assert_array_equal(crop_bf, cut(bf, tuple(loaded.boxes[index])))
         np.testing.assert_array_equal(crop_fl, cut(fl, tuple(loaded.boxes[index])))
-    assert loaded.bf_channels == (3 if protocol == "faithful" else 1)
-    assert loaded.pixels.dtype == (np.uint8 if protocol == "faithful" else np.uint16)
+    assert loaded.bf_channels == (3 if reader == "opencv" else 1)
+    assert loaded.pixels.dtype == (np.uint8 if reader == "opencv" else np.uint16)
 
 
 def test_unknown_class_and_missing_cache(layout, tmp_path):
     write_voc(layout.trainval_xml("r06c04f01p01"), VocAnnotation("x", objects=[Box("X", 1, 1, 5, 5)]))
     with pytest.raises(DatasetError, match="class 'X'"):
-        build_crop_cache(layout, "train", ["r06c04f01p01"], "faithful")
+        build_crop_cache(layout, "train", ["r06c04f01p01"], "opencv")
     with pytest.raises(DatasetError, match="crop cache missing"):
         CropCache.load(tmp_path / "nope.npz")

@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from ctcbench.cli import main
-from ctcbench.data.imageio import read_faithful, read_native
+from ctcbench.data.imageio import read_native, read_opencv
 from ctcbench.data.layout import (
     CLASSES,
     CROP_NAME_RE,
@@ -319,8 +319,8 @@ def test_intensities_are_dark_like_the_release(demo_twin):
     layout, _, _ = demo_twin
     bf_mean, bf_std, fl_mean, fl_max = [], [], [], []
     for image_id in layout.read_split("train"):
-        bf = read_faithful(layout.brightfield(image_id))[:, :, 0].astype(float)
-        fl = read_faithful(layout.fluorescence(image_id)).astype(float)  # [Hoechst, green, red]
+        bf = read_opencv(layout.brightfield(image_id))[:, :, 0].astype(float)
+        fl = read_opencv(layout.fluorescence(image_id)).astype(float)  # [Hoechst, green, red]
         bf_mean.append(bf.mean())
         bf_std.append(bf.std())
         fl_mean.append(fl.mean(axis=(0, 1)))
@@ -339,7 +339,7 @@ def test_fluorescence_carries_the_class(demo_twin):
     background = []
     for split in ("train", "val"):
         for image_id in layout.read_split(split):
-            fl = read_faithful(layout.fluorescence(image_id)).astype(float)  # [Hoechst, green, red]
+            fl = read_opencv(layout.fluorescence(image_id)).astype(float)  # [Hoechst, green, red]
             background.append(np.median(fl, axis=(0, 1)))
             for obj in read_voc(layout.trainval_xml(image_id)).objects:
                 xmin, ymin, xmax, ymax = obj.int_coords()

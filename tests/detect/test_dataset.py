@@ -16,6 +16,7 @@ from ctcbench.data.voc import read_voc  # noqa: E402
 from ctcbench.detect import registry  # noqa: E402
 from ctcbench.detect.configs import dataset_config, inference_pipeline, train_pipeline  # noqa: E402
 from ctcbench.detect.spec import run_spec  # noqa: E402
+from ctcbench.protocol import parse  # noqa: E402
 
 registry.ensure_registered()
 
@@ -35,8 +36,8 @@ def test_pixels_are_the_detector_input_of_ctcbench_data(twin, demo_config, setti
     for index, image_id in enumerate(layout.read_split("test")):
         sample = data[index]
         assert sample["data_samples"].img_id == image_id
-        bf, fl = read_pair(layout, image_id, protocol)
-        expected = detector_input(bf, fl, setting, protocol)
+        bf, fl = read_pair(layout, image_id, parse(protocol).image_read)
+        expected = detector_input(bf, fl, setting, parse(protocol))
         got = sample["inputs"].numpy().transpose(1, 2, 0)
         assert got.dtype == np.float32 and np.array_equal(got, expected)
 

@@ -93,7 +93,7 @@ def albumentations_transform(A):
 
 def ctcbench_transform():
     rng = np.random.default_rng(0)
-    return lambda crop: train_transform(crop, rng, IMAGE_SIZE, True, Normalisation())
+    return lambda crop: train_transform(crop, rng, IMAGE_SIZE, "clipped", Normalisation())
 
 
 class TinyModel(nn.Module):
@@ -142,7 +142,7 @@ def twin(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench") / "dataset"
     generate_twin(root, TwinConfig.demo(), progress=False)  # writes raw_cell_images too
     layout = DatasetLayout(root)
-    cache = build_crop_cache(layout, "train", layout.read_split("train"), "faithful")
+    cache = build_crop_cache(layout, "train", layout.read_split("train"), "opencv")
     return layout, cache
 
 
@@ -160,7 +160,9 @@ def test_our_loop_against_the_original_loop(twin, albumentations):
     records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
     indices, targets = trainset_indices(cache, records)
     indices, targets = np.resize(indices, TRAIN_CROPS), np.resize(targets, TRAIN_CROPS)
-    batches = TrainBatches(CropSource(cache, SETTING), indices, targets, BATCH, IMAGE_SIZE, 0, True, Normalisation())
+    batches = TrainBatches(
+        CropSource(cache, SETTING), indices, targets, BATCH, IMAGE_SIZE, 0, "clipped", Normalisation()
+    )
     inline_stream = train_stream(batches, range(10**9), 0, pin_memory=False, seed=0)
     inline, inline_cpu = time_loop(lambda: next(inline_stream), STEPS)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -17,6 +17,7 @@ from ctcbench.errors import ConfigError, DatasetError
 from ctcbench.pipeline.evaluate import fused_detections, pipeline_metrics
 from ctcbench.pipeline.proposals import propose
 from ctcbench.pipeline.scores import ScoredImage, Scores
+from ctcbench.protocol import CORRECTED, FAITHFUL
 
 A, B = "r06c04f01p01", "r07c04f01p01"
 TRUTH = {A: np.array([[0, 0, 9, 9]], float), B: np.array([[20, 20, 29, 29]], float)}
@@ -43,7 +44,7 @@ def test_detector_scores_alone():
     # best F1 2/3, first reached at A5 (0.9).
     detections = fused_detections(HAND, [A, B], omega=0.0, gate=0.1, nms_iou=0.5)
     assert detections[A][1].tolist() == [0.9, 0.8]
-    result = image_level_metrics(detections, TRUTH, [A, B], "faithful")
+    result = image_level_metrics(detections, TRUTH, [A, B], FAITHFUL)
     assert result["ap50"] == pytest.approx(0.75)
     assert (result["best_f1"], result["score_at_best_f1"]) == pytest.approx((2 / 3, 0.9))
 
@@ -56,7 +57,7 @@ def test_classifier_reorders_the_boxes():
     assert detections[A][0].tolist() == [[0, 0, 9, 9], [50, 50, 59, 59]]
     assert detections[A][1] == pytest.approx([0.81, 0.31])
     assert detections[B][1] == pytest.approx([0.71, 0.35, 0.05])
-    result = image_level_metrics(detections, TRUTH, [A, B], "faithful")
+    result = image_level_metrics(detections, TRUTH, [A, B], FAITHFUL)
     assert result["ap50"] == pytest.approx(1.0)
     assert (result["best_f1"], result["score_at_best_f1"]) == pytest.approx((1.0, 0.71))
     assert result["per_patient"]["r07"]["n_predictions"] == 3
@@ -73,14 +74,14 @@ def test_missing_image_is_an_error():
 def test_omega_zero_is_the_detection_stage(layout, seed):
     ids = layout.read_split("test")
     predictions = fake_predictions(layout, "test", ids, detector_meta("faithful"), seed)
-    proposals = propose(predictions, ids, "faithful", 0.5)
+    proposals = propose(predictions, ids, FAITHFUL, 0.5)
     rng = np.random.default_rng(seed)
     scores = Scores(
         meta={"protocol": "faithful", "detector": predictions.meta},
         images={i: ScoredImage(**vars(p), s_cls=rng.uniform(0, 1, len(p.boxes))) for i, p in proposals.items()},
     )
-    expected = detection_stage_metrics(predictions, layout, ids, "Unioned", "faithful", 0.5)
-    got = pipeline_metrics(scores, layout, ids, omega=0.0, gate=0.1, protocol="faithful")
+    expected = detection_stage_metrics(predictions, layout, ids, "Unioned", FAITHFUL, 0.5)
+    got = pipeline_metrics(scores, layout, ids, omega=0.0, protocol=FAITHFUL)
     assert expected["n_predictions"] > 0
     for key, value in expected.items():
         assert got[key] == value, key
@@ -91,7 +92,7 @@ def write_annotation(layout: DatasetLayout, split: str, image_id: str, boxes: li
     write_voc(layout.annotation_xml(split, image_id), VocAnnotation(f"{image_id}.tiff", 100, 100, 3, objects))
 
 
-def test_corrected_threshold_chosen_on_val_and_applied_to_test(tmp_path):
+def test_heldout_threshold_chosen_on_val_and_applied_to_test(tmp_path):
     layout = DatasetLayout(tmp_path)
     v, t1, t2 = "r06c04f05p01", "r06c04f01p01", "r07c04f01p01"
     write_annotation(layout, "val", v, [[0, 0, 9, 9], [20, 20, 29, 29]])
@@ -110,7 +111,7 @@ def test_corrected_threshold_chosen_on_val_and_applied_to_test(tmp_path):
             t2: scored([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5] * 2, [0.5, 0.62]),
         },
     )
-    metrics = pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=None, protocol="corrected", val=(val, [v]))
+    metrics = pipeline_metrics(test, layout, [t1, t2], omega=1.0, protocol=CORRECTED, val=(val, [v]))
     # Test, >= 0.6: TP 0.95, FP 0.7, TP 0.65, FP 0.62 -> precision 2/4, recall 2/4.
     assert metrics["heldout"] == pytest.approx({"threshold": 0.6, "f1": 0.5, "precision": 0.5, "recall": 0.5})
     # r06: TP, FP, TP of 3 cells; r07: one FP, its cell (0.5) below the threshold.
@@ -126,17 +127,17 @@ def test_corrected_threshold_chosen_on_val_and_applied_to_test(tmp_path):
 
     # No box on val: nothing can be tuned, so nothing is predicted on test either (threshold null in JSON).
     empty = Scores(meta, {v: scored([], [], [])})
-    nothing = pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=None, protocol="corrected", val=(empty, [v]))
+    nothing = pipeline_metrics(test, layout, [t1, t2], omega=1.0, protocol=CORRECTED, val=(empty, [v]))
     assert nothing["heldout"] == {"threshold": None, "f1": 0.0, "precision": 0.0, "recall": 0.0}
 
     other = Scores({**meta, "classifier": {"sha256": "3"}}, val.images)
     with pytest.raises(ConfigError, match="classifier differs"):
-        pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=None, protocol="corrected", val=(other, [v]))
+        pipeline_metrics(test, layout, [t1, t2], omega=1.0, protocol=CORRECTED, val=(other, [v]))
     faithful = Scores({**meta, "protocol": "faithful"}, test.images)
-    with pytest.raises(ConfigError, match="corrected protocol"):
-        pipeline_metrics(faithful, layout, [t1, t2], omega=1.0, gate=0.1, protocol="faithful", val=(val, [v]))
+    with pytest.raises(ConfigError, match="needs image_threshold: heldout"):
+        pipeline_metrics(faithful, layout, [t1, t2], omega=1.0, protocol=FAITHFUL, val=(val, [v]))
     with pytest.raises(ConfigError, match="scored with protocol 'corrected', not faithful"):
-        pipeline_metrics(test, layout, [t1, t2], omega=1.0, gate=0.1, protocol="faithful")
+        pipeline_metrics(test, layout, [t1, t2], omega=1.0, protocol=FAITHFUL)
 
 
 def test_detection_stage_takes_its_threshold_from_val_too(tmp_path):
@@ -164,15 +165,15 @@ def test_detection_stage_takes_its_threshold_from_val_too(tmp_path):
             t2: ([[0, 0, 9, 9], [30, 30, 39, 39]], [0.5, 0.62]),
         }
     )
-    metrics = detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5, val=(val, [v]))
+    metrics = detection_stage_metrics(test, layout, [t1, t2], "Unioned", CORRECTED, 0.5, val=(val, [v]))
     assert metrics["heldout"] == pytest.approx({"threshold": 0.6, "f1": 0.5, "precision": 0.5, "recall": 0.5})
     assert metrics["per_patient"]["r06"]["heldout"]["f1"] == pytest.approx(2 / 3)
     assert metrics["val"]["best_f1"] == pytest.approx(0.8) and "heldout" in metrics["threshold_choice"]
-    assert "heldout" not in detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5)
+    assert "heldout" not in detection_stage_metrics(test, layout, [t1, t2], "Unioned", CORRECTED, 0.5)
     with pytest.raises(ConfigError, match="another model"):
-        detection_stage_metrics(test, layout, [t1, t2], "Unioned", "corrected", 0.5, val=(predictions({}, "2"), [v]))
-    with pytest.raises(ConfigError, match="corrected protocol"):
-        detection_stage_metrics(test, layout, [t1, t2], "Unioned", "faithful", 0.5, val=(val, [v]))
+        detection_stage_metrics(test, layout, [t1, t2], "Unioned", CORRECTED, 0.5, val=(predictions({}, "2"), [v]))
+    with pytest.raises(ConfigError, match="needs image_threshold: heldout"):
+        detection_stage_metrics(test, layout, [t1, t2], "Unioned", FAITHFUL, 0.5, val=(val, [v]))
 
 
 def test_threshold_counts_every_prediction_at_or_above_it():

@@ -17,6 +17,7 @@ from ctcbench.cli import main
 from ctcbench.detect.predictions import read_predictions
 from ctcbench.pipeline import scoring
 from ctcbench.pipeline.proposals import proposal_crops, propose
+from ctcbench.protocol import FAITHFUL
 from ctcbench.provenance import file_sha256
 
 
@@ -59,9 +60,9 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
     assert meta["nms_iou_before_classification"] == 0.5 and meta["protocol"] == "faithful"
 
     # The same proposals, and the classifier's own P(R) of their crops scored in one go.
-    proposals = propose(read_predictions(predictions), ids, "faithful", 0.5)
+    proposals = propose(read_predictions(predictions), ids, FAITHFUL, 0.5)
     model, spec, _ = load_model(classifiers["faithful"])
-    cache = proposal_crops(layout, proposals, "faithful", progress=False)
+    cache = proposal_crops(layout, proposals, "opencv", progress=False)
     expected = predict(
         model,
         CropSource(cache, spec.setting),
@@ -92,7 +93,7 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
         "--nms-iou",
         "0.5",
     ]
-    assert main([*evaluate, "--omega", "0.7", "--gate", "0.1", "--out", str(tmp_path / "w07.json")]) == 0
+    assert main([*evaluate, "--omega", "0.7", "--out", str(tmp_path / "w07.json")]) == 0
     metrics = json.loads((tmp_path / "w07.json").read_text())
     assert (metrics["omega"], metrics["gate"], metrics["protocol"]) == (0.7, 0.1, "faithful")
     assert metrics["pipeline_run"] == "faster_rcnn/bf_fluo/all/seed0"
@@ -100,7 +101,7 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
     assert 0 <= metrics["ap50"] <= 1 and metrics["n_images"] == 3 and "heldout" not in metrics
 
     # omega 0 is the detection stage, through both commands.
-    assert main([*evaluate, "--omega", "0", "--gate", "0.1", "--out", str(tmp_path / "w0.json")]) == 0
+    assert main([*evaluate, "--omega", "0", "--out", str(tmp_path / "w0.json")]) == 0
     assert (
         main(
             [

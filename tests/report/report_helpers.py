@@ -82,6 +82,7 @@ def write_tiny_pipeline_run(root):
     from ctcbench.io import atomic_write_json
     from ctcbench.pipeline.evaluate import pipeline_metrics
     from ctcbench.pipeline.scores import ScoredImage, Scores, write_scores
+    from ctcbench.protocol import FAITHFUL
 
     layout = DatasetLayout(root / "dataset")
     rng = np.random.default_rng(0)
@@ -109,7 +110,7 @@ def write_tiny_pipeline_run(root):
     scores = Scores(meta=meta, images=images)
     scores_path = root / "scores.json"
     write_scores(scores_path, scores)
-    metrics = pipeline_metrics(scores, layout, list(TINY_IDS), omega=0.7, gate=0.1, protocol="faithful")
+    metrics = pipeline_metrics(scores, layout, list(TINY_IDS), omega=0.7, protocol=FAITHFUL)
     metrics_path = root / "omega0.7" / "metrics.json"
     atomic_write_json(metrics_path, metrics)
     return pointer, scores_path, metrics_path

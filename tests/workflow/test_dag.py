@@ -47,7 +47,7 @@ def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
     assert counts["fetch_dataset"] == 1
     assert counts["validate_dataset"] == 1
     assert counts["crop_cache"] == 3
-    assert "results/paper/crops/faithful/train.npz" in result.stdout
+    assert "results/paper/crops/opencv/train.npz" in result.stdout
 
 
 def test_demo_preset_plans_the_synthetic_twin(tmp_path):
@@ -62,7 +62,7 @@ def test_config_error_stops_with_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
     assert errors == [
         "ctcbench: configuration error: config.yaml (with --config overrides): protocol = 'fathful': "
-        "expected one of faithful, corrected"
+        "expected a preset, one of faithful, corrected; did you mean 'faithful'?"
     ]
     assert "Traceback" not in result.stderr
 
@@ -98,9 +98,9 @@ def test_the_readme_states_the_demo_job_counts(tmp_path):
     stated = re.search(r"faithful demo DAG is (\d+) jobs.*?\((\d+) jobs", readme)
     assert stated, "README.md no longer states the demo job counts"
     for count, config in zip(
-        stated.groups(), (["preset=demo"], ["preset=demo", "protocol=corrected", "hoechst_channels=4"])
+        stated.groups(), (["preset=demo"], ["preset=demo", "protocol=corrected,hoechst_channels=4"])
     ):
-        result = plan(tmp_path / config[-1], *config)
+        result = plan(tmp_path / str(len(config)), *config)
         assert result.returncode == 0, result.stderr[-2000:]
         assert re.search(rf"^total\s+{count}$", result.stdout, re.M), f"{config}: not {count} jobs"
 
@@ -151,12 +151,12 @@ def test_a_results_tree_of_another_protocol_is_refused(tmp_path):
         "preset=demo",
     )
     assert snakemake(*args).returncode == 0
-    result = snakemake(*args, "protocol=corrected", "hoechst_channels=4")
+    result = snakemake(*args, "protocol={base: faithful, hoechst_channels: 4, fusion_gate: null}")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
     assert errors == [
         "ctcbench: configuration error: results/demo/protocol.json: results/demo holds results of another "
-        "configuration (protocol 'faithful' -> 'corrected', hoechst_channels 3 -> 4); run this one in another "
+        "protocol (faithful; hoechst_channels 3 -> 4, fusion_gate 0.1 -> null); run this one in another "
         "--directory, or delete results/demo to replace them"
     ]
 
@@ -170,7 +170,7 @@ def test_a_wrong_local_root_stops_the_plan_with_one_line(tmp_path):
 
 def test_every_rule_says_what_it_produces(tmp_path):
     """`snakemake --list-rules` is the index of producers: every rule carries a docstring."""
-    for config in ([], ["--config", "preset=demo"], ["--config", "protocol=corrected", "hoechst_channels=4"]):
+    for config in ([], ["--config", "preset=demo"], ["--config", "protocol=corrected,hoechst_channels=4"]):
         result = snakemake("--list-rules", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
                            "--configfile", str(ROOT / "config.yaml"), *config)  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]

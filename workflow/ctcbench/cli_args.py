@@ -1,40 +1,36 @@
-"""Command-line options that several `ctcbench` commands share, declared once so they read the same everywhere."""
+"""Command-line options that commands of every stage share, declared once so they read the same everywhere.
+
+Options about the dataset (its pointer, image lists, the test annotator) live with the data stage
+(`data.cli_options`); this module stays below every stage and imports none of them.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .data.imageio import PROTOCOLS
-from .data.layout import TEST_ANNOTATORS
-
-
-def add_dataset(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", type=Path, required=True, help="dataset pointer (results/<preset>/data/dataset.json)"
-    )
+from . import protocol as protocols
+from .errors import ConfigError
 
 
-def add_image_list(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--image-list", type=Path, required=True, help=f"{what} (a text file, one id per line)")
+def protocol_value(text: str) -> protocols.Protocol:
+    """argparse type: a preset name or a name with overrides (`faithful,fusion_gate=null`)."""
+    try:
+        return protocols.parse(text, "--protocol")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_protocol(parser: argparse.ArgumentParser, required: bool = False) -> None:
     parser.add_argument(
         "--protocol",
-        choices=PROTOCOLS,
+        type=protocol_value,
         required=required,
-        default=None if required else "faithful",
-        help="faithful: as the original code (8-bit OpenCV reads, its thresholds); corrected: the fixed protocol",
-    )
-
-
-def add_test_annotator(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--test-annotator",
-        choices=TEST_ANNOTATORS,
-        default="Unioned",
-        help="test ground truth folder under Annotations/test",
+        default=None if required else protocols.FAITHFUL,
+        metavar="PROTOCOL",
+        help=(
+            "faithful (as the original code), corrected (each defect fixed), or a preset with switches overridden: "
+            "faithful,fusion_gate=null (switches: docs/protocol.md#switches)"
+        ),
     )
 
 

@@ -17,9 +17,18 @@ import yaml
 from .classify.variants import pseudo_threshold
 from .data.layout import check_dataset_root
 from .errors import ConfigError, DatasetError
+from .protocol import parse as parse_protocol
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 BASE_PRESET = "paper"
+# Keys that became switches of the protocol (ctcbench.protocol): key path -> switch.
+MOVED_TO_PROTOCOL = {
+    ("hoechst_channels",): "hoechst_channels",
+    ("detect", "standardise"): "detector_standardise",
+    ("detect", "stem"): "detector_stem",
+    ("detect", "box_shift"): "box_shift",
+    ("pipeline", "fusion_gate"): "fusion_gate",
+}
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -150,8 +159,6 @@ def _semantic_checks(config: dict, source: str) -> None:
             f"{source}: ablations.unknown.strategies = {confident}: one u-pseudo-<threshold> set at most (one "
             "pseudo-labelling pass writes it)"
         )
-    if config["hoechst_channels"] == 4 and config["protocol"] == "faithful":
-        raise ConfigError(f"{source}: hoechst_channels = 4: needs protocol: corrected (the original used 3)")
     dataset = config["dataset"]
     if dataset["source"] == "local":
         root = dataset.get("local", {}).get("root")
@@ -162,6 +169,22 @@ def _semantic_checks(config: dict, source: str) -> None:
         except DatasetError as error:
             reason = str(error).removeprefix(f"{Path(root)}: ")
             raise ConfigError(f"{source}: dataset.local.root = {root}: {reason}") from None
+
+
+def _moved_keys(raw: dict, source: str) -> None:
+    """One line for a key that is now a protocol switch, saying how to write it instead."""
+    for path, switch in MOVED_TO_PROTOCOL.items():
+        node: Any = raw
+        for part in path:
+            node = node.get(part, KeyError) if isinstance(node, dict) else KeyError
+        if node is not KeyError:
+            base = raw.get("protocol", "faithful")
+            base = base.get("base", "faithful") if isinstance(base, dict) else str(base).split(",")[0]
+            value = "null" if node is None else node
+            raise ConfigError(
+                f"{source}: {'.'.join(path)} is now a switch of the protocol: write `protocol: {{base: {base}, "
+                f"{switch}: {value}}}` instead (docs/protocol.md#switches)"
+            )
 
 
 def typed(value: Any) -> Any:
@@ -201,12 +224,15 @@ def resolve(raw: dict, source: str = "config.yaml", overrides: dict | None = Non
             known = ", ".join(presets) or "(none defined)"
             raise ConfigError(f"{source}: preset = {preset!r}: expected {BASE_PRESET} or one of {known}")
         raw = deep_merge(deep_merge(raw, presets[preset]), overrides)
+    _moved_keys(raw, source)
     schema = load_schema()
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(raw))
     if errors:
         raise ConfigError(_describe(jsonschema.exceptions.best_match(errors), source))
     config = copy.deepcopy(raw)
     _fill_defaults(config, schema, schema)
+    # The protocol is kept as its name (`faithful`, `faithful,fusion_gate=null`): one string, every switch in it.
+    config["protocol"] = parse_protocol(config["protocol"], f"{source}: protocol").name
     _semantic_checks(config, source)
     return config
 

@@ -2,8 +2,8 @@
 
 Run paths name the preset, setting, training set and seed (docs/experiments.md#results-layout) but not the protocol: a
 faithful and a corrected run of the same grid point share a path. The first real run writes `protocol.json` at the root
-of `results/{preset}/`; every later plan of that tree with another protocol (or another Hoechst channel count) stops
-with one line instead of retraining over the earlier results.
+of `results/{preset}/`; every later plan of that tree with another protocol (any switch changed) stops with one line
+instead of retraining over the earlier results.
 """
 
 from __future__ import annotations
@@ -14,17 +14,30 @@ from typing import Any
 
 from .errors import ConfigError
 from .io import atomic_write_json
+from .protocol import SWITCHES, Protocol, format_value, parse
 
 STAMP_NAME = "protocol.json"
-STAMPED_KEYS = ("protocol", "hoechst_channels")
 
 
 def stamp_of(config: dict[str, Any]) -> dict[str, Any]:
-    return {key: config[key] for key in STAMPED_KEYS}
+    return {"protocol": parse(config["protocol"]).name}
+
+
+def _stamped_protocol(found: dict[str, Any], path: Path) -> Protocol:
+    """The protocol of a stamp; one written before the switches existed also carries `hoechst_channels`."""
+    try:
+        protocol = parse(found.get("protocol", ""), f"{path}: protocol")
+        if "hoechst_channels" in found:
+            protocol = protocol.replace(hoechst_channels=found["hoechst_channels"])
+        return protocol
+    except ConfigError:
+        raise ConfigError(
+            f"{path}: unreadable protocol; delete it if {path.parent} holds no results you need"
+        ) from None
 
 
 def check_stamp(results: Path | str, config: dict[str, Any]) -> None:
-    """ConfigError when `results` was made with other stamped settings than `config` asks for."""
+    """ConfigError when `results` was made with another protocol than `config` asks for."""
     path = Path(results) / STAMP_NAME
     if not path.is_file():
         return
@@ -32,12 +45,16 @@ def check_stamp(results: Path | str, config: dict[str, Any]) -> None:
         found = json.loads(path.read_text())
     except json.JSONDecodeError:
         raise ConfigError(f"{path}: unreadable; delete it if {results} holds no results you need") from None
-    wanted = stamp_of(config)
-    changed = [f"{key} {found.get(key)!r} -> {wanted[key]!r}" for key in STAMPED_KEYS if found.get(key) != wanted[key]]
+    before, wanted = _stamped_protocol(found, path), parse(config["protocol"])
+    changed = [
+        f"{key} {format_value(getattr(before, key))} -> {format_value(getattr(wanted, key))}"
+        for key in SWITCHES
+        if getattr(before, key) != getattr(wanted, key)
+    ]
     if changed:
         raise ConfigError(
-            f"{path}: {results} holds results of another configuration ({', '.join(changed)}); run this one in "
-            f"another --directory, or delete {results} to replace them"
+            f"{path}: {results} holds results of another protocol ({before.name}; {', '.join(changed)}); run this "
+            f"one in another --directory, or delete {results} to replace them"
         )
 
 

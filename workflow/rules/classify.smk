@@ -47,29 +47,15 @@ rule classify_train:
         mem_mb=CLASSIFY_RESOURCES["mem_mb"],
         runtime=classify_runtime,
     params:
-        timm=lambda wildcards: CLASSIFY_BACKBONES[wildcards.backbone]["timm"],
-        drop_path=lambda wildcards: CLASSIFY_BACKBONES[wildcards.backbone].get(
-            "drop_path", 0
-        ),
-        schedule=classify_schedule_args,
-        pretrained=(
-            f"--pretrained --weights-dir {CLASSIFY['weights_dir']}"
-            if CLASSIFY["pretrained"]
-            else ""
-        ),
+        spec=lambda wildcards: classify_spec(wildcards).to_json(),
+        weights_dir=CLASSIFY["weights_dir"],
         out_dir=lambda wildcards, output: os.path.dirname(output.run),
-        protocol=PROTOCOL,
-        image_size=CLASSIFY["image_size"],
-        hoechst=config["hoechst_channels"],
         workers=CLASSIFY_RESOURCES["workers"],
         resume_every=CLASSIFY["resume_every"],
     conda:
         ENV
     shell:
-        "python -m ctcbench classify-train --backbone {wildcards.backbone} --timm {params.timm}"
-        " --setting {wildcards.setting} --trainset {wildcards.trainset} --seed {wildcards.seed}"
-        " --protocol {params.protocol} --hoechst-channels {params.hoechst} --image-size {params.image_size}"
-        " --drop-path {params.drop_path} {params.pretrained} {params.schedule}"
+        "python -m ctcbench classify-train --spec {params.spec:q} --weights-dir {params.weights_dir:q}"
         " --train-cache {input.train} --val-cache {input.val} --trainset-file {input.trainset}"
         " --out-dir {params.out_dir} --threads {threads} --workers {params.workers}"
         " --resume-every {params.resume_every} > {log} 2>&1"

@@ -3,7 +3,7 @@ import math
 import re
 
 from ctcbench.classify.grid import planned_runs, trainset_path
-from ctcbench.classify.schedule import resolve_schedule
+from ctcbench.classify.spec import classifier_spec
 from ctcbench.classify.variants import pseudo_threshold
 
 CLASSIFY = config["classify"]
@@ -68,20 +68,21 @@ def classify_train_inputs(wildcards):
     return inputs
 
 
-def classify_schedule_args(wildcards):
-    """The backbone's effective schedule (base, named override, faithful lr) as classify-train options."""
-    s = resolve_schedule(CLASSIFY, wildcards.backbone, PROTOCOL)
-    return (
-        f"--lr {s.lr} --iterations {s.iterations} --milestones {' '.join(map(str, s.milestones))}"
-        f" --gamma {s.gamma} --warmup {s.warmup} --batch-size {s.batch_size} --val-every {s.val_every}"
-        f" --label-smoothing {s.label_smoothing}"
+def classify_spec(wildcards):
+    """The run's spec (ctcbench.classify.spec): everything that changes its numbers, as classify-train reads it."""
+    return classifier_spec(
+        config,
+        wildcards.backbone,
+        wildcards.setting,
+        wildcards.trainset,
+        wildcards.seed,
     )
 
 
 def classify_runtime(wildcards):
     """Minutes for the job: the configured base-schedule runtime scaled by this backbone's iterations."""
     base = CLASSIFY["schedule"]["iterations"]
-    iterations = resolve_schedule(CLASSIFY, wildcards.backbone, PROTOCOL).iterations
+    iterations = classify_spec(wildcards).schedule.iterations
     return math.ceil(CLASSIFY_RESOURCES["runtime"] * iterations / base)
 
 

@@ -5,6 +5,7 @@ from ctcbench.launch_checks import PlannedJob, launch_problems
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
+from ctcbench.protocol import of_config
 from ctcbench.results_stamp import check_stamp, write_stamp
 
 try:
@@ -25,7 +26,10 @@ shell.prefix(
 )
 
 PRESET = config["preset"]
-PROTOCOL = config["protocol"]
+# The protocol's switches (ctcbench.protocol): rules read the one a behaviour needs, never the preset's name.
+PROTOCOL = of_config(config)
+# The HTML report's captions (workflow/report/*.rst) read the switches too; they see only `config`.
+config["protocol_switches"] = PROTOCOL.to_dict()
 RESULTS = f"results/{PRESET}"
 
 # Run paths do not name the protocol: a tree made with another one is refused rather than overwritten.
@@ -66,7 +70,7 @@ PAPER_DIR = os.path.join(workflow.basedir, "resources", "paper")
 
 wildcard_constraints:
     split="train|val|test",
-    protocol="faithful|corrected",
+    reader="opencv|native",
 
 
 def image_list_names():
@@ -89,7 +93,7 @@ def trainset_names():
 
 
 def crop_cache(split):
-    return f"{RESULTS}/crops/{PROTOCOL}/{split}.npz"
+    return f"{RESULTS}/crops/{PROTOCOL.image_read}/{split}.npz"
 
 
 def data_targets():

@@ -124,11 +124,11 @@ rule crop_cache:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
     output:
-        f"{RESULTS}/crops/{{protocol}}/{{split}}.npz",
+        f"{RESULTS}/crops/{{reader}}/{{split}}.npz",
     log:
-        f"{LOGS}/data/crops_{{protocol}}_{{split}}.log",
+        f"{LOGS}/data/crops_{{reader}}_{{split}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/crops_{{protocol}}_{{split}}.tsv"
+        f"{RESULTS}/benchmarks/crops_{{reader}}_{{split}}.tsv"
     threads: config["threads"]["crops"]
     resources:
         mem_mb=8000,
@@ -138,7 +138,7 @@ rule crop_cache:
     conda:
         ENV
     shell:
-        "python -m ctcbench crops --dataset {input.dataset} --split {wildcards.split} --protocol {wildcards.protocol}"
+        "python -m ctcbench crops --dataset {input.dataset} --split {wildcards.split} --reader {wildcards.reader}"
         " --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
 
 
@@ -155,7 +155,7 @@ rule trainsets:
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
         fractions=" ".join(f"{f:g}" for f in config["ablations"]["fractions"]["values"]),
         seeds=" ".join(str(s) for s in config["seeds"]),
-        stratified="--stratified" if PROTOCOL == "corrected" else "",
+        stratified="--stratified" if PROTOCOL.stratified_fractions else "",
     conda:
         ENV
     shell:

@@ -98,10 +98,10 @@ rule detect_train:
         " --model {output.model} --run-json {output.run} --curves {output.curves} > {log} 2>&1"
 
 
-# Test predictions feed the tables; the corrected protocol also predicts the val images, on which the pipeline
-# chooses its score threshold before applying it to test.
+# Test predictions feed the tables; with a held-out image threshold the detectors also predict the val images, on
+# which the pipeline chooses its score threshold before applying it to test.
 DETECT_PREDICT_SPLITS = {"test": "predictions.json"}
-if PROTOCOL == "corrected":
+if PROTOCOL.image_threshold == "heldout":
     DETECT_PREDICT_SPLITS["val"] = "predictions-val.json"
 
 for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
@@ -141,7 +141,7 @@ for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
             " --out {output} > {log} 2>&1"
 
 
-# In the corrected protocol the detection stage also reports the F1 at the threshold chosen on the val images.
+# With a held-out image threshold the detection stage also reports the F1 at the threshold chosen on val.
 DETECT_VAL_INPUTS = (
     {
         "val_predictions": f"{DETECT_RUN}/predictions-val.json",
@@ -167,7 +167,7 @@ rule detect_evaluate:
         **DETECT_CONSTRAINTS,
     params:
         annotator=config["dataset"]["test_annotator"],
-        protocol=PROTOCOL,
+        protocol=PROTOCOL.name,
         nms_iou=config["pipeline"]["nms_iou"],
         val=lambda wildcards, input: (
             f"--val-predictions {input.val_predictions} --val-list {input.val_list}"
@@ -179,4 +179,4 @@ rule detect_evaluate:
     shell:
         "python -m ctcbench detect-evaluate --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --test-annotator {params.annotator}"
-        " --protocol {params.protocol} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"
+        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"

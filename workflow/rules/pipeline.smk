@@ -43,14 +43,14 @@ for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
             mem_mb=CLASSIFY_RESOURCES["mem_mb"],
             runtime=60,
         params:
-            protocol=PROTOCOL,
+            protocol=PROTOCOL.name,
             nms_iou=PIPELINE["nms_iou"],
             workers=CLASSIFY_RESOURCES["workers"],
         conda:
             ENV
         shell:
             "python -m ctcbench pipeline-score --dataset {input.dataset} --image-list {input.image_list}"
-            " --predictions {input.predictions} --classifier {input.classifier} --protocol {params.protocol}"
+            " --predictions {input.predictions} --classifier {input.classifier} --protocol {params.protocol:q}"
             " --nms-iou {params.nms_iou} --threads {threads} --workers {params.workers}"
             " --out {output} > {log} 2>&1"
 
@@ -67,8 +67,7 @@ rule pipeline_evaluate:
         **PIPELINE_CONSTRAINTS,
         omega=r"[0-9.]+",
     params:
-        protocol=PROTOCOL,
-        gate=PIPELINE_GATE,
+        protocol=PROTOCOL.name,
         nms_iou=PIPELINE["nms_iou"],
         annotator=config["dataset"]["test_annotator"],
         val=lambda wildcards, input: (
@@ -80,7 +79,7 @@ rule pipeline_evaluate:
         ENV
     shell:
         "python -m ctcbench pipeline-evaluate --dataset {input.dataset} --image-list {input.image_list}"
-        " --scores {input.scores} --omega {wildcards.omega} {params.gate} --protocol {params.protocol}"
+        " --scores {input.scores} --omega {wildcards.omega} --protocol {params.protocol:q}"
         " --nms-iou {params.nms_iou} --test-annotator {params.annotator} {params.val}"
         " --out {output} > {log} 2>&1"
 

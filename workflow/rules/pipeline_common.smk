@@ -16,8 +16,6 @@ PIPELINE_CONSTRAINTS = dict(
     trainset=r"all|patient-r\d{2}|u-drop|u-pseudo-all|u-pseudo-[0-9.]+",
     seed=r"\d+",
 )
-# The faithful protocol keeps the original's gate: boxes the detector scores below it skip the classifier.
-PIPELINE_GATE = f"--gate {PIPELINE['fusion_gate']}" if PROTOCOL == "faithful" else ""
 # Each table's report category (report_common.smk).
 TABLE_NAMES = {
     "table4_image_level": "image_level",

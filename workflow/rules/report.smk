@@ -75,7 +75,7 @@ rule report_page:
     log:
         f"{LOGS}/report/page.log",
     params:
-        title=f"'ctcbench: {PRESET} preset, {PROTOCOL} protocol'",
+        title=f"'ctcbench: {PRESET} preset, {PROTOCOL.name} protocol'",
     conda:
         ENV
     shell:

@@ -40,7 +40,7 @@ ROTATE_LIMIT = 90.0
 
 @dataclass(frozen=True)
 class Normalisation:
-    """Per-channel standardisation (corrected protocol); identity when mean/std are None (faithful)."""
+    """Per-channel standardisation (classifier_normalisation: train_statistics); identity when mean/std are None."""
 
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
@@ -127,8 +127,9 @@ def gaussian_blur(image: np.ndarray, kernel: int) -> np.ndarray:
     return _channels_last(cv2.GaussianBlur(image, (kernel, kernel), 0), image)
 
 
-def brightness(image: np.ndarray, beta: float, faithful: bool) -> np.ndarray:
-    if faithful:
+def brightness(image: np.ndarray, beta: float, mode: str) -> np.ndarray:
+    """The brightness step by the protocol's `brightness_augmentation` (docs/defects.md#defect-1)."""
+    if mode == "clipped":
         return np.clip(image + np.float32(beta), 0.0, 1.0)
     return image * np.float32(1.0 + beta)
 
@@ -149,7 +150,7 @@ def resize(image: np.ndarray, size: int, out: np.ndarray | None = None) -> np.nd
     return out
 
 
-def augment(image: np.ndarray, params: AugmentParams, faithful: bool) -> np.ndarray:
+def augment(image: np.ndarray, params: AugmentParams, brightness_mode: str) -> np.ndarray:
     """Steps 1-5 on a native-size H x W x C float32 crop."""
     if params.hflip:
         image = image[:, ::-1]
@@ -161,7 +162,7 @@ def augment(image: np.ndarray, params: AugmentParams, faithful: bool) -> np.ndar
     if params.blur_kernel is not None:
         image = gaussian_blur(image, params.blur_kernel)
     if params.beta is not None:
-        image = brightness(image, params.beta, faithful)
+        image = brightness(image, params.beta, brightness_mode)
     return image
 
 
@@ -174,26 +175,26 @@ def train_image(
     crop: np.ndarray,
     params: AugmentParams,
     image_size: int,
-    faithful: bool,
+    brightness_mode: str,
     norm: Normalisation,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """H x W x C float32 crop -> augmented, resized (and in corrected mode standardised) S x S x C array,
+    """H x W x C float32 crop -> augmented, resized (and standardised, when the run normalises) S x S x C array,
     written into `out` when given (a row of a channels-last batch)."""
-    image = resize(augment(crop, params, faithful), image_size, out)
+    image = resize(augment(crop, params, brightness_mode), image_size, out)
     return norm.apply(image, in_place=out is not None)
 
 
 def eval_image(crop: np.ndarray, image_size: int, norm: Normalisation, out: np.ndarray | None = None) -> np.ndarray:
-    """Evaluation: resize only, plus the training normalisation in the corrected protocol."""
+    """Evaluation: resize only, plus the training normalisation when the run has one."""
     return norm.apply(resize(crop, image_size, out), in_place=out is not None)
 
 
 def train_transform(
-    crop: np.ndarray, rng: np.random.Generator, image_size: int, faithful: bool, norm: Normalisation
+    crop: np.ndarray, rng: np.random.Generator, image_size: int, brightness_mode: str, norm: Normalisation
 ) -> torch.Tensor:
     """One crop on its own (the batch path draws a whole batch's choices at once)."""
-    return to_tensor(train_image(crop, draw_params(rng, 1)[0], image_size, faithful, norm))
+    return to_tensor(train_image(crop, draw_params(rng, 1)[0], image_size, brightness_mode, norm))
 
 
 def eval_transform(crop: np.ndarray, image_size: int, norm: Normalisation) -> torch.Tensor:

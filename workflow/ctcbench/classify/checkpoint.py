@@ -15,10 +15,11 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..io import atomic_torch_save
+from ..protocol import Protocol, parse
 from .augment import Normalisation
 from .models import build_model
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the spec names its protocol with every switch (ctcbench.protocol)
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,17 @@ class ModelSpec:
     classes: tuple[str, ...]
     image_size: int
     setting: str
-    hoechst_channels: int
-    protocol: str
+    protocol: str  # the protocol's name (ctcbench.protocol): the stem rule and the Hoechst channels come from it
     drop_path: float = 0.0
     norm: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def protocol_switches(self) -> Protocol:
+        return parse(self.protocol)
+
+    @property
+    def hoechst_channels(self) -> int:
+        return self.protocol_switches.hoechst_channels
 
     @property
     def normalisation(self) -> Normalisation:
@@ -49,7 +57,7 @@ class ModelSpec:
             self.num_outputs,
             image_size=self.image_size,
             weights=weights,
-            protocol=self.protocol,
+            stem=self.protocol_switches.classifier_stem,
             drop_path=self.drop_path,
         )
 

@@ -127,12 +127,12 @@ class TrainBatches(Dataset):
         batch_size: int,
         image_size: int,
         seed: int,
-        faithful: bool,
+        brightness_mode: str,
         norm: Normalisation,
     ) -> None:
         self.source, self.indices, self.labels = source, indices, labels
         self.batch_size, self.image_size, self.seed = batch_size, image_size, seed
-        self.faithful, self.norm = faithful, norm
+        self.brightness_mode, self.norm = brightness_mode, norm
 
     def __len__(self) -> int:  # steps are unbounded; the sampler decides which ones are drawn
         return 2**62
@@ -147,7 +147,9 @@ class TrainBatches(Dataset):
         rng = step_rng(self.seed, step)
         positions = batch_positions(rng, len(self.indices), self.batch_size)
         for row, (p, params) in enumerate(zip(positions, draw_params(rng, len(positions)))):
-            train_image(self.source.crop(self.indices[p]), params, self.image_size, self.faithful, self.norm, out[row])
+            train_image(
+                self.source.crop(self.indices[p]), params, self.image_size, self.brightness_mode, self.norm, out[row]
+            )
         return torch.from_numpy(self.labels[positions])
 
     def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +210,7 @@ def train_stream(
 
 
 class EvalChunks(Dataset):
-    """Item k is chunk k of the given crops, resized (and standardised in the corrected protocol)."""
+    """Item k is chunk k of the given crops, resized (and standardised when the run normalises)."""
 
     def __init__(
         self, source: CropSource, indices: np.ndarray, image_size: int, norm: Normalisation, chunk: int

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--split-seed",
         type=int,
         default=0,
-        help="seed of the val halves of the corrected threshold (same for all runs)",
+        help="seed of the val halves of a cross-fitted threshold (same for all runs)",
     )
     add_device(parser)
     add_threads(parser)

@@ -1,15 +1,16 @@
 """Cell-level evaluation of one run on the val crops (docs/metrics.md#cell-level) and its embeddings
 (docs/experiments.md#embeddings).
 
-Both protocols report the original's numbers: the F1-maximising threshold of the sweep, chosen on the same val
+Every run reports the original's numbers: the F1-maximising threshold of the sweep, chosen on the same val
 crops it is reported on (an oracle, defect 8), with that threshold's precision and recall; AUROC of P(R); 3-class
 argmax accuracy; the row-normalised R/G/U confusion matrix (Fig. 7) and the binary confusion at the threshold.
 
-The corrected protocol adds an honest F1 by cross-fitting the threshold: the val images are split in two halves
+With the protocol's `cell_threshold: cross_fitted` (docs/defects.md#defect-8) an honest F1 is added by cross-fitting
+the threshold: the val images are split in two halves
 (seeded, stratified by patient, every crop of an image in the same half), the threshold is tuned on each half and
 applied to the other, and F1/precision/recall are computed over all val crops with those held-out predictions.
-In the corrected protocol these become the headline `f1`/`precision`/`recall`; the oracle values stay under
-`oracle`. AUROC and accuracy need no threshold and are the same in both.
+These then become the headline `f1`/`precision`/`recall`; the oracle values stay under `oracle`. AUROC and
+accuracy need no threshold and are the same either way.
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ def cross_fitted(is_cancer: np.ndarray, p_cancer: np.ndarray, halves: np.ndarray
 def cell_metrics(
     labels: np.ndarray,
     predictions: Predictions,
-    protocol: str,
+    threshold: str,
     image_ids: np.ndarray | None = None,
     patients: np.ndarray | None = None,
     split_seed: int = 0,
 ) -> dict[str, Any]:
-    """Every number of docs/metrics.md#cell-level for one run, as a JSON-ready dict (fractions, not percent)."""
+    """Every number of docs/metrics.md#cell-level for one run, as a JSON-ready dict (fractions, not percent);
+    `threshold` is the protocol's `cell_threshold` (oracle | cross_fitted)."""
     labels = np.asarray(labels, np.int64)
     is_cancer = labels == CLASSES.index("R")
     p_cancer = predictions.p_cancer
@@ -99,9 +101,9 @@ def cell_metrics(
         "confusion_order": list(CLASSES),
         "sweep": [{k: s.to_dict()[k] for k in ("threshold", "f1", "precision", "recall")} for s in curve],
     }
-    if protocol == "corrected":
+    if threshold == "cross_fitted":
         if image_ids is None or patients is None:
-            raise ValueError("the corrected protocol needs the image id and patient of every crop")
+            raise ValueError("a cross-fitted threshold needs the image id and patient of every crop")
         halves = image_halves(np.asarray(image_ids), np.asarray(patients), split_seed)
         held = cross_fitted(is_cancer, p_cancer, halves)
         scores = {k: v for k, v in held.scores.to_dict().items() if k != "threshold"}
@@ -141,7 +143,8 @@ def evaluate_run(
     )
     labels = cache.labels.astype(np.int64)
     patients = cache.patients
-    metrics = cell_metrics(labels, predictions, spec.protocol, cache.image_ids, patients, split_seed)
+    threshold = spec.protocol_switches.cell_threshold
+    metrics = cell_metrics(labels, predictions, threshold, cache.image_ids, patients, split_seed)
     metrics = {
         "run": {k: info.get(k) for k in ("backbone", "setting", "trainset", "seed")},
         "protocol": spec.protocol,

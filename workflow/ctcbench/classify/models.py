@@ -4,10 +4,10 @@ The original used torchvision ImageNet weights, replaced each ImageNet head by a
 Linear(feat_dim, num_classes) on the pooled feature. timm's `num_classes` does the same: the head is a fresh
 Linear on the pooled (for ConvNeXt: pooled and LayerNorm-ed) feature, which `embed` returns.
 
-Stem for C != 3 input channels:
-* faithful: the original replaced the first conv by a freshly initialised, trainable conv of the same geometry
+Stem for C != 3 input channels (the protocol's `classifier_stem`, docs/defects.md#defect-9):
+* `fresh`: the original replaced the first conv by a freshly initialised, trainable conv of the same geometry
   (PyTorch's default Conv2d init), throwing the pretrained stem away;
-* corrected: the pretrained RGB filters are kept and adapted by timm (`adapt_input_conv`: repeated over the C
+* `adapted`: the pretrained RGB filters are kept and adapted by timm (`adapt_input_conv`: repeated over the C
   channels and scaled by 3/C, so a constant input gives the same response as before).
 
 Pretrained weights are never fetched implicitly: they come from `<weights_dir>/<timm name>.safetensors` (or
@@ -95,10 +95,10 @@ def build_model(
     *,
     image_size: int = 128,
     weights: Path | str | None = None,
-    protocol: str = "faithful",
+    stem: str = "fresh",
     drop_path: float = 0.0,
 ) -> nn.Module:
-    """A timm classifier; `weights` (a staged file) makes it pretrained with the protocol's stem rule."""
+    """A timm classifier; `weights` (a staged file) makes it pretrained, its stem as `stem` says (fresh | adapted)."""
     kwargs = _model_kwargs(timm_name, image_size, drop_path)
     try:
         if weights is None:
@@ -109,7 +109,7 @@ def build_model(
         # The file overrides every remote source; timm then drops the ImageNet head (num_classes differs),
         # resizes position tables if needed and, for in_chans != 3, adapts the stem.
         overlay = {"file": str(path), "source": "", "hf_hub_id": None, "url": ""}
-        fresh_stem = protocol == "faithful" and in_chans != 3
+        fresh_stem = stem == "fresh" and in_chans != 3
         model = timm.create_model(
             timm_name,
             pretrained=True,

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..protocol import Protocol
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ class Schedule:
 SCHEDULE_KEYS = tuple(Schedule.__dataclass_fields__)
 
 
-def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: str) -> Schedule:
+def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: Protocol) -> Schedule:
     """The effective schedule of `backbone`: base schedule, then its named override, then faithful_lr.
 
     `faithful_lr` reproduces a per-backbone learning rate the original used despite the paper's "same
-    configuration" (EfficientNet-B4 at 1e-3, docs/defects.md#defect-14); the corrected protocol ignores it.
+    configuration" (EfficientNet-B4 at 1e-3, docs/defects.md#defect-14); it applies when the protocol's
+    `backbone_lr_overrides` is on.
     """
     spec = classify["backbones"].get(backbone)
     if spec is None:
@@ -71,7 +73,7 @@ def resolve_schedule(classify: dict[str, Any], backbone: str, protocol: str) -> 
                 f"classify.backbones.{backbone}.schedule = {name!r}: expected a key of classify.schedules"
             )
         values.update(override)
-    if protocol == "faithful" and "faithful_lr" in spec:
+    if protocol.backbone_lr_overrides and "faithful_lr" in spec:
         values["lr"] = spec["faithful_lr"]
     unknown = sorted(set(values) - set(SCHEDULE_KEYS))
     if unknown:

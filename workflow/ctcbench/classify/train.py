@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +32,7 @@ from ..data.layout import CLASSES
 from ..data.splits import read_trainset
 from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
+from ..protocol import Protocol
 from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, versions
 from ..tables import write_csv
 from .augment import Normalisation
@@ -49,6 +49,7 @@ from .runtime import (
     set_rng_state,
 )
 from .schedule import Schedule
+from .spec import ClassifierSpec
 from .variants import head_outputs, trainset_classes
 
 log = logging.getLogger(__name__)
@@ -63,22 +64,13 @@ CURVE_COLUMNS = ("step", "lr", "loss", "val_accuracy")
 
 @dataclass
 class TrainConfig:
-    """One grid point: what to train on, with which backbone and schedule, and where to write it."""
+    """One grid point: its spec (everything that changes its numbers), its files, and how to compute it."""
 
-    backbone: str
-    timm_name: str
-    setting: str
-    trainset: str  # variant name: all, patient-r06, frac-0.1, u-drop, u-pseudo-all, ...
-    seed: int
-    protocol: str
-    schedule: Schedule
+    spec: ClassifierSpec
     train_cache: Path
     val_cache: Path
     trainset_file: Path
     out_dir: Path
-    image_size: int = 128
-    hoechst_channels: int = 3
-    drop_path: float = 0.0
     weights: Path | None = None  # staged pretrained weights; None trains from scratch
     device: str = "auto"
     threads: int = 1
@@ -86,21 +78,21 @@ class TrainConfig:
     deterministic: bool = True
     resume_every: int = 1000
 
-    def fingerprint(self) -> dict[str, Any]:
-        """What must not change between a run and its resumption."""
-        return {
-            "backbone": self.backbone,
-            "timm_name": self.timm_name,
-            "setting": self.setting,
-            "trainset": self.trainset,
-            "seed": self.seed,
-            "protocol": self.protocol,
-            "schedule": self.schedule.to_dict(),
-            "image_size": self.image_size,
-            "hoechst_channels": self.hoechst_channels,
-            "drop_path": self.drop_path,
-            "pretrained": self.weights is not None,
-        }
+    def __post_init__(self) -> None:
+        if self.spec.pretrained != (self.weights is not None):
+            raise ConfigError(
+                f"{self.spec.name}: the spec says pretrained={self.spec.pretrained}, but weights are "
+                f"{'given' if self.weights is not None else 'missing'}; pass --weights-dir with staged weights "
+                "exactly when classify.pretrained is true"
+            )
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.spec.schedule
+
+    @property
+    def protocol(self) -> Protocol:
+        return self.spec.switches
 
 
 @dataclass
@@ -166,22 +158,22 @@ def prepare_data(cfg: TrainConfig) -> RunData:
     """Training set onto the crop cache, classes and head of its variant, normalisation, validation crops."""
     train_cache, val_cache = CropCache.load(cfg.train_cache), CropCache.load(cfg.val_cache)
     indices, labels = trainset_indices(train_cache, read_trainset(cfg.trainset_file), cfg.trainset_file)
-    classes = trainset_classes(cfg.trainset)
+    run, protocol = cfg.spec, cfg.protocol
+    classes = trainset_classes(run.trainset)
     _check_labels(labels, classes, cfg.trainset_file)
-    source = CropSource(train_cache, cfg.setting, cfg.hoechst_channels)
-    faithful = cfg.protocol == "faithful"
-    norm = Normalisation() if faithful else channel_statistics(source, indices)
+    source = CropSource(train_cache, run.setting, protocol.hoechst_channels)
+    standardise = protocol.classifier_normalisation == "train_statistics"
+    norm = channel_statistics(source, indices) if standardise else Normalisation()
     spec = ModelSpec(
-        backbone=cfg.backbone,
-        timm_name=cfg.timm_name,
+        backbone=run.backbone,
+        timm_name=run.timm_name,
         in_chans=source.channels,
-        num_outputs=head_outputs(cfg.trainset, cfg.protocol),
+        num_outputs=head_outputs(run.trainset, protocol),
         classes=classes,
-        image_size=cfg.image_size,
-        setting=cfg.setting,
-        hoechst_channels=cfg.hoechst_channels,
-        protocol=cfg.protocol,
-        drop_path=cfg.drop_path,
+        image_size=run.image_size,
+        setting=run.setting,
+        protocol=run.protocol,
+        drop_path=run.drop_path,
         norm=norm.to_dict(),
     )
     # 2-class sets validate on the val crops of their classes (the original's val_noU).
@@ -193,9 +185,18 @@ def prepare_data(cfg: TrainConfig) -> RunData:
         train_cache=train_cache,
         val_cache=val_cache,
         spec=spec,
-        batches=TrainBatches(source, indices, labels, schedule.batch_size, cfg.image_size, cfg.seed, faithful, norm),
+        batches=TrainBatches(
+            source,
+            indices,
+            labels,
+            schedule.batch_size,
+            run.image_size,
+            run.seed,
+            protocol.brightness_augmentation,
+            norm,
+        ),
         val=EvalChunks(
-            CropSource(val_cache, cfg.setting, cfg.hoechst_channels), val_indices, cfg.image_size, norm, EVAL_CHUNK
+            CropSource(val_cache, run.setting, protocol.hoechst_channels), val_indices, run.image_size, norm, EVAL_CHUNK
         ),
         val_labels=val_cache.labels[val_indices].astype(np.int64),
     )
@@ -214,7 +215,7 @@ def train(
     schedule = cfg.schedule
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    seed_everything(cfg.seed)
+    seed_everything(cfg.spec.seed)
     device = pick_device(cfg.device)
     configure(device, cfg.threads, cfg.deterministic)
 
@@ -231,8 +232,8 @@ def train(
     resume_path, pending_best = resume_dir / LAST, resume_dir / BEST
     if resume_path.is_file():
         saved = load_resume(resume_path)
-        if saved["fingerprint"] != cfg.fingerprint():
-            raise ConfigError(f"{resume_path}: resume state of a different configuration; delete it to start over")
+        if saved["spec_digest"] != cfg.spec.digest():
+            raise ConfigError(f"{resume_path}: resume state of a different run spec; delete it to start over")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         set_rng_state(saved["rng"])
@@ -243,12 +244,13 @@ def train(
     state.sessions += 1
 
     pin = device.type == "cuda"
-    train_loader = train_stream(data.batches, range(state.next_step, schedule.iterations), cfg.workers, pin, cfg.seed)
+    seed = cfg.spec.seed
+    train_loader = train_stream(data.batches, range(state.next_step, schedule.iterations), cfg.workers, pin, seed)
     # Validation crops need only a resize: two workers keep up with any model.
     val_workers = min(cfg.workers, VAL_WORKERS)
-    val_loader = make_loader(data.val, range(len(data.val)), val_workers, pin, cfg.seed, persistent=True)
+    val_loader = make_loader(data.val, range(len(data.val)), val_workers, pin, seed, persistent=True)
 
-    info = {"backbone": cfg.backbone, "setting": cfg.setting, "trainset": cfg.trainset, "seed": cfg.seed}
+    info = {"backbone": cfg.spec.backbone, "setting": cfg.spec.setting, "trainset": cfg.spec.trainset, "seed": seed}
 
     def save_last() -> None:
         state.elapsed_s += time.monotonic() - session_clock[0]
@@ -257,11 +259,11 @@ def train(
         save_resume(
             resume_path,
             {
-                "fingerprint": cfg.fingerprint(),
+                "spec_digest": cfg.spec.digest(),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "rng": rng_state(),
-                "sampler": {"seed": cfg.seed, "next_step": state.next_step},
+                "sampler": {"seed": seed, "next_step": state.next_step},
                 "progress": state.__dict__,
             },
         )
@@ -272,7 +274,7 @@ def train(
     bar = tqdm(
         total=schedule.iterations,
         initial=state.next_step,
-        desc=f"{cfg.backbone}/{cfg.setting}/{cfg.trainset}/seed{cfg.seed}",
+        desc=cfg.spec.name,
         unit="step",
         disable=not progress,
         mininterval=1.0 if sys.stderr.isatty() else 30.0,
@@ -343,16 +345,18 @@ def write_run_record(
     cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: RunData
 ) -> None:
     """run.json: enough to tell exactly what produced this run's checkpoints (docs/experiments.md#results-layout)."""
+    run = cfg.spec
     record = {
         "run": {
-            "backbone": cfg.backbone,
-            "setting": cfg.setting,
-            "trainset": cfg.trainset,
-            "seed": cfg.seed,
-            "protocol": cfg.protocol,
+            "backbone": run.backbone,
+            "setting": run.setting,
+            "trainset": run.trainset,
+            "seed": run.seed,
+            "protocol": run.protocol,
         },
         "config": {
-            **cfg.fingerprint(),
+            **run.to_dict(),
+            "spec_digest": run.digest(),
             "weights": None if cfg.weights is None else str(cfg.weights),
             "weights_sha256": None if cfg.weights is None else file_sha256(cfg.weights),
             "classes": list(spec.classes),

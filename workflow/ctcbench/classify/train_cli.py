@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cli_args import add_device, add_workers
-from ..data.channels import SETTINGS, check_setting
-from ..data.imageio import PROTOCOLS
-from .schedule import Schedule
+from .spec import ClassifierSpec
 
 if TYPE_CHECKING:
     from .train import TrainConfig
@@ -19,47 +17,20 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    run = parser.add_argument_group("run")
-    run.add_argument("--backbone", required=True, help="backbone key of the config (e.g. convnext_b)")
-    run.add_argument("--timm", required=True, help="timm architecture name, optionally with a weight tag")
-    run.add_argument("--setting", required=True, choices=SETTINGS, help="input channels: bf, bf_hoechst, bf_fluo")
-    run.add_argument("--trainset", required=True, help="training-set variant: all, patient-r06, frac-0.1, u-drop, ...")
-    run.add_argument("--seed", type=int, required=True, help="seed of the initialisation, sampling and augmentation")
-    run.add_argument("--protocol", required=True, choices=PROTOCOLS, help="faithful (as the original) or corrected")
-    run.add_argument(
-        "--hoechst-channels",
-        type=int,
-        default=3,
-        choices=(3, 4),
-        help="bf_hoechst input: 3 (Hoechst overwrites a BF channel, as the original) or 4 (corrected only)",
+    parser.add_argument(
+        "--spec",
+        required=True,
+        help="run spec as JSON: backbone, timm name, setting, training set, seed, protocol, schedule, image size, "
+        "drop path, pretrained (the workflow generates it from config.yaml; ctcbench.classify.spec)",
     )
-    run.add_argument("--image-size", type=int, default=128, help="side of the resized crops")
-    run.add_argument("--drop-path", type=float, default=0.0, help="stochastic depth rate (torchvision's defaults)")
-    run.add_argument("--pretrained", action="store_true", help="start from the staged ImageNet weights")
-    run.add_argument("--weights-dir", type=Path, default=Path("resources/weights"), help="staged weights folder")
+    parser.add_argument(
+        "--weights-dir", type=Path, default=Path("resources/weights"), help="staged weights (pretrained specs)"
+    )
     files = parser.add_argument_group("files")
     files.add_argument("--train-cache", required=True, type=Path, help="crop cache of the train split")
     files.add_argument("--val-cache", required=True, type=Path, help="crop cache of the val split")
     files.add_argument("--trainset-file", required=True, type=Path, help="training-set list (.tsv)")
     files.add_argument("--out-dir", required=True, type=Path, help="run folder: best.pt, final.pt, run.json")
-    sched = parser.add_argument_group("schedule (docs/protocol.md#classifier-schedule)")
-    defaults = Schedule()
-    sched.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (Adam)")
-    sched.add_argument("--iterations", type=int, default=defaults.iterations, help="training steps")
-    sched.add_argument(
-        "--milestones",
-        type=int,
-        nargs="*",
-        default=list(defaults.milestones),
-        help="steps after which the learning rate is multiplied by --gamma",
-    )
-    sched.add_argument("--gamma", type=float, default=defaults.gamma, help="learning-rate factor at each milestone")
-    sched.add_argument("--warmup", type=int, default=defaults.warmup, help="steps of linear warm-up from 0")
-    sched.add_argument("--batch-size", type=int, default=defaults.batch_size, help="crops per step")
-    sched.add_argument("--val-every", type=int, default=defaults.val_every, help="steps between val evaluations")
-    sched.add_argument(
-        "--label-smoothing", type=float, default=defaults.label_smoothing, help="cross-entropy label smoothing"
-    )
     compute = parser.add_argument_group("compute")
     add_device(compute)
     compute.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
@@ -79,34 +50,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from .models import require_weights
     from .train import TrainConfig
 
-    check_setting(args.setting, args.hoechst_channels, args.protocol)
-    schedule = Schedule(
-        lr=args.lr,
-        iterations=args.iterations,
-        milestones=tuple(args.milestones),
-        gamma=args.gamma,
-        warmup=args.warmup,
-        batch_size=args.batch_size,
-        val_every=args.val_every,
-        label_smoothing=args.label_smoothing,
-    )
-    weights = require_weights(args.weights_dir, args.timm) if args.pretrained else None
+    spec = ClassifierSpec.from_json(args.spec)
     return TrainConfig(
-        backbone=args.backbone,
-        timm_name=args.timm,
-        setting=args.setting,
-        trainset=args.trainset,
-        seed=args.seed,
-        protocol=args.protocol,
-        schedule=schedule,
+        spec=spec,
         train_cache=args.train_cache,
         val_cache=args.val_cache,
         trainset_file=args.trainset_file,
         out_dir=args.out_dir,
-        image_size=args.image_size,
-        hoechst_channels=args.hoechst_channels,
-        drop_path=args.drop_path,
-        weights=weights,
+        weights=require_weights(args.weights_dir, spec.timm_name) if spec.pretrained else None,
         device=args.device,
         threads=args.threads,
         workers=args.workers,

@@ -12,10 +12,10 @@ import json
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset
 from ..errors import DatasetError
 from ..io import atomic_write_json, atomic_write_text
 from .audit import VERDICT_TEXT, audit_dataset
+from .cli_options import add_dataset
 from .pointer import DatasetPointer, read_pointer
 from .table1 import read_paper_table1
 

@@ -1,12 +1,12 @@
 """Input channels per setting (docs/protocol.md#inputs), for the classifier and for the detectors.
 
-Both protocols first bring an image pair into one canonical form, so that channel semantics never depend on the
-protocol:
+Both image readers (the protocol's `image_read`) first bring an image pair into one canonical form, so that
+channel semantics never depend on the reader:
 
-* `bf`: brightfield, H x W x 3 (faithful: the three BGR channels OpenCV returns, identical for a gray file) or
-  H x W x 1 (corrected: full bit depth, one channel);
+* `bf`: brightfield, H x W x 3 (`opencv`: the three BGR channels OpenCV returns, identical for a gray file) or
+  H x W x 1 (`native`: full bit depth, one channel);
 * `fl`: fluorescence, H x W x 3 in the order [Hoechst, green/normal, red/cancer] (the file stores R, G, B; the
-  OpenCV read reverses it, and the corrected read reverses it explicitly to match).
+  OpenCV read reverses it, and the native read reverses it explicitly to match).
 
 Settings: `bf` (Brightfield), `bf_hoechst` (Brightfield + Hoechst), `bf_fluo` (Brightfield + Fluorescence).
 """
@@ -16,15 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DatasetError
+from ..protocol import Protocol
 
 SETTINGS: tuple[str, ...] = ("bf", "bf_hoechst", "bf_fluo")
 SETTING_TITLES = {"bf": "Brightfield", "bf_hoechst": "Brightfield + Hoechst", "bf_fluo": "Brightfield + Fluorescence"}
 HOECHST, GREEN, RED = 0, 1, 2  # channel indices of the canonical fluorescence array
 
 
-def canonical_pair(bf_raw: np.ndarray, fl_raw: np.ndarray, protocol: str) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical (bf, fl) from what `imageio.read_image` returned for the two files."""
-    if protocol == "faithful":
+def canonical_pair(bf_raw: np.ndarray, fl_raw: np.ndarray, reader: str) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical (bf, fl) from what `imageio.read_image` with `reader` returned for the two files."""
+    if reader == "opencv":
         return bf_raw, fl_raw  # already BGR: fl = [Hoechst, green, red]
     if bf_raw.shape[2] == 3:
         # An RGB brightfield keeps one channel when all three agree; otherwise its channel mean.
@@ -39,13 +40,11 @@ def channel_count(setting: str, hoechst_channels: int = 3) -> int:
     return {"bf": 3, "bf_hoechst": hoechst_channels, "bf_fluo": 6}[setting]
 
 
-def check_setting(setting: str, hoechst_channels: int = 3, protocol: str | None = None) -> None:
+def check_setting(setting: str, hoechst_channels: int = 3) -> None:
     if setting not in SETTINGS:
         raise ConfigError(f"unknown setting {setting!r}; expected one of {', '.join(SETTINGS)}")
     if hoechst_channels not in (3, 4):
         raise ConfigError(f"hoechst_channels is {hoechst_channels}; expected 3 (as the original) or 4")
-    if protocol == "faithful" and hoechst_channels != 3:
-        raise ConfigError("hoechst_channels: 4 needs protocol: corrected; the original overwrote one BF channel")
 
 
 def _three_bf(bf: np.ndarray) -> np.ndarray:
@@ -71,24 +70,24 @@ def compose(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int 
 
 
 def classifier_input(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3) -> np.ndarray:
-    """Classifier channels as float32 in native units: raw 8-bit values (faithful) or full depth (corrected)."""
+    """Classifier channels as float32 in the units the image reader returned (8-bit or full depth)."""
     return compose(bf, fl, setting, hoechst_channels).astype(np.float32)
 
 
-def minmax_faithful(image: np.ndarray) -> np.ndarray:
+def minmax_uint8(image: np.ndarray) -> np.ndarray:
     """The original detector scaling: one min/max over all channels -> [0, 1] -> x255 -> truncate to uint8.
 
     It is OpenCV's NORM_MINMAX itself, not a re-derivation: its float rounding decides which values land on the
     integer boundaries before truncation, and that changes about 2 % of the output values.
     """
-    import cv2  # the faithful protocol's own dependency; imported here so the corrected path never needs it
+    import cv2  # only this scaling needs OpenCV; imported here so the float path never does
 
     scaled = cv2.normalize(image.astype(np.float32), None, alpha=0, beta=1, norm_type=cv2.NORM_MINMAX, dtype=cv2.CV_32F)
     return (scaled * 255).astype(np.uint8).reshape(image.shape)  # OpenCV drops a single channel axis
 
 
-def minmax_exact(image: np.ndarray) -> np.ndarray:
-    """Corrected detector scaling: the same min-max map to [0, 255], in float64, without 8-bit quantisation."""
+def minmax_float(image: np.ndarray) -> np.ndarray:
+    """The same min-max map to [0, 255], in float64, without 8-bit quantisation."""
     image = image.astype(np.float64)
     low, high = image.min(), image.max()
     if high <= low:
@@ -96,13 +95,16 @@ def minmax_exact(image: np.ndarray) -> np.ndarray:
     return ((image - low) * (255.0 / (high - low))).astype(np.float32)
 
 
-def detector_input(
-    bf: np.ndarray, fl: np.ndarray, setting: str, protocol: str, hoechst_channels: int = 3
-) -> np.ndarray:
+# Protocol.detector_scaling -> the per-image min-max it names (docs/defects.md#defect-20).
+DETECTOR_SCALINGS = {"uint8": minmax_uint8, "float": minmax_float}
+
+
+def detector_input(bf: np.ndarray, fl: np.ndarray, setting: str, protocol: Protocol) -> np.ndarray:
     """Detector channels (docs/protocol.md#detector-input): per-image min-max of BF, of Hoechst on its own, of FL
-    jointly; float32 0-255."""
-    check_setting(setting, hoechst_channels, protocol)
-    scale = minmax_faithful if protocol == "faithful" else minmax_exact
+    jointly, by the protocol's `detector_scaling`; float32 0-255."""
+    hoechst_channels = protocol.hoechst_channels
+    check_setting(setting, hoechst_channels)
+    scale = DETECTOR_SCALINGS[protocol.detector_scaling]
     bf_scaled = scale(_three_bf(bf))
     if setting == "bf":
         out = bf_scaled
@@ -114,12 +116,12 @@ def detector_input(
     return out.astype(np.float32)
 
 
-def read_pair(layout, image_id: str, protocol: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read an image id's brightfield and fluorescence files and return the canonical (bf, fl)."""
+def read_pair(layout, image_id: str, reader: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read an image id's brightfield and fluorescence files with `reader` and return the canonical (bf, fl)."""
     from .imageio import read_image
 
-    bf = read_image(layout.brightfield(image_id), protocol)
-    fl = read_image(layout.fluorescence(image_id), protocol)
+    bf = read_image(layout.brightfield(image_id), reader)
+    fl = read_image(layout.fluorescence(image_id), reader)
     if fl.shape[2] != 3:
         raise DatasetError(f"{layout.fluorescence(image_id)}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
     if bf.shape[:2] != fl.shape[:2]:
@@ -127,4 +129,4 @@ def read_pair(layout, image_id: str, protocol: str) -> tuple[np.ndarray, np.ndar
             f"{layout.fluorescence(image_id)}: size {fl.shape[1]}x{fl.shape[0]} differs from its brightfield "
             f"{bf.shape[1]}x{bf.shape[0]}; the two files of an image id must be registered pixel to pixel"
         )
-    return canonical_pair(bf, fl, protocol)
+    return canonical_pair(bf, fl, reader)

@@ -22,7 +22,7 @@ from .channels import read_pair
 from .layout import CLASSES, DatasetLayout, crop_name, patient_of
 from .voc import read_voc
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the cache records its image reader, not a protocol name
 
 
 def clip_box(coords: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -57,7 +57,7 @@ class CropCache:
     boxes: np.ndarray  # (N, 4) clipped integer xmin, ymin, xmax, ymax
     keys: np.ndarray  # (N,) released crop name, from the unclipped integer XML box
     bf_channels: int
-    protocol: str
+    reader: str  # the image reader that made it (Protocol.image_read)
     split: str
 
     def __len__(self) -> int:
@@ -101,7 +101,7 @@ class CropCache:
                 boxes=self.boxes,
                 keys=self.keys,
                 bf_channels=self.bf_channels,
-                protocol=self.protocol,
+                reader=self.reader,
                 split=self.split,
             )
 
@@ -125,7 +125,7 @@ class CropCache:
                 boxes=data["boxes"],
                 keys=data["keys"],
                 bf_channels=int(data["bf_channels"]),
-                protocol=str(data["protocol"]),
+                reader=str(data["reader"]),
                 split=str(data["split"]),
             )
 
@@ -138,7 +138,7 @@ class CropCache:
         cells: list[int],
         boxes: list,
         keys: list[str],
-        protocol: str,
+        reader: str,
         split: str,
     ) -> CropCache:
         """Pack H x W x C crops (canonical [bf, fl] channels) into one flat buffer with their metadata."""
@@ -153,20 +153,20 @@ class CropCache:
             cells=np.array(cells, dtype=np.int32),
             boxes=np.array(boxes, dtype=np.int32).reshape(-1, 4),
             keys=np.array(keys, dtype=str),
-            bf_channels=bf_channel_count(protocol),
-            protocol=protocol,
+            bf_channels=bf_channel_count(reader),
+            reader=reader,
             split=split,
         )
 
 
-def bf_channel_count(protocol: str) -> int:
-    """Brightfield channels of a crop: OpenCV's 3 replicated ones (faithful) or the single native one."""
-    return 3 if protocol == "faithful" else 1
+def bf_channel_count(reader: str) -> int:
+    """Brightfield channels of a crop: OpenCV's 3 replicated ones (reader `opencv`) or the single native one."""
+    return 3 if reader == "opencv" else 1
 
 
-def stacked_pair(layout: DatasetLayout, image_id: str, protocol: str) -> np.ndarray:
+def stacked_pair(layout: DatasetLayout, image_id: str, reader: str) -> np.ndarray:
     """The image's canonical brightfield and fluorescence channels side by side, as every crop stores them."""
-    bf, fl = read_pair(layout, image_id, protocol)
+    bf, fl = read_pair(layout, image_id, reader)
     return np.concatenate([bf, fl.astype(bf.dtype)], axis=2)
 
 
@@ -179,10 +179,8 @@ class _ImageCrops:
     keys: list[str]
 
 
-def _crops_of_image(
-    layout: DatasetLayout, split: str, image_id: str, protocol: str, test_annotator: str
-) -> _ImageCrops:
-    both = stacked_pair(layout, image_id, protocol)
+def _crops_of_image(layout: DatasetLayout, split: str, image_id: str, reader: str, test_annotator: str) -> _ImageCrops:
+    both = stacked_pair(layout, image_id, reader)
     height, width = both.shape[:2]
     xml = layout.annotation_xml(split, image_id, test_annotator)
     result = _ImageCrops([], [], [], [], [])
@@ -205,14 +203,14 @@ def build_crop_cache(
     layout: DatasetLayout,
     split: str,
     image_ids: list[str],
-    protocol: str,
+    reader: str,
     test_annotator: str = "Unioned",
     threads: int = 1,
 ) -> CropCache:
     """Cut every annotated cell of `image_ids`; images are read in parallel, results kept in split order."""
 
     def work(image_id: str) -> _ImageCrops:
-        return _crops_of_image(layout, split, image_id, protocol, test_annotator)
+        return _crops_of_image(layout, split, image_id, reader, test_annotator)
 
     per_image = ordered_map(work, image_ids, threads, desc=f"crops {split}")
     return CropCache.from_crops(
@@ -222,6 +220,6 @@ def build_crop_cache(
         cells=[c for item in per_image for c in item.cells],
         boxes=[b for item in per_image for b in item.boxes],
         keys=[k for item in per_image for k in item.keys],
-        protocol=protocol,
+        reader=reader,
         split=split,
     )

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_protocol, add_test_annotator
 from ..errors import DatasetError
+from .cli_options import add_dataset, add_reader, add_test_annotator
 from .crops import build_crop_cache
 from .layout import SPLITS
 from .pointer import read_pointer
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
     parser.add_argument("--split", required=True, choices=SPLITS, help="which split's annotated cells to cut")
-    add_protocol(parser, required=True)
+    add_reader(parser)
     add_test_annotator(parser)
     parser.add_argument("--threads", type=int, default=1, help="images read in parallel")
     parser.add_argument("--out", required=True, type=Path, help="output .npz")
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     layout = read_pointer(args.dataset).layout
     image_ids = layout.read_split(args.split)
-    cache = build_crop_cache(layout, args.split, image_ids, args.protocol, args.test_annotator, args.threads)
+    cache = build_crop_cache(layout, args.split, image_ids, args.reader, args.test_annotator, args.threads)
     if len(cache) == 0:
         raise DatasetError(f"{layout.split_file(args.split)}: no annotated cells in the {args.split} split")
     cache.save(args.out)

@@ -1,6 +1,6 @@
-"""TIFF reading for both protocols, and writing.
+"""TIFF reading, by the protocol's `image_read` switch (docs/defects.md#defect-20), and writing.
 
-`faithful` reproduces what `cv2.imread(path)` (OpenCV's default IMREAD_COLOR) returns, because every number of the
+`opencv` reproduces what `cv2.imread(path)` (OpenCV's default IMREAD_COLOR) returns, because every number of the
 original depends on it (docs/dataset.md#image-formats, docs/defects.md#defect-20): always 8-bit, 3 channels, BGR order.
 Checked against OpenCV 4.12 itself in the tests:
 
@@ -9,7 +9,7 @@ Checked against OpenCV 4.12 itself in the tests:
 * 16-bit RGB goes through libtiff's RGBA path, which rounds `v / 257` to the nearest integer;
 * RGB channel order is reversed (file R,G,B -> array B,G,R).
 
-`corrected` keeps the full bit depth and the file's channel order, as H x W x C (C = 1 for grayscale).
+`native` keeps the full bit depth and the file's channel order, as H x W x C (C = 1 for grayscale).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tifffile
 from ..errors import DatasetError
 from ..io import atomic_path
 
-PROTOCOLS = ("faithful", "corrected")
+READERS = ("opencv", "native")  # the values of Protocol.image_read
 
 
 def read_native(path: Path | str) -> np.ndarray:
@@ -51,7 +51,7 @@ def to_opencv_8bit(native: np.ndarray, path: Path | str = "<array>") -> np.ndarr
     """What `cv2.imread` makes of these stored pixels: uint8, H x W x 3, BGR."""
     channels = native.shape[2]
     if channels not in (1, 3):
-        raise DatasetError(f"{path}: {channels} samples per pixel; the faithful reader handles gray or RGB only")
+        raise DatasetError(f"{path}: {channels} samples per pixel; the OpenCV-style reader handles gray or RGB only")
     if native.dtype == np.uint8:
         eight = native
     elif native.dtype == np.uint16:
@@ -61,22 +61,25 @@ def to_opencv_8bit(native: np.ndarray, path: Path | str = "<array>") -> np.ndarr
             # v / 257 never ends in .5 for integer v, so floor(v/257 + 1/2) is the exact rounding.
             eight = ((native.astype(np.uint32) + 128) // 257).astype(np.uint8)
     else:
-        raise DatasetError(f"{path}: pixel type {native.dtype}; the faithful reader handles 8- and 16-bit TIFFs only")
+        raise DatasetError(
+            f"{path}: pixel type {native.dtype}; the OpenCV-style reader handles 8- and 16-bit TIFFs only"
+        )
     if channels == 1:
         return np.repeat(eight, 3, axis=2)
     return np.ascontiguousarray(eight[:, :, ::-1])
 
 
-def read_faithful(path: Path | str) -> np.ndarray:
+def read_opencv(path: Path | str) -> np.ndarray:
     return to_opencv_8bit(read_native(path), path)
 
 
-def read_image(path: Path | str, protocol: str) -> np.ndarray:
-    if protocol == "faithful":
-        return read_faithful(path)
-    if protocol == "corrected":
+def read_image(path: Path | str, reader: str) -> np.ndarray:
+    """An image as the reader `opencv` or `native` returns it (Protocol.image_read)."""
+    if reader == "opencv":
+        return read_opencv(path)
+    if reader == "native":
         return read_native(path)
-    raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    raise ValueError(f"unknown image reader {reader!r}; expected one of {READERS}")
 
 
 def write_tiff(path: Path | str, array: np.ndarray) -> None:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset
+from .cli_options import add_dataset
 from .layout import SPLITS
 from .pointer import read_pointer
 from .splits import image_split_lists, write_image_list

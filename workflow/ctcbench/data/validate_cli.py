@@ -10,9 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_args import add_test_annotator, add_threads
+from ..cli_args import add_threads
 from ..errors import DatasetError
 from ..io import atomic_write_json
+from .cli_options import add_test_annotator
 from .pointer import describe_data, read_pointer
 from .table1 import dataset_counts, write_table1
 from .validate import validate_dataset

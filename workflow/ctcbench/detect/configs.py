@@ -7,15 +7,17 @@ optimiser, the data pipeline and the runtime are written here in full. Sizes (ba
 and head widths, DINO's queries and layers) come from the `detect:` section, so that the demo trains a tiny
 version of the same architecture on CPU.
 
-Two behaviours follow the protocol unless the config sets them explicitly:
+Two behaviours are switches of the protocol (ctcbench.protocol):
 
-* `standardise` -- `original`: per-detector input standardisation as the original configs did
-  (docs/protocol.md#intensity-handling: none for Faster R-CNN, DINO and 6-channel FCOS; caffe BGR means for
-  3-channel FCOS); `imagenet`: the statistics the pretrained backbone expects (torchvision ImageNet mean/std for
-  Faster R-CNN and DINO, caffe means with unit std for FCOS's caffe ResNet), repeated over every input channel.
-* `stem` -- `random`: for 4 or 6 input channels the pretrained conv1 does not fit, is skipped and keeps its random
-  initialisation (and `frozen_stages` then freezes it, docs/protocol.md#detector-first-conv); `inflate`: the pretrained
-  conv1 is tiled over the new channels and rescaled (see `weights.inflate_stem`).
+* `detector_standardise` (docs/defects.md#defect-12) -- `original`: per-detector input standardisation as the
+  original configs did (docs/protocol.md#intensity-handling: none for Faster R-CNN, DINO and 6-channel FCOS; caffe
+  BGR means for 3-channel FCOS); `imagenet`: the statistics the pretrained backbone expects (torchvision ImageNet
+  mean/std for Faster R-CNN and DINO, caffe means with unit std for FCOS's caffe ResNet), repeated over every input
+  channel.
+* `detector_stem` (docs/defects.md#defect-9) -- `random`: for 4 or 6 input channels the pretrained conv1 does not
+  fit, is skipped and keeps its random initialisation (and `frozen_stages` then freezes it,
+  docs/protocol.md#detector-first-conv); `inflate`: the pretrained conv1 is tiled over the new channels and rescaled
+  (see `weights.inflate_stem`).
 """
 
 from __future__ import annotations
@@ -32,16 +34,6 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 CLASSES = ("R",)
 
 
-def standardisation(spec: RunSpec) -> str:
-    mode = spec.detect.get("standardise")
-    return mode if mode else ("original" if spec.protocol == "faithful" else "imagenet")
-
-
-def stem_mode(spec: RunSpec) -> str:
-    mode = spec.detect.get("stem")
-    return mode if mode else ("random" if spec.protocol == "faithful" else "inflate")
-
-
 def _repeat(values: tuple[float, ...], channels: int) -> list[float]:
     return [values[i % 3] for i in range(channels)]
 
@@ -52,7 +44,7 @@ def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
     recipe = RECIPES[spec.detector]
     mean: list[float] | None = None
     std: list[float] | None = None
-    if standardisation(spec) == "imagenet":
+    if spec.switches.detector_standardise == "imagenet":
         if recipe.backbone_style == "caffe":
             mean, std = _repeat(CAFFE_MEAN, channels), [1.0] * channels
         else:
@@ -85,7 +77,6 @@ def load_image(spec: RunSpec, dataset_root: Path | str) -> dict[str, Any]:
         dataset_root=str(dataset_root),
         setting=spec.setting,
         protocol=spec.protocol,
-        hoechst_channels=spec.hoechst_channels,
     )
 
 

@@ -7,10 +7,11 @@ The reference scores raw detector outputs through the same formatting and evalua
 2. per image, class-agnostic NMS at `nms_iou` again;
 3. AP50 and best F1 of the pooled detections (`metrics`).
 
-Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). `faithful` keeps the original's
-defect of dropping the ground truth of images left without any detection (docs/defects.md#defect-17); `corrected` counts
-every ground-truth box. Per-patient numbers use the id prefix, as the original's `-pid` filter did. The pipeline stage
-(`ctcbench.pipeline`) formats, matches and scores its fused detections with these functions.
+Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). The protocol's
+`drop_undetected_ground_truth` keeps the original's defect of dropping the ground truth of images left without any
+detection (docs/defects.md#defect-17); off, every ground-truth box counts. Per-patient numbers use the id prefix, as
+the original's `-pid` filter did. The pipeline stage (`ctcbench.pipeline`) formats, matches and scores its fused
+detections with these functions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..data.crops import clip_box
 from ..data.layout import DatasetLayout, patient_of
 from ..data.voc import read_voc
 from ..errors import ConfigError
+from ..protocol import Protocol
 from .metrics import IOU_THRESHOLD, match, summarise, threshold_metrics
 from .predictions import Predictions
 
@@ -111,12 +113,12 @@ def prepare(predictions: Predictions, image_ids: list[str], nms_iou: float) -> d
 def score_images(
     detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
     truth: Mapping[str, np.ndarray],
-    protocol: str,
+    protocol: Protocol,
     threshold: float | None = None,
 ) -> dict[str, Any]:
-    """AP50 and best F1 of a set of images under a protocol's ground-truth rule; with `threshold` (one chosen on
+    """AP50 and best F1 of a set of images under the protocol's ground-truth rule; with `threshold` (one chosen on
     another split), also the F1, precision and recall at that threshold under `heldout`."""
-    if protocol == "faithful":
+    if protocol.drop_undetected_ground_truth:
         truth = {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
     curve = match(detections, truth, IOU_THRESHOLD)
     result = summarise(curve, IOU_THRESHOLD)
@@ -131,7 +133,7 @@ def image_level_metrics(
     detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
     truth: Mapping[str, np.ndarray],
     image_ids: list[str],
-    protocol: str,
+    protocol: Protocol,
     threshold: float | None = None,
 ) -> dict[str, Any]:
     """`score_images` over all listed images, and under `per_patient` for each patient's images."""
@@ -144,15 +146,15 @@ def image_level_metrics(
     return {**score_images(detections, truth, protocol, threshold), "per_patient": per_patient}
 
 
-def evaluation_choices(protocol: str, annotator: str, nms_iou: float) -> dict[str, Any]:
+def evaluation_choices(protocol: Protocol, annotator: str, nms_iou: float) -> dict[str, Any]:
     """The choices behind the numbers, recorded beside them in every metrics.json of the image level."""
     return {
-        "protocol": protocol,
+        "protocol": protocol.name,
         "test_annotator": annotator,
         "nms_iou": nms_iou,
         "iou_convention": "VOC +1 pixel",
         "interpolation": "all-point",
-        "ground_truth_of_images_without_detections": "dropped" if protocol == "faithful" else "counted",
+        "ground_truth_of_images_without_detections": "dropped" if protocol.drop_undetected_ground_truth else "counted",
     }
 
 
@@ -160,16 +162,20 @@ VAL_SUMMARY_KEYS = ("ap50", "best_f1", "score_at_best_f1", "n_images", "n_ground
 
 
 def val_threshold(
-    detections: Mapping[str, tuple[np.ndarray, np.ndarray]], layout: DatasetLayout, val_ids: list[str], protocol: str
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    layout: DatasetLayout,
+    val_ids: list[str],
+    protocol: Protocol,
 ) -> tuple[float, dict[str, Any]]:
     """The score threshold of the best F1 on the val images (R boxes of their trainval XMLs), and its summary.
 
-    Corrected protocol only: the original chose every threshold on the split it reported (docs/defects.md#defect-8). No
-    box on val leaves nothing to tune: an unreachable threshold then predicts nothing on test either.
+    Only with the protocol's `image_threshold: heldout`: the original chose every threshold on the split it reported
+    (docs/defects.md#defect-8). No box on val leaves nothing to tune: an unreachable threshold then predicts nothing
+    on test either.
     """
-    if protocol != "corrected":
+    if protocol.image_threshold != "heldout":
         raise ConfigError(
-            "--protocol faithful: a threshold chosen on val belongs to the corrected protocol; drop the val inputs"
+            f"--protocol {protocol.name}: a threshold chosen on val needs image_threshold: heldout; drop the val inputs"
         )
     record = score_images(detections, ground_truth(layout, "val", val_ids), protocol)
     threshold = record["score_at_best_f1"]
@@ -185,7 +191,7 @@ def detection_stage_metrics(
     layout: DatasetLayout,
     image_ids: list[str],
     annotator: str,
-    protocol: str,
+    protocol: Protocol,
     nms_iou: float = 0.5,
     val: tuple[Predictions, list[str]] | None = None,
 ) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_image_list, add_protocol, add_test_annotator
+from ..cli_args import add_protocol
+from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_protocol(parser)
     parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS before matching")
     parser.add_argument(
-        "--val-predictions", type=Path, help="corrected protocol: predictions.json of the same model on the val images"
+        "--val-predictions",
+        type=Path,
+        help="predictions.json of the same model on the val images (protocols with image_threshold: heldout)",
     )
     parser.add_argument("--val-list", type=Path, help="the val image ids (with --val-predictions)")
 

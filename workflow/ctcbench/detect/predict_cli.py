@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_image_list, add_threads
+from ..cli_args import add_threads
+from ..data.cli_options import add_dataset, add_image_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

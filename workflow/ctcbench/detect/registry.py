@@ -25,6 +25,7 @@ from ..data.layout import DatasetLayout
 from ..data.splits import read_image_list
 from ..data.voc import read_voc
 from ..errors import DatasetError
+from ..protocol import parse
 
 CLASSES = ("R",)
 
@@ -109,18 +110,17 @@ class CtcDetDataset(BaseDetDataset):
 
 @TRANSFORMS.register_module()
 class LoadCtcImage(BaseTransform):
-    """Detector input of an image id for a setting and protocol: float32 H x W x C, 0-255
-    (docs/protocol.md#detector-input)."""
+    """Detector input of an image id for a setting, read and scaled by the protocol's switches: float32 H x W x C,
+    0-255 (docs/protocol.md#detector-input). `protocol` is the protocol's name (ctcbench.protocol)."""
 
-    def __init__(self, dataset_root: str, setting: str, protocol: str, hoechst_channels: int = 3) -> None:
+    def __init__(self, dataset_root: str, setting: str, protocol: str) -> None:
         self.layout = DatasetLayout(Path(dataset_root))
         self.setting = setting
-        self.protocol = protocol
-        self.hoechst_channels = hoechst_channels
+        self.protocol = parse(protocol)
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
-        bf, fl = read_pair(self.layout, results["img_id"], self.protocol)
-        image = detector_input(bf, fl, self.setting, self.protocol, self.hoechst_channels)
+        bf, fl = read_pair(self.layout, results["img_id"], self.protocol.image_read)
+        image = detector_input(bf, fl, self.setting, self.protocol)
         results["img"] = image
         results["img_shape"] = image.shape[:2]
         results["ori_shape"] = image.shape[:2]
@@ -129,7 +129,7 @@ class LoadCtcImage(BaseTransform):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(dataset_root={str(self.layout.root)!r}, setting={self.setting!r}, "
-            f"protocol={self.protocol!r}, hoechst_channels={self.hoechst_channels})"
+            f"protocol={self.protocol.name!r})"
         )
 
 

@@ -2,7 +2,7 @@
 
 This module imports neither torch nor mmdet, so that the Snakefile can build run specs while planning the DAG.
 A run is identified by its wildcards (detector, setting, training set, seed); everything else that changes its
-numbers (protocol, the `detect:` section, channel handling, test annotator) travels with it, so that the spec
+numbers (protocol, the `detect:` section, test annotator) travels with it, so that the spec
 is a complete, hashable description of the run and a change of any of it invalidates an interrupted run.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
+from ..protocol import Protocol, parse
 from .recipes import DETECTORS, RECIPES, recipe
 
 TRAINSET_RE = re.compile(r"^(all|patient-r\d{2})$")
@@ -29,14 +30,13 @@ class RunSpec:
     setting: str
     trainset: str
     seed: int
-    protocol: str
-    hoechst_channels: int
+    protocol: str  # the protocol's name (ctcbench.protocol)
     test_annotator: str
     detect: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         recipe(self.detector)  # an unknown name is a one-line error naming the registered ones
-        check_setting(self.setting, self.hoechst_channels, self.protocol)
+        check_setting(self.setting, self.switches.hoechst_channels)
         if not TRAINSET_RE.match(self.trainset):
             raise ConfigError(f"detector training set {self.trainset!r}; expected 'all' or 'patient-rXX'")
         shape = (self.detect.get("backbone_depth", 50), self.detect.get("backbone_width", 64))
@@ -47,8 +47,12 @@ class RunSpec:
             )
 
     @property
+    def switches(self) -> Protocol:
+        return parse(self.protocol)
+
+    @property
     def in_channels(self) -> int:
-        return channel_count(self.setting, self.hoechst_channels)
+        return channel_count(self.setting, self.switches.hoechst_channels)
 
     @property
     def model(self) -> dict[str, Any]:
@@ -58,10 +62,7 @@ class RunSpec:
     @property
     def box_shift(self) -> int:
         """Offset added to VOC corners for training: the original's loader subtracted 1 (docs/defects.md#defect-18)."""
-        shift = self.detect.get("box_shift")
-        if shift is None:
-            return -1 if self.protocol == "faithful" else 0
-        return int(shift)
+        return self.switches.box_shift
 
     @property
     def weights_key(self) -> str | None:
@@ -110,8 +111,7 @@ def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str,
         setting=setting,
         trainset=trainset,
         seed=int(seed),
-        protocol=config["protocol"],
-        hoechst_channels=config["hoechst_channels"],
+        protocol=parse(config["protocol"]).name,
         test_annotator=config["dataset"]["test_annotator"],
         detect=detect,
     )

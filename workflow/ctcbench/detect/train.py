@@ -26,7 +26,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
-from .configs import runner_config, standardisation, stem_mode
+from .configs import runner_config
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
 
@@ -136,8 +136,8 @@ def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict
         )
     record = {"key": key, "file": str(paths.weights), "sha256": provenance.file_sha256(paths.weights), "stem": "as is"}
     if spec.in_channels != 3:
-        record["stem"] = stem_mode(spec)
-        if stem_mode(spec) == "inflate":
+        record["stem"] = spec.switches.detector_stem
+        if spec.switches.detector_stem == "inflate":
             adapted = paths.work_dir / f"pretrained-{spec.in_channels}ch.pth"
             return adapt_stem(paths.weights, adapted, spec.in_channels), record
     return paths.weights, record
@@ -219,8 +219,8 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
         "setting": spec.setting,
         "trainset": spec.trainset,
         "in_channels": spec.in_channels,
-        "standardise": standardisation(spec),
-        "stem": stem_mode(spec),
+        "standardise": spec.switches.detector_standardise,
+        "stem": spec.switches.detector_stem,
         "box_shift": spec.box_shift,
         "epochs": runner.epoch,
         "iterations": runner.iter,

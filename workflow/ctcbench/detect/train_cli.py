@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_threads
+from ..cli_args import add_threads
+from ..data.cli_options import add_dataset
 from .spec import RunSpec
 
 

@@ -1,14 +1,14 @@
 """Image-level metrics of the pipeline for one ω (docs/metrics.md#image-level; Table 4 "Full pipeline", Tables 5-6).
 
-Per image: fuse S_det and S_cls (`fusion`), then class-agnostic NMS at `nms_iou` on the fused scores (in
-`faithful` the original's second NMS, in `corrected` the only one); then AP50 and best F1 of the pooled boxes,
-overall and per patient, with the detection stage's ground truth, matching and protocol rules
-(`detect.evaluate`), so that ω = 0 in `faithful` gives exactly the detection-stage numbers.
+Per image: fuse S_det and S_cls (`fusion`), then class-agnostic NMS at `nms_iou` on the fused scores (the original's
+second NMS, or the only one without `nms_before_classification`); then AP50 and best F1 of the pooled boxes, overall
+and per patient, with the detection stage's ground truth, matching and protocol rules (`detect.evaluate`), so that
+ω = 0 in the faithful protocol gives exactly the detection-stage numbers.
 
 Best F1 is the original's oracle: its threshold is chosen on the test curve it is reported on
-(docs/defects.md#defect-8). In `corrected`, given the scores of the same detector and classifier on the val images, the
-fused-score threshold that maximises F1 on val (ground truth: the R boxes of the trainval XMLs) is applied to test and
-reported under `heldout`, overall and per patient, beside the oracle.
+(docs/defects.md#defect-8). With `image_threshold: heldout`, given the scores of the same detector and classifier on
+the val images, the fused-score threshold that maximises F1 on val (ground truth: the R boxes of the trainval XMLs)
+is applied to test and reported under `heldout`, overall and per patient, beside the oracle.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..detect.evaluate import (
     val_threshold,
 )
 from ..errors import ConfigError, DatasetError
+from ..protocol import Protocol, same_protocol
 from .fusion import fuse
 from .scores import ScoredImage, Scores
 
@@ -76,16 +77,17 @@ def pipeline_metrics(
     image_ids: list[str],
     *,
     omega: float,
-    gate: float | None,
-    protocol: str,
+    protocol: Protocol,
     nms_iou: float = 0.5,
     annotator: str = "Unioned",
     val: tuple[Scores, list[str]] | None = None,
     sources: tuple[str, str] = ("scores", "val scores"),
 ) -> dict[str, Any]:
-    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given."""
-    if scores.meta.get("protocol") != protocol:
-        raise ConfigError(f"{sources[0]}: scored with protocol {scores.meta.get('protocol')!r}, not {protocol}")
+    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given. The fusion
+    gate is the protocol's `fusion_gate`."""
+    if not same_protocol(scores.meta.get("protocol"), protocol):
+        raise ConfigError(f"{sources[0]}: scored with protocol {scores.meta.get('protocol')!r}, not {protocol.name}")
+    gate = protocol.fusion_gate
     detections = fused_detections(scores, image_ids, omega, gate, nms_iou, sources[0])
     truth = ground_truth(layout, "test", image_ids, annotator)
     threshold, val_record = None, None

@@ -7,7 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_image_list, add_protocol, add_test_annotator
+from ..cli_args import add_protocol
+from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
 
@@ -17,14 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_image_list(parser, "test image ids")
     parser.add_argument("--scores", type=Path, required=True, help="scores.json of the test proposals")
     parser.add_argument("--omega", type=float, required=True, help="weight of S_cls in the fused score, in [0, 1]")
-    parser.add_argument(
-        "--gate", type=float, default=None, help="boxes with S_det below it keep S_det (faithful: 0.1); omit for none"
-    )
     add_protocol(parser)
     parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS after fusion")
     add_test_annotator(parser)
     parser.add_argument(
-        "--val-scores", type=Path, help="corrected protocol: scores.json of the same runs on the val images"
+        "--val-scores",
+        type=Path,
+        help="scores.json of the same runs on the val images (protocols with image_threshold: heldout)",
     )
     parser.add_argument("--val-list", type=Path, help="the val image ids (with --val-scores)")
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> None:
         read_pointer(args.dataset).layout,
         read_image_list(args.image_list),
         omega=args.omega,
-        gate=args.gate,
         protocol=args.protocol,
         nms_iou=args.nms_iou,
         annotator=args.test_annotator,

@@ -1,8 +1,8 @@
 """Score fusion of the pipeline (docs/protocol.md#fusion): S = (1 - ω)·S_det + ω·S_cls.
 
 The original also had a gate the paper does not mention (docs/defects.md#defect-15): a box whose S_det is below 0.1
-keeps S_det and ignores the classifier. `faithful` keeps that gate (config pipeline.fusion_gate); `corrected` fuses
-every box (gate None).
+keeps S_det and ignores the classifier. The protocol's `fusion_gate` keeps it (0.1, as the original) or fuses every box
+(null).
 """
 
 from __future__ import annotations

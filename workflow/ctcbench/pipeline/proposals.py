@@ -1,12 +1,12 @@
 """Proposals: a detector's boxes as the integer boxes the classifier sees, and their crops
 (docs/protocol.md#pipeline-formatting, docs/dataset.md#cell-crops).
 
-`faithful` formats like the original's format_output: class-agnostic NMS on S_det at `nms_iou` (the first of its two NMS
-passes, docs/defects.md#defect-16), then corners truncated to int, clipped to the image, empty boxes dropped.
-`corrected` does the same without the NMS: suppression before re-scoring would throw away boxes the classifier might
-rank first, so the only NMS runs after fusion (`evaluate`).
+With the protocol's `nms_before_classification` (docs/defects.md#defect-16) proposals are formatted like the
+original's format_output: class-agnostic NMS on S_det at `nms_iou` (the first of its two NMS passes), then corners
+truncated to int, clipped to the image, empty boxes dropped. Without it, the same without the NMS: suppression before
+re-scoring would throw away boxes the classifier might rank first, so the only NMS runs after fusion (`evaluate`).
 
-Crops are the exact box slices of the images as the protocol reads them (faithful: OpenCV's 8-bit BGR), stored
+Crops are the exact box slices of the images as the protocol's `image_read` reads them, stored
 in a `CropCache` like the annotated crops, so the classifier composes and resizes them with its training code.
 Proposals carry no label (`UNLABELLED`); a crop's key is `<image_id>_<index>`, the index in its image's list.
 """
@@ -24,6 +24,7 @@ from ..data.layout import DatasetLayout
 from ..detect.evaluate import format_detections, integer_boxes
 from ..detect.predictions import Predictions
 from ..errors import DatasetError
+from ..protocol import Protocol
 
 UNLABELLED = -1
 
@@ -37,7 +38,7 @@ class ImageProposals:
 
 
 def propose(
-    predictions: Predictions, image_ids: list[str], protocol: str, nms_iou: float, source: str = "predictions"
+    predictions: Predictions, image_ids: list[str], protocol: Protocol, nms_iou: float, source: str = "predictions"
 ) -> dict[str, ImageProposals]:
     """Proposals of every listed image, in list order; `source` names the predictions file in errors."""
     proposals = {}
@@ -45,7 +46,7 @@ def propose(
         entry = predictions.images.get(image_id)
         if entry is None:
             raise DatasetError(f"{source}: no entry for image {image_id}; run the detector on this image list")
-        if protocol == "faithful":
+        if protocol.nms_before_classification:
             boxes, s_det = format_detections(entry.boxes, entry.scores, entry.width, entry.height, nms_iou)
         else:
             boxes, s_det = integer_boxes(entry.boxes, entry.scores, entry.width, entry.height)
@@ -56,7 +57,7 @@ def propose(
 def proposal_crops(
     layout: DatasetLayout,
     proposals: Mapping[str, ImageProposals],
-    protocol: str,
+    reader: str,
     split: str = "proposals",
     progress: bool = True,
 ) -> CropCache:
@@ -69,7 +70,7 @@ def proposal_crops(
     for image_id, entry in bar:
         if len(entry.boxes) == 0:
             continue
-        stacked = stacked_pair(layout, image_id, protocol)
+        stacked = stacked_pair(layout, image_id, reader)
         if stacked.shape[:2] != (entry.height, entry.width):
             raise DatasetError(
                 f"{layout.brightfield(image_id)}: {stacked.shape[1]}x{stacked.shape[0]} pixels, but the detector "
@@ -87,6 +88,6 @@ def proposal_crops(
         cells=index_in_image,
         boxes=boxes,
         keys=[f"{i}_{k}" for i, k in zip(image_of_crop, index_in_image)],
-        protocol=protocol,
+        reader=reader,
         split=split,
     )

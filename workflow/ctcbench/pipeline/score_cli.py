@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_dataset, add_device, add_image_list, add_protocol, add_threads, add_workers
+from ..cli_args import add_device, add_protocol, add_threads, add_workers
+from ..data.cli_options import add_dataset, add_image_list
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classifier", type=Path, required=True, help="best.pt of the paired classifier run")
     add_protocol(parser)
     parser.add_argument(
-        "--nms-iou", type=float, default=0.5, help="IoU of the NMS before classification (faithful protocol only)"
+        "--nms-iou",
+        type=float,
+        default=0.5,
+        help="IoU of the NMS before classification (protocols with nms_before_classification)",
     )
     add_device(parser)
     add_threads(parser)

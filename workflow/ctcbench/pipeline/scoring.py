@@ -24,6 +24,7 @@ from ..classify.runtime import pick_device
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
 from ..errors import ConfigError
+from ..protocol import Protocol, same_protocol
 from .proposals import proposal_crops, propose
 from .scores import ScoredImage, Scores
 
@@ -31,7 +32,7 @@ IMAGES_PER_CHUNK = 16
 
 
 def check_pairing(
-    spec: ModelSpec, detector_meta: dict[str, Any], protocol: str, classifier: Path, predictions: Path
+    spec: ModelSpec, detector_meta: dict[str, Any], protocol: Protocol, classifier: Path, predictions: Path
 ) -> None:
     """The classifier and the detector must share the input setting, and both the requested protocol."""
     if spec.setting != detector_meta.get("setting"):
@@ -40,9 +41,9 @@ def check_pairing(
             f"setting {detector_meta.get('setting')!r}; pair runs of the same setting"
         )
     for path, found in ((classifier, spec.protocol), (predictions, detector_meta.get("protocol"))):
-        if found != protocol:
+        if not same_protocol(found, protocol):
             raise ConfigError(
-                f"{path}: protocol {found!r}, but --protocol {protocol} (with {classifier} and {predictions}); "
+                f"{path}: protocol {found!r}, but --protocol {protocol.name} (with {classifier} and {predictions}); "
                 "use runs of the same protocol"
             )
 
@@ -52,7 +53,7 @@ def score_proposals(
     predictions_path: Path,
     image_ids: list[str],
     classifier: Path,
-    protocol: str,
+    protocol: Protocol,
     nms_iou: float,
     *,
     device: str = "auto",
@@ -69,7 +70,7 @@ def score_proposals(
     with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
         for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
             chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
-            cache = proposal_crops(layout, chunk, protocol, progress=False)
+            cache = proposal_crops(layout, chunk, protocol.image_read, progress=False)
             p_cancer = np.zeros(0)
             if len(cache):
                 source = CropSource(cache, spec.setting, spec.hoechst_channels)
@@ -102,8 +103,8 @@ def score_proposals(
             "setting": spec.setting,
             "checkpoint_val_accuracy": info.get("val_accuracy"),
         },
-        "protocol": protocol,
-        "nms_iou_before_classification": nms_iou if protocol == "faithful" else None,
+        "protocol": protocol.name,
+        "nms_iou_before_classification": nms_iou if protocol.nms_before_classification else None,
         "n_images": len(images),
         "n_proposals": int(sum(len(v.boxes) for v in images.values())),
         "device": provenance.device_info(str(torch_device)),

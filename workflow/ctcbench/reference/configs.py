@@ -22,7 +22,7 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
     Configuration("demo-faithful", ("preset=demo",), "the demo preset as it is (faithful protocol)"),
     Configuration(
         "demo-corrected",
-        ("preset=demo", "protocol=corrected", "hoechst_channels=4"),
+        ("preset=demo", "protocol=corrected,hoechst_channels=4"),
         "the demo preset, corrected protocol, four-channel Brightfield + Hoechst",
     ),
 )

@@ -59,7 +59,7 @@ KIND_STYLES = {  # colour, line style, width, legend label
     "gt": ("#ffffff", ":", 0.9, "matched ground truth"),
 }
 DISPLAY_PERCENTILES = (1.0, 99.8)
-DISPLAY_PROTOCOL = "corrected"  # full bit depth, channels in canonical order; for display only
+DISPLAY_READER = "native"  # full bit depth, channels in canonical order; for display only
 PIPELINE_RUN = "results/<preset>/pipeline/<detector>/<setting>/<trainset>/seed<S>"
 RULES = {  # input -> (rule that makes it, where)
     "scores": ("pipeline_score", f"{PIPELINE_RUN}/scores.json"),
@@ -162,7 +162,7 @@ def display_images(layout: DatasetLayout, image_ids: list[str]) -> dict[str, tup
     of that channel over all drawn images, so that a marker absent from an image stays dark instead of showing
     its noise stretched to full range.
     """
-    pairs = {image_id: read_pair(layout, image_id, DISPLAY_PROTOCOL) for image_id in image_ids}
+    pairs = {image_id: read_pair(layout, image_id, DISPLAY_READER) for image_id in image_ids}
     fl_limits = {
         channel: tuple(
             np.percentile(np.concatenate([fl[..., channel].ravel() for _, fl in pairs.values()]), DISPLAY_PERCENTILES)
@@ -363,10 +363,10 @@ def qualitative_figure(images: list[MarkedImage], metrics: dict[str, Any], selec
     if gate:
         fusion += f" (S = S_det where S_det < {gate:g})"
     dropped = [i.image_id for i in images if i.n_detections == 0]
-    if dropped and metrics.get("protocol") == "faithful":
+    if dropped and metrics.get("ground_truth_of_images_without_detections") == "dropped":
         selection += (
-            f" {', '.join(dropped)}: no detection at all, so the faithful evaluation does not count its "
-            "ground truth (as the original); drawn as missed here."
+            f" {', '.join(dropped)}: no detection at all, so the evaluation does not count its ground truth "
+            "(as the original); drawn as missed here."
         )
     shown = "none (the run has no prediction)" if math.isinf(threshold) else f"S \u2265 {threshold:.3f}"
     add_caption(

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ...errors import DatasetError
 from ..crops import bf_channel_count, clip_box, cut, stacked_pair
-from ..imageio import read_faithful
+from ..imageio import read_opencv
 from ..layout import CLASSES, MODALITIES, SPLITS, DatasetLayout, parse_crop_name
 from ..table1 import PaperSplit
 from ..voc import VocAnnotation
@@ -40,7 +40,7 @@ from .common import (
 
 CROP_SPLITS: tuple[str, ...] = ("train", "val")  # the released crop folders (docs/dataset.md#release-layout)
 TIFF_SUFFIXES = (".tif", ".tiff")
-PROTOCOL = "faithful"  # released crops are compared with the OpenCV-style 8-bit read (docs/dataset.md#cell-crops)
+READER = "opencv"  # released crops are compared with the OpenCV-style 8-bit read (docs/dataset.md#cell-crops)
 
 # Crop outcomes: the first is the good one; the others are problems, each with examples.
 CROP_OUTCOMES: tuple[str, ...] = (
@@ -173,10 +173,10 @@ def _annotation_result(
 def _raw_images(layout: DatasetLayout, image_id: str) -> dict[str, np.ndarray] | str:
     """The image's faithful brightfield and fluorescence, cut from as the crop cache cuts; or why not."""
     try:
-        both = stacked_pair(layout, image_id, PROTOCOL)
+        both = stacked_pair(layout, image_id, READER)
     except DatasetError as exc:
         return str(exc)
-    k = bf_channel_count(PROTOCOL)
+    k = bf_channel_count(READER)
     return {"brightfield": both[..., :k], "fluorescence": both[..., k:]}
 
 
@@ -213,7 +213,7 @@ def _one_crop(
         result = _CropResult("missing_raw", raw)
     else:
         try:
-            pixels = read_faithful(crop.path)
+            pixels = read_opencv(crop.path)
         except DatasetError as exc:
             result = _CropResult("unreadable_crop", str(exc).removeprefix(f"{crop.path}: "))
         else:
@@ -289,7 +289,7 @@ def check_crops(
     check = Check(
         "crops", "Released crops vs exact box slices", "docs/dataset.md#cell-crops, docs/dataset.md#verify-image-format"
     )
-    check.data = {"sample_per_split": count, "seed": seed, "protocol": PROTOCOL}
+    check.data = {"sample_per_split": count, "seed": seed, "reader": READER}
     if not layout.cells_dir.is_dir():
         check.findings = ["No `raw_cell_images/` folder in this dataset copy."]
         check.meaning = (

@@ -43,7 +43,7 @@ class CellSet:
 
 def load_cells(layout: DatasetLayout, split: str) -> CellSet:
     """Features of every cell of a split, from the same exact-box crops and channel composition as the classifier."""
-    cache = build_crop_cache(layout, split, layout.read_split(split), "faithful")
+    cache = build_crop_cache(layout, split, layout.read_split(split), "opencv")
     if len(cache) == 0:
         raise DatasetError(f"{layout.root}: no annotated cells in the {split} split; cannot score a classifier")
     rows: dict[str, list[np.ndarray]] = {name: [] for name in SETTINGS}

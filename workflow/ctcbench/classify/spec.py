@@ -1,0 +1,99 @@
+"""One classifier training run as plain data: what the workflow passes to `ctcbench classify-train` and records.
+
+Torch-free, so that the workflow builds specs while it plans the DAG (as `detect.spec` does for detectors). A spec
+holds everything that changes the run's numbers: its identity (backbone, setting, training set, seed), the
+protocol, the effective schedule and the network's shape. Its digest guards resumption: a resume state written
+under another spec is refused. What does not change the numbers (files, device, threads, workers, how often the
+resume state is written) stays on the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..data.channels import check_setting
+from ..errors import ConfigError
+from ..protocol import Protocol, parse
+from .schedule import Schedule, resolve_schedule
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """Everything that determines one classifier run."""
+
+    backbone: str  # key of classify.backbones
+    timm_name: str  # timm architecture name, with its weight tag
+    setting: str
+    trainset: str
+    seed: int
+    protocol: str  # the protocol's name (ctcbench.protocol)
+    schedule: Schedule = field(default_factory=Schedule)
+    image_size: int = 128
+    drop_path: float = 0.0
+    pretrained: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.schedule, dict):
+            object.__setattr__(self, "schedule", Schedule(**self.schedule))
+        check_setting(self.setting, self.switches.hoechst_channels)
+
+    @property
+    def switches(self) -> Protocol:
+        return parse(self.protocol)
+
+    @property
+    def name(self) -> str:
+        return f"{self.backbone}/{self.setting}/{self.trainset}/seed{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schedule"] = self.schedule.to_dict()
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierSpec:
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"classifier run spec: {exc}; regenerate it from config.yaml") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> ClassifierSpec:
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"classifier run spec is not valid JSON ({exc})") from None
+
+
+def classifier_spec(
+    config: dict[str, Any], backbone: str, setting: str, trainset: str, seed: int | str
+) -> ClassifierSpec:
+    """The spec of one run from the resolved workflow configuration (ctcbench.config.resolve)."""
+    classify = config["classify"]
+    entry = classify["backbones"].get(backbone)
+    if entry is None:
+        raise ConfigError(
+            f"backbone {backbone!r}: expected a key of classify.backbones ({', '.join(classify['backbones'])})"
+        )
+    protocol = parse(config["protocol"])
+    return ClassifierSpec(
+        backbone=backbone,
+        timm_name=entry["timm"],
+        setting=setting,
+        trainset=trainset,
+        seed=int(seed),
+        protocol=protocol.name,
+        schedule=resolve_schedule(classify, backbone, protocol),
+        image_size=classify["image_size"],
+        drop_path=entry.get("drop_path", 0.0),
+        pretrained=classify["pretrained"],
+    )
