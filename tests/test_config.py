@@ -163,9 +163,9 @@ def test_the_schema_names_exactly_the_registered_detectors():
 
 
 def test_the_pseudo_label_threshold_is_part_of_the_strategy_name():
-    from ctcbench.classify.variants import pseudo_threshold
+    from ctcbench.plan import trainset
 
-    assert [pseudo_threshold(n) for n in ("u-pseudo-0.8", "u-pseudo-.95", "u-pseudo-all", "u-drop", "all")] == [
+    assert [trainset(n).number for n in ("u-pseudo-0.8", "u-pseudo-.95", "u-pseudo-all", "u-drop", "all")] == [
         0.8, 0.95, None, None, None,
     ]  # fmt: skip
     assert resolve(deep_merge(RAW, {"ablations": {"unknown": {"strategies": ["u-drop", "u-pseudo-0.9"]}}}))

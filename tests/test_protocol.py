@@ -142,11 +142,11 @@ def probe_hoechst_channels(protocol: Protocol, inputs: Inputs) -> int:
 
 def probe_stratified_fractions(protocol: Protocol, inputs: Inputs) -> str:
     from ctcbench.data.crops import CropCache
-    from ctcbench.data.splits import records_from_cache, trainset_lists
+    from ctcbench.data.splits import records_from_cache, select_trainset
 
     cache = CropCache.load(inputs.crops.cache("train"))
     records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
-    chosen = trainset_lists(records, [0.3], [0], protocol.stratified_fractions)["frac-0.3/seed0"]
+    chosen = select_trainset(records, "fraction", 0.3, seed=0, stratified=protocol.stratified_fractions)
     return ",".join(sorted(r.key for r in chosen))
 
 
@@ -189,9 +189,10 @@ def probe_stale_drop_u_head(protocol: Protocol, inputs: Inputs) -> int:
 
 
 def probe_backbone_lr_overrides(protocol: Protocol, inputs: Inputs) -> float:
-    from ctcbench.classify.spec import classifier_spec
+    from ctcbench.plan import ClassifierRun
+    from ctcbench.plan.specs import classifier_spec
 
-    return classifier_spec(demo_config(protocol), "efficientnet_b4", "bf", "all", 0).schedule.lr
+    return classifier_spec(demo_config(protocol), ClassifierRun("efficientnet_b4", "bf", "all", 0)).schedule.lr
 
 
 def probe_cell_threshold(protocol: Protocol, inputs: Inputs) -> str:

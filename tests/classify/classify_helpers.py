@@ -10,13 +10,22 @@ from ctcbench.classify.spec import ClassifierSpec
 from ctcbench.classify.train import TrainConfig
 from ctcbench.data.crops import build_crop_cache
 from ctcbench.data.layout import DatasetLayout
-from ctcbench.data.splits import records_from_cache, trainset_lists, write_trainset
+from ctcbench.data.splits import records_from_cache, select_trainset, write_trainset
 from ctcbench.data.synth import TwinConfig, generate_twin
+from ctcbench.plan import trainset
 from ctcbench.protocol import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TINY_MODEL = "test_resnet"  # timm's tiny ResNet: a real architecture that trains in seconds on CPU
+TINY_MODEL = "test_resnet"
+# The training sets of the tiny runs: (file name, kind, value).
+TINY_TRAINSETS = (
+    ("all", "all", None),
+    ("patient-r06", "patient", "r06"),
+    ("frac-0.5/seed0", "fraction", 0.5),
+    ("u-drop", "u-drop", None),
+    ("u-candidates", "u-candidates", None),
+)  # timm's tiny ResNet: a real architecture that trains in seconds on CPU
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,8 @@ def build_tiny_crops(base: Path) -> TinyCrops:
             cache.save(base / "crops" / reader / f"{split}.npz")
             if split == "train":
                 records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
-                for name, chosen in trainset_lists(records, [0.5], [0], reader == "native").items():
+                for name, kind, value in TINY_TRAINSETS:
+                    chosen = select_trainset(records, kind, value, seed=0, stratified=reader == "native")
                     write_trainset(base / "crops" / reader / "trainsets" / f"{name}.tsv", chosen)
     return TinyCrops(base / "crops")
 
@@ -71,6 +81,9 @@ def tiny_spec(**overrides) -> ClassifierSpec:
         image_size=32,
     )
     values.update(overrides)
+    training_set = trainset(values["trainset"])  # its classes and head, as the plan gives them
+    values.setdefault("classes", training_set.classes)
+    values.setdefault("head_outputs", training_set.head_outputs(parse(values["protocol"])))
     return ClassifierSpec(**values)
 
 

@@ -3,13 +3,14 @@
 from classify_helpers import ROOT
 
 from ctcbench.classify.evaluate import evaluate_run
-from ctcbench.classify.spec import classifier_spec
 from ctcbench.classify.train import TrainConfig, train
 from ctcbench.config import load
 from ctcbench.data.crops import build_crop_cache
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.splits import records_from_cache, write_trainset
 from ctcbench.data.synth import TwinConfig, generate_twin
+from ctcbench.plan import ClassifierRun
+from ctcbench.plan.specs import classifier_spec
 from ctcbench.protocol import of_config
 
 
@@ -28,7 +29,7 @@ def test_demo_settings_keep_the_paper_order(tmp_path):
     results = {}
     for setting in config["settings"]:
         cfg = TrainConfig(
-            spec=classifier_spec(config, backbone, setting, "all", config["seeds"][0]),
+            spec=classifier_spec(config, ClassifierRun(backbone, setting, "all", config["seeds"][0])),
             train_cache=tmp_path / "train.npz",
             val_cache=tmp_path / "val.npz",
             trainset_file=tmp_path / "all.tsv",

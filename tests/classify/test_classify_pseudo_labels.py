@@ -9,10 +9,10 @@ from classify_helpers import tiny_config
 from ctcbench.classify.pseudo import pseudo_label_sets
 from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.train import train
-from ctcbench.classify.variants import head_outputs, trainset_classes
 from ctcbench.cli import main
 from ctcbench.data.splits import CropRecord, read_trainset
 from ctcbench.errors import DatasetError
+from ctcbench.plan import trainset
 from ctcbench.protocol import CORRECTED, FAITHFUL
 
 
@@ -50,8 +50,10 @@ def test_pseudo_label_rules():
     ],
 )
 def test_variant_classes_and_heads(variant, classes, faithful_head, corrected_head):
-    assert "".join(trainset_classes(variant)) == classes
-    assert head_outputs(variant, FAITHFUL) == faithful_head and head_outputs(variant, CORRECTED) == corrected_head
+    training_set = trainset(variant)
+    assert "".join(training_set.classes) == classes
+    assert training_set.head_outputs(FAITHFUL) == faithful_head
+    assert training_set.head_outputs(CORRECTED) == corrected_head
 
 
 def test_pseudo_labels_from_drop_unknown_models(tiny_crops, tmp_path):

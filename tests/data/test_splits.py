@@ -7,11 +7,13 @@ import pytest
 
 from ctcbench.data.splits import (
     CropRecord,
-    image_split_lists,
+    image_list,
+    image_list_name,
+    parse_image_list_name,
     read_trainset,
     sample_stratified,
     sample_unstratified,
-    trainset_lists,
+    select_trainset,
     write_trainset,
 )
 from ctcbench.errors import DatasetError
@@ -43,10 +45,13 @@ RECORDS = make_records(COUNTS)
 
 def test_image_lists_per_patient():
     splits = {"train": ["r06c04f01p01", "r07c04f02p01", "r06c04f03p01"], "val": ["r08c04f04p01"], "test": []}
-    lists = image_split_lists(splits)
-    assert lists["train-r06"] == ["r06c04f01p01", "r06c04f03p01"]
-    assert lists["train-r07"] == ["r07c04f02p01"] and lists["train-r08"] == []
-    assert lists["val"] == ["r08c04f04p01"]
+    assert image_list(splits, "train-r06") == ["r06c04f01p01", "r06c04f03p01"]
+    assert image_list(splits, "train-r07") == ["r07c04f02p01"] and image_list(splits, "train-r08") == []
+    assert image_list(splits, "val") == ["r08c04f04p01"]
+    assert parse_image_list_name(image_list_name("train", "r07")) == ("train", "r07")
+    for stem in ("training", "train-r09", "val_r06"):
+        with pytest.raises(DatasetError, match="expected a split or a split and a patient"):
+            image_list(splits, stem)
 
 
 def test_unstratified_fraction_is_seeded_and_sized_like_the_original():
@@ -79,7 +84,17 @@ def test_fraction_bounds():
 
 
 def test_trainset_variants():
-    lists = trainset_lists(RECORDS, [0.1], [0, 1], stratified=True)
+    lists = {
+        name: select_trainset(RECORDS, kind, value, seed, stratified=True)
+        for name, kind, value, seed in (
+            ("all", "all", None, 0),
+            ("u-drop", "u-drop", None, 0),
+            ("u-candidates", "u-candidates", None, 0),
+            ("patient-r08", "patient", "r08", 0),
+            ("frac-0.1/seed0", "fraction", 0.1, 0),
+            ("frac-0.1/seed1", "fraction", 0.1, 1),
+        )
+    }
     assert len(lists["all"]) == len(RECORDS)
     assert {r.label for r in lists["u-drop"]} == {"R", "G"}
     assert len(lists["u-drop"]) == sum(n for (p, label), n in COUNTS.items() if label != "U")
@@ -88,8 +103,9 @@ def test_trainset_variants():
     assert len(lists["u-candidates"]) == sum(n for (p, label), n in COUNTS.items() if label == "U")
     assert {r.patient for r in lists["patient-r08"]} == {"r08"}
     assert len(lists["patient-r08"]) == 31
-    assert set(lists) >= {"frac-0.1/seed0", "frac-0.1/seed1"}
     assert [r.key for r in lists["frac-0.1/seed0"]] != [r.key for r in lists["frac-0.1/seed1"]]
+    with pytest.raises(DatasetError, match="not cut from the train crops"):
+        select_trainset(RECORDS, "u-pseudo", 0.8)
 
 
 def test_trainset_file_round_trip(tmp_path):

@@ -10,25 +10,19 @@ from collections import Counter
 import pytest
 from detect_helpers import ROOT
 
-from ctcbench.detect.spec import RunSpec, grid, run_spec, train_list_name
-from ctcbench.detect.targets import detect_targets, needed_weights, train_list, weights_inputs, weights_options
+from ctcbench.detect.spec import RunSpec, run_spec
 from ctcbench.errors import ConfigError
+from ctcbench.plan import plan
+from ctcbench.plan.weights import needed_weights, weights_inputs, weights_options
 
 
 def test_default_grid_has_27_main_and_9_patient_runs(paper_config):
-    runs = grid(paper_config)
+    runs = list(plan(paper_config).detectors)
     assert len(runs) == 36 and len(set(runs)) == 36
-    trainsets = Counter(run[2] for run in runs)
+    trainsets = Counter(run.trainset for run in runs)
     assert trainsets == {"all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3}
-    assert {run[:2] for run in runs if run[2] != "all"} == {("faster_rcnn", "bf_hoechst")}
-    assert len(detect_targets(paper_config, "results/paper")) == 36 * 3
-
-
-def test_training_lists_of_the_training_sets():
-    assert train_list_name("all") == "train" and train_list_name("patient-r07") == "train-r07"
-    assert train_list("results/demo", "patient-r06") == "results/demo/splits/images/train-r06.txt"
-    with pytest.raises(ConfigError):
-        train_list_name("frac-0.1")
+    assert {(run.detector, run.setting) for run in runs if run.trainset != "all"} == {("faster_rcnn", "bf_hoechst")}
+    assert {run.image_list for run in runs} == {"train", "train-r06", "train-r07", "train-r08"}
 
 
 def test_spec_round_trips_and_ignores_other_detectors(paper_config):

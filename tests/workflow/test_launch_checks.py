@@ -111,7 +111,7 @@ def test_paper_grid_on_a_machine_without_gpu_is_refused_before_any_job(tmp_path)
 
 def test_weights_nothing_can_stage_are_named(tmp_path):
     from ctcbench.config import load
-    from ctcbench.detect.targets import needed_weights
+    from ctcbench.plan.weights import needed_weights
 
     config = load(ROOT / "config.yaml")
     files = needed_weights(config)

@@ -14,9 +14,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .classify.variants import pseudo_threshold
 from .data.layout import check_dataset_root
 from .errors import ConfigError, DatasetError
+from .plan.trainsets import trainset
 from .protocol import parse as parse_protocol
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
@@ -153,7 +153,8 @@ def _semantic_checks(config: dict, source: str) -> None:
                 f"{source}: {key}.milestones = {schedule['milestones']}: {late[0]} is not before the end of "
                 f"training ({length}); a learning-rate step there never happens"
             )
-    confident = [s for s in config["ablations"]["unknown"]["strategies"] if pseudo_threshold(s) is not None]
+    strategies = config["ablations"].get("unknown", {}).get("strategies", [])
+    confident = [s for s in strategies if trainset(s).kind.kind == "u-pseudo"]
     if len(confident) > 1:
         raise ConfigError(
             f"{source}: ablations.unknown.strategies = {confident}: one u-pseudo-<threshold> set at most (one "

@@ -39,7 +39,7 @@ rule classify_train:
     wildcard_constraints:
         backbone=classify_regex(CLASSIFY_BACKBONES),
         setting=classify_regex(config["settings"]),
-        trainset=r"all|patient-r\d{2}|frac-[0-9.e-]+|u-drop|u-pseudo-all|u-pseudo-[0-9.]+",
+        trainset=wildcard_pattern(),
         seed=r"\d+",
     threads: CLASSIFY_RESOURCES["threads"]
     resources:
@@ -100,11 +100,11 @@ if PSEUDO_SETS:
         input:
             models=classify_pseudo_models,
             cache=crop_cache("train"),
-            base=f"{TRAINSETS}/u-drop.tsv",
-            candidates=f"{TRAINSETS}/u-candidates.tsv",
+            base=f"{TRAINSETS}/{trainset(PSEUDO_BASE).list_file()}",
+            candidates=f"{TRAINSETS}/{trainset(PSEUDO_CANDIDATES).list_file()}",
         output:
-            all=f"{TRAINSETS}/u-pseudo-all.tsv",
-            confident=f"{TRAINSETS}/{PSEUDO_CONFIDENT}.tsv",
+            all=f"{TRAINSETS}/{PSEUDO_SETS[0].list_file()}",
+            confident=f"{TRAINSETS}/{PSEUDO_SETS[1].list_file()}",
             scores=f"{RESULTS}/classify/pseudo_labels/scores.tsv",
             summary=f"{RESULTS}/classify/pseudo_labels/summary.json",
         log:
@@ -117,7 +117,7 @@ if PSEUDO_SETS:
             mem_mb=CLASSIFY_RESOURCES["mem_mb"],
             runtime=60,
         params:
-            threshold=pseudo_threshold(PSEUDO_CONFIDENT),
+            threshold=PSEUDO_SETS[1].number,
             workers=CLASSIFY_RESOURCES["workers"],
         conda:
             ENV
@@ -131,7 +131,7 @@ if PSEUDO_SETS:
 rule classify_tables:
     """Tables 2 and 3 beside the paper's numbers (ctcbench classify-table)."""
     input:
-        metrics=classify_metrics("all"),
+        metrics=classify_metrics({"table2", "table3"}),
         paper2=os.path.join(PAPER_TABLES, "table2_cell_level.csv"),
         paper3=os.path.join(PAPER_TABLES, "table3_backbones.csv"),
         dataset=DATASET,

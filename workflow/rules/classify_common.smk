@@ -1,36 +1,31 @@
-# Target lists and input functions of the classification stage (included by classify.smk).
+# Target lists and input functions of the classification stage (included by classify.smk); runs come from the plan.
 import math
 import re
 
-from ctcbench.classify.grid import planned_runs, trainset_path
-from ctcbench.classify.spec import classifier_spec
-from ctcbench.classify.variants import pseudo_threshold
+from ctcbench.plan import ClassifierRun, trainset, wildcard_pattern
+from ctcbench.plan.specs import classifier_spec
+from ctcbench.plan.trainsets import PSEUDO_BASE, PSEUDO_CANDIDATES
 
 CLASSIFY = config["classify"]
 CLASSIFY_RESOURCES = CLASSIFY["resources"]
 CLASSIFY_BACKBONES = CLASSIFY["backbones"]
-UNKNOWN = config["ablations"]["unknown"]
-PSEUDO_SETS = [s for s in UNKNOWN["strategies"] if s.startswith("u-pseudo")]
-# The confident set carries its threshold in its name (u-pseudo-0.8); without one, its default threshold names it.
-PSEUDO_CONFIDENT = next(
-    (s for s in PSEUDO_SETS if pseudo_threshold(s) is not None), "u-pseudo-0.8"
-)
-TRAINSETS = f"{RESULTS}/splits/trainsets"
-CLASSIFY_RUN = f"{RESULTS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
+CLASSIFY_RUN = ClassifierRun.template(RESULTS)
 CLASSIFY_LOG = f"{LOGS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
 CLASSIFY_BENCH = (
     f"{RESULTS}/benchmarks/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
 )
+# The pseudo-labelled sets (all, confident) one pass writes when the plan trains either (ctcbench pseudo-labels).
+PSEUDO_SETS = PLAN.pseudo_labelled()
 # The published numbers ship with the workflow, wherever --directory puts the results.
 PAPER_TABLES = os.path.join(workflow.basedir, "resources", "paper")
 
 
-def classify_metrics(trainset=None):
-    """metrics.json of every planned run, or of the runs on one training set."""
+def classify_metrics(feeds=None):
+    """metrics.json of every planned run, or of the runs that feed one of the tables or figures `feeds`."""
     return [
         f"{run.path(RESULTS)}/metrics.json"
-        for run in planned_runs(config)
-        if trainset is None or run.trainset == trainset
+        for run, fed in PLAN.classifiers.items()
+        if feeds is None or fed & set(feeds)
     ]
 
 
@@ -55,11 +50,18 @@ def classify_weights_file(timm_name):
     return f"{stem}.pth" if os.path.isfile(f"{stem}.pth") else f"{stem}.safetensors"
 
 
+def classify_run(wildcards):
+    return ClassifierRun(
+        wildcards.backbone, wildcards.setting, wildcards.trainset, int(wildcards.seed)
+    )
+
+
 def classify_train_inputs(wildcards):
+    list_file = trainset(wildcards.trainset).list_file(wildcards.seed)
     inputs = {
         "train": crop_cache("train"),
         "val": crop_cache("val"),
-        "trainset": trainset_path(TRAINSETS, wildcards.trainset, wildcards.seed),
+        "trainset": f"{TRAINSETS}/{list_file}",
     }
     if CLASSIFY["pretrained"]:
         inputs["weights"] = classify_weights_file(
@@ -70,13 +72,7 @@ def classify_train_inputs(wildcards):
 
 def classify_spec(wildcards):
     """The run's spec (ctcbench.classify.spec): everything that changes its numbers, as classify-train reads it."""
-    return classifier_spec(
-        config,
-        wildcards.backbone,
-        wildcards.setting,
-        wildcards.trainset,
-        wildcards.seed,
-    )
+    return classifier_spec(config, classify_run(wildcards))
 
 
 def classify_runtime(wildcards):
@@ -87,10 +83,11 @@ def classify_runtime(wildcards):
 
 
 def classify_pseudo_models(wildcards):
-    """best.pt of the drop-U runs of every seed: they score the unknown cells."""
+    """best.pt of the planned drop-U runs (every seed): they score the unknown cells."""
     return [
-        f"{RESULTS}/classify/{UNKNOWN['backbone']}/{UNKNOWN['setting']}/u-drop/seed{seed}/best.pt"
-        for seed in config["seeds"]
+        f"{run.path(RESULTS)}/best.pt"
+        for run in PLAN.classifiers
+        if run.trainset == PSEUDO_BASE
     ]
 
 

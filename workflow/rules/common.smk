@@ -1,10 +1,12 @@
 # Configuration check first, then the paths and target lists every other rule file uses.
+import json
 import sys
 
 from ctcbench.launch_checks import PlannedJob, launch_problems
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
+from ctcbench.plan import plan
 from ctcbench.protocol import of_config
 from ctcbench.results_stamp import check_stamp, write_stamp
 
@@ -24,6 +26,12 @@ shell.prefix(
     f'export PYTHONPATH="{PACKAGE_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; '
     + cpu_isa_exports(config["cpu_isa"])
 )
+
+# Every run of the grid and what it feeds (ctcbench.plan): targets, file names and constraints derive from it.
+try:
+    PLAN = plan(config)
+except ConfigError as error:
+    sys.exit(f"ctcbench: configuration error: {error}")
 
 PRESET = config["preset"]
 # The protocol's switches (ctcbench.protocol): rules read the one a behaviour needs, never the preset's name.
@@ -73,23 +81,12 @@ wildcard_constraints:
     reader="opencv|native",
 
 
-def image_list_names():
-    """Image-level lists: the released splits and per-patient training lists (detectors, Table 6)."""
-    return ["train", "val", "test"] + [
-        f"train-{p}" for p in config["ablations"]["patients"]["values"]
-    ]
+IMAGE_LISTS = f"{RESULTS}/splits/images"
+TRAINSETS = f"{RESULTS}/splits/trainsets"
 
 
-def trainset_names():
-    """Crop-level training sets (classifiers): main, per patient, unknown-cell variants, fractions per seed."""
-    names = ["all", "u-drop", "u-candidates"]
-    names += [f"patient-{p}" for p in config["ablations"]["patients"]["values"]]
-    names += [
-        f"frac-{fraction:g}/seed{seed}"
-        for fraction in config["ablations"]["fractions"]["values"]
-        for seed in config["seeds"]
-    ]
-    return names
+def image_list(stem):
+    return f"{IMAGE_LISTS}/{stem}.txt"
 
 
 def crop_cache(split):
@@ -101,8 +98,8 @@ def data_targets():
     return [
         f"{RESULTS}/tables/table1.md",
         f"{RESULTS}/data/audit.md",
-        *expand(f"{RESULTS}/splits/images/{{name}}.txt", name=image_list_names()),
-        *expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
+        *[image_list(stem) for stem in PLAN.image_lists()],
+        *[entry["file"] for entry in PLAN.trainsets_spec(TRAINSETS)],
         *[crop_cache(split) for split in ("train", "val", "test")],
     ]
 

@@ -107,15 +107,13 @@ rule image_splits:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
     output:
-        expand(f"{RESULTS}/splits/images/{{name}}.txt", name=image_list_names()),
+        [image_list(stem) for stem in PLAN.image_lists()],
     log:
         f"{LOGS}/data/image_splits.log",
-    params:
-        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     conda:
         ENV
     shell:
-        "python -m ctcbench splits --dataset {input.dataset} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m ctcbench splits --dataset {input.dataset} --lists {output} > {log} 2>&1"
 
 
 rule crop_cache:
@@ -147,20 +145,18 @@ rule trainsets:
     input:
         crop_cache("train"),
     output:
-        expand(f"{RESULTS}/splits/trainsets/{{name}}.tsv", name=trainset_names()),
-        summary=f"{RESULTS}/splits/trainsets/summary.json",
+        [entry["file"] for entry in PLAN.trainsets_spec(TRAINSETS)],
+        summary=f"{TRAINSETS}/summary.json",
     log:
         f"{LOGS}/data/trainsets.log",
     params:
-        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
-        fractions=" ".join(f"{f:g}" for f in config["ablations"]["fractions"]["values"]),
-        seeds=" ".join(str(s) for s in config["seeds"]),
+        spec=json.dumps(PLAN.trainsets_spec(TRAINSETS)),
         stratified="--stratified" if PROTOCOL.stratified_fractions else "",
     conda:
         ENV
     shell:
-        "python -m ctcbench trainsets --cache {input} --out-dir {params.out_dir} --fractions {params.fractions}"
-        " --seeds {params.seeds} {params.stratified} --summary {output.summary} > {log} 2>&1"
+        "python -m ctcbench trainsets --cache {input} --spec {params.spec:q} {params.stratified}"
+        " --summary {output.summary} > {log} 2>&1"
 
 
 localrules:

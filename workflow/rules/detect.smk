@@ -1,30 +1,7 @@
 # Detection stage: stage pretrained weights -> train every detector run (detectors x settings x seeds on all
 # training images, plus the per-patient ablation) -> predict the test images -> detection-stage AP50 / best F1.
 # Each run lives in results/{preset}/detect/{detector}/{setting}/{trainset}/seed{seed}/.
-from functools import partial
-import re
-
-from ctcbench.detect import targets as detect_paths
-from ctcbench.detect.recipes import DETECTORS
-
-DETECT = config["detect"]
-DETECT_RESOURCES = DETECT["resources"]
-DETECT_ENV = "../../envs/detect.yaml"
-DETECT_RUN = f"{RESULTS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
-DETECT_LOG = f"{LOGS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
-DETECT_BENCH = (
-    f"{RESULTS}/benchmarks/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
-)
-DETECT_WEIGHTS = detect_paths.needed_weights(config)
-DETECT_CONSTRAINTS = dict(
-    detector="|".join(DETECTORS),
-    setting="|".join(config["settings"]),
-    trainset=r"all|patient-r\d{2}",
-    seed=r"\d+",
-)
-
-# Every detector output of the configured grid (the Snakefile's `all` collects it).
-detect_targets = partial(detect_paths.detect_targets, config, RESULTS)
+include: "detect_common.smk"
 
 
 localrules:
@@ -45,7 +22,7 @@ if DETECT_WEIGHTS:
         wildcard_constraints:
             weights_file="|".join(re.escape(path) for path in DETECT_WEIGHTS),
         params:
-            options=lambda wildcards: detect_paths.weights_options(
+            options=lambda wildcards: detect_weights.weights_options(
                 config, wildcards.weights_file
             ),
         conda:
@@ -58,10 +35,8 @@ rule detect_train:
     """Train (or resume) one detector run through MMDetection (ctcbench detect-train)."""
     input:
         dataset=DATASET,
-        train_list=lambda wildcards: detect_paths.train_list(
-            RESULTS, wildcards.trainset
-        ),
-        weights=lambda wildcards: detect_paths.weights_inputs(
+        train_list=lambda wildcards: image_list(detect_run(wildcards).image_list),
+        weights=lambda wildcards: detect_weights.weights_inputs(
             config, wildcards.detector
         ),
     output:
@@ -80,13 +55,7 @@ rule detect_train:
         mem_mb=DETECT_RESOURCES["mem_mb"],
         runtime=DETECT_RESOURCES["runtime"],
     params:
-        spec=lambda wildcards: detect_paths.spec_json(
-            config,
-            wildcards.detector,
-            wildcards.setting,
-            wildcards.trainset,
-            wildcards.seed,
-        ),
+        spec=lambda wildcards: detector_spec(config, detect_run(wildcards)).to_json(),
         weights=lambda wildcards, input: (
             f"--weights {input.weights}" if input.weights else ""
         ),
@@ -116,7 +85,7 @@ for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
             )
         input:
             dataset=DATASET,
-            image_list=f"{RESULTS}/splits/images/{predict_split}.txt",
+            image_list=image_list(predict_split),
             model=f"{DETECT_RUN}/model.pth",
         output:
             f"{DETECT_RUN}/{predictions_file}",
@@ -145,7 +114,7 @@ for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
 DETECT_VAL_INPUTS = (
     {
         "val_predictions": f"{DETECT_RUN}/predictions-val.json",
-        "val_list": f"{RESULTS}/splits/images/val.txt",
+        "val_list": image_list("val"),
     }
     if "val" in DETECT_PREDICT_SPLITS
     else {}
@@ -157,7 +126,7 @@ rule detect_evaluate:
     input:
         **DETECT_VAL_INPUTS,
         dataset=DATASET,
-        test_list=f"{RESULTS}/splits/images/test.txt",
+        test_list=image_list("test"),
         predictions=f"{DETECT_RUN}/predictions.json",
     output:
         f"{DETECT_RUN}/metrics.json",

@@ -22,12 +22,12 @@ for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
             )
         input:
             dataset=DATASET,
-            image_list=f"{RESULTS}/splits/images/{score_split}.txt",
+            image_list=image_list(score_split),
             predictions=lambda wildcards, name=DETECT_PREDICT_SPLITS[score_split]: (
-                f"{pipeline_run(wildcards).detector_path(RESULTS)}/{name}"
+                f"{pipeline_run(wildcards).detector_run.path(RESULTS)}/{name}"
             ),
             classifier=lambda wildcards: (
-                f"{classifier_path(config, RESULTS, pipeline_run(wildcards))}/best.pt"
+                f"{pipeline_run(wildcards).classifier.path(RESULTS)}/best.pt"
             ),
         output:
             f"{PIPELINE_RUN}/{scores_file}",
@@ -60,16 +60,17 @@ rule pipeline_evaluate:
     input:
         unpack(pipeline_evaluate_inputs),
     output:
-        f"{PIPELINE_RUN}/omega{{omega}}/metrics.json",
+        f"{PIPELINE_RUN}/omega{{omega}}/metrics{{annotator}}.json",
     log:
-        f"{PIPELINE_LOG}/evaluate-omega{{omega}}.log",
+        f"{PIPELINE_LOG}/evaluate-omega{{omega}}{{annotator}}.log",
     wildcard_constraints:
         **PIPELINE_CONSTRAINTS,
         omega=r"[0-9.]+",
+        annotator=PIPELINE_ANNOTATOR_SUFFIX,
     params:
         protocol=PROTOCOL.name,
         nms_iou=PIPELINE["nms_iou"],
-        annotator=config["dataset"]["test_annotator"],
+        annotator=pipeline_annotator,
         val=lambda wildcards, input: (
             f"--val-scores {input.val_scores} --val-list {input.val_list}"
             if "val_scores" in input.keys()
@@ -88,7 +89,7 @@ rule pipeline_tables:
     """Tables 4, 5 and 6 beside the paper's numbers (ctcbench pipeline-table)."""
     input:
         detection=pipeline_detection_metrics(),
-        pipeline=pipeline_metrics(),
+        pipeline=pipeline_metrics(TABLE_FEEDS),
         dataset=DATASET,
     output:
         [

@@ -1,19 +1,14 @@
-# Target lists and input functions of the image-level pipeline (included by pipeline.smk).
-from ctcbench.pipeline.grid import (
-    PipelineRun,
-    classifier_path,
-    omega_name,
-    planned_pipeline_runs,
-)
+# Target lists and input functions of the image-level pipeline (included by pipeline.smk); pairings come from the plan.
+from ctcbench.data.layout import TEST_ANNOTATORS
+from ctcbench.plan import Pairing, omega_name, wildcard_pattern
 
 PIPELINE = config["pipeline"]
-PIPELINE_RUNS = planned_pipeline_runs(config)
-PIPELINE_RUN = f"{RESULTS}/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+PIPELINE_RUN = Pairing.template(RESULTS)
 PIPELINE_LOG = f"{LOGS}/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
 PIPELINE_CONSTRAINTS = dict(
     detector=DETECT_CONSTRAINTS["detector"],
     setting=DETECT_CONSTRAINTS["setting"],
-    trainset=r"all|patient-r\d{2}|u-drop|u-pseudo-all|u-pseudo-[0-9.]+",
+    trainset=wildcard_pattern(),
     seed=r"\d+",
 )
 # Each table's report category (report_common.smk).
@@ -22,26 +17,32 @@ TABLE_NAMES = {
     "table5_unknown_cells": "ablations",
     "table6_patients": "ablations",
 }
+TABLE_FEEDS = {"table4", "table5", "table6"}
 
 
 def pipeline_run(wildcards):
-    return PipelineRun(
-        wildcards.detector, wildcards.setting, wildcards.trainset, int(wildcards.seed)
+    """The planned pairing of a pipeline folder: which classifier scores its proposals is the plan's."""
+    return PLAN.pairing(
+        wildcards.detector, wildcards.setting, wildcards.trainset, wildcards.seed
     )
 
 
-def pipeline_metrics():
+def pipeline_metrics(feeds=None):
+    """metrics.json of every planned evaluation, or of those feeding one of the tables `feeds`."""
     return [
-        f"{run.path(RESULTS)}/{omega_name(omega)}/metrics.json"
-        for run, omegas in PIPELINE_RUNS.items()
-        for omega in omegas
+        evaluation.path(RESULTS)
+        for evaluation, fed in PLAN.evaluations.items()
+        if feeds is None or fed & set(feeds)
     ]
 
 
 def pipeline_detection_metrics():
-    """Detection-stage metrics of Table 4: every detector trained on all images."""
-    runs = {run for run in PIPELINE_RUNS if run.trainset == "all"}
-    return sorted(f"{run.detector_path(RESULTS)}/metrics.json" for run in runs)
+    """Detection-stage metrics of Table 4: every detector run of its grid."""
+    return sorted(
+        f"{run.path(RESULTS)}/metrics.json"
+        for run, fed in PLAN.detectors.items()
+        if "table4" in fed
+    )
 
 
 def pipeline_targets():
@@ -52,21 +53,27 @@ def pipeline_targets():
     ]
 
 
-# Scores of the test proposals (and, in the corrected protocol, of the val proposals that choose the threshold).
+# Scores of the test proposals (and, with a held-out threshold, of the val proposals that choose it).
 PIPELINE_SCORE_SPLITS = {
     split: name.replace("predictions", "scores")
     for split, name in DETECT_PREDICT_SPLITS.items()
 }
+# An evaluation against another annotator than dataset.test_annotator is metrics-<annotator>.json (plan.runs).
+PIPELINE_ANNOTATOR_SUFFIX = "|" + "|".join(f"-{name}" for name in TEST_ANNOTATORS)
+
+
+def pipeline_annotator(wildcards):
+    return wildcards.annotator.removeprefix("-") or config["dataset"]["test_annotator"]
 
 
 def pipeline_evaluate_inputs(wildcards):
     inputs = {
         "dataset": DATASET,
-        "image_list": f"{RESULTS}/splits/images/test.txt",
+        "image_list": image_list("test"),
         "scores": f"{PIPELINE_RUN}/scores.json".format(**wildcards),
     }
     if "val" in PIPELINE_SCORE_SPLITS:
-        inputs["val_list"] = f"{RESULTS}/splits/images/val.txt"
+        inputs["val_list"] = image_list("val")
         inputs["val_scores"] = f"{PIPELINE_RUN}/{PIPELINE_SCORE_SPLITS['val']}".format(
             **wildcards
         )

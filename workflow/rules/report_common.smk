@@ -2,9 +2,19 @@
 
 # Fig. 9: test predictions of one Table 4 pairing (Faster R-CNN, Brightfield + Fluorescence, all images, lowest
 # seed) at omega 0.7, drawn when that pairing is planned.
-FIG9_RUN = PipelineRun("faster_rcnn", "bf_fluo", "all", min(config["seeds"]))
 FIG9_OMEGA = 0.7
-FIG9 = FIG9_OMEGA in PIPELINE_RUNS.get(FIG9_RUN, [])
+FIG9_EVALUATION = next(
+    (
+        evaluation
+        for evaluation in PLAN.evaluations
+        if evaluation.pairing.key
+        == ("faster_rcnn", "bf_fluo", "all", min(config["seeds"]))
+        and evaluation.omega == FIG9_OMEGA
+        and evaluation.default_annotator
+    ),
+    None,
+)
+FIG9 = FIG9_EVALUATION is not None
 FIG9_FILES = ("fig9_predictions.png", "fig9_predictions.csv") if FIG9 else ()
 
 
@@ -38,23 +48,17 @@ def figure_output(name):
 
 
 def figure_runs():
-    """metrics.json of the main backbone's full-training-set runs (Fig. 7) and of the fraction ablation (Fig. 11)."""
-    fractions = config["ablations"]["fractions"]["backbone"]
-    main = CLASSIFY["main_backbone"]
-    return [
-        f"{run.path(RESULTS)}/metrics.json"
-        for run in planned_runs(config)
-        if (run.backbone == main and run.trainset == "all")
-        or (run.backbone == fractions and run.trainset.startswith("frac-"))
-        or (run.backbone == fractions and run.trainset == "all")
-    ]
+    """metrics.json of the runs of Fig. 7 (the main backbone on all crops) and Fig. 11 (the fraction ablation)."""
+    return classify_metrics({"fig7", "fig11"})
 
 
 def figure_embeddings():
-    """embeddings.npz of the main backbone's lowest-seed run in every setting (Figs 8 and 10)."""
+    """embeddings.npz of the lowest-seed run of Figs 8 and 10 in every setting (the main backbone on all crops)."""
+    seed = min(config["seeds"])
     return [
-        f"{RESULTS}/classify/{CLASSIFY['main_backbone']}/{setting}/all/seed{min(config['seeds'])}/embeddings.npz"
-        for setting in config["settings"]
+        f"{run.path(RESULTS)}/embeddings.npz"
+        for run, fed in PLAN.classifiers.items()
+        if "fig8" in fed and run.seed == seed
     ]
 
 
@@ -62,8 +66,8 @@ def fig9_inputs(wildcards):
     if not FIG9:
         return {}
     return {
-        "scores": f"{FIG9_RUN.path(RESULTS)}/scores.json",
-        "pipeline_metrics": f"{FIG9_RUN.path(RESULTS)}/{omega_name(FIG9_OMEGA)}/metrics.json",
+        "scores": f"{FIG9_EVALUATION.pairing.path(RESULTS)}/scores.json",
+        "pipeline_metrics": FIG9_EVALUATION.path(RESULTS),
         "dataset": DATASET,
     }
 
@@ -88,10 +92,8 @@ def report_tables():
 
 def report_run_records():
     """run.json of every classifier and detector training run."""
-    classifiers = [f"{run.path(RESULTS)}/run.json" for run in planned_runs(config)]
-    detectors = [
-        path for path in detect_targets() if os.path.basename(path) == "run.json"
-    ]
+    classifiers = [f"{run.path(RESULTS)}/run.json" for run in PLAN.classifiers]
+    detectors = [f"{run.path(RESULTS)}/run.json" for run in PLAN.detectors]
     return classifiers + detectors
 
 

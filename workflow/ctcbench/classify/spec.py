@@ -2,9 +2,10 @@
 
 Torch-free, so that the workflow builds specs while it plans the DAG (as `detect.spec` does for detectors). A spec
 holds everything that changes the run's numbers: its identity (backbone, setting, training set, seed), the
-protocol, the effective schedule and the network's shape. Its digest guards resumption: a resume state written
-under another spec is refused. What does not change the numbers (files, device, threads, workers, how often the
-resume state is written) stays on the command line.
+protocol, the effective schedule, the network's shape, and the classes of its training set with the head they get
+(from the training-set registry, `plan.trainsets`; `plan.specs.classifier_spec` builds specs). Its digest guards
+resumption: a resume state written under another spec is refused. What does not change the numbers (files, device,
+threads, workers, how often the resume state is written) stays on the command line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from ..data.channels import check_setting
 from ..errors import ConfigError
 from ..protocol import Protocol, parse
-from .schedule import Schedule, resolve_schedule
+from .schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class ClassifierSpec:
     trainset: str
     seed: int
     protocol: str  # the protocol's name (ctcbench.protocol)
+    classes: tuple[str, ...] = ("R", "G", "U")  # the training set's classes, in label order
+    head_outputs: int = 3  # outputs of the classifier's head (3 for drop-U under the stale head switch)
     schedule: Schedule = field(default_factory=Schedule)
     image_size: int = 128
     drop_path: float = 0.0
@@ -38,6 +41,9 @@ class ClassifierSpec:
     def __post_init__(self) -> None:
         if isinstance(self.schedule, dict):
             object.__setattr__(self, "schedule", Schedule(**self.schedule))
+        object.__setattr__(self, "classes", tuple(self.classes))
+        if self.head_outputs < len(self.classes):
+            raise ConfigError(f"{self.name}: a head of {self.head_outputs} outputs for classes {self.classes}")
         check_setting(self.setting, self.switches.hoechst_channels)
 
     @property
@@ -51,6 +57,7 @@ class ClassifierSpec:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["schedule"] = self.schedule.to_dict()
+        data["classes"] = list(self.classes)
         return data
 
     def to_json(self) -> str:
@@ -72,28 +79,3 @@ class ClassifierSpec:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"classifier run spec is not valid JSON ({exc})") from None
-
-
-def classifier_spec(
-    config: dict[str, Any], backbone: str, setting: str, trainset: str, seed: int | str
-) -> ClassifierSpec:
-    """The spec of one run from the resolved workflow configuration (ctcbench.config.resolve)."""
-    classify = config["classify"]
-    entry = classify["backbones"].get(backbone)
-    if entry is None:
-        raise ConfigError(
-            f"backbone {backbone!r}: expected a key of classify.backbones ({', '.join(classify['backbones'])})"
-        )
-    protocol = parse(config["protocol"])
-    return ClassifierSpec(
-        backbone=backbone,
-        timm_name=entry["timm"],
-        setting=setting,
-        trainset=trainset,
-        seed=int(seed),
-        protocol=protocol.name,
-        schedule=resolve_schedule(classify, backbone, protocol),
-        image_size=classify["image_size"],
-        drop_path=entry.get("drop_path", 0.0),
-        pretrained=classify["pretrained"],
-    )

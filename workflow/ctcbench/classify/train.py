@@ -50,7 +50,6 @@ from .runtime import (
 )
 from .schedule import Schedule
 from .spec import ClassifierSpec
-from .variants import head_outputs, trainset_classes
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +158,7 @@ def prepare_data(cfg: TrainConfig) -> RunData:
     train_cache, val_cache = CropCache.load(cfg.train_cache), CropCache.load(cfg.val_cache)
     indices, labels = trainset_indices(train_cache, read_trainset(cfg.trainset_file), cfg.trainset_file)
     run, protocol = cfg.spec, cfg.protocol
-    classes = trainset_classes(run.trainset)
+    classes = run.classes
     _check_labels(labels, classes, cfg.trainset_file)
     source = CropSource(train_cache, run.setting, protocol.hoechst_channels)
     standardise = protocol.classifier_normalisation == "train_statistics"
@@ -168,7 +167,7 @@ def prepare_data(cfg: TrainConfig) -> RunData:
         backbone=run.backbone,
         timm_name=run.timm_name,
         in_chans=source.channels,
-        num_outputs=head_outputs(run.trainset, protocol),
+        num_outputs=run.head_outputs,
         classes=classes,
         image_size=run.image_size,
         setting=run.setting,

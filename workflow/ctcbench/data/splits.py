@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..io import atomic_path, atomic_write_text
-from .layout import CLASSES, PATIENTS, patient_of
+from .layout import CLASSES, PATIENTS, SPLITS, patient_of
 
 TRAINSET_COLUMNS = ("key", "label", "image_id", "patient")
 
@@ -38,10 +38,6 @@ class CropRecord:
 
 def per_patient(image_ids: list[str], patient: str) -> list[str]:
     return [i for i in image_ids if patient_of(i) == patient]
-
-
-def fraction_name(fraction: float) -> str:
-    return f"frac-{fraction:g}"
 
 
 def check_fraction(fraction: float) -> None:
@@ -144,30 +140,37 @@ def read_trainset(path: Path | str) -> list[CropRecord]:
         return [CropRecord(row[0], row[1], row[2]) for row in reader if row]
 
 
-def image_split_lists(splits: dict[str, list[str]], patients: tuple[str, ...] = PATIENTS) -> dict[str, list[str]]:
-    """File stem -> image ids: train, val, test and train-<patient> for each patient."""
-    lists = {name: list(ids) for name, ids in splits.items()}
-    for patient in patients:
-        lists[f"train-{patient}"] = per_patient(splits["train"], patient)
-    return lists
+def image_list_name(split: str, patient: str | None = None) -> str:
+    """Stem of an image list: a split (`train`), or a split's images of one patient (`train-r06`)."""
+    return split if patient is None else f"{split}-{patient}"
 
 
-def trainset_lists(
-    records: list[CropRecord],
-    fractions: list[float],
-    seeds: list[int],
-    stratified: bool,
-    patients: tuple[str, ...] = PATIENTS,
-) -> dict[str, list[CropRecord]]:
-    """Relative path (without .tsv) -> crop records, for every crop-level training set of the grid."""
-    lists: dict[str, list[CropRecord]] = {
-        "all": records,
-        "u-drop": drop_unknown(records),
-        "u-candidates": unknown_only(records),
+def parse_image_list_name(stem: str) -> tuple[str, str | None]:
+    """(split, patient or None) of an image list's stem; the inverse of `image_list_name`."""
+    split, _, patient = stem.partition("-")
+    if split not in SPLITS or (patient and patient not in PATIENTS):
+        names = ", ".join([*SPLITS, *(image_list_name("train", p) for p in PATIENTS)])
+        raise DatasetError(f"image list {stem!r}: expected a split or a split and a patient ({names})")
+    return split, patient or None
+
+
+def image_list(splits: dict[str, list[str]], stem: str) -> list[str]:
+    """The image ids of an image list (docs/dataset.md#splits): a released split, or its images of one patient."""
+    split, patient = parse_image_list_name(stem)
+    return per_patient(splits[split], patient) if patient else list(splits[split])
+
+
+def select_trainset(
+    records: list[CropRecord], kind: str, value: object = None, seed: int = 0, stratified: bool = False
+) -> list[CropRecord]:
+    """The crops of a training set of `kind` (plan.trainsets) with its value: the patient, the fraction."""
+    selections = {
+        "all": lambda: records,
+        "patient": lambda: of_patient(records, str(value)),
+        "fraction": lambda: sample_fraction(records, float(value), seed, stratified),
+        "u-drop": lambda: drop_unknown(records),
+        "u-candidates": lambda: unknown_only(records),
     }
-    for patient in patients:
-        lists[f"patient-{patient}"] = of_patient(records, patient)
-    for fraction in fractions:
-        for seed in seeds:
-            lists[f"{fraction_name(fraction)}/seed{seed}"] = sample_fraction(records, fraction, seed, stratified)
-    return lists
+    if kind not in selections:
+        raise DatasetError(f"training set kind {kind!r}: not cut from the train crops ({', '.join(selections)})")
+    return selections[kind]()

@@ -1,4 +1,4 @@
-"""`ctcbench splits`: image lists per split, and per patient for the training split."""
+"""`ctcbench splits`: the image lists the workflow declares, each a released split or its images of one patient."""
 
 from __future__ import annotations
 
@@ -9,19 +9,28 @@ from pathlib import Path
 from .cli_options import add_dataset
 from .layout import SPLITS
 from .pointer import read_pointer
-from .splits import image_split_lists, write_image_list
+from .splits import image_list, write_image_list
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
-    parser.add_argument("--out-dir", required=True, type=Path, help="folder for <list>.txt files")
+    parser.add_argument(
+        "--lists",
+        required=True,
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="the lists to write, each named by its content: train.txt, val.txt, test.txt, train-r06.txt (a split's "
+        "images of one patient)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     layout = read_pointer(args.dataset).layout
-    lists = image_split_lists({split: layout.read_split(split) for split in SPLITS})
-    for name, ids in lists.items():
-        write_image_list(args.out_dir / f"{name}.txt", ids)
-        log.info("%s: %d images", name, len(ids))
+    splits = {split: layout.read_split(split) for split in SPLITS}
+    for path in args.lists:
+        ids = image_list(splits, path.name.removesuffix(".txt"))
+        write_image_list(path, ids)
+        log.info("%s: %d images", path, len(ids))

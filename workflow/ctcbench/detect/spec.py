@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,8 +17,6 @@ from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
 from ..protocol import Protocol, parse
 from .recipes import DETECTORS, RECIPES, recipe
-
-TRAINSET_RE = re.compile(r"^(all|patient-r\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -37,8 +34,6 @@ class RunSpec:
     def __post_init__(self) -> None:
         recipe(self.detector)  # an unknown name is a one-line error naming the registered ones
         check_setting(self.setting, self.switches.hoechst_channels)
-        if not TRAINSET_RE.match(self.trainset):
-            raise ConfigError(f"detector training set {self.trainset!r}; expected 'all' or 'patient-rXX'")
         shape = (self.detect.get("backbone_depth", 50), self.detect.get("backbone_width", 64))
         if self.detect.get("pretrained") and shape != (50, 64):
             raise ConfigError(
@@ -115,29 +110,3 @@ def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str,
         test_annotator=config["dataset"]["test_annotator"],
         detect=detect,
     )
-
-
-def grid(config: dict[str, Any]) -> list[tuple[str, str, str, int]]:
-    """(detector, setting, trainset, seed) of every detector run: the main grid and the per-patient ablation."""
-    runs = [
-        (detector, setting, "all", seed)
-        for detector in config["detect"]["detectors"]
-        for setting in config["settings"]
-        for seed in config["seeds"]
-    ]
-    patients = config["ablations"]["patients"]
-    runs += [
-        (patients["detector"], patients["setting"], f"patient-{patient}", seed)
-        for patient in patients["values"]
-        for seed in config["seeds"]
-    ]
-    return runs
-
-
-def train_list_name(trainset: str) -> str:
-    """Stem of the image list (results/{preset}/splits/images/<stem>.txt) a training set trains on."""
-    if trainset == "all":
-        return "train"
-    if trainset.startswith("patient-"):
-        return f"train-{trainset.removeprefix('patient-')}"
-    raise ConfigError(f"detector training set {trainset!r}; expected 'all' or 'patient-rXX'")

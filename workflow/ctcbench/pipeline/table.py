@@ -23,12 +23,12 @@ from ..classify.table import (
     summarise,
     summary_columns,
 )
-from ..classify.variants import pseudo_threshold
 from ..data.channels import SETTINGS
 from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..errors import DatasetError
 from ..io import read_json_input
-from .grid import omega_name
+from ..plan.runs import omega_name
+from ..plan.trainsets import trainset as training_set
 
 DETECTION = "detection"
 METRIC_KEYS = {"ap50": ("ap50",), "f1": ("best_f1",), "f1_heldout": ("heldout", "f1")}  # -> keys in metrics.json
@@ -151,15 +151,9 @@ def stage_title(stage: str) -> str:
 
 def strategy_title(trainset: str) -> str:
     """The paper's Table 5 row of a training set."""
-    if trainset == "u-drop":
-        return "Not including unknown cells"
-    if trainset == "u-pseudo-all":
-        return "Assign pseudo labels to all unknown cells"
-    if (threshold := pseudo_threshold(trainset)) is not None:
-        return f"Assign pseudo labels to only unknown cells with >{threshold:g} confidence of being cancer"
     if trainset == "all":
         return "Assign all unknown cells as normal"
-    return trainset
+    return training_set(trainset).title
 
 
 def table5(

@@ -1,0 +1,169 @@
+"""The plan: the training-set registry's one grammar, run records that round-trip, and `plan(config)` giving the
+paper's grid (180 classifier and 36 detector trainings, 45 pairings evaluated 72 times) and the demo's, with what
+each run feeds."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from ctcbench.config import load, read_config_file, resolve
+from ctcbench.errors import ConfigError
+from ctcbench.plan import ClassifierRun, DetectorRun, Pairing, named, plan, trainset, wildcard_pattern
+from ctcbench.plan.arms import ABLATIONS, Arm
+from ctcbench.plan.specs import classifier_spec, detector_spec
+from ctcbench.plan.trainsets import KINDS, detector_pattern
+from ctcbench.protocol import CORRECTED, FAITHFUL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return load(ROOT / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load(ROOT / "config.yaml", {"preset": "demo"})
+
+
+def test_the_paper_grid(paper):
+    grid = plan(paper)
+    assert len(grid.classifiers) == 180 and len(grid.detectors) == 36
+    assert len(grid.pairings) == 45 and len(grid.evaluations) == 72
+    kinds = collections.Counter(trainset(run.trainset).kind.kind for run in grid.classifiers)
+    assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3}
+    assert {r.backbone for r in grid.classifiers if r.trainset != "all"} == {"convnext_b"}
+    assert collections.Counter(run.trainset for run in grid.detectors) == {
+        "all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3,
+    }  # fmt: skip
+    omegas = collections.Counter(e.omega for e in grid.evaluations)
+    assert omegas == {1.0: 27, 0.7: 27 + 9 + 9}  # Table 4 at both omegas; Tables 5 and 6 at the ablation omega
+    # What feeds what: Table 2 is the main backbone's, Table 3 every grid backbone's, Table 6 the patients'.
+    table2 = grid.feeding("table2")["classifiers"]
+    assert len(table2) == 9 and {r.backbone for r in table2} == {"convnext_b"}
+    assert len(grid.feeding("table3")["classifiers"]) == 126
+    table6 = grid.feeding("table6")
+    assert {p.trainset for p in table6["pairings"]} == {"all", "patient-r06", "patient-r07", "patient-r08"}
+    assert {p.detector_run.trainset for p in table6["pairings"]} == {"all", "patient-r06", "patient-r07", "patient-r08"}
+    assert {r.trainset for r in grid.feeding("fig11")["classifiers"]} == {
+        "all", "frac-0.05", "frac-0.1", "frac-0.2", "frac-0.5",
+    }  # fmt: skip
+
+
+def test_the_demo_grid(demo):
+    grid = plan(demo)
+    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (15, 12, 15, 24)
+    assert grid.image_lists() == ["train", "val", "test", "train-r06", "train-r07", "train-r08"]
+    assert [entry["file"] for entry in grid.trainsets_spec("t")] == [
+        "t/all.tsv", "t/patient-r06.tsv", "t/patient-r07.tsv", "t/patient-r08.tsv", "t/frac-0.1/seed0.tsv",
+        "t/frac-0.5/seed0.tsv", "t/u-drop.tsv", "t/u-candidates.tsv",
+    ]  # fmt: skip
+    all_set, confident = grid.pseudo_labelled()
+    assert (all_set.name, confident.name, confident.number) == ("u-pseudo-all", "u-pseudo-0.8", 0.8)
+
+
+def test_a_grid_without_ablations_plans_only_the_main_runs(demo):
+    grid = plan({**demo, "ablations": {}})
+    assert len(grid.classifiers) == 3 and len(grid.pairings) == 9 and grid.pseudo_labelled() is None
+    assert grid.image_lists() == ["train", "val", "test"]
+    assert [e["name"] for e in grid.trainsets_spec("t")] == ["all"]
+
+
+def test_extra_backbones_join_the_grid_and_one_pairing_has_one_classifier(demo, monkeypatch):
+    raw = read_config_file(ROOT / "config.yaml")
+    config = resolve(raw, overrides={"preset": "demo", "classify": {"grid": ["resnet_tiny", "resnet18"]}})
+    assert len(plan(config).classifiers) == 18 and len(plan(config).pairings) == 15
+    # An ablation whose pairing names another table's pairing but scores it with another backbone is refused.
+    rival = Arm("u-drop", "resnet18", ("bf_hoechst",), frozenset({"rival"}), "faster_rcnn", (0.7,))
+    monkeypatch.setitem(ABLATIONS, "rival", lambda config, block: iter([rival]))
+    with pytest.raises(ConfigError, match="scored by resnet_tiny in one table and by resnet18 in another"):
+        plan({**demo, "ablations": {**demo["ablations"], "rival": {}}})
+
+
+def test_unknown_ablation_blocks_are_refused(demo):
+    with pytest.raises(ConfigError, match="ablations.colours: no ablation of that name"):
+        plan({**demo, "ablations": {"colours": {}}})
+    assert set(ABLATIONS) >= {"patients", "fractions", "unknown"}
+
+
+@pytest.mark.parametrize(
+    "name, kind, value, classes",
+    [
+        ("all", "all", None, "RGU"),
+        ("patient-r07", "patient", "r07", "RGU"),
+        ("frac-0.05", "fraction", 0.05, "RGU"),
+        ("u-drop", "u-drop", None, "RG"),
+        ("u-candidates", "u-candidates", None, "U"),
+        ("u-pseudo-all", "u-pseudo-all", None, "RG"),
+        ("u-pseudo-0.8", "u-pseudo", 0.8, "RG"),
+        ("u-pseudo-.95", "u-pseudo", 0.95, "RG"),
+    ],
+)
+def test_every_name_parses_to_its_kind(name, kind, value, classes):
+    parsed = trainset(name)
+    assert (parsed.kind.kind, parsed.number, "".join(parsed.classes)) == (kind, value, classes)
+    if value is not None:
+        assert named(kind, value).kind == parsed.kind
+
+
+@pytest.mark.parametrize("name", ["u-pseudo-high", "frac-2", "patient-7", "everything", "frac-0.1/seed0"])
+def test_names_outside_the_grammar_are_refused(name):
+    with pytest.raises(ConfigError, match="expected one of all, patient-<patient>"):
+        trainset(name)
+
+
+def test_heads_lists_and_detector_pairing():
+    assert trainset("u-drop").head_outputs(FAITHFUL) == 3 and trainset("u-drop").head_outputs(CORRECTED) == 2
+    assert trainset("u-pseudo-0.8").head_outputs(FAITHFUL) == 2 and trainset("all").head_outputs(CORRECTED) == 3
+    assert trainset("frac-0.05").list_file(2) == "frac-0.05/seed2.tsv"
+    assert trainset("u-pseudo-0.8").list_file(2) == "u-pseudo-0.8.tsv"
+    assert trainset("patient-r06").detector_trainset == "patient-r06" and trainset("u-drop").detector_trainset == "all"
+    assert trainset("all").image_list == "train" and trainset("patient-r07").image_list == "train-r07"
+    assert not trainset("frac-0.1").trains_detectors
+    with pytest.raises(ConfigError, match="no detector trains on it"):
+        assert DetectorRun("fcos", "bf", "frac-0.1", 0).image_list
+
+
+def test_wildcard_patterns_match_exactly_the_registered_names():
+    import re
+
+    pattern = re.compile(wildcard_pattern())
+    for name in ("all", "patient-r06", "frac-0.1", "frac-1e-05", "u-drop", "u-pseudo-all", "u-pseudo-0.8"):
+        assert pattern.fullmatch(name), name
+    for name in ("u-candidates", "frac-0.1/seed0", "patient-", "u-pseudo-", "allx"):
+        assert not pattern.fullmatch(name), name
+    assert re.fullmatch(detector_pattern(), "patient-r08") and not re.fullmatch(detector_pattern(), "u-drop")
+    assert len(KINDS) == 7
+
+
+@pytest.mark.parametrize(
+    "record", [ClassifierRun("convnext_b", "bf", "frac-0.1", 2), DetectorRun("fcos", "bf_fluo", "patient-r06", 0)]
+)
+def test_run_records_round_trip(record):
+    assert type(record).parse(record.name) == record
+    assert record.path("results/demo") == f"results/demo/{record.STAGE}/{record.name}"
+    assert record.template("R").format(**{f: getattr(record, f) for f in record.FIELDS}) == record.path("R")
+    with pytest.raises(ConfigError, match="seed<N>"):
+        type(record).parse("convnext_b/bf/all")
+
+
+def test_pairings_know_both_of_their_runs():
+    pairing = Pairing("faster_rcnn", "bf_hoechst", "patient-r07", 1, "convnext_b")
+    assert pairing.classifier == ClassifierRun("convnext_b", "bf_hoechst", "patient-r07", 1)
+    assert pairing.detector_run == DetectorRun("faster_rcnn", "bf_hoechst", "patient-r07", 1)
+    assert Pairing.parse_key(pairing.name) == pairing.key
+
+
+def test_specs_carry_the_training_sets_classes_and_head(paper):
+    spec = classifier_spec(paper, ClassifierRun("efficientnet_b4", "bf_fluo", "u-drop", 1))
+    assert (spec.classes, spec.head_outputs, spec.schedule.lr) == (("R", "G"), 3, 1e-3)
+    corrected = {**paper, "protocol": "corrected"}
+    spec = classifier_spec(corrected, ClassifierRun("efficientnet_b4", "bf_fluo", "u-drop", 1))
+    assert (spec.head_outputs, spec.schedule.lr) == (2, 1e-4)
+    assert detector_spec(paper, DetectorRun("fcos", "bf", "patient-r06", 0)).trainset == "patient-r06"
+    with pytest.raises(ConfigError, match="no detector trains on u-drop"):
+        detector_spec(paper, DetectorRun("fcos", "bf", "u-drop", 0))

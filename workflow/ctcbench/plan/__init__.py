@@ -1,0 +1,25 @@
+"""The plan of the grid, torch-free: run records, the training-set registry, the arms of the main grid and of each
+ablation, and `plan(config)`, from which the workflow derives its targets, wildcard constraints and file names."""
+
+from .arms import ABLATIONS, Arm, arms
+from .grid import Plan, plan
+from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .trainsets import KINDS, TrainingSet, named, trainset, wildcard_pattern
+
+__all__ = [
+    "ABLATIONS",
+    "KINDS",
+    "Arm",
+    "ClassifierRun",
+    "DetectorRun",
+    "Evaluation",
+    "Pairing",
+    "Plan",
+    "TrainingSet",
+    "arms",
+    "named",
+    "omega_name",
+    "plan",
+    "trainset",
+    "wildcard_pattern",
+]

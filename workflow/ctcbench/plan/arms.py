@@ -1,0 +1,114 @@
+"""What the grid runs, as arms: one training set trained by one backbone in some settings, optionally paired with a
+detector and evaluated at some omegas against some test annotators, for the tables and figures it feeds.
+
+The paper's main grid (Tables 2-4, Figs 7-10) is a list of arms, and so is every ablation: each block of
+`ablations:` in the config is expanded by the kind of the same name registered here (docs/extending.md). `plan`
+turns arms into runs; nothing else loops over the grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .trainsets import named, trainset
+
+MAIN_TRAINSET = "all"
+
+
+@dataclass(frozen=True)
+class Arm:
+    trainset: str
+    backbone: str
+    settings: tuple[str, ...]
+    feeds: frozenset[str]  # the tables and figures it feeds (table specs' names)
+    detector: str | None = None  # paired with this detector's runs in the pipeline; None: classifier only
+    omegas: tuple[float, ...] = ()
+    annotators: tuple[str, ...] = ()  # test annotators the pairings are scored against; () = dataset.test_annotator
+    train: bool = True  # False: the arm reuses classifier runs another arm trains (a table's `all` row)
+
+
+def main_backbones(config: dict[str, Any]) -> list[str]:
+    """The grid's backbones, the main one last if the grid lacks it (Table 3, then Table 2's model)."""
+    classify = config["classify"]
+    backbones = list(classify["grid"])
+    if classify["main_backbone"] not in backbones:
+        backbones.append(classify["main_backbone"])
+    return backbones
+
+
+def main_arms(config: dict[str, Any]) -> Iterator[Arm]:
+    """Tables 2 and 3 (every backbone on all crops), Figs 7, 8 and 10 (the main backbone), Table 4 (each detector
+    with the main backbone at every omega)."""
+    classify, settings = config["classify"], tuple(config["settings"])
+    main = classify["main_backbone"]
+    for backbone in main_backbones(config):
+        feeds = {"table3"} | ({"table2", "fig7", "fig8", "fig10"} if backbone == main else set())
+        yield Arm(MAIN_TRAINSET, backbone, settings, frozenset(feeds))
+    for detector in config["detect"]["detectors"]:
+        omegas = tuple(config["pipeline"]["omegas"])
+        yield Arm(MAIN_TRAINSET, main, settings, frozenset({"table4"}), detector, omegas, train=False)
+
+
+def _main_row(config: dict[str, Any], block: dict[str, Any], settings: tuple[str, ...], table: str) -> Arm:
+    """A table's row of the main model (all crops, the main backbone) paired with the block's detector."""
+    omegas = (config["pipeline"]["ablation_omega"],)
+    main = config["classify"]["main_backbone"]
+    return Arm(MAIN_TRAINSET, main, settings, frozenset({table}), block["detector"], omegas, train=False)
+
+
+def patients(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """Table 6: the main model and one model per patient, each paired with the detector of the same images."""
+    settings, omegas = (block["setting"],), (config["pipeline"]["ablation_omega"],)
+    yield _main_row(config, block, settings, "table6")
+    for patient in block["values"]:
+        name = named("patient", patient).name
+        yield Arm(name, block["backbone"], settings, frozenset({"table6"}), block["detector"], omegas)
+
+
+def fractions(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """Fig. 11: the backbone on a fraction of the training crops, in every setting; its `all` runs are the grid's."""
+    settings = tuple(config["settings"])
+    yield Arm(MAIN_TRAINSET, block["backbone"], settings, frozenset({"fig11"}), train=False)
+    for fraction in block["values"]:
+        yield Arm(named("fraction", float(fraction)).name, block["backbone"], settings, frozenset({"fig11"}))
+
+
+def unknown(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """Table 5: the unknown-cell strategies, each paired with the detector trained on all images, beside the main
+    model (U as its own class)."""
+    settings, omegas = (block["setting"],), (config["pipeline"]["ablation_omega"],)
+    yield _main_row(config, block, settings, "table5")
+    for strategy in block["strategies"]:
+        trainset(strategy)  # the registry's grammar
+        yield Arm(strategy, block["backbone"], settings, frozenset({"table5"}), block["detector"], omegas)
+
+
+def annotators(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """Ground truth by annotator: Table 4's main pipeline (the block's detector with the main model, at the ablation
+    omega) scored against each test annotator's boxes."""
+    arm = _main_row(config, block, tuple(config["settings"]), "annotators")
+    yield Arm(**{**arm.__dict__, "annotators": tuple(block["values"])})
+
+
+# Config block name -> the arms it adds. A new ablation: a block in config.yaml and the schema, an entry here when
+# no existing kind expands it, and a table spec.
+ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] = {
+    "patients": patients,
+    "fractions": fractions,
+    "unknown": unknown,
+    "annotators": annotators,
+}
+
+
+def ablation_arms(config: dict[str, Any]) -> Iterator[Arm]:
+    for name, block in config.get("ablations", {}).items():
+        if name not in ABLATIONS:
+            raise ConfigError(f"ablations.{name}: no ablation of that name; known: {', '.join(ABLATIONS)}")
+        yield from ABLATIONS[name](config, block)
+
+
+def arms(config: dict[str, Any]) -> list[Arm]:
+    return [*main_arms(config), *ablation_arms(config)]

@@ -1,0 +1,138 @@
+"""`plan(config)`: every run of the grid and what it feeds, from the resolved config alone (torch-free; the workflow
+plans its DAG with it).
+
+Classifier runs, detector runs, pairings and their evaluations come out in a stable order, each once, with the set
+of tables and figures that read it. On the paper's configuration: 180 classifier and 36 detector trainings, 45
+pairings evaluated 72 times (docs/experiments.md#experiment-grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..data.layout import SPLITS
+from ..errors import ConfigError
+from .arms import Arm, arms
+from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing
+from .trainsets import (
+    PSEUDO_ALL,
+    PSEUDO_CONFIDENT,
+    PSEUDO_INPUTS,
+    PSEUDO_STEP,
+    TRAINSETS_STEP,
+    TrainingSet,
+    named,
+    trainset,
+)
+
+
+@dataclass
+class Plan:
+    """The runs of one configuration; each maps to the names of the tables and figures that read it."""
+
+    classifiers: dict[ClassifierRun, set[str]] = field(default_factory=dict)
+    detectors: dict[DetectorRun, set[str]] = field(default_factory=dict)
+    pairings: dict[Pairing, set[str]] = field(default_factory=dict)
+    evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
+
+    def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
+        """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
+        key = (detector, setting, trainset_name, int(seed))
+        for pairing in self.pairings:
+            if pairing.key == key:
+                return pairing
+        raise ConfigError(f"pipeline run {'/'.join(map(str, key))} is not in the configured grid")
+
+    def feeding(self, name: str) -> dict[str, list]:
+        """Everything that feeds table or figure `name`, by kind of record."""
+        return {
+            kind: [record for record, feeds in records.items() if name in feeds]
+            for kind, records in (
+                ("classifiers", self.classifiers),
+                ("detectors", self.detectors),
+                ("pairings", self.pairings),
+                ("evaluations", self.evaluations),
+            )
+        }
+
+    def lists(self, producer: str) -> list[tuple[TrainingSet, int | None]]:
+        """(training set, seed or None) of every list `producer` writes: those a planned classifier trains on, and
+        the inputs of the pseudo-labels when a pseudo-labelled set is planned. The seed is None where one list
+        serves every seed."""
+        entries = [(trainset(run.trainset), run.seed) for run in self.classifiers]
+        if any(ts.kind.producer == PSEUDO_STEP for ts, _ in entries):
+            entries += [(trainset(name), None) for name in PSEUDO_INPUTS]
+        chosen: dict[str, tuple[TrainingSet, int | None]] = {}
+        for ts, seed in entries:
+            if ts.kind.producer == producer:
+                seed = seed if ts.kind.per_seed else None
+                chosen.setdefault(ts.list_file(seed), (ts, seed))
+        return list(chosen.values())
+
+    def trainsets_spec(self, trainsets_dir: str) -> list[dict[str, Any]]:
+        """What the `trainsets` step writes: one entry per list (ctcbench trainsets --spec)."""
+        return [
+            {"name": ts.name, "file": f"{trainsets_dir}/{ts.list_file(seed)}", "kind": ts.kind.kind,
+             "value": ts.number, "seed": seed}
+            for ts, seed in self.lists(TRAINSETS_STEP)
+        ]  # fmt: skip
+
+    def pseudo_labelled(self) -> tuple[TrainingSet, TrainingSet] | None:
+        """The two sets one pseudo-labelling pass writes, (u-pseudo-all, u-pseudo-<t>), when the plan trains either;
+        the threshold is the planned set's, else the default one."""
+        planned = {ts.kind.kind: ts for ts, _ in self.lists(PSEUDO_STEP)}
+        if not planned:
+            return None
+        return planned.get(PSEUDO_ALL, trainset(PSEUDO_ALL)), planned.get(
+            PSEUDO_CONFIDENT, named(PSEUDO_CONFIDENT, 0.8)
+        )
+
+    def image_lists(self) -> list[str]:
+        """Stems of the image lists: the released splits, then each detector training set's own list."""
+        stems = list(SPLITS)
+        for run in self.detectors:
+            if run.image_list not in stems:
+                stems.append(run.image_list)
+        return stems
+
+
+def _add(records: dict, record, feeds: frozenset[str]) -> None:
+    records.setdefault(record, set()).update(feeds)
+
+
+def _pair(plan: Plan, config: dict[str, Any], arm: Arm, setting: str, seed: int) -> None:
+    classifier = ClassifierRun(arm.backbone, setting, arm.trainset, seed)
+    pairing = Pairing(arm.detector, setting, arm.trainset, seed, arm.backbone)
+    known = next((p for p in plan.pairings if p.key == pairing.key), None)
+    if known is not None and known != pairing:
+        raise ConfigError(
+            f"pipeline run {pairing.name}: scored by {known.backbone} in one table and by {arm.backbone} in another; "
+            "a pairing has one classifier: use the same backbone for both"
+        )
+    _add(plan.classifiers, classifier, frozenset())
+    _add(plan.detectors, pairing.detector_run, arm.feeds)
+    _add(plan.pairings, pairing, arm.feeds)
+    test_annotator = config["dataset"]["test_annotator"]
+    for omega in arm.omegas:
+        for annotator in arm.annotators or (test_annotator,):
+            evaluation = Evaluation(pairing, float(omega), annotator, annotator == test_annotator)
+            _add(plan.evaluations, evaluation, arm.feeds)
+
+
+def plan(config: dict[str, Any]) -> Plan:
+    """Every run of the configured grid, each once, in a stable order, with what it feeds."""
+    result = Plan()
+    seeds = config["seeds"]
+    for arm in arms(config):
+        trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)
+        for setting in arm.settings:
+            for seed in seeds:
+                run = ClassifierRun(arm.backbone, setting, arm.trainset, seed)
+                if arm.train:
+                    _add(result.classifiers, run, arm.feeds)
+                elif run in result.classifiers:
+                    result.classifiers[run].update(arm.feeds)
+                if arm.detector is not None:
+                    _pair(result, config, arm, setting, seed)
+    return result

@@ -1,0 +1,39 @@
+# Constants, target lists and input functions of the detection stage (included by detect.smk); runs come from the
+# plan.
+import re
+
+from ctcbench.detect.recipes import DETECTORS
+from ctcbench.plan import DetectorRun
+from ctcbench.plan import weights as detect_weights
+from ctcbench.plan.specs import detector_spec
+from ctcbench.plan.trainsets import detector_pattern
+
+DETECT = config["detect"]
+DETECT_RESOURCES = DETECT["resources"]
+DETECT_ENV = "../../envs/detect.yaml"
+DETECT_RUN = DetectorRun.template(RESULTS)
+DETECT_LOG = f"{LOGS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+DETECT_BENCH = (
+    f"{RESULTS}/benchmarks/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+)
+DETECT_WEIGHTS = detect_weights.needed_weights(config)
+DETECT_CONSTRAINTS = dict(
+    detector="|".join(DETECTORS),
+    setting="|".join(config["settings"]),
+    trainset=detector_pattern(),
+    seed=r"\d+",
+)
+DETECT_FILES = ("predictions.json", "metrics.json", "run.json")
+
+
+def detect_targets():
+    """predictions.json, metrics.json and run.json of every planned detector run (the Snakefile's `all`)."""
+    return [
+        f"{run.path(RESULTS)}/{name}" for run in PLAN.detectors for name in DETECT_FILES
+    ]
+
+
+def detect_run(wildcards):
+    return DetectorRun(
+        wildcards.detector, wildcards.setting, wildcards.trainset, int(wildcards.seed)
+    )
