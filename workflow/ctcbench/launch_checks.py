@@ -69,8 +69,8 @@ def gpu_jobs_without_gpu(gpu_jobs: int, executor: str | None, allowed: bool, gpu
 
 def unstageable_weights(config: dict[str, Any], files_to_stage: Iterable[str]) -> list[str]:
     """Detector weight files the plan must stage but cannot: no `source` and no `url`, or a local source missing."""
-    from .plan.weights import needed_weights
     from .detect.weights import is_url, local_source
+    from .plan.weights import needed_weights
 
     keys = needed_weights(config)
     problems = []
