@@ -33,14 +33,14 @@ def demo():
 def test_the_paper_grid(paper):
     grid = plan(paper)
     assert len(grid.classifiers) == 180 and len(grid.detectors) == 36
-    assert len(grid.pairings) == 45 and len(grid.evaluations) == 72
+    assert len(grid.pairings) == 45 and len(grid.evaluations) == 72 + 18  # 18: the annotator ablation's own
     kinds = collections.Counter(trainset(run.trainset).kind.kind for run in grid.classifiers)
     assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3}
     assert {r.backbone for r in grid.classifiers if r.trainset != "all"} == {"convnext_b"}
     assert collections.Counter(run.trainset for run in grid.detectors) == {
         "all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3,
     }  # fmt: skip
-    omegas = collections.Counter(e.omega for e in grid.evaluations)
+    omegas = collections.Counter(e.omega for e in grid.evaluations if e.default_annotator)
     assert omegas == {1.0: 27, 0.7: 27 + 9 + 9}  # Table 4 at both omegas; Tables 5 and 6 at the ablation omega
     # What feeds what: Table 2 is the main backbone's, Table 3 every grid backbone's, Table 6 the patients'.
     table2 = grid.feeding("table2")["classifiers"]
@@ -56,7 +56,7 @@ def test_the_paper_grid(paper):
 
 def test_the_demo_grid(demo):
     grid = plan(demo)
-    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (15, 12, 15, 24)
+    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (15, 12, 15, 30)
     assert grid.image_lists() == ["train", "val", "test", "train-r06", "train-r07", "train-r08"]
     assert [entry["file"] for entry in grid.trainsets_spec("t")] == [
         "t/all.tsv", "t/patient-r06.tsv", "t/patient-r07.tsv", "t/patient-r08.tsv", "t/frac-0.1/seed0.tsv",
@@ -69,6 +69,7 @@ def test_the_demo_grid(demo):
 def test_a_grid_without_ablations_plans_only_the_main_runs(demo):
     grid = plan({**demo, "ablations": {}})
     assert len(grid.classifiers) == 3 and len(grid.pairings) == 9 and grid.pseudo_labelled() is None
+    assert len(grid.evaluations) == 9 * 2 and grid.feeding("annotators")["evaluations"] == []
     assert grid.image_lists() == ["train", "val", "test"]
     assert [e["name"] for e in grid.trainsets_spec("t")] == ["all"]
 
@@ -167,3 +168,23 @@ def test_specs_carry_the_training_sets_classes_and_head(paper):
     assert detector_spec(paper, DetectorRun("fcos", "bf", "patient-r06", 0)).trainset == "patient-r06"
     with pytest.raises(ConfigError, match="no detector trains on u-drop"):
         detector_spec(paper, DetectorRun("fcos", "bf", "u-drop", 0))
+
+
+def test_the_annotator_ablation_scores_table4s_main_pipeline_against_each_expert(paper, demo):
+    """One config block (ablations.annotators) adds evaluations of existing pairings, no training."""
+    grid = plan(paper)
+    fed = grid.feeding("annotators")
+    assert len(fed["pairings"]) == 9  # Faster R-CNN x 3 settings x 3 seeds, with Table 4's classifiers
+    assert {(run.backbone, run.trainset) for run in fed["classifiers"]} == {("convnext_b", "all")}
+    by_annotator = collections.Counter(e.annotator for e in fed["evaluations"])
+    assert by_annotator == {"Expert1": 9, "Expert2": 9, "Unioned": 9}
+    assert {e.omega for e in fed["evaluations"]} == {0.7}
+    # The Unioned ones are Table 4's own evaluations (the configured annotator): the same files.
+    unioned = {e.path("R") for e in fed["evaluations"] if e.annotator == "Unioned"}
+    assert unioned <= {e.path("R") for e in grid.feeding("table4")["evaluations"]}
+    assert {e.path("R").rsplit("/", 1)[1] for e in fed["evaluations"]} == {
+        "metrics.json", "metrics-Expert1.json", "metrics-Expert2.json",
+    }  # fmt: skip
+    assert len(grid.evaluations) == 72 + 18 and len(grid.classifiers) == 180 and len(grid.pairings) == 45
+    without = {k: v for k, v in paper["ablations"].items() if k != "annotators"}
+    assert len(plan({**paper, "ablations": without}).evaluations) == 72

@@ -7,7 +7,8 @@ import pytest
 from report_helpers import write_metrics
 
 from ctcbench.errors import DatasetError
-from ctcbench.report.figures import confusion_panels, fraction_of, fraction_rows
+from ctcbench.report.figures import confusion_panels, fraction_rows
+from ctcbench.report.results import Results
 
 SETTINGS = ("bf_fluo", "bf", "bf_hoechst")
 
@@ -35,8 +36,10 @@ def test_fig7_is_mean_of_confusions(tmp_path):
     paths.append(write_metrics(tmp_path / "runs", "resnet50", "bf", "all", 0, confusion=np.full((3, 3), 50.0)))
     paths.append(write_metrics(tmp_path / "runs", "convnext_b", "bf", "frac-0.1", 0, confusion=np.zeros((3, 3))))
     out = tmp_path / "figs"
-    argv = ["figures", "--runs", *map(str, paths), "--backbone", "convnext_b", "--figures", "confusion"]
-    assert main([*argv, "--out-dir", str(out)]) == 0
+    argv = ["figures", "--runs", *map(str, paths), "--backbone", "convnext_b"]
+    assert (
+        main([*argv, "--fig7-png", str(out / "fig7_confusion.png"), "--fig7-csv", str(out / "fig7_confusion.csv")]) == 0
+    )
     rows = read_csv(out / "fig7_confusion.csv")
     assert len(rows) == 27
     assert [r["setting"] for r in rows[::9]] == list(SETTINGS)  # paper panel order: BF+FL, BF, BF+H
@@ -63,7 +66,8 @@ def test_fig11_means_and_stds(tmp_path):
 
     out = tmp_path / "figs"
     argv = ["figures", "--runs", *map(str, paths), "--backbone", "resnet50", "--fraction-backbone", "convnext_b"]
-    assert main([*argv, "--figures", "fractions", "--out-dir", str(out)]) == 0
+    outputs = ["--fig11-png", str(out / "fig11_fractions.png"), "--fig11-csv", str(out / "fig11_fractions.csv")]
+    assert main([*argv, *outputs]) == 0
     rows = read_csv(out / "fig11_fractions.csv")
     assert len(rows) == 3 * 3 * 2
     for row in rows:
@@ -71,19 +75,13 @@ def test_fig11_means_and_stds(tmp_path):
         assert float(row["mean"]) == pytest.approx(np.mean(data), abs=1e-5)
         assert float(row["std_ddof0"]) == pytest.approx(np.std(data), abs=1e-5)
         assert float(row["std_ddof1"]) == pytest.approx(np.std(data, ddof=1), abs=1e-5)
-        assert float(row["fraction"]) == fraction_of(row["trainset"])
+        assert float(row["fraction"]) == (1.0 if row["trainset"] == "all" else float(row["trainset"][5:]))
     assert [float(r["fraction"]) for r in rows if r["setting"] == "bf" and r["metric"] == "f1"] == [0.05, 0.5, 1.0]
     assert (out / "fig11_fractions.png").stat().st_size > 0
 
 
-def test_fraction_names():
-    assert fraction_of("frac-0.05") == 0.05
-    assert fraction_of("all") == 1.0
-    assert fraction_of("u-drop") is None
-
-
-def test_missing_setting_names_rule():
-    records = [{"run": {"backbone": "convnext_b", "setting": "bf", "trainset": "all", "seed": 0}}]
+def test_missing_setting_names_rule(tmp_path):
+    records = Results.load([write_metrics(tmp_path, "convnext_b", "bf", "all", 0)])
     with pytest.raises(DatasetError, match=r"bf_fluo, bf_hoechst.*rule classify_eval") as caught:
         confusion_panels(records, "convnext_b", SETTINGS)
     assert "\n" not in str(caught.value)
@@ -96,7 +94,7 @@ def test_duplicate_run_is_refused(tmp_path):
     from ctcbench.cli import main
 
     argv = ["figures", "--runs", str(path), str(path), "--backbone", "convnext_b", "--settings", "bf"]
-    assert main([*argv, "--figures", "confusion", "--out-dir", str(tmp_path / "o")]) == 1
+    assert main([*argv, "--fig7-png", str(tmp_path / "o.png"), "--fig7-csv", str(tmp_path / "o.csv")]) == 1
 
 
 def test_cli_missing_inputs_one_line_error(tmp_path, capsys):
@@ -104,12 +102,15 @@ def test_cli_missing_inputs_one_line_error(tmp_path, capsys):
 
     path = write_metrics(tmp_path / "runs", "convnext_b", "bf", "all", 0)
     out = tmp_path / "figs"
-    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", "--out-dir", str(out)]) == 1
+    umap = ["--fig8-png", str(out / "8.png"), "--fig10-png", str(out / "10.png"), "--umap-csv", str(out / "u.csv")]
+    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", *umap]) == 1
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0
     assert "classify_eval" in message and "--embeddings" in message
-    argv = ["figures", "--runs", str(path), "--backbone", "convnext_b", "--figures", "confusion"]
-    assert main([*argv, "--out-dir", str(out)]) == 1
+    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", "--fig7-png", str(out / "7.png")]) == 1
+    assert "--fig7-csv missing; a figure's PNG and CSV go together" in capsys.readouterr().err
+    argv = ["figures", "--runs", str(path), "--backbone", "convnext_b"]
+    assert main([*argv, "--fig7-png", str(out / "7.png"), "--fig7-csv", str(out / "7.csv")]) == 1
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0 and "bf_fluo, bf_hoechst" in message and "classify_eval" in message
     assert not out.exists()  # nothing half-done is written

@@ -1,7 +1,6 @@
 """Fig. 9: TP/FP/FN marking of a hand-made case, the CSV of a hand-made pipeline run, the CLI end to end and its
 missing-input errors."""
 
-import argparse
 import csv
 
 import numpy as np
@@ -13,7 +12,6 @@ from ctcbench.data.pointer import read_pointer
 from ctcbench.errors import ConfigError
 from ctcbench.io import read_json
 from ctcbench.pipeline.scores import read_scores
-from ctcbench.report.figures_cli import default_figures
 from ctcbench.report.qualitative import mark, pick_images, qualitative_images, qualitative_rows
 
 CELLS = np.array([[0, 0, 9, 9], [20, 20, 29, 29], [50, 50, 59, 59]], float)
@@ -69,8 +67,6 @@ def test_cli_writes_the_figure_and_its_boxes(tmp_path):
     out = tmp_path / "figs"
     argv = [
         "figures",
-        "--figures",
-        "qualitative",
         "--scores",
         str(scores),
         "--pipeline-metrics",
@@ -79,8 +75,10 @@ def test_cli_writes_the_figure_and_its_boxes(tmp_path):
         str(pointer),
         "--images",
         "3",
-        "--out-dir",
-        str(out),
+        "--fig9-png",
+        str(out / "fig9_predictions.png"),
+        "--fig9-csv",
+        str(out / "fig9_predictions.csv"),
     ]
     assert main(argv) == 0
     rows = read_csv(out / "fig9_predictions.csv")
@@ -144,16 +142,16 @@ def test_missing_input_names_file_and_rule(tmp_path, capsys, missing, rule):
             path.write_text("{}")
     argv = [
         "figures",
-        "--figures",
-        "qualitative",
         "--scores",
         str(paths["scores"]),
         "--pipeline-metrics",
         str(paths["metrics"]),
         "--dataset",
         str(paths["dataset"]),
-        "--out-dir",
-        str(tmp_path / "figs"),
+        "--fig9-png",
+        str(tmp_path / "figs" / "fig9.png"),
+        "--fig9-csv",
+        str(tmp_path / "figs" / "fig9.csv"),
     ]
     assert main(argv) == 1
     error = capsys.readouterr().err.strip()
@@ -162,9 +160,7 @@ def test_missing_input_names_file_and_rule(tmp_path, capsys, missing, rule):
 
 
 def test_absent_arguments(tmp_path, capsys):
-    assert main(["figures", "--figures", "qualitative", "--out-dir", str(tmp_path)]) == 1
+    assert main(["figures", "--fig9-png", str(tmp_path / "9.png"), "--fig9-csv", str(tmp_path / "9.csv")]) == 1
     assert "--scores is needed" in capsys.readouterr().err
-    # Without --figures, Fig. 9 is drawn only when one of its inputs is named, so the other figures need none.
-    args = argparse.Namespace(scores=None, pipeline_metrics=None, dataset=None)
-    assert "qualitative" not in default_figures(args)
-    assert "qualitative" in default_figures(argparse.Namespace(scores="s.json", pipeline_metrics=None, dataset=None))
+    assert main(["figures", "--scores", "s.json"]) == 1  # no output named: nothing to draw
+    assert "no output named" in capsys.readouterr().err

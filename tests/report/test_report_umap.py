@@ -66,18 +66,19 @@ def test_cli_writes_every_figure(tmp_path):
             embeddings.append(write_embeddings(tmp_path / "runs", "convnext_b", setting, "all", seed, n_per_class=30))
     out = tmp_path / "figs"
     argv = ["figures", "--runs", *map(str, runs), "--embeddings", *map(str, embeddings), "--backbone", "convnext_b"]
-    assert main([*argv, "--umap-max-points", "60", "--out-dir", str(out)]) == 0
-    names = [
-        "fig7_confusion.png",
-        "fig7_confusion.csv",
-        "fig8_umap_class.png",
-        "fig10_umap_patient.png",
-        "umap_coordinates.csv",
-        "fig11_fractions.png",
-        "fig11_fractions.csv",
-    ]
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
-    for name in names:
+    names = {
+        "fig7_png": "fig7_confusion.png",
+        "fig7_csv": "fig7_confusion.csv",
+        "fig8_png": "fig8_umap_class.png",
+        "fig10_png": "fig10_umap_patient.png",
+        "umap_csv": "umap_coordinates.csv",
+        "fig11_png": "fig11_fractions.png",
+        "fig11_csv": "fig11_fractions.csv",
+    }
+    outputs = [part for key, name in names.items() for part in (f"--{key.replace('_', '-')}", str(out / name))]
+    assert main([*argv, "--umap-max-points", "60", *outputs]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(names.values())
+    for name in names.values():
         data = (out / name).read_bytes()
         assert len(data) > 0
         if name.endswith(".png"):

@@ -113,8 +113,9 @@ def test_lint_is_clean():
 
 def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     """Table 4: 3 detectors x 3 settings x 3 seeds at two omegas; Tables 5 and 6: 3 strategies and 3 patients x
-    3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs). The corrected protocol also
-    predicts and scores the val images, where it chooses its threshold."""
+    3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs); the annotator table: Table 4's
+    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2). The corrected protocol also predicts
+    and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
         result = snakemake(
             "-n",
@@ -129,8 +130,8 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         )
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
-        assert counts["pipeline_score"] == 27 + 9 + 9 and counts["pipeline_evaluate"] == 27 * 2 + 9 + 9
-        assert counts["pipeline_tables"] == 1
+        assert counts["pipeline_score"] == 27 + 9 + 9 and counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
+        assert counts["table"] == 6 and counts["results_table"] == 1
         assert counts.get("pipeline_score_val", 0) == extra * 45 and counts.get("detect_predict_val", 0) == extra * 36
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
 

@@ -11,16 +11,6 @@ from pathlib import Path
 
 from .io import atomic_write_text
 
-# Every table's file stem -> its title, in the paper's order (report.md, the HTML report and the pages use them).
-TABLE_TITLES: dict[str, str] = {
-    "table1": "Table 1: dataset",
-    "table2_cell_level": "Table 2: cell level, per input setting",
-    "table3_backbones": "Table 3: cell level, per backbone",
-    "table4_image_level": "Table 4: image level, detection stage and full pipeline",
-    "table5_unknown_cells": "Table 5: unknown-cell strategies",
-    "table6_patients": "Table 6: patient generalisation",
-}
-
 PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 14px; margin: 1em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -54,9 +44,9 @@ def html_page(markdown: str, title: str) -> str:
     )
 
 
-def write_table(markdown_path: Path | str, markdown: str, data: str) -> None:
+def write_table(markdown_path: Path | str, markdown: str, data: str, title: str) -> None:
     """A table's Markdown, with the line naming its data, and beside it the same as an HTML page (`.html`)."""
     path = Path(markdown_path)
     text = with_data_line(markdown, data)
     atomic_write_text(path, text)
-    atomic_write_text(path.with_suffix(".html"), html_page(text, TABLE_TITLES.get(path.stem, path.stem)))
+    atomic_write_text(path.with_suffix(".html"), html_page(text, title))

@@ -1,13 +1,35 @@
-"""Helpers every table and figure CSV shares, below every stage (data, classify, detect, pipeline, report)."""
+"""Helpers every table and figure CSV shares, below every stage (data, classify, detect, pipeline, report).
+
+Summaries are mean ± std over seeds in percent. The paper does not say whether its ± is the population or the sample
+std (docs/metrics.md#aggregation), so CSVs carry both (ddof 0 and 1) and the Markdown shows the sample std; the
+published value sits beside each of ours, with the difference.
+"""
 
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .errors import DatasetError
 from .io import atomic_path
+
+METRIC_TITLES = {
+    "f1": "F1",
+    "precision": "Precision",
+    "recall": "Recall",
+    "auroc": "AUROC",
+    "accuracy": "Accuracy",
+    "ap50": "AP50",
+    "f1_heldout": "F1 (val thr.)",
+}
+# The numeric columns of a table cell (`summary_columns`), after the columns that say which cell it is.
+SUMMARY_COLUMNS = ("n_runs", "mean", "std_ddof0", "std_ddof1", "paper_mean", "paper_std", "delta")
 
 
 def write_csv(path: Path | str, rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> None:
@@ -17,3 +39,64 @@ def write_csv(path: Path | str, rows: Iterable[dict[str, Any]], columns: tuple[s
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    std0: float
+    std1: float
+
+
+def summarise(values: list[float | None]) -> Summary:
+    """Mean and both standard deviations in percent; NaN where undefined (no runs, or one run for ddof 1)."""
+    data = np.asarray([v for v in values if v is not None], np.float64) * 100
+    if len(data) == 0:
+        return Summary(0, math.nan, math.nan, math.nan)
+    std1 = float(np.std(data, ddof=1)) if len(data) > 1 else math.nan
+    return Summary(len(data), float(np.mean(data)), float(np.std(data, ddof=0)), std1)
+
+
+def format_mean_std(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "–"
+    return f"{mean:.1f} ± {std:.1f}" if not math.isnan(std) else f"{mean:.1f} ± –"
+
+
+def format_cell(summary: Summary, paper: tuple[float, float] | None) -> str:
+    ours = format_mean_std(summary.mean, summary.std1)
+    return f"{ours} ({format_mean_std(*paper)})" if paper else ours
+
+
+def summary_columns(summary: Summary, paper: tuple[float, float] | None) -> dict[str, Any]:
+    """The numeric CSV columns of one table cell: ours (both stds), the paper's, and the difference."""
+
+    def num(value: float) -> str:
+        return "" if math.isnan(value) else f"{value:.6f}"
+
+    return {
+        "n_runs": summary.n,
+        "mean": num(summary.mean),
+        "std_ddof0": num(summary.std0),
+        "std_ddof1": num(summary.std1),
+        "paper_mean": "" if paper is None else paper[0],
+        "paper_std": "" if paper is None else paper[1],
+        "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",
+    }
+
+
+def read_paper_rows(path: Path | str | None) -> list[dict[str, str]]:
+    """The rows of a published table's CSV under resources/paper/ (none when no path is given)."""
+    if path is None:
+        return []
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: paper table missing; it is committed under resources/paper/")
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def index_paper(rows: list[dict[str, str]], *columns: str) -> dict[tuple[str, ...], tuple[float, float]]:
+    """(values of `columns`) -> (mean, std) of published rows."""
+    return {tuple(row[c] for c in columns): (float(row["mean"]), float(row["std"])) for row in rows}

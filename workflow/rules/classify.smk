@@ -5,8 +5,6 @@ include: "classify_common.smk"
 
 localrules:
     stage_weights,
-    classify_tables,
-    classify_runs_table,
 
 
 rule stage_weights:
@@ -126,49 +124,3 @@ if PSEUDO_SETS:
             " --base {input.base} --candidates {input.candidates} --threshold {params.threshold}"
             " --out-all {output.all} --out-confident {output.confident} --scores {output.scores}"
             " --summary {output.summary} --threads {threads} --workers {params.workers} > {log} 2>&1"
-
-
-rule classify_tables:
-    """Tables 2 and 3 beside the paper's numbers (ctcbench classify-table)."""
-    input:
-        metrics=classify_metrics({"table2", "table3"}),
-        paper2=os.path.join(PAPER_TABLES, "table2_cell_level.csv"),
-        paper3=os.path.join(PAPER_TABLES, "table3_backbones.csv"),
-        dataset=DATASET,
-    output:
-        table2_csv=f"{RESULTS}/tables/table2_cell_level.csv",
-        table2_md=f"{RESULTS}/tables/table2_cell_level.md",
-        table2_html=report_table("table2_cell_level", "cell_level"),
-        table3_csv=f"{RESULTS}/tables/table3_backbones.csv",
-        table3_md=f"{RESULTS}/tables/table3_backbones.md",
-        table3_html=report_table("table3_backbones", "cell_level"),
-    log:
-        f"{LOGS}/classify/tables.log",
-    params:
-        main=CLASSIFY["main_backbone"],
-        backbones=" ".join(CLASSIFY["grid"]),
-        labels=" ".join(
-            f"'{key}={spec['paper']}'" for key, spec in CLASSIFY_BACKBONES.items()
-        ),
-    conda:
-        ENV
-    shell:
-        "python -m ctcbench classify-table --metrics {input.metrics} --main-backbone {params.main}"
-        " --backbones {params.backbones} --labels {params.labels}"
-        " --paper-table2 {input.paper2} --paper-table3 {input.paper3}"
-        " --table2-csv {output.table2_csv} --table2-md {output.table2_md}"
-        " --table3-csv {output.table3_csv} --table3-md {output.table3_md} --dataset {input.dataset} > {log} 2>&1"
-
-
-rule classify_runs_table:
-    """One row per classifier run (ctcbench classify-table --runs-csv)."""
-    input:
-        classify_metrics(),
-    output:
-        f"{RESULTS}/classify/runs.csv",
-    log:
-        f"{LOGS}/classify/runs_table.log",
-    conda:
-        ENV
-    shell:
-        "python -m ctcbench classify-table --metrics {input} --runs-csv {output} > {log} 2>&1"

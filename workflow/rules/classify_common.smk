@@ -16,8 +16,6 @@ CLASSIFY_BENCH = (
 )
 # The pseudo-labelled sets (all, confident) one pass writes when the plan trains either (ctcbench pseudo-labels).
 PSEUDO_SETS = PLAN.pseudo_labelled()
-# The published numbers ship with the workflow, wherever --directory puts the results.
-PAPER_TABLES = os.path.join(workflow.basedir, "resources", "paper")
 
 
 def classify_metrics(feeds=None):
@@ -29,19 +27,9 @@ def classify_metrics(feeds=None):
     ]
 
 
-def classify_tables():
-    return [
-        f"{RESULTS}/tables/table2_cell_level.csv",
-        f"{RESULTS}/tables/table2_cell_level.md",
-        f"{RESULTS}/tables/table3_backbones.csv",
-        f"{RESULTS}/tables/table3_backbones.md",
-        f"{RESULTS}/classify/runs.csv",
-    ]
-
-
 def classify_targets():
-    """Everything the classification stage produces: metrics and embeddings of every run, and the tables."""
-    return classify_metrics() + classify_tables()
+    """Everything the classification stage produces: metrics and embeddings of every run, and its tables."""
+    return classify_metrics() + table_targets(records.CELL)
 
 
 def classify_weights_file(timm_name):

@@ -7,6 +7,8 @@ from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
 from ctcbench.plan import plan
+from ctcbench.report import results as records
+from ctcbench.report.table_specs import TABLES
 from ctcbench.protocol import of_config
 from ctcbench.results_stamp import check_stamp, write_stamp
 
@@ -102,6 +104,42 @@ def data_targets():
         *[entry["file"] for entry in PLAN.trainsets_spec(TRAINSETS)],
         *[crop_cache(split) for split in ("train", "val", "test")],
     ]
+
+
+# -- The result tables (ctcbench.report.table_specs): those the plan has runs for, and what each reads. ----------
+PLANNED_TABLES = {
+    name: spec
+    for name, spec in TABLES.items()
+    if any(PLAN.feeding(spec.feeds).values())
+}
+
+
+def table_files(name):
+    return [f"{RESULTS}/tables/{name}.{ext}" for ext in ("csv", "md")]
+
+
+def table_targets(*stages):
+    """The tables that read records of any of `stages` (cell, detection, pipeline)."""
+    return [
+        path
+        for name, spec in PLANNED_TABLES.items()
+        if set(spec.reads) & set(stages)
+        for path in table_files(name)
+    ]
+
+
+def table_metrics(wildcards):
+    """metrics.json of every run that feeds a table, of the stages it reads."""
+    spec = PLANNED_TABLES[wildcards.table]
+    feeding = PLAN.feeding(spec.feeds)
+    paths = []
+    if records.CELL in spec.reads:
+        paths += [f"{run.path(RESULTS)}/metrics.json" for run in feeding["classifiers"]]
+    if records.DETECTION in spec.reads:
+        paths += [f"{run.path(RESULTS)}/metrics.json" for run in feeding["detectors"]]
+    if records.PIPELINE in spec.reads:
+        paths += [evaluation.path(RESULTS) for evaluation in feeding["evaluations"]]
+    return paths
 
 
 # -- The Snakemake HTML report (snakemake --report): its categories, and the tables' HTML pages in them. --------

@@ -7,7 +7,6 @@ include: "pipeline_common.smk"
 # Evaluation and tables are seconds of JSON arithmetic: not worth a cluster job each.
 localrules:
     pipeline_evaluate,
-    pipeline_tables,
 
 
 for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
@@ -83,37 +82,3 @@ rule pipeline_evaluate:
         " --scores {input.scores} --omega {wildcards.omega} --protocol {params.protocol:q}"
         " --nms-iou {params.nms_iou} --test-annotator {params.annotator} {params.val}"
         " --out {output} > {log} 2>&1"
-
-
-rule pipeline_tables:
-    """Tables 4, 5 and 6 beside the paper's numbers (ctcbench pipeline-table)."""
-    input:
-        detection=pipeline_detection_metrics(),
-        pipeline=pipeline_metrics(TABLE_FEEDS),
-        dataset=DATASET,
-    output:
-        [
-            f"{RESULTS}/tables/{name}.{ext}"
-            for name in TABLE_NAMES
-            for ext in ("csv", "md")
-        ],
-        [report_table(name, category) for name, category in TABLE_NAMES.items()],
-    log:
-        f"{LOGS}/pipeline/tables.log",
-    params:
-        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        omegas=" ".join(f"{w:g}" for w in PIPELINE["omegas"]),
-        ablation_omega=PIPELINE["ablation_omega"],
-        unknown=f"{config['ablations']['unknown']['detector']} {config['ablations']['unknown']['setting']}",
-        strategies=" ".join(config["ablations"]["unknown"]["strategies"]),
-        patients=f"{config['ablations']['patients']['detector']} {config['ablations']['patients']['setting']}",
-        patient_ids=" ".join(config["ablations"]["patients"]["values"]),
-        paper_dir=PAPER_DIR,
-    conda:
-        ENV
-    shell:
-        "python -m ctcbench pipeline-table --metrics {input.detection} {input.pipeline}"
-        " --omegas {params.omegas} --ablation-omega {params.ablation_omega}"
-        " --unknown {params.unknown} --strategies {params.strategies}"
-        " --patients {params.patients} --patient-ids {params.patient_ids}"
-        " --paper-dir {params.paper_dir:q} --dataset {input.dataset} --out-dir {params.out_dir} > {log} 2>&1"

@@ -11,13 +11,6 @@ PIPELINE_CONSTRAINTS = dict(
     trainset=wildcard_pattern(),
     seed=r"\d+",
 )
-# Each table's report category (report_common.smk).
-TABLE_NAMES = {
-    "table4_image_level": "image_level",
-    "table5_unknown_cells": "ablations",
-    "table6_patients": "ablations",
-}
-TABLE_FEEDS = {"table4", "table5", "table6"}
 
 
 def pipeline_run(wildcards):
@@ -36,21 +29,9 @@ def pipeline_metrics(feeds=None):
     ]
 
 
-def pipeline_detection_metrics():
-    """Detection-stage metrics of Table 4: every detector run of its grid."""
-    return sorted(
-        f"{run.path(RESULTS)}/metrics.json"
-        for run, fed in PLAN.detectors.items()
-        if "table4" in fed
-    )
-
-
 def pipeline_targets():
-    return pipeline_metrics() + [
-        f"{RESULTS}/tables/{name}.{ext}"
-        for name in TABLE_NAMES
-        for ext in ("csv", "md")
-    ]
+    """Every evaluation of the plan and the image-level tables."""
+    return pipeline_metrics() + table_targets(records.DETECTION, records.PIPELINE)
 
 
 # Scores of the test proposals (and, with a held-out threshold, of the val proposals that choose it).

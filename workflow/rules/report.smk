@@ -1,12 +1,60 @@
-# Figures from the run records: Fig. 7 (confusion), Figs 8 and 10 (UMAP of the val embeddings by class and by
-# patient), Fig. 9 (test predictions of the full pipeline), Fig. 11 (training fraction). The PNGs come with the
-# numbers they plot as CSV.
+# Tables and figures from the run records: every result table (report/table_specs.py) and the long results
+# table of every run; Fig. 7 (confusion), Figs 8 and 10 (UMAP of the val embeddings by class and by patient), Fig. 9
+# (test predictions of the full pipeline), Fig. 11 (training fraction), each PNG with the numbers it plots as CSV;
+# the report page.
 include: "report_common.smk"
 
 
 localrules:
+    table,
+    results_table,
     report_page,
     training_curves,
+
+
+rule table:
+    """One result table beside the paper's numbers, as CSV, Markdown and HTML (ctcbench table)."""
+    input:
+        metrics=table_metrics,
+        dataset=DATASET,
+    output:
+        csv=f"{RESULTS}/tables/{{table}}.csv",
+        md=f"{RESULTS}/tables/{{table}}.md",
+        html=report(
+            f"{RESULTS}/tables/{{table}}.html",
+            caption="../report/tables.rst",
+            category=lambda wildcards: REPORT_CATEGORIES[
+                PLANNED_TABLES[wildcards.table].category
+            ],
+        ),
+    log:
+        f"{LOGS}/report/table_{{table}}.log",
+    wildcard_constraints:
+        table="|".join(PLANNED_TABLES),
+    params:
+        params=lambda wildcards: json.dumps(
+            PLANNED_TABLES[wildcards.table].params(config)
+        ),
+        paper_dir=PAPER_DIR,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench table --name {wildcards.table} --params {params.params:q} --metrics {input.metrics}"
+        " --paper-dir {params.paper_dir:q} --dataset {input.dataset} --csv {output.csv} --md {output.md} > {log} 2>&1"
+
+
+rule results_table:
+    """Every run's numbers in one long table, one row per run x metric x subset (ctcbench results-table)."""
+    input:
+        results_metrics(),
+    output:
+        f"{RESULTS}/results.csv",
+    log:
+        f"{LOGS}/report/results_table.log",
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench results-table --metrics {input} --out {output} > {log} 2>&1"
 
 
 rule report_figures:
@@ -16,14 +64,16 @@ rule report_figures:
         runs=figure_runs(),
         embeddings=figure_embeddings(),
     output:
-        [figure_output(name) for name in FIGURE_FILES + FIG9_FILES],
+        **{key: figure_output(name) for key, name in FIGURE_OUTPUTS.items()},
     log:
         f"{LOGS}/report/figures.log",
     threads: 2
     params:
-        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        outputs=figure_options,
         backbone=CLASSIFY["main_backbone"],
-        fraction_backbone=config["ablations"]["fractions"]["backbone"],
+        fraction_backbone=" ".join(
+            f"--fraction-backbone {name}" for name in FRACTION_BACKBONES
+        ),
         qualitative=lambda wildcards, input: (
             f"--scores {input.scores} --pipeline-metrics {input.pipeline_metrics}"
             f" --dataset {input.dataset}"
@@ -37,8 +87,8 @@ rule report_figures:
         ENV
     shell:
         "python -m ctcbench figures --runs {input.runs} --embeddings {input.embeddings}"
-        " --backbone {params.backbone} --fraction-backbone {params.fraction_backbone}"
-        " --settings {params.settings} {params.qualitative} --out-dir {params.out_dir} > {log} 2>&1"
+        " --backbone {params.backbone} {params.fraction_backbone} --settings {params.settings}"
+        " {params.qualitative} {params.outputs} > {log} 2>&1"
 
 
 rule training_curves:
@@ -64,7 +114,7 @@ rule report_page:
         tables=report_tables(),
         figures=[
             f"{RESULTS}/figures/{name}"
-            for name in FIGURE_FILES + FIG9_FILES + CURVE_FILES
+            for name in FIGURE_FILES + CURVE_FILES
             if name.endswith(".png")
         ],
         runs=report_run_records(),

@@ -1,4 +1,4 @@
-# Inputs and targets of the figures (included by report.smk).
+# Inputs and targets of the figures, the long results table and the report page (included by report.smk).
 
 # Fig. 9: test predictions of one Table 4 pairing (Faster R-CNN, Brightfield + Fluorescence, all images, lowest
 # seed) at omega 0.7, drawn when that pairing is planned.
@@ -15,18 +15,30 @@ FIG9_EVALUATION = next(
     None,
 )
 FIG9 = FIG9_EVALUATION is not None
-FIG9_FILES = ("fig9_predictions.png", "fig9_predictions.csv") if FIG9 else ()
 
-
-FIGURE_FILES = (
-    "fig7_confusion.png",
-    "fig7_confusion.csv",
-    "fig8_umap_class.png",
-    "fig10_umap_patient.png",
-    "umap_coordinates.csv",
-    "fig11_fractions.png",
-    "fig11_fractions.csv",
-)
+# Each figure file under its `ctcbench figures` output option; Fig. 11 when the plan has its fractions, Fig. 9 when
+# its pairing is planned.
+FIGURE_OUTPUTS = {
+    "fig7_png": "fig7_confusion.png",
+    "fig7_csv": "fig7_confusion.csv",
+    "fig8_png": "fig8_umap_class.png",
+    "fig10_png": "fig10_umap_patient.png",
+    "umap_csv": "umap_coordinates.csv",
+}
+FRACTION_BACKBONES = {
+    run.backbone
+    for run in PLAN.feeding("fig11")["classifiers"]
+    if run.trainset != "all"
+}
+if FRACTION_BACKBONES:
+    FIGURE_OUTPUTS.update(
+        fig11_png="fig11_fractions.png", fig11_csv="fig11_fractions.csv"
+    )
+if FIG9:
+    FIGURE_OUTPUTS.update(
+        fig9_png="fig9_predictions.png", fig9_csv="fig9_predictions.csv"
+    )
+FIGURE_FILES = tuple(FIGURE_OUTPUTS.values())
 
 
 # The report category of each figure (Fig. 11 is the training-fraction ablation).
@@ -80,14 +92,24 @@ CURVE_FILES = (
 
 
 def figure_targets():
-    return [
-        f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + FIG9_FILES + CURVE_FILES
-    ]
+    return [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + CURVE_FILES]
+
+
+def figure_options(wildcards, output):
+    """`ctcbench figures` output options: each declared file under its option."""
+    return " ".join(
+        f"--{key.replace('_', '-')} {getattr(output, key)}" for key in FIGURE_OUTPUTS
+    )
 
 
 def report_tables():
-    names = ["table1", "table2_cell_level", "table3_backbones"] + list(TABLE_NAMES)
-    return [f"{RESULTS}/tables/{name}.md" for name in names]
+    return [f"{RESULTS}/tables/{name}.md" for name in ["table1", *PLANNED_TABLES]]
+
+
+def results_metrics():
+    """metrics.json of every planned run and evaluation: the rows of results.csv."""
+    detectors = [f"{run.path(RESULTS)}/metrics.json" for run in PLAN.detectors]
+    return classify_metrics() + detectors + pipeline_metrics()
 
 
 def report_run_records():
@@ -98,4 +120,4 @@ def report_run_records():
 
 
 def report_targets():
-    return [f"{RESULTS}/report.md"]
+    return [f"{RESULTS}/report.md", f"{RESULTS}/results.csv"]

@@ -20,6 +20,7 @@ from ..protocol import Protocol
 
 SETTINGS: tuple[str, ...] = ("bf", "bf_hoechst", "bf_fluo")
 SETTING_TITLES = {"bf": "Brightfield", "bf_hoechst": "Brightfield + Hoechst", "bf_fluo": "Brightfield + Fluorescence"}
+SHORT_SETTINGS = {"bf": "BF", "bf_hoechst": "BF+H", "bf_fluo": "BF+FL"}
 HOECHST, GREEN, RED = 0, 1, 2  # channel indices of the canonical fluorescence array
 
 

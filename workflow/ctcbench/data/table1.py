@@ -25,6 +25,7 @@ from .layout import PATIENTS, SPLITS, DatasetLayout, patient_of
 from .voc import read_voc
 
 MEASURES: tuple[str, ...] = ("images", "R", "G", "U")
+TITLE = "Table 1: dataset"
 ALL_PATIENTS = "all"
 TRAINVAL = "train+val"
 
@@ -245,5 +246,5 @@ def write_table1(
     tidy = table1_tidy(counts, paper)
     with atomic_path(csv_path) as tmp:
         tidy.to_csv(tmp, index=False)
-    write_table(md_path, table1_markdown(tidy, with_paper=paper is not None), data)
+    write_table(md_path, table1_markdown(tidy, with_paper=paper is not None), data, TITLE)
     return tidy

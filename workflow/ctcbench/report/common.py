@@ -12,7 +12,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ..classify.table import SHORT_SETTINGS
+from ..data.channels import SHORT_SETTINGS
 from ..errors import DatasetError
 from ..io import atomic_path
 

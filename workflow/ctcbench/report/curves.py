@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..classify.table import SHORT_SETTINGS
-from ..data.channels import SETTINGS
+from ..data.channels import SETTINGS, SHORT_SETTINGS
 from ..errors import DatasetError
 from ..io import read_json_input
 from .common import add_caption, save_png

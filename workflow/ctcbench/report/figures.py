@@ -1,6 +1,7 @@
 """Fig. 7 (row-normalised R/G/U confusion matrices) and Fig. 11 (AUROC and F1 against the training fraction).
 
-Both are computed from metrics.json records alone (docs/metrics.md#cell-level, docs/protocol.md#training-fractions). The
+Both are views of the long results table (report.results; docs/metrics.md#cell-level,
+docs/protocol.md#training-fractions). The
 paper does not say which run Fig. 7 shows, so we plot the mean over seeds of each run's row-normalised matrix and say
 so. Fig. 11 plots the mean over seeds with the sample std (ddof 1) as error bars; the CSV carries both stds, as the
 tables do.
@@ -17,10 +18,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..classify.table import METRIC_TITLES, SHORT_SETTINGS, summarise
-from ..data.channels import SETTING_TITLES
+from ..data.channels import SETTING_TITLES, SHORT_SETTINGS
 from ..data.layout import CLASSES
-from .common import add_caption, index_runs, missing_input, panel_title
+from ..errors import DatasetError
+from ..plan.trainsets import BY_KIND
+from ..tables import METRIC_TITLES, summarise
+from .common import add_caption, missing_input, panel_title
+from .results import ALL, CELL, Results
 
 FIG7_COLUMNS = ("backbone", "trainset", "setting", "n_runs", "seeds", "true_class", "predicted_class", "percent", "std")
 FIG11_COLUMNS = (
@@ -36,7 +40,8 @@ FIG11_COLUMNS = (
     "std_ddof1",
 )
 FIG11_METRICS = ("auroc", "f1")
-FRACTION_PREFIX = "frac-"
+FRACTION_KIND = "fraction"  # plan.trainsets: the training fractions of Fig. 11
+FRACTION_NAMES = f"{BY_KIND[FRACTION_KIND].prefix}<value>"
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +55,37 @@ class ConfusionPanel:
 
 
 def confusion_panels(
-    records: list[dict[str, Any]], backbone: str, settings: tuple[str, ...], trainset: str = "all"
+    results: Results, backbone: str, settings: tuple[str, ...], trainset: str = "all"
 ) -> list[ConfusionPanel]:
     """Mean over seeds of each setting's row-normalised confusion matrix, in the order of `settings`."""
-    runs = index_runs(records)
-    missing = [s for s in settings if not any(k[:3] == (backbone, s, trainset) for k in runs)]
+    run = {"stage": CELL, "backbone": backbone, "trainset": trainset, "subset": ALL}
+    missing = [s for s in settings if not results.select(**run, setting=s)]
     if missing:
         raise missing_input("Fig. 7", "metrics.json", backbone, missing, trainset, "metrics.json")
     panels = []
     for setting in settings:
-        chosen = sorted((k[3], r) for k, r in runs.items() if k[:3] == (backbone, setting, trainset))
-        for seed, record in chosen:
-            order = record.get("confusion_order", list(CLASSES))
-            if list(order) != list(CLASSES):
-                raise ValueError(f"run {backbone}/{setting}/{trainset}/seed{seed}: confusion order {order}")
-        stack = np.asarray([r["confusion_percent"] for _, r in chosen], np.float64)
-        panels.append(ConfusionPanel(setting, tuple(s for s, _ in chosen), stack.mean(axis=0), stack.std(axis=0)))
+        seeds = sorted({row.seed for row in results.select(**run, setting=setting)})
+        stack = np.asarray(
+            [
+                [[confusion_value(results, run, setting, seed, true, predicted) for predicted in CLASSES]
+                 for true in CLASSES]
+                for seed in seeds
+            ],
+            np.float64,
+        )  # fmt: skip
+        panels.append(ConfusionPanel(setting, tuple(seeds), stack.mean(axis=0), stack.std(axis=0)))
     return panels
+
+
+def confusion_value(results: Results, run: dict, setting: str, seed: int, true: str, predicted: str) -> float:
+    """One run's percent of `true` crops predicted as `predicted` (its row-normalised confusion matrix)."""
+    metric = f"confusion_percent_{true}_{predicted}"
+    values = results.values(**run, setting=setting, seed=seed, metric=metric)
+    if len(values) != 1 or values[0] is None:
+        raise DatasetError(
+            f"run {run['backbone']}/{setting}/{run['trainset']}/seed{seed}: no {metric}; evaluate it again"
+        )
+    return values[0]
 
 
 def confusion_rows(panels: list[ConfusionPanel], backbone: str, trainset: str = "all") -> list[dict[str, Any]]:
@@ -115,37 +134,28 @@ def confusion_figure(panels: list[ConfusionPanel], backbone: str) -> Figure:
     return figure
 
 
-def fraction_of(trainset: str) -> float | None:
-    """Training fraction of a trainset name: `frac-0.05` -> 0.05, `all` -> 1.0, anything else -> None."""
-    if trainset == "all":
-        return 1.0
-    if trainset.startswith(FRACTION_PREFIX):
-        return float(trainset[len(FRACTION_PREFIX) :])
-    return None
-
-
-def fraction_rows(records: list[dict[str, Any]], backbone: str, settings: tuple[str, ...]) -> list[dict[str, Any]]:
+def fraction_rows(results: Results, backbone: str, settings: tuple[str, ...]) -> list[dict[str, Any]]:
     """Mean and both stds (percent) of AUROC and F1 per setting and fraction; 1.0 is the `all` runs, if given."""
-    runs = index_runs(records)
-    groups: dict[tuple[str, float, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for (run_backbone, setting, trainset, seed), record in runs.items():
-        fraction = fraction_of(trainset)
-        if run_backbone == backbone and setting in settings and fraction is not None:
-            groups[(setting, fraction, trainset)].append((seed, record))
+    groups: dict[tuple[str, float, str], list[int]] = defaultdict(list)
+    for row in results.select(stage=CELL, backbone=backbone, subset=ALL, metric=FIG11_METRICS[0]):
+        kind = row.trainset_kind
+        if row.setting in settings and kind in (FRACTION_KIND, "all"):
+            fraction = float(row.trainset_value) if kind == FRACTION_KIND else 1.0
+            groups[(row.setting, fraction, row.trainset)].append(row.seed)
     missing = [s for s in settings if not any(k[0] == s and k[1] < 1.0 for k in groups)]
     if missing:
-        raise missing_input("Fig. 11", "metrics.json", backbone, missing, f"{FRACTION_PREFIX}<value>", "metrics.json")
+        raise missing_input("Fig. 11", "metrics.json", backbone, missing, FRACTION_NAMES, "metrics.json")
     for setting in settings:
         if (setting, 1.0, "all") not in groups:
             log.warning("Fig. 11: no `all` run of %s/%s given; its curve has no 100 %% point", backbone, setting)
     rows = []
     for setting in settings:
-        for (group_setting, fraction, trainset), members in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        for (group_setting, fraction, trainset), seeds in sorted(groups.items(), key=lambda kv: kv[0][1]):
             if group_setting != setting:
                 continue
-            members.sort(key=lambda m: m[0])
+            where = {"stage": CELL, "backbone": backbone, "setting": setting, "trainset": trainset, "subset": ALL}
             for metric in FIG11_METRICS:
-                summary = summarise([record.get(metric) for _, record in members])
+                summary = summarise(results.values(**where, metric=metric))
                 rows.append(
                     {
                         "backbone": backbone,
@@ -154,7 +164,7 @@ def fraction_rows(records: list[dict[str, Any]], backbone: str, settings: tuple[
                         "fraction": fraction,
                         "metric": metric,
                         "n_runs": summary.n,
-                        "seeds": " ".join(str(seed) for seed, _ in members),
+                        "seeds": " ".join(str(seed) for seed in sorted(seeds)),
                         **{
                             key: "" if math.isnan(value) else f"{value:.6f}"
                             for key, value in (

@@ -1,4 +1,7 @@
-"""`ctcbench figures`: Figs 7, 8, 9, 10 and 11 (PNG) and the numbers they plot (CSV), from the run records."""
+"""`ctcbench figures`: Figs 7, 8, 9, 10 and 11 (PNG) and the numbers they plot (CSV), from the run records.
+
+Each figure is drawn when its output files are named (the files the rule declares); every input is checked before
+anything is written, so a missing run leaves no partial set of figures."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..classify.table import load_runs
 from ..data.channels import SETTINGS
 from ..data.pointer import read_pointer
 from ..errors import ConfigError
@@ -35,12 +37,23 @@ from .qualitative import (
 from .umap_embed import COORDINATE_COLUMNS, UmapParams, coordinate_rows, pick_runs, umap_figure, umap_panels
 
 log = logging.getLogger(__name__)
-FIGURES = ("confusion", "umap", "fractions", "qualitative")
+# Each figure and its output options: the PNG(s), then the CSV of the plotted numbers.
 OUTPUTS = {
-    "confusion": ("fig7_confusion.png", "fig7_confusion.csv"),
-    "umap": ("fig8_umap_class.png", "fig10_umap_patient.png", "umap_coordinates.csv"),
-    "fractions": ("fig11_fractions.png", "fig11_fractions.csv"),
-    "qualitative": ("fig9_predictions.png", "fig9_predictions.csv"),
+    "confusion": ("fig7_png", "fig7_csv"),
+    "umap": ("fig8_png", "fig10_png", "umap_csv"),
+    "fractions": ("fig11_png", "fig11_csv"),
+    "qualitative": ("fig9_png", "fig9_csv"),
+}
+HELP = {
+    "fig7_png": "Fig. 7, the confusion matrices",
+    "fig7_csv": "Fig. 7's numbers",
+    "fig8_png": "Fig. 8, UMAP by class",
+    "fig10_png": "Fig. 10, UMAP by patient",
+    "umap_csv": "the UMAP coordinates of Figs 8 and 10",
+    "fig11_png": "Fig. 11, the training fractions",
+    "fig11_csv": "Fig. 11's numbers",
+    "fig9_png": "Fig. 9, the pipeline's test predictions",
+    "fig9_csv": "Fig. 9's boxes",
 }
 
 
@@ -60,24 +73,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", type=Path, help="dataset pointer, dataset.json (Fig. 9)")
     parser.add_argument("--images", type=int, default=4, help="test images drawn in Fig. 9")
     parser.add_argument("--image-ids", nargs="+", help="draw these test images in Fig. 9 instead of picking them")
-    parser.add_argument(
-        "--figures",
-        nargs="+",
-        choices=FIGURES,
-        help="which to draw; default all, `qualitative` (Fig. 9) only when any of its inputs is given",
-    )
-    parser.add_argument("--out-dir", type=Path, required=True, help="folder for the PNGs and their CSVs")
+    outputs = parser.add_argument_group("outputs (a figure is drawn when its files are named)")
+    for name, what in HELP.items():
+        outputs.add_argument(f"--{name.replace('_', '-')}", type=Path, help=f"output: {what}")
 
 
-def default_figures(args: argparse.Namespace) -> list[str]:
-    """Without --figures: all of them, Fig. 9 only when one of its inputs is named (it reads a pipeline run)."""
-    qualitative = any(v is not None for v in (args.scores, args.pipeline_metrics, args.dataset))
-    return [f for f in FIGURES if f != "qualitative" or qualitative]
+def wanted_figures(args: argparse.Namespace) -> set[str]:
+    """The figures whose output files are named; all of a figure's files or none."""
+    wanted = set()
+    for figure, options in OUTPUTS.items():
+        named = [getattr(args, option) is not None for option in options]
+        if any(named) and not all(named):
+            missing = [f"--{o.replace('_', '-')}" for o, given in zip(options, named) if not given]
+            raise ConfigError(f"figures: {', '.join(missing)} missing; a figure's PNG and CSV go together")
+        if all(named):
+            wanted.add(figure)
+    if not wanted:
+        raise ConfigError("figures: no output named; give e.g. --fig7-png and --fig7-csv")
+    return wanted
 
 
 def run(args: argparse.Namespace) -> None:
+    from .results import Results
+
     settings = tuple(dict.fromkeys(args.settings))
-    wanted = set(args.figures or default_figures(args))
+    wanted = wanted_figures(args)
     if wanted & {"confusion", "fractions"} and not args.runs:
         raise ConfigError("figures: --runs (metrics.json of the runs, rule classify_eval) is needed for Figs 7/11")
     if "umap" in wanted and not args.embeddings:
@@ -88,7 +108,7 @@ def run(args: argparse.Namespace) -> None:
         raise ConfigError("figures: --fraction-backbone or --backbone is needed for Fig. 11")
     if "qualitative" in wanted:
         check_inputs(args.scores, args.pipeline_metrics, args.dataset)
-    records = load_runs(args.runs) if args.runs else []
+    records = Results.load(args.runs) if args.runs else Results([])
     # Every input is checked before anything is written, so a missing run leaves no partial set of figures.
     confusion = confusion_panels(records, args.backbone, settings) if "confusion" in wanted else None
     fraction_backbone = args.fraction_backbone or args.backbone
@@ -113,25 +133,20 @@ def run(args: argparse.Namespace) -> None:
             sources=(str(args.scores), str(args.pipeline_metrics)),
         )
         qualitative = (metrics, images)
-    out = args.out_dir
     if confusion is not None:
-        write_csv(out / OUTPUTS["confusion"][1], confusion_rows(confusion, args.backbone), FIG7_COLUMNS)
-        save_png(confusion_figure(confusion, args.backbone), out / OUTPUTS["confusion"][0])
+        write_csv(args.fig7_csv, confusion_rows(confusion, args.backbone), FIG7_COLUMNS)
+        save_png(confusion_figure(confusion, args.backbone), args.fig7_png)
     if umap is not None:
-        write_csv(out / OUTPUTS["umap"][2], coordinate_rows(umap), COORDINATE_COLUMNS)
-        save_png(umap_figure(umap, "class", params, "Fig. 8"), out / OUTPUTS["umap"][0])
-        save_png(umap_figure(umap, "patient", params, "Fig. 10"), out / OUTPUTS["umap"][1])
+        write_csv(args.umap_csv, coordinate_rows(umap), COORDINATE_COLUMNS)
+        save_png(umap_figure(umap, "class", params, "Fig. 8"), args.fig8_png)
+        save_png(umap_figure(umap, "patient", params, "Fig. 10"), args.fig10_png)
     if fractions is not None:
-        write_csv(out / OUTPUTS["fractions"][1], fractions, FIG11_COLUMNS)
-        save_png(fractions_figure(fractions, fraction_backbone), out / OUTPUTS["fractions"][0])
+        write_csv(args.fig11_csv, fractions, FIG11_COLUMNS)
+        save_png(fractions_figure(fractions, fraction_backbone), args.fig11_png)
     if qualitative is not None:
         metrics, images = qualitative
-        write_csv(
-            out / OUTPUTS["qualitative"][1], qualitative_rows(images, oracle_threshold(metrics)), QUALITATIVE_COLUMNS
-        )
+        write_csv(args.fig9_csv, qualitative_rows(images, oracle_threshold(metrics)), QUALITATIVE_COLUMNS)
         save_png(
-            qualitative_figure(images, metrics, selection_text(args.image_ids, len(images))),
-            out / OUTPUTS["qualitative"][0],
-            dpi=200,
+            qualitative_figure(images, metrics, selection_text(args.image_ids, len(images))), args.fig9_png, dpi=200
         )
-    log.info("figures %s written to %s", ", ".join(f for f in FIGURES if f in wanted), out)
+    log.info("figures written: %s", ", ".join(figure for figure in OUTPUTS if figure in wanted))

@@ -1,0 +1,232 @@
+"""The long results table: every finished run's numbers, one row per run x metric x subset (results.csv).
+
+Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate) and pipeline evaluation
+(pipeline-evaluate) writes a metrics.json; here each becomes rows with the run's identity (stage, backbone,
+detector, setting, training set with its kind and value, seed, omega, test annotator), the subset (all images, or
+one patient's), the metric, its value (a fraction, or percent where the name says so) and the provenance (protocol,
+the metrics file). Every table and the figures' numbers are views of these rows (`report.views`), and results.csv
+is all of them in one file (docs/experiments.md#results-table).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.layout import CLASSES
+from ..errors import DatasetError
+from ..io import read_json_input
+from ..plan.runs import DetectorRun, Pairing
+from ..plan.trainsets import trainset as training_set
+from ..tables import write_csv
+
+CELL, DETECTION, PIPELINE = "cell", "detection", "pipeline"
+ALL = "all"  # the subset of every image (or val crop) of the split
+COLUMNS = (
+    "stage",
+    "backbone",
+    "detector",
+    "setting",
+    "trainset",
+    "trainset_kind",
+    "trainset_value",
+    "seed",
+    "omega",
+    "annotator",
+    "subset",
+    "metric",
+    "value",
+    "protocol",
+    "source",
+)
+IDENTITY = COLUMNS[: COLUMNS.index("value")]
+# Cell level: metrics.json key -> metric; `oracle` holds the threshold chosen on the reported crops.
+CELL_METRICS = {"f1": "f1", "precision": "precision", "recall": "recall", "threshold": "threshold", "auroc": "auroc",
+                "accuracy": "accuracy", "accuracy_trained_classes": "accuracy_trained_classes"}  # fmt: skip
+ORACLE_METRICS = ("f1", "precision", "recall", "threshold")
+# Image level: metric -> key path in a metrics.json (overall, or under per_patient/<patient>).
+IMAGE_METRICS = {
+    "ap50": ("ap50",),
+    "f1": ("best_f1",),
+    "precision": ("precision_at_best_f1",),
+    "recall": ("recall_at_best_f1",),
+    "threshold": ("score_at_best_f1",),
+    "f1_heldout": ("heldout", "f1"),
+    "precision_heldout": ("heldout", "precision"),
+    "recall_heldout": ("heldout", "recall"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One row of results.csv; `value` is None where the metric is undefined for the run (e.g. no held-out F1)."""
+
+    stage: str
+    backbone: str
+    detector: str
+    setting: str
+    trainset: str
+    trainset_kind: str
+    trainset_value: str
+    seed: int
+    omega: float | None
+    annotator: str
+    subset: str
+    metric: str
+    value: float | None
+    protocol: str
+    source: str
+
+    def get(self, column: str) -> Any:
+        return getattr(self, column)
+
+    def to_row(self) -> dict[str, Any]:
+        row = {column: getattr(self, column) for column in COLUMNS}
+        row["value"] = "" if self.value is None else repr(float(self.value))
+        row["omega"] = "" if self.omega is None else f"{self.omega:g}"
+        return row
+
+
+def _dig(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    value: Any = record
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _identity(stage: str, backbone: str, detector: str, setting: str, trainset: str, seed: int, **more: Any) -> dict:
+    kind = training_set(trainset)
+    return dict(
+        stage=stage,
+        backbone=backbone,
+        detector=detector,
+        setting=setting,
+        trainset=trainset,
+        trainset_kind=kind.kind.kind,
+        trainset_value="" if kind.value is None else kind.value,
+        seed=seed,
+        omega=more.get("omega"),
+        annotator=more.get("annotator", ""),
+    )
+
+
+def cell_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a classifier run's metrics.json (the val crops)."""
+    run = record.get("run") or {}
+    try:
+        identity = _identity(CELL, run["backbone"], "", run["setting"], run["trainset"], int(run["seed"]))
+    except (KeyError, TypeError, ValueError):
+        raise DatasetError(
+            f"{source}: no run identity (backbone, setting, trainset, seed); evaluate it again"
+        ) from None
+    common = {**identity, "subset": ALL, "protocol": record.get("protocol", ""), "source": source}
+    values = {metric: record.get(key) for key, metric in CELL_METRICS.items()}
+    values.update({f"oracle_{key}": _dig(record, ("oracle", key)) for key in ORACLE_METRICS})
+    order = record.get("confusion_order", list(CLASSES))
+    for i, true in enumerate(order):
+        for j, predicted in enumerate(order):
+            values[f"confusion_percent_{true}_{predicted}"] = _dig(record, ("confusion_percent",))[i][j]
+    return [Result(**common, metric=metric, value=value) for metric, value in values.items()]
+
+
+def _image_results(record: dict[str, Any], identity: dict[str, Any], source: str) -> list[Result]:
+    common = {**identity, "protocol": record.get("protocol", ""), "source": source}
+    subsets = {ALL: record, **(record.get("per_patient") or {})}
+    return [
+        Result(**common, subset=subset, metric=metric, value=_dig(values, keys))
+        for subset, values in subsets.items()
+        for metric, keys in IMAGE_METRICS.items()
+    ]
+
+
+def detection_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a detector run's detection-stage metrics.json (the test images, overall and per patient)."""
+    run = DetectorRun.parse(record.get("run", ""))
+    identity = _identity(DETECTION, "", run.detector, run.setting, run.trainset, run.seed,
+                         annotator=record.get("test_annotator", ""))  # fmt: skip
+    return _image_results(record, identity, source)
+
+
+def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient)."""
+    detector, setting, trainset, seed = Pairing.parse_key(record.get("pipeline_run", ""))
+    backbone = (record.get("classifier") or {}).get("backbone", "")
+    identity = _identity(PIPELINE, backbone, detector, setting, trainset, seed, omega=float(record["omega"]),
+                         annotator=record.get("test_annotator", ""))  # fmt: skip
+    return _image_results(record, identity, source)
+
+
+def results_of(path: Path | str) -> list[Result]:
+    """The rows of one metrics.json, whichever stage wrote it."""
+    record = read_json_input(
+        path, "metrics", "run its evaluation first (classify-eval, detect-evaluate, pipeline-evaluate)"
+    )
+    source = str(path)
+    if "omega" in record:
+        return pipeline_results(record, source)
+    if isinstance(record.get("run"), dict):
+        return cell_results(record, source)
+    return detection_results(record, source)
+
+
+class Results:
+    """The rows of many runs, queried by column values; a run given twice would weigh double, so it fails."""
+
+    def __init__(self, rows: Iterable[Result]) -> None:
+        self.rows = list(rows)
+        seen: dict[tuple, str] = {}
+        for row in self.rows:
+            key = tuple(row.get(c) for c in IDENTITY)
+            if key in seen:
+                again = "given twice" if seen[key] == row.source else f"the same run as {seen[key]}"
+                raise DatasetError(f"{row.source}: {again}; pass each run's metrics.json once")
+            seen[key] = row.source
+
+    @classmethod
+    def load(cls, paths: Iterable[Path | str]) -> Results:
+        return cls(row for path in paths for row in results_of(path))
+
+    def select(self, **where: Any) -> list[Result]:
+        """Rows matching every given column value, by seed."""
+        chosen = [row for row in self.rows if all(row.get(k) == v for k, v in where.items())]
+        return sorted(chosen, key=lambda row: row.seed)
+
+    def values(self, **where: Any) -> list[float | None]:
+        return [row.value for row in self.select(**where)]
+
+    def seeds(self, **where: Any) -> int:
+        """How many seeds have rows matching `where` (the runs of a table cell or row)."""
+        return len({row.seed for row in self.select(**where)})
+
+    def has(self, **where: Any) -> bool:
+        return any(value is not None for value in self.values(**where))
+
+    def write(self, path: Path | str) -> None:
+        write_csv(path, (row.to_row() for row in self.rows), COLUMNS)
+
+
+def read_results(path: Path | str) -> Results:
+    """results.csv back as rows (values as floats, exactly as written)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: results table missing; build it with `ctcbench results-table` (rule results_table)"
+        )
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise DatasetError(f"{path}: columns {reader.fieldnames}, expected {', '.join(COLUMNS)}")
+        rows = []
+        for row in reader:
+            values = dict(row)
+            values["seed"] = int(values["seed"])
+            values["omega"] = float(values["omega"]) if values["omega"] else None
+            values["value"] = float(values["value"]) if values["value"] else None
+            rows.append(Result(**values))
+    return Results(rows)
+
+
+__all__ = ["ALL", "CELL", "COLUMNS", "DETECTION", "PIPELINE", "Result", "Results", "read_results", "results_of"]

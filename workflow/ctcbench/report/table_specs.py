@@ -1,0 +1,287 @@
+"""The result tables, each declared once: its name, title, CSV columns, paper table, parameters from the config and
+its layout over the long results table (docs/experiments.md#tables-and-figures).
+
+Tables 2 and 3 are cell level (val crops); Table 4 is the detection stage and the full pipeline on the test images;
+Tables 5 and 6 and the annotator table are ablations of the pipeline. A table exists in a run of the workflow when
+the plan has runs that feed it (`plan.Plan.feeding`), so a config without an ablation has no table for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..data.channels import SETTING_TITLES, SETTINGS, SHORT_SETTINGS
+from ..detect.recipes import DETECTOR_TITLES, DETECTORS
+from ..plan.runs import omega_name
+from ..plan.trainsets import named, trainset
+from ..tables import METRIC_TITLES
+from .results import ALL, CELL, DETECTION, PIPELINE, Results
+from .views import RUNS, Block, Cell, Row, TableSpec, View
+
+CELL_COLUMNS = ("table", "backbone", "paper_label", "setting", "trainset", "metric")
+IMAGE_COLUMNS = ("table", "detector", "setting", "trainset", "stage", "tested_on", "metric")
+HELDOUT = "f1_heldout"
+ORDINALS = ("1st", "2nd", "3rd")
+MAIN = "all"
+
+
+def present(values: list[str], results: Results, column: str, **where: Any) -> list[str]:
+    """The values of `column` with results, in the order of `values`."""
+    found = {row.get(column) for row in results.select(**where)}
+    return [v for v in values if v in found]
+
+
+def with_heldout(base: tuple[str, ...], results: Results, **where: Any) -> tuple[str, ...]:
+    """`base`, plus the F1 at the val-chosen threshold where the records have it (image_threshold: heldout)."""
+    return base + (HELDOUT,) if results.has(metric=HELDOUT, **where) else base
+
+
+# -- Table 2: cell level per setting, the main backbone. ----------------------------------------------------------
+TABLE2_METRICS = ("f1", "precision", "recall", "auroc")
+
+
+def table2_params(config: dict[str, Any]) -> dict[str, Any]:
+    main = config["classify"]["main_backbone"]
+    return {"backbone": main, "label": config["classify"]["backbones"][main]["paper"]}
+
+
+def table2_layout(params: dict[str, Any], results: Results) -> View:
+    backbone, label = params["backbone"], params["label"]
+    run = {"stage": CELL, "backbone": backbone, "trainset": MAIN}
+    rows = []
+    for setting in present(list(SETTINGS), results, "setting", **run):
+        where = {**run, "setting": setting, "subset": ALL}
+        csv = {"table": "2", "backbone": backbone, "paper_label": label, "setting": setting, "trainset": MAIN}
+        cells = tuple(
+            Cell({**where, "metric": m}, {**csv, "metric": m}, {"setting": setting, "metric": m})
+            for m in TABLE2_METRICS
+        )
+        rows.append(Row((SETTING_TITLES[setting], RUNS), cells, where))
+    header = ("Setting", "n", *(METRIC_TITLES[m] for m in TABLE2_METRICS))
+    caption = (
+        f"Cell-level results on val, {label} (`{backbone}`), mean ± sample std over seeds, percent; "
+        "paper (ConvNeXt-B) in parentheses."
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
+# -- Table 3: cell level per backbone. ------------------------------------------------------------------------------
+TABLE3_METRICS = ("f1", "auroc")
+
+
+def table3_params(config: dict[str, Any]) -> dict[str, Any]:
+    catalogue = config["classify"]["backbones"]
+    return {"backbones": [[key, catalogue[key]["paper"]] for key in config["classify"]["grid"]]}
+
+
+def table3_layout(params: dict[str, Any], results: Results) -> View:
+    settings = present(list(SETTINGS), results, "setting", stage=CELL, trainset=MAIN)
+    rows = []
+    for backbone, label in params["backbones"]:
+        cells, counts = [], []
+        for setting in settings:
+            where = {"stage": CELL, "backbone": backbone, "setting": setting, "trainset": MAIN, "subset": ALL}
+            counts.append(results.seeds(**where))
+            csv = {"table": "3", "backbone": backbone, "paper_label": label, "setting": setting, "trainset": MAIN}
+            for metric in TABLE3_METRICS:
+                paper = {"setting": setting, "backbone": label, "metric": metric}
+                cells.append(Cell({**where, "metric": metric}, {**csv, "metric": metric}, paper))
+        rows.append(Row((label, str(min(counts) if counts else 0)), tuple(cells)))
+    header = ("Backbone", "n", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in TABLE3_METRICS))
+    caption = (
+        "Cell-level F1 and AUROC on val per backbone, mean ± sample std over seeds, percent; paper in parentheses."
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
+# -- Table 4: image level, the detection stage and the full pipeline at each omega. --------------------------------
+DETECTION_STAGE = "detection"
+
+
+def stage_title(stage: str) -> str:
+    return "Detection stage" if stage == DETECTION_STAGE else f"Full pipeline (ω = {stage.removeprefix('omega')})"
+
+
+def paper_stage(stage: str) -> str:
+    """Our stage name -> the paper CSV's: detection, pipeline_omega1, pipeline_omega0.7."""
+    return stage if stage == DETECTION_STAGE else f"pipeline_{stage}"
+
+
+def stage_where(stage: str, annotator: str) -> dict[str, Any]:
+    """The results rows of a stage: the detection stage, or the pipeline at one omega, against `annotator`."""
+    if stage == DETECTION_STAGE:
+        return {"stage": DETECTION, "annotator": annotator}
+    return {"stage": PIPELINE, "omega": float(stage.removeprefix("omega")), "annotator": annotator}
+
+
+def table4_params(config: dict[str, Any]) -> dict[str, Any]:
+    return {"omegas": list(config["pipeline"]["omegas"]), "annotator": config["dataset"]["test_annotator"]}
+
+
+def table4_layout(params: dict[str, Any], results: Results) -> View:
+    annotator = params["annotator"]
+    image = {"trainset": MAIN, "subset": ALL, "annotator": annotator}
+    detectors = present(list(DETECTORS), results, "detector", **image)
+    settings = present(list(SETTINGS), results, "setting", **image)
+    metrics = with_heldout(("ap50", "f1"), results, **image)
+    stages = [DETECTION_STAGE] + [omega_name(w) for w in params["omegas"]]
+    rows = []
+    for detector in detectors:
+        for stage in stages:
+            cells = []
+            for setting in settings:
+                where = {**stage_where(stage, annotator), "detector": detector, "setting": setting, "trainset": MAIN}
+                csv = {"table": "4", "detector": detector, "setting": setting, "trainset": MAIN, "stage": stage,
+                       "tested_on": ALL}  # fmt: skip
+                for metric in metrics:
+                    paper = {"detector": DETECTOR_TITLES[detector], "setting": setting, "stage": paper_stage(stage),
+                             "metric": metric}  # fmt: skip
+                    cells.append(Cell({**where, "subset": ALL, "metric": metric}, {**csv, "metric": metric}, paper))
+            rows.append(Row((DETECTOR_TITLES[detector], stage_title(stage)), tuple(cells)))
+    header = ("Detector", "Stage", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics))
+    caption = (
+        "Image-level results on test, mean ± sample std over seeds, percent; the paper's in parentheses. "
+        "F1 is the best F1 over the test PR curve (an oracle threshold, as the original)"
+        + (
+            "; F1 (val thr.) is the F1 on test at the threshold chosen on the val images."
+            if HELDOUT in metrics
+            else "."
+        )
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
+# -- Table 5: the unknown-cell strategies. ---------------------------------------------------------------------------
+def ablation_params(config: dict[str, Any], block: str) -> dict[str, Any]:
+    ablation = config["ablations"][block]
+    return {
+        "detector": ablation["detector"],
+        "setting": ablation.get("setting"),
+        "omega": config["pipeline"]["ablation_omega"],
+        "annotator": config["dataset"]["test_annotator"],
+    }
+
+
+def table5_params(config: dict[str, Any]) -> dict[str, Any]:
+    return {**ablation_params(config, "unknown"), "strategies": config["ablations"]["unknown"]["strategies"]}
+
+
+def strategy_title(name: str) -> str:
+    """The paper's Table 5 row of a training set; the main model is its "all unknown cells as normal" row."""
+    return "Assign all unknown cells as normal" if name == MAIN else trainset(name).title
+
+
+def table5_layout(params: dict[str, Any], results: Results) -> View:
+    detector, setting, omega = params["detector"], params["setting"], params["omega"]
+    run = {"stage": PIPELINE, "detector": detector, "setting": setting, "omega": float(omega),
+           "annotator": params["annotator"]}  # fmt: skip
+    metrics = with_heldout(("f1", "ap50"), results, **run)
+    rows = []
+    for name in [*params["strategies"], MAIN]:
+        where = {**run, "trainset": name, "subset": ALL}
+        csv = {"table": "5", "detector": detector, "setting": setting, "trainset": name, "stage": omega_name(omega),
+               "tested_on": ALL}  # fmt: skip
+        cells = tuple(
+            Cell({**where, "metric": m}, {**csv, "metric": m}, {"strategy": strategy_title(name), "metric": m})
+            for m in metrics
+        )
+        rows.append(Row((strategy_title(name), f"`{name}`", RUNS), cells, where))
+    header = ("Strategy", "Training set", "n", *(METRIC_TITLES[m] for m in metrics))
+    caption = (
+        f"Unknown-cell strategies: {DETECTOR_TITLES[detector]}, {SHORT_SETTINGS[setting]}, full pipeline at "
+        f"ω = {omega:g}, test, mean ± sample std over seeds, percent; the paper's in parentheses."
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
+# -- Table 6: patient generalisation. -------------------------------------------------------------------------------
+def table6_params(config: dict[str, Any]) -> dict[str, Any]:
+    return {**ablation_params(config, "patients"), "patients": config["ablations"]["patients"]["values"]}
+
+
+def table6_layout(params: dict[str, Any], results: Results) -> View:
+    detector, setting, omega, patients = params["detector"], params["setting"], params["omega"], params["patients"]
+    run = {"stage": PIPELINE, "detector": detector, "setting": setting, "omega": float(omega),
+           "annotator": params["annotator"]}  # fmt: skip
+    ordinal = {p: f"{ORDINALS[i]} patient" if i < len(ORDINALS) else p for i, p in enumerate(patients)}
+    blocks = []
+    for metric in with_heldout(("f1",), results, **run):
+        rows = []
+        for patient_set in [MAIN, *(named("patient", p).name for p in patients)]:
+            own = trainset(patient_set).value
+            trained_on = "All 3 patients" if own is None else ordinal[own]
+            csv = {"table": "6", "detector": detector, "setting": setting, "trainset": patient_set,
+                   "stage": omega_name(omega), "metric": metric}  # fmt: skip
+            cells = tuple(
+                Cell(
+                    {**run, "trainset": patient_set, "subset": patient, "metric": metric},
+                    {**csv, "tested_on": patient},
+                    {"trained_on": trained_on, "tested_on": ordinal[patient], "metric": metric},
+                )
+                for patient in patients
+            )
+            label = "All patients" if own is None else f"{trained_on} ({own})"
+            rows.append(Row((label,), cells))
+        header = (f"Trained on ({METRIC_TITLES[metric]})", *(f"Test {ordinal[p]} ({p})" for p in patients))
+        blocks.append(Block(header, tuple(rows)))
+    caption = (
+        f"Patient generalisation: F1 per test patient, {DETECTOR_TITLES[detector]} + classifier, "
+        f"{SHORT_SETTINGS[setting]}, full pipeline at ω = {omega:g}, mean ± sample std over seeds, percent; "
+        "the paper's in parentheses (its patients are ordered 1st-3rd; ours are mapped in the configured order)."
+    )
+    return View(caption, tuple(blocks))
+
+
+# -- Ground truth by annotator: Table 4's main pipeline scored against each expert and their union. ---------------
+ANNOTATOR_COLUMNS = ("table", "detector", "setting", "trainset", "stage", "annotator", "metric")
+
+
+def annotators_params(config: dict[str, Any]) -> dict[str, Any]:
+    ablation = config["ablations"]["annotators"]
+    return {"detector": ablation["detector"], "annotators": ablation["values"],
+            "omega": config["pipeline"]["ablation_omega"]}  # fmt: skip
+
+
+def annotators_layout(params: dict[str, Any], results: Results) -> View:
+    detector, omega = params["detector"], params["omega"]
+    run = {"stage": PIPELINE, "detector": detector, "trainset": MAIN, "omega": float(omega), "subset": ALL}
+    settings = present(list(SETTINGS), results, "setting", **run)
+    metrics = with_heldout(("ap50", "f1"), results, **run)
+    rows = []
+    for annotator in params["annotators"]:
+        cells = []
+        for setting in settings:
+            where = {**run, "setting": setting, "annotator": annotator}
+            csv = {"table": "annotators", "detector": detector, "setting": setting, "trainset": MAIN,
+                   "stage": omega_name(omega), "annotator": annotator}  # fmt: skip
+            cells += [Cell({**where, "metric": m}, {**csv, "metric": m}) for m in metrics]
+        rows.append(Row((annotator, RUNS), tuple(cells), {**run, "annotator": annotator}))
+    header = ("Ground truth", "n", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics))
+    caption = (
+        f"Ground truth by annotator: {DETECTOR_TITLES[detector]} + the main classifier, full pipeline at "
+        f"ω = {omega:g}, test, scored against each expert's boxes and their union, mean ± sample std over seeds, "
+        "percent (the paper reports the union only, Table 4)."
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("table2_cell_level", "Table 2: cell level, per input setting", "cell_level", "table2", (CELL,),
+                  CELL_COLUMNS, table2_params, table2_layout, "table2_cell_level.csv", ("setting", "metric")),
+        TableSpec("table3_backbones", "Table 3: cell level, per backbone", "cell_level", "table3", (CELL,),
+                  CELL_COLUMNS, table3_params, table3_layout, "table3_backbones.csv",
+                  ("setting", "backbone", "metric")),
+        TableSpec("table4_image_level", "Table 4: image level, detection stage and full pipeline", "image_level",
+                  "table4", (DETECTION, PIPELINE), IMAGE_COLUMNS, table4_params, table4_layout,
+                  "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
+        TableSpec("table5_unknown_cells", "Table 5: unknown-cell strategies", "ablations", "table5", (PIPELINE,),
+                  IMAGE_COLUMNS, table5_params, table5_layout, "table5_unknown_cells.csv", ("strategy", "metric")),
+        TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6", (PIPELINE,),
+                  IMAGE_COLUMNS, table6_params, table6_layout, "table6_patients.csv",
+                  ("trained_on", "tested_on", "metric")),
+        TableSpec("annotators", "Ground truth by annotator", "ablations", "annotators", (PIPELINE,),
+                  ANNOTATOR_COLUMNS, annotators_params, annotators_layout),
+    )
+}  # fmt: skip
