@@ -1,5 +1,5 @@
-"""`ctcbench audit`: the facts of docs/dataset.md#facts-to-verify checked on a tiny synthetic twin with released
-crops."""
+"""`ctcbench audit-dataset`: the facts of docs/dataset.md#facts-to-verify checked on a tiny synthetic twin with
+released crops."""
 
 from __future__ import annotations
 
@@ -61,7 +61,16 @@ def example_files(check, kind: str) -> list[str]:
 
 def run_cli(pointer: Path, out: Path, *extra: str) -> int:
     return main(
-        ["audit", "--dataset", str(pointer), "--json", str(out / "audit.json"), "--md", str(out / "audit.md"), *extra]
+        [
+            "audit-dataset",
+            "--dataset",
+            str(pointer),
+            "--json",
+            str(out / "audit.json"),
+            "--md",
+            str(out / "audit.md"),
+            *extra,
+        ]
     )
 
 
@@ -326,7 +335,7 @@ def test_unusable_pointer_is_one_line_and_exit_1(tmp_path, capsys, pointer_text)
     out = tmp_path / "out"
     assert run_cli(pointer, out) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("ctcbench audit: error: ") and "\n" not in err
+    assert err.startswith("ctcbench audit-dataset: error: ") and "\n" not in err
     assert not out.exists()
 
 

@@ -419,12 +419,12 @@ def one_error_line(stderr: str, command: str) -> str:
     return lines[0]
 
 
-def test_fetch_cli_writes_pointer(figshare: FakeFigshare, tmp_path: Path) -> None:
+def test_fetch_dataset_cli_writes_pointer(figshare: FakeFigshare, tmp_path: Path) -> None:
     for f in dataset_files():
         figshare.add(f)
     dest, pointer = tmp_path / "dest", tmp_path / "dataset.json"
     argv = [
-        "fetch",
+        "fetch-dataset",
         "--api",
         figshare.api,
         "--dest",
@@ -448,14 +448,14 @@ def test_fetch_cli_writes_pointer(figshare: FakeFigshare, tmp_path: Path) -> Non
     }
 
 
-def test_fetch_cli_failure_is_one_line(
+def test_fetch_dataset_cli_failure_is_one_line(
     figshare: FakeFigshare, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for f in dataset_files(wrong_md5=True):
         figshare.add(f)
     pointer = tmp_path / "dataset.json"
     argv = [
-        "fetch",
+        "fetch-dataset",
         "--api",
         figshare.api,
         "--dest",
@@ -468,7 +468,7 @@ def test_fetch_cli_failure_is_one_line(
         "0.001",
     ]
     assert main(argv) == 1
-    line = one_error_line(capsys.readouterr().err, "fetch")
+    line = one_error_line(capsys.readouterr().err, "fetch-dataset")
     assert "dataset.zip" in line and "md5 mismatch" in line
     assert not pointer.exists()
 
@@ -482,7 +482,7 @@ def make_root(path: Path, *dirs: str) -> Path:
 def test_stage_local_writes_pointer(tmp_path: Path) -> None:
     root = make_root(tmp_path / "copy", "Annotations", "raw_images_for_model")
     pointer = tmp_path / "dataset.json"
-    assert main(["stage-local", "--root", str(root), "--pointer", str(pointer)]) == 0
+    assert main(["stage-local-dataset", "--root", str(root), "--pointer", str(pointer)]) == 0
     data = json.loads(pointer.read_text())
     assert data == {"root": str(root.resolve()), "source": "local", "details": {}}
 
@@ -503,7 +503,7 @@ def test_stage_local_rejects_bad_roots(
         make_root(root, *dirs)
         root.mkdir(exist_ok=True)
     pointer = tmp_path / "dataset.json"
-    assert main(["stage-local", "--root", str(root), "--pointer", str(pointer)]) == 1
-    line = one_error_line(capsys.readouterr().err, "stage-local")
+    assert main(["stage-local-dataset", "--root", str(root), "--pointer", str(pointer)]) == 1
+    line = one_error_line(capsys.readouterr().err, "stage-local-dataset")
     assert expected in line and str(root) in line and "dataset.source: synth" in line
     assert not pointer.exists()

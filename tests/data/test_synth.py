@@ -27,8 +27,8 @@ from ctcbench.data.pointer import read_pointer
 from ctcbench.data.synth import SUMMARY_NAME, TwinConfig, generate_twin
 from ctcbench.data.synth.annotate import expert_boxes, priority_nms
 from ctcbench.data.synth.cells import sample_appearance
-from ctcbench.data.synth.cli import parse_images
 from ctcbench.data.synth.style import patient_style
+from ctcbench.data.synth_dataset_cli import parse_images
 from ctcbench.data.voc import read_voc
 from ctcbench.errors import ConfigError
 
@@ -395,7 +395,7 @@ def test_parse_images():
 
 def test_cli_writes_the_pointer_after_the_twin(tmp_path):
     root, pointer = tmp_path / "data" / "twin", tmp_path / "dataset.json"
-    argv = ["synth", "--root", str(root), "--pointer", str(pointer), "--seed", "5", "--image-size", "128"]
+    argv = ["synth-dataset", "--root", str(root), "--pointer", str(pointer), "--seed", "5", "--image-size", "128"]
     argv += ["--images", "r06=3,r07=3,r08=2", "--test-per-patient", "1", "--no-crops"]
     assert main(argv) == 0
     record = read_pointer(pointer)
@@ -421,7 +421,7 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path, capsys):
     root = tmp_path / "precious"
     root.mkdir()
     (root / "notes.txt").write_text("keep me")
-    argv = ["synth", "--root", str(root), "--pointer", str(tmp_path / "p.json"), "--images", "r06=2"]
+    argv = ["synth-dataset", "--root", str(root), "--pointer", str(tmp_path / "p.json"), "--images", "r06=2"]
     argv += ["--test-per-patient", "1"]
     assert main(argv) == 1
     assert "not a synthetic twin" in capsys.readouterr().err

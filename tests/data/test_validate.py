@@ -1,4 +1,4 @@
-"""Dataset validation and the `ctcbench validate` command (Table 1 itself: test_table1.py)."""
+"""Dataset validation and the `ctcbench validate-dataset` command (Table 1 itself: test_table1.py)."""
 
 from __future__ import annotations
 
@@ -339,7 +339,7 @@ def cli_args(tmp_path: Path, root: Path) -> tuple[list[str], list[Path]]:
     write_pointer(pointer, root, "synth")
     outputs = [tmp_path / "out" / name for name in ("report.json", "table1.csv", "table1.md")]
     args = [
-        "validate",
+        "validate-dataset",
         "--dataset",
         str(pointer),
         "--expected-size",

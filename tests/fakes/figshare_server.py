@@ -1,4 +1,4 @@
-"""A loopback fake of the public figshare API v2: just enough to exercise `ctcbench fetch` without a network.
+"""A loopback fake of the public figshare API v2: just enough to exercise `ctcbench fetch-dataset` without a network.
 
 Endpoints (under `/v2`, like the real API):
 

@@ -36,7 +36,7 @@ def test_fig7_is_mean_of_confusions(tmp_path):
     paths.append(write_metrics(tmp_path / "runs", "resnet50", "bf", "all", 0, confusion=np.full((3, 3), 50.0)))
     paths.append(write_metrics(tmp_path / "runs", "convnext_b", "bf", "frac-0.1", 0, confusion=np.zeros((3, 3))))
     out = tmp_path / "figs"
-    argv = ["figures", "--runs", *map(str, paths), "--backbone", "convnext_b"]
+    argv = ["report-figures", "--runs", *map(str, paths), "--backbone", "convnext_b"]
     assert (
         main([*argv, "--fig7-png", str(out / "fig7_confusion.png"), "--fig7-csv", str(out / "fig7_confusion.csv")]) == 0
     )
@@ -65,7 +65,7 @@ def test_fig11_means_and_stds(tmp_path):
     from ctcbench.cli import main
 
     out = tmp_path / "figs"
-    argv = ["figures", "--runs", *map(str, paths), "--backbone", "resnet50", "--fraction-backbone", "convnext_b"]
+    argv = ["report-figures", "--runs", *map(str, paths), "--backbone", "resnet50", "--fraction-backbone", "convnext_b"]
     outputs = ["--fig11-png", str(out / "fig11_fractions.png"), "--fig11-csv", str(out / "fig11_fractions.csv")]
     assert main([*argv, *outputs]) == 0
     rows = read_csv(out / "fig11_fractions.csv")
@@ -93,7 +93,7 @@ def test_duplicate_run_is_refused(tmp_path):
     path = write_metrics(tmp_path, "convnext_b", "bf", "all", 0)
     from ctcbench.cli import main
 
-    argv = ["figures", "--runs", str(path), str(path), "--backbone", "convnext_b", "--settings", "bf"]
+    argv = ["report-figures", "--runs", str(path), str(path), "--backbone", "convnext_b", "--settings", "bf"]
     assert main([*argv, "--fig7-png", str(tmp_path / "o.png"), "--fig7-csv", str(tmp_path / "o.csv")]) == 1
 
 
@@ -103,13 +103,15 @@ def test_cli_missing_inputs_one_line_error(tmp_path, capsys):
     path = write_metrics(tmp_path / "runs", "convnext_b", "bf", "all", 0)
     out = tmp_path / "figs"
     umap = ["--fig8-png", str(out / "8.png"), "--fig10-png", str(out / "10.png"), "--umap-csv", str(out / "u.csv")]
-    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", *umap]) == 1
+    assert main(["report-figures", "--runs", str(path), "--backbone", "convnext_b", *umap]) == 1
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0
     assert "classify_eval" in message and "--embeddings" in message
-    assert main(["figures", "--runs", str(path), "--backbone", "convnext_b", "--fig7-png", str(out / "7.png")]) == 1
+    assert (
+        main(["report-figures", "--runs", str(path), "--backbone", "convnext_b", "--fig7-png", str(out / "7.png")]) == 1
+    )
     assert "--fig7-csv missing; a figure's PNG and CSV go together" in capsys.readouterr().err
-    argv = ["figures", "--runs", str(path), "--backbone", "convnext_b"]
+    argv = ["report-figures", "--runs", str(path), "--backbone", "convnext_b"]
     assert main([*argv, "--fig7-png", str(out / "7.png"), "--fig7-csv", str(out / "7.csv")]) == 1
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0 and "bf_fluo, bf_hoechst" in message and "classify_eval" in message

@@ -66,7 +66,7 @@ def test_cli_writes_the_figure_and_its_boxes(tmp_path):
     assert read_json(metrics)["score_at_best_f1"] == pytest.approx(0.29)
     out = tmp_path / "figs"
     argv = [
-        "figures",
+        "report-figures",
         "--scores",
         str(scores),
         "--pipeline-metrics",
@@ -141,7 +141,7 @@ def test_missing_input_names_file_and_rule(tmp_path, capsys, missing, rule):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("{}")
     argv = [
-        "figures",
+        "report-figures",
         "--scores",
         str(paths["scores"]),
         "--pipeline-metrics",
@@ -160,7 +160,7 @@ def test_missing_input_names_file_and_rule(tmp_path, capsys, missing, rule):
 
 
 def test_absent_arguments(tmp_path, capsys):
-    assert main(["figures", "--fig9-png", str(tmp_path / "9.png"), "--fig9-csv", str(tmp_path / "9.csv")]) == 1
+    assert main(["report-figures", "--fig9-png", str(tmp_path / "9.png"), "--fig9-csv", str(tmp_path / "9.csv")]) == 1
     assert "--scores is needed" in capsys.readouterr().err
-    assert main(["figures", "--scores", "s.json"]) == 1  # no output named: nothing to draw
+    assert main(["report-figures", "--scores", "s.json"]) == 1  # no output named: nothing to draw
     assert "no output named" in capsys.readouterr().err

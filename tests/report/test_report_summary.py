@@ -28,7 +28,7 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
         runs[-1].write_text(json.dumps(record))
     out = tmp_path / "report.md"
     argv = [
-        "report",
+        "report-page",
         "--title",
         "T",
         "--tables",
@@ -63,7 +63,7 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     assert (
         main(
             [
-                "report",
+                "report-page",
                 "--title",
                 "T",
                 "--tables",

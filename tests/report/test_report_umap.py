@@ -65,7 +65,15 @@ def test_cli_writes_every_figure(tmp_path):
                 runs.append(write_metrics(tmp_path / "runs", "convnext_b", setting, trainset, seed, f1=0.4 + seed / 10))
             embeddings.append(write_embeddings(tmp_path / "runs", "convnext_b", setting, "all", seed, n_per_class=30))
     out = tmp_path / "figs"
-    argv = ["figures", "--runs", *map(str, runs), "--embeddings", *map(str, embeddings), "--backbone", "convnext_b"]
+    argv = [
+        "report-figures",
+        "--runs",
+        *map(str, runs),
+        "--embeddings",
+        *map(str, embeddings),
+        "--backbone",
+        "convnext_b",
+    ]
     names = {
         "fig7_png": "fig7_confusion.png",
         "fig7_csv": "fig7_confusion.csv",

@@ -10,7 +10,7 @@ if SOURCE == "figshare":
         fetch_dataset,
 
     rule fetch_dataset:
-        """Download, verify and extract the figshare release (ctcbench fetch)."""
+        """Download, verify and extract the figshare release (ctcbench fetch-dataset)."""
         output:
             DATASET,
         log:
@@ -27,7 +27,7 @@ if SOURCE == "figshare":
         conda:
             ENV
         shell:
-            "python -m ctcbench fetch --api {params.api} --article {params.article} --version {params.version}"
+            "python -m ctcbench fetch-dataset --api {params.api} --article {params.article} --version {params.version}"
             " --dest {params.dest} --pinned-manifest {params.pinned} --retries {params.retries}"
             " --max-extract-bytes {params.max_bytes} --max-compression-ratio {params.max_ratio}"
             " --pointer {output} > {log} 2>&1"
@@ -38,7 +38,7 @@ elif SOURCE == "local":
         stage_local_dataset,
 
     rule stage_local_dataset:
-        """Point the workflow at a pre-staged copy of the release (ctcbench stage-local)."""
+        """Point the workflow at a pre-staged copy of the release (ctcbench stage-local-dataset)."""
         output:
             DATASET,
         log:
@@ -48,12 +48,12 @@ elif SOURCE == "local":
         conda:
             ENV
         shell:
-            "python -m ctcbench stage-local --root {params.root} --pointer {output} > {log} 2>&1"
+            "python -m ctcbench stage-local-dataset --root {params.root} --pointer {output} > {log} 2>&1"
 
 else:
 
     rule synth_dataset:
-        """Write the synthetic twin in the figshare layout (ctcbench synth)."""
+        """Write the synthetic twin in the figshare layout (ctcbench synth-dataset)."""
         output:
             DATASET,
         log:
@@ -66,12 +66,12 @@ else:
         conda:
             ENV
         shell:
-            "python -m ctcbench synth --root {params.root} --preset {params.preset} --seed {params.seed}"
+            "python -m ctcbench synth-dataset --root {params.root} --preset {params.preset} --seed {params.seed}"
             " --image-size {params.size} --pointer {output} > {log} 2>&1"
 
 
 rule validate_dataset:
-    """Check the dataset, every image decoded once, and write Table 1 (ctcbench validate)."""
+    """Check the dataset, every image decoded once, and write Table 1 (ctcbench validate-dataset)."""
     input:
         DATASET,
     output:
@@ -96,13 +96,13 @@ rule validate_dataset:
     conda:
         ENV
     shell:
-        "python -m ctcbench validate --dataset {input} --test-annotator {params.annotator}"
+        "python -m ctcbench validate-dataset --dataset {input} --test-annotator {params.annotator}"
         " {params.size_flag} {params.mixed} --paper-table1 {params.paper} --threads {threads}"
         " --report {output.report} --table1-csv {output.csv} --table1-md {output.md} > {log} 2>&1"
 
 
 rule image_splits:
-    """The image lists: train, val, test and the per-patient training lists (ctcbench splits)."""
+    """The image lists: train, val, test and the per-patient training lists (ctcbench image-splits)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
@@ -113,11 +113,11 @@ rule image_splits:
     conda:
         ENV
     shell:
-        "python -m ctcbench splits --dataset {input.dataset} --lists {output} > {log} 2>&1"
+        "python -m ctcbench image-splits --dataset {input.dataset} --lists {output} > {log} 2>&1"
 
 
 rule crop_cache:
-    """Every annotated cell of one split cut into one crop cache (ctcbench crops)."""
+    """Every annotated cell of one split cut into one crop cache (ctcbench crop-cache)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
@@ -136,7 +136,7 @@ rule crop_cache:
     conda:
         ENV
     shell:
-        "python -m ctcbench crops --dataset {input.dataset} --split {wildcards.split} --reader {wildcards.reader}"
+        "python -m ctcbench crop-cache --dataset {input.dataset} --split {wildcards.split} --reader {wildcards.reader}"
         " --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
 
 
@@ -167,7 +167,7 @@ localrules:
 # per patient vs Table 6, test ids in trainval, TIFF formats, split-line format. Reports only: never fails on a finding,
 # and runs on validated data only, so that no audit of a copy with broken images reads as consistent.
 rule audit_dataset:
-    """The facts only the staged data can settle, reported not judged (ctcbench audit)."""
+    """The facts only the staged data can settle, reported not judged (ctcbench audit-dataset)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
@@ -181,5 +181,5 @@ rule audit_dataset:
     conda:
         ENV
     shell:
-        "python -m ctcbench audit --dataset {input.dataset} --paper-table1 {params.paper:q}"
+        "python -m ctcbench audit-dataset --dataset {input.dataset} --paper-table1 {params.paper:q}"
         " --json {output.json} --md {output.md} > {log} 2>&1"

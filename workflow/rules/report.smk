@@ -58,7 +58,7 @@ rule results_table:
 
 
 rule report_figures:
-    """Figs 7-11 as PNG with their plotted numbers as CSV (ctcbench figures)."""
+    """Figs 7-11 as PNG with their plotted numbers as CSV (ctcbench report-figures)."""
     input:
         unpack(fig9_inputs),
         runs=figure_runs(),
@@ -86,7 +86,7 @@ rule report_figures:
     conda:
         ENV
     shell:
-        "python -m ctcbench figures --runs {input.runs} --embeddings {input.embeddings}"
+        "python -m ctcbench report-figures --runs {input.runs} --embeddings {input.embeddings}"
         " --backbone {params.backbone} {params.fraction_backbone} --settings {params.settings}"
         " {params.qualitative} {params.outputs} > {log} 2>&1"
 
@@ -109,7 +109,7 @@ rule training_curves:
 
 
 rule report_page:
-    """report.md: every regenerated table and figure in the paper's order (ctcbench report)."""
+    """report.md: every regenerated table and figure in the paper's order (ctcbench report-page)."""
     input:
         tables=report_tables(),
         figures=[
@@ -129,6 +129,6 @@ rule report_page:
     conda:
         ENV
     shell:
-        "python -m ctcbench report --title {params.title} --tables {input.tables}"
+        "python -m ctcbench report-page --title {params.title} --tables {input.tables}"
         " --figures {input.figures} --runs {input.runs} --audit {input.audit} --dataset {input.dataset}"
         " --out {output} > {log} 2>&1"

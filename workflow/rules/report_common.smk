@@ -16,8 +16,8 @@ FIG9_EVALUATION = next(
 )
 FIG9 = FIG9_EVALUATION is not None
 
-# Each figure file under its `ctcbench figures` output option; Fig. 11 when the plan has its fractions, Fig. 9 when
-# its pairing is planned.
+# Each figure file under its `ctcbench report-figures` output option; Fig. 11 when the plan has its fractions, Fig. 9
+# when its pairing is planned.
 FIGURE_OUTPUTS = {
     "fig7_png": "fig7_confusion.png",
     "fig7_csv": "fig7_confusion.csv",
@@ -96,7 +96,7 @@ def figure_targets():
 
 
 def figure_options(wildcards, output):
-    """`ctcbench figures` output options: each declared file under its option."""
+    """`ctcbench report-figures` output options: each declared file under its option."""
     return " ".join(
         f"--{key.replace('_', '-')} {getattr(output, key)}" for key in FIGURE_OUTPUTS
     )

@@ -109,7 +109,7 @@ class CropCache:
     def load(cls, path: Path | str) -> CropCache:
         path = Path(path)
         if not path.is_file():
-            raise DatasetError(f"{path}: crop cache missing; build it with `ctcbench crops` (rule crop_cache)")
+            raise DatasetError(f"{path}: crop cache missing; build it with `ctcbench crop-cache` (rule crop_cache)")
         with np.load(path, allow_pickle=False) as data:
             if int(data["format"]) != CACHE_FORMAT:
                 raise DatasetError(

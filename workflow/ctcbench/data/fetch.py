@@ -171,7 +171,7 @@ def find_dataset_root(top: Path) -> Path:
     if not roots:
         raise DatasetError(
             f"{top}: no directory in the extracted download holds both {markers}; the figshare release layout "
-            "changed - stage a copy by hand (ctcbench stage-local) or use the synthetic twin"
+            "changed - stage a copy by hand (ctcbench stage-local-dataset) or use the synthetic twin"
         )
     if len(roots) > 1:
         listed = ", ".join(str(r) for r in roots)

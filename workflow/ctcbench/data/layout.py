@@ -19,7 +19,7 @@ MODALITIES: tuple[str, ...] = ("brightfield", "fluorescence")
 TEST_ANNOTATORS: tuple[str, ...] = ("Expert1", "Expert2", "Unioned")
 # The two folders that make a directory a dataset root.
 ROOT_MARKERS: tuple[str, ...] = ("Annotations", "raw_images_for_model")
-_ALTERNATIVES = "or set `dataset.source: synth` (synthetic twin) or `dataset.source: figshare` (ctcbench fetch)"
+_ALTERNATIVES = "or set `dataset.source: synth` (synthetic twin) or `figshare` (ctcbench fetch-dataset)"
 
 # Opera Phenix export names: r{row}c{column}f{field}p{plane}; the plate row is the patient.
 IMAGE_ID_RE = re.compile(r"^r(?P<row>\d{2})c(?P<col>\d{2})f(?P<field>\d+)p(?P<plane>\d+)$")

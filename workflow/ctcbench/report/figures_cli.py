@@ -1,4 +1,4 @@
-"""`ctcbench figures`: Figs 7, 8, 9, 10 and 11 (PNG) and the numbers they plot (CSV), from the run records.
+"""`ctcbench report-figures`: Figs 7, 8, 9, 10 and 11 (PNG) and the numbers they plot (CSV), from the run records.
 
 Each figure is drawn when its output files are named (the files the rule declares); every input is checked before
 anything is written, so a missing run leaves no partial set of figures."""

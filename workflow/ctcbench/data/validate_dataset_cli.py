@@ -1,4 +1,4 @@
-"""`ctcbench validate`: check the dataset, then write the validation report and Table 1.
+"""`ctcbench validate-dataset`: check the dataset, then write the validation report and Table 1.
 
 A dataset with errors produces no output at all (so no later rule runs on it); the full list of problems goes to
 stderr, file by file, so that one run shows everything to fix.

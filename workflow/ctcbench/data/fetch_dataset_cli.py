@@ -1,4 +1,5 @@
-"""`ctcbench fetch`: download the dataset from figshare, verify and extract it, and write the dataset pointer."""
+"""`ctcbench fetch-dataset`: download the dataset from figshare, verify and extract it, and write the dataset
+pointer."""
 
 from __future__ import annotations
 

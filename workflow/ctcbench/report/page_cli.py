@@ -1,4 +1,4 @@
-"""`ctcbench report`: one Markdown page with every regenerated table and figure (results/{preset}/report.md)."""
+"""`ctcbench report-page`: one Markdown page with every regenerated table and figure (results/{preset}/report.md)."""
 
 from __future__ import annotations
 

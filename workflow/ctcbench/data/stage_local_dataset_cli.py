@@ -1,4 +1,4 @@
-"""`ctcbench stage-local`: point the workflow at a copy of the figshare release that is already on disk."""
+"""`ctcbench stage-local-dataset`: point the workflow at a copy of the figshare release that is already on disk."""
 
 from __future__ import annotations
 

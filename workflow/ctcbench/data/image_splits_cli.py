@@ -1,4 +1,5 @@
-"""`ctcbench splits`: the image lists the workflow declares, each a released split or its images of one patient."""
+"""`ctcbench image-splits`: the image lists the workflow declares, each a released split or its images of one
+patient."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`ctcbench audit`: check on the staged dataset the facts docs/dataset.md#facts-to-verify leaves to verify; write
-audit.json and audit.md.
+"""`ctcbench audit-dataset`: check on the staged dataset the facts docs/dataset.md#facts-to-verify leaves to verify;
+write audit.json and audit.md.
 
 The audit reports, it does not judge: it exits 0 whenever it could run, whatever the verdicts, and fails (one
 line, exit 1) only when the dataset pointer or the root it names is unusable.

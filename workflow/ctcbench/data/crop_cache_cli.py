@@ -1,4 +1,4 @@
-"""`ctcbench crops`: one crop-cache file for one split."""
+"""`ctcbench crop-cache`: one crop-cache file for one split."""
 
 from __future__ import annotations
 

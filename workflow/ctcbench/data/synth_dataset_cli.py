@@ -1,4 +1,4 @@
-"""`ctcbench synth`: write a synthetic twin and, once it is complete, the dataset pointer naming it."""
+"""`ctcbench synth-dataset`: write a synthetic twin and, once it is complete, the dataset pointer naming it."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from ...errors import ConfigError
-from ..layout import PATIENTS
-from ..pointer import write_pointer
-from .config import PRESETS, TwinConfig
-from .generate import generate_twin
+from ..errors import ConfigError
+from .layout import PATIENTS
+from .pointer import write_pointer
+from .synth.config import PRESETS, TwinConfig
+from .synth.generate import generate_twin
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,118 @@
+"""Rule name = command name = module name: rule `a_b_c` runs `python -m ctcbench a-b-c`, and `cli.COMMANDS` maps
+that command to `ctcbench.<package>.<rest>_cli`, `<package>` being the stage whose rule file holds the rule and
+`<rest>` the rule name less a leading `<package>_` (classify_train -> classify-train -> ctcbench.classify.train_cli,
+crop_cache -> crop-cache -> ctcbench.data.crop_cache_cli)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from pointer_helpers import staged_dataset_root
+
+from ctcbench.cli import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "workflow" / "rules"
+STAGES = ("data", "classify", "detect", "pipeline", "report")
+# Aggregate targets: they only name files, so they run no command.
+TARGETS = {"all", "data", "classify", "detect", "pipeline", "figures"}
+JOB = re.compile(r"^(?:local)?rule (?P<rule>\w+):$")
+SHELL = re.compile(r"^Shell command: (?P<shell>.*)$")
+COMMAND = re.compile(r"^python -m ctcbench (?P<command>[a-z][a-z0-9-]*)(?: |$)")
+
+
+def snakemake(tmp_path, *args, config=()):
+    files = [
+        "--directory",
+        str(tmp_path),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+    ]
+    overrides = ["--config", *config] if config else []
+    command = [sys.executable, "-m", "snakemake", *args, *files, *overrides]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def planned_commands(stdout):
+    """{rule: {shell command of each of its jobs}} from a dry run with --printshellcmds."""
+    commands, rule = {}, None
+    for line in stdout.splitlines():
+        if job := JOB.match(line):
+            rule = job["rule"]
+        elif (shell := SHELL.match(line)) and rule is not None:
+            commands.setdefault(rule, set()).add(shell["shell"])
+            rule = None
+    return commands
+
+
+def listed_rules(stdout):
+    """{rule: docstring} from `snakemake --list-rules`."""
+    rules = {}
+    for line in stdout.splitlines():
+        if line and not line.startswith(" "):
+            name, _, doc = line.partition(" ")
+            rules[name] = doc
+    return rules
+
+
+def stage_of(command):
+    """The stage whose rule file runs `command`."""
+    needle = f'"python -m ctcbench {command} '
+    files = [path.stem for path in sorted(RULES.glob("*.smk")) if needle in path.read_text()]
+    assert len(files) == 1 and files[0] in STAGES, (command, files)
+    return files[0]
+
+
+def expected_module(rule, stage):
+    rest = rule.removeprefix(f"{stage}_")
+    return f"ctcbench.{stage}.{rest}_cli"
+
+
+def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
+    local = staged_dataset_root(tmp_path / "copy")
+    configs = {
+        "default": [],
+        "demo": ["preset=demo"],
+        "corrected": ["protocol=corrected,hoechst_channels=4"],
+        "local": ["preset=demo", f"dataset={{source: local, local: {{root: {local}}}}}"],
+    }
+    listed, checked = {}, set()
+    for name, config in configs.items():
+        directory = tmp_path / name
+        listed.update(listed_rules(snakemake(directory, "--list-rules", config=config)))
+        planned = planned_commands(snakemake(directory, "-n", "-p", config=config))
+        assert planned, name
+        for rule, shells in sorted(planned.items()):
+            if rule in TARGETS:
+                assert shells == {"None"}, (name, rule, shells)
+                continue
+            commands = {match["command"] if (match := COMMAND.match(s)) else s for s in shells}
+            assert len(commands) == 1, (name, rule, commands)
+            command = commands.pop()
+            # A per-split copy of a rule (detect_predict_val beside detect_predict) runs the same command; its name
+            # adds the split to the name of the rule it copies, which must be planned beside it.
+            base = rule.removesuffix("_val")
+            if base != rule:
+                assert base in planned, (name, rule)
+            assert command == base.replace("_", "-"), (name, rule, command)
+            stage = stage_of(command)
+            module = expected_module(base, stage)
+            assert COMMANDS[command][0] == module, (rule, command, COMMANDS[command][0], module)
+            assert (ROOT / "workflow" / Path(*module.split("."))).with_suffix(".py").is_file(), module
+            assert listed[rule].endswith(f"(ctcbench {command}).)"), (rule, listed[rule])
+            checked.add(rule)
+    # Every rule any of these configs defines was seen running its command, unless it is an aggregate target.
+    assert set(listed) - TARGETS - checked == set()
+    assert {"fetch_dataset", "stage_local_dataset", "synth_dataset", "detect_predict_val"} <= checked
+
+
+def test_the_convention_gives_the_module_path():
+    assert expected_module("classify_train", "classify") == "ctcbench.classify.train_cli"
+    assert expected_module("stage_weights", "classify") == "ctcbench.classify.stage_weights_cli"
+    assert expected_module("report_page", "report") == "ctcbench.report.page_cli"
+    assert expected_module("table", "report") == "ctcbench.report.table_cli"
