@@ -14,6 +14,7 @@ from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.train import RESUME_DIR, train
 from ctcbench.cli import main
 from ctcbench.errors import ConfigError, DatasetError
+from ctcbench.run_record import KEYS
 
 
 def state_of(path):
@@ -64,7 +65,7 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path
         evaluate_run(run.out_dir, run.val_cache)
         assert json.loads((run.out_dir / "metrics.json").read_text()) == reference
         record = json.loads((run.out_dir / "run.json").read_text())
-        assert record["sessions"] == 2
+        assert record["compute"]["sessions"] == 2
         assert (
             record["training"]["validation"]
             == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]
@@ -114,22 +115,26 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
     cfg = tiny_config(tiny_crops, tmp_path / protocol, protocol=protocol, setting="bf_hoechst")
     train(cfg, progress=False)
     record = json.loads((cfg.out_dir / "run.json").read_text())
+    assert sorted(record) == sorted(KEYS) and record["format"] == "ctcbench.run/1" and record["stage"] == "classify"
     assert record["run"] == {
+        "name": "tiny/bf_hoechst/all/seed0",
         "backbone": "tiny",
         "setting": "bf_hoechst",
         "trainset": "all",
         "seed": 0,
-        "protocol": protocol,
     }
-    assert len(record["data"]["train_cache_hash"]) == 64 and len(record["data"]["trainset_sha256"]) == 64
-    assert record["config"]["schedule"]["iterations"] == 12 and record["config"]["in_chans"] == hoechst
+    assert record["protocol"] == protocol and record["spec"] == cfg.spec.to_dict()
+    assert record["spec_sha256"] == cfg.spec.digest()
+    inputs = record["inputs"]
+    assert len(inputs["train_cache"]["content_sha256"]) == 64 and len(inputs["trainset"]["sha256"]) == 64
+    assert inputs["weights"] is None and len(record["outputs"]["best.pt"]["sha256"]) == 64
+    assert record["spec"]["schedule"]["iterations"] == 12 and record["training"]["in_chans"] == hoechst
     assert [v["step"] for v in record["training"]["validation"]] == [3, 7, 11]
     assert record["training"]["best_step"] in (3, 7, 11)  # validations after the 2-step warm-up
-    assert record["wall_time_s"] > 0 and record["peak_memory"]["cpu_rss"] > 0
+    assert record["compute"]["wall_time_s"] > 0 and record["compute"]["peak_memory"]["cpu_rss"] > 0
     assert set(record["environment"]["packages"]) >= {"torch", "timm", "numpy"}
-    normalised = record["config"]["normalisation"]["mean"] is not None
+    normalised = record["training"]["normalisation"]["mean"] is not None
     assert normalised == protocol.startswith("corrected")
-    assert record["config"]["spec_digest"] == cfg.spec.digest() and record["config"]["protocol"] == protocol
 
     metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
     assert metrics["run"]["setting"] == "bf_hoechst" and metrics["checkpoint"] == "best.pt"

@@ -25,6 +25,7 @@ from ctcbench.detect.predictions import read_predictions, write_predictions  # n
 from ctcbench.detect.recipes import DETECTORS  # noqa: E402
 from ctcbench.detect.spec import run_spec  # noqa: E402
 from ctcbench.detect.train import TrainPaths, train  # noqa: E402
+from ctcbench.run_record import KEYS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +53,15 @@ def test_one_iteration_trains_and_records_its_provenance(trained, detector):
     out, record = trained[detector]
     assert (out / "model.pth").is_file()
     assert record == json.loads((out / "run.json").read_text())
-    assert (record["iterations"], record["epochs"], record["seed"], record["in_channels"]) == (1, 1, 0, 6)
-    assert record["protocol"] == "faithful" and record["box_shift"] == -1
+    assert sorted(record) == sorted(KEYS) and record["stage"] == "detect" and record["run"]["seed"] == 0
+    training = record["training"]
+    assert (training["iterations"], training["epochs"], training["in_channels"]) == (1, 1, 6)
+    assert record["protocol"] == "faithful" and training["box_shift"] == -1
     assert len(record["inputs"]["train_list"]["sha256"]) == 64 and record["inputs"]["train_list"]["images"] == 2
-    assert record["versions"]["mmdet"] == "3.3.0" and record["versions"]["mmcv"] == "2.1.0"
-    assert record["device"]["device"] in ("cpu", "cuda")
-    assert "commit" in record["git"] and record["wall_time_s"] > 0
+    environment = record["environment"]
+    assert environment["packages"]["mmdet"] == "3.3.0" and environment["packages"]["mmcv"] == "2.1.0"
+    assert environment["device"]["device"] in ("cpu", "cuda")
+    assert "commit" in environment["git"] and record["compute"]["wall_time_s"] > 0
     assert not list((out / "work").glob("*.pth")), "resumable checkpoints are removed once the model is written"
 
 
@@ -168,8 +172,9 @@ def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_co
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((out / "run.json").read_text())
-    assert record["epochs"] == 3 and record["iterations"] == 6
-    assert len(record["attempts"]) == 1 and record["attempts"][0]["resumed_from_epoch"] >= 1
+    assert record["training"]["epochs"] == 3 and record["training"]["iterations"] == 6
+    attempts = record["compute"]["attempts"]
+    assert len(attempts) == 1 and attempts[0]["resumed_from_epoch"] >= 1
 
     resumed = torch.load(out / "model.pth", weights_only=True)["state_dict"]
     reference = torch.load(whole / "model.pth", weights_only=True)["state_dict"]
@@ -236,7 +241,8 @@ def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin,
             dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json", weights=weights
         ),
     )
-    assert record["stem"] == "inflate" and record["standardise"] == "imagenet" and record["box_shift"] == 0
+    training = record["training"]
+    assert training["stem"] == "inflate" and training["standardise"] == "imagenet" and training["box_shift"] == 0
     assert record["inputs"]["weights"]["key"] == "imagenet_pytorch" and len(record["inputs"]["weights"]["sha256"]) == 64
     state = torch.load(out / "model.pth", weights_only=True)["state_dict"]
     expected = torch.load(weights, weights_only=True)["conv1.weight"]

@@ -6,6 +6,7 @@ import json
 from pointer_helpers import write_twin_pointer
 
 from ctcbench.cli import main
+from ctcbench.run_record import FORMAT
 
 
 def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, capsys):
@@ -18,10 +19,15 @@ def test_report_page_collects_tables_and_figures_in_the_papers_order(tmp_path, c
     (figures / "fig9_predictions.csv").write_text("image_id\n")
     (figures / "fig7_confusion.png").write_bytes(b"\x89PNG fake")
     classifier = {
+        "format": FORMAT,
         "environment": {"git": {"commit": "a" * 40, "dirty": False}, "device": {"device": "cuda", "name": "H100"}},
-        "wall_time_s": 3600,
+        "compute": {"wall_time_s": 3600},
     }
-    detector = {"git": {"commit": "b" * 40, "dirty": True}, "device": {"device": "cpu"}, "wall_time_s": 1800}
+    detector = {
+        "format": FORMAT,
+        "environment": {"git": {"commit": "b" * 40, "dirty": True}, "device": {"device": "cpu"}},
+        "compute": {"wall_time_s": 1800},
+    }
     runs = []
     for name, record in (("c.json", classifier), ("d.json", detector)):
         runs.append(tmp_path / name)

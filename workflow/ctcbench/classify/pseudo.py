@@ -21,10 +21,8 @@ from ..data.crops import CropCache
 from ..data.splits import CropRecord
 from ..errors import DatasetError
 from ..io import atomic_path
-from .checkpoint import load_model
-from .data import CropSource, trainset_indices
-from .predict import predict
-from .runtime import pick_device
+from .data import trainset_indices
+from .scorer import CellScorer
 
 ALL_THRESHOLD = 0.5
 
@@ -47,15 +45,7 @@ def cancer_probabilities(
     if not models:
         raise DatasetError("no drop-U models given; pseudo-labels need the u-drop runs of every seed")
     indices, _ = trainset_indices(cache, candidates, candidates_path)
-    torch_device = pick_device(device)
-    columns = []
-    for path in models:
-        model, spec, _ = load_model(path, torch_device)
-        source = CropSource(cache, spec.setting, spec.hoechst_channels)
-        scores = predict(
-            model, source, indices, spec.image_size, spec.normalisation, torch_device, workers, desc=f"score {path}"
-        )
-        columns.append(scores.p_cancer)
+    columns = [CellScorer(path, device, workers).p_cancer(cache, indices, desc=f"score {path}") for path in models]
     return np.stack(columns, axis=1)
 
 

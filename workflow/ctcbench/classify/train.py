@@ -33,7 +33,8 @@ from ..data.splits import read_trainset
 from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
 from ..protocol import Protocol
-from ..provenance import device_info, file_sha256, git_state, peak_memory_mb, versions
+from ..provenance import file_sha256, peak_memory_mb
+from ..run_record import run_record
 from ..tables import write_csv
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
@@ -343,53 +344,53 @@ def write_curves(path: Path, schedule: Schedule, state: _Progress) -> None:
 def write_run_record(
     cfg: TrainConfig, spec: ModelSpec, state: _Progress, model: nn.Module, device: torch.device, data: RunData
 ) -> None:
-    """run.json: enough to tell exactly what produced this run's checkpoints (docs/experiments.md#results-layout)."""
-    run = cfg.spec
-    record = {
-        "run": {
+    """run.json (ctcbench.run_record): enough to tell exactly what produced this run's checkpoints."""
+    run, out = cfg.spec, Path(cfg.out_dir)
+    weights = None if cfg.weights is None else {"path": str(cfg.weights), "sha256": file_sha256(cfg.weights)}
+    record = run_record(
+        stage="classify",
+        identity={
+            "name": run.name,
             "backbone": run.backbone,
             "setting": run.setting,
             "trainset": run.trainset,
             "seed": run.seed,
-            "protocol": run.protocol,
+        },  # fmt: skip
+        protocol=run.protocol,
+        spec=run.to_dict(),
+        spec_sha256=run.digest(),
+        inputs={
+            "train_cache": {"path": str(cfg.train_cache), "content_sha256": data.train_cache.content_hash()},
+            "val_cache": {"path": str(cfg.val_cache), "content_sha256": data.val_cache.content_hash()},
+            "trainset": {
+                "path": str(cfg.trainset_file),
+                "sha256": file_sha256(cfg.trainset_file),
+                "crops": int(len(data.batches.indices)),
+            },  # fmt: skip
+            "weights": weights,
         },
-        "config": {
-            **run.to_dict(),
-            "spec_digest": run.digest(),
-            "weights": None if cfg.weights is None else str(cfg.weights),
-            "weights_sha256": None if cfg.weights is None else file_sha256(cfg.weights),
+        outputs={name: {"path": str(out / name), "sha256": file_sha256(out / name)} for name in (BEST, FINAL)},
+        training={
+            "steps": run.schedule.iterations,
+            "best_step": state.best_step,
+            "best_val_accuracy": state.best_accuracy,
+            "validation": state.history,
             "classes": list(spec.classes),
             "head_outputs": spec.num_outputs,
             "in_chans": spec.in_chans,
             "normalisation": spec.norm,
-            "resume_every": cfg.resume_every,
-            "workers": cfg.workers,
-            "threads": cfg.threads,
-            "deterministic": cfg.deterministic,
-        },
-        "data": {
-            "train_cache": str(cfg.train_cache),
-            "train_cache_hash": data.train_cache.content_hash(),
-            "val_cache": str(cfg.val_cache),
-            "val_cache_hash": data.val_cache.content_hash(),
-            "trainset_file": str(cfg.trainset_file),
-            "trainset_sha256": file_sha256(cfg.trainset_file),
-            "train_crops": int(len(data.batches.indices)),
-        },
-        "training": {
-            "best_step": state.best_step,
-            "best_val_accuracy": state.best_accuracy,
-            "validation": state.history,
             "parameters_backbone": count_parameters(model),
             "parameters_total": count_parameters(model, backbone_only=False),
         },
-        "environment": {
-            "git": git_state(),
-            "packages": versions(),
-            "device": device_info(str(device)),
+        device=str(device),
+        compute={
+            "wall_time_s": round(state.elapsed_s, 2),
+            "sessions": state.sessions,
+            "peak_memory": state.peak,
+            "threads": cfg.threads,
+            "workers": cfg.workers,
+            "deterministic": cfg.deterministic,
+            "resume_every": cfg.resume_every,
         },
-        "wall_time_s": round(state.elapsed_s, 2),
-        "sessions": state.sessions,
-        "peak_memory": state.peak,
-    }
-    atomic_write_json(Path(cfg.out_dir) / RUN, record)
+    )
+    atomic_write_json(out / RUN, record)

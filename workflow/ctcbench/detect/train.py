@@ -26,6 +26,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
+from ..run_record import run_record
 from .configs import runner_config
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
@@ -208,25 +209,19 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     attempts = _attempts(work_dir) + [attempt]
     atomic_write_json(work_dir / "attempts.json", attempts)
     loss = runner.message_hub.get_scalar("train/loss")
-    record = {
-        "stage": "detect",
-        "run": spec.name,
-        "spec": spec.to_dict(),
-        "spec_sha256": spec.digest(),
-        "seed": spec.seed,
-        "protocol": spec.protocol,
-        "detector": spec.detector,
-        "setting": spec.setting,
-        "trainset": spec.trainset,
-        "in_channels": spec.in_channels,
-        "standardise": spec.switches.detector_standardise,
-        "stem": spec.switches.detector_stem,
-        "box_shift": spec.box_shift,
-        "epochs": runner.epoch,
-        "iterations": runner.iter,
-        "final_loss": round(float(loss.current()), 6) if loss is not None else None,
-        "model": {"path": str(paths.model), "sha256": provenance.file_sha256(paths.model)},
-        "inputs": {
+    record = run_record(
+        stage="detect",
+        identity={
+            "name": spec.name,
+            "detector": spec.detector,
+            "setting": spec.setting,
+            "trainset": spec.trainset,
+            "seed": spec.seed,
+        },  # fmt: skip
+        protocol=spec.protocol,
+        spec=spec.to_dict(),
+        spec_sha256=spec.digest(),
+        inputs={
             "dataset": {
                 "root": pointer.root,
                 "source": pointer.source,
@@ -239,13 +234,24 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
             },
             "weights": weights_record,
         },
-        "git": provenance.git_state(),
-        "versions": provenance.versions(),
-        "device": provenance.device_info(device),
-        "peak_memory_mb": provenance.peak_memory_mb(device),
-        "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 1),
-        "attempts": attempts,
-    }
+        outputs={"model": {"path": str(paths.model), "sha256": provenance.file_sha256(paths.model)}},
+        training={
+            "epochs": runner.epoch,
+            "iterations": runner.iter,
+            "final_loss": round(float(loss.current()), 6) if loss is not None else None,
+            "in_channels": spec.in_channels,
+            "standardise": spec.switches.detector_standardise,
+            "stem": spec.switches.detector_stem,
+            "box_shift": spec.box_shift,
+        },
+        device=device,
+        compute={
+            "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 1),
+            "attempts": attempts,
+            "peak_memory": provenance.peak_memory_mb(device),
+            "threads": threads,
+        },
+    )
     atomic_write_json(paths.run_json, record)
     _cleanup(work_dir)
     log.info("wrote %s (%s epochs, %.0f s)", paths.model, runner.epoch, wall)

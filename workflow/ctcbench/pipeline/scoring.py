@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from tqdm import tqdm
 
 from .. import provenance
-from ..classify.checkpoint import ModelSpec, load_model
-from ..classify.data import CropSource
-from ..classify.predict import predict
-from ..classify.runtime import pick_device
+from ..classify.scorer import CellScorer
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
 from ..errors import ConfigError
 from ..protocol import Protocol, same_protocol
 from .proposals import proposal_crops, propose
 from .scores import ScoredImage, Scores
+
+if TYPE_CHECKING:
+    from ..classify.checkpoint import ModelSpec
 
 IMAGES_PER_CHUNK = 16
 
@@ -61,8 +60,8 @@ def score_proposals(
 ) -> Scores:
     """Proposals of every listed image with S_det and S_cls, and the record of what produced them."""
     started = time.time()
-    torch_device = pick_device(device)
-    model, spec, info = load_model(classifier, torch_device)
+    scorer = CellScorer(classifier, device, workers)
+    spec, info = scorer.spec, scorer.info
     predictions = read_predictions(predictions_path)
     check_pairing(spec, predictions.meta, protocol, Path(classifier), Path(predictions_path))
     proposals = propose(predictions, image_ids, protocol, nms_iou, str(predictions_path))
@@ -71,19 +70,7 @@ def score_proposals(
         for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
             chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
             cache = proposal_crops(layout, chunk, protocol.image_read, progress=False)
-            p_cancer = np.zeros(0)
-            if len(cache):
-                source = CropSource(cache, spec.setting, spec.hoechst_channels)
-                p_cancer = predict(
-                    model,
-                    source,
-                    np.arange(len(cache)),
-                    spec.image_size,
-                    spec.normalisation,
-                    torch_device,
-                    workers,
-                    desc=None,
-                ).p_cancer
+            p_cancer = scorer.p_cancer(cache)
             for image_id, entry in chunk.items():
                 # Crops are in image order and box order within an image, so each image's scores are a mask.
                 images[image_id] = ScoredImage(**vars(entry), s_cls=p_cancer[cache.image_ids == image_id])
@@ -107,7 +94,7 @@ def score_proposals(
         "nms_iou_before_classification": nms_iou if protocol.nms_before_classification else None,
         "n_images": len(images),
         "n_proposals": int(sum(len(v.boxes) for v in images.values())),
-        "device": provenance.device_info(str(torch_device)),
+        "device": provenance.device_info(str(scorer.device)),
         "wall_time_s": round(time.time() - started, 1),
     }
     return Scores(meta=meta, images=images)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from ..data.channels import SETTINGS, SHORT_SETTINGS
 from ..errors import DatasetError
-from ..io import read_json_input
+from ..run_record import identity, read_run_record
 from .common import add_caption, save_png
 
 MAX_POINTS = 100
@@ -41,14 +41,6 @@ class RunCurves:
     val_accuracy: np.ndarray
 
 
-def run_identity(record: dict[str, Any]) -> tuple[str, str, str, str, int]:
-    """(stage, model, trainset, setting, seed) of a classifier or a detector run record."""
-    if record.get("stage") == "detect":
-        return "detect", record["detector"], record["trainset"], record["setting"], int(record["seed"])
-    run = record["run"]
-    return "classify", run["backbone"], run["trainset"], run["setting"], int(run["seed"])
-
-
 def read_curves_csv(path: Path) -> dict[str, list[str]]:
     if not path.is_file():
         raise DatasetError(f"{path}: training curves missing; retrain the run (its rule writes {CURVES_FILE})")
@@ -58,8 +50,7 @@ def read_curves_csv(path: Path) -> dict[str, list[str]]:
 
 
 def load_run_curves(run_json: Path) -> RunCurves:
-    record = read_json_input(run_json, "run record", "train the run first")
-    stage, model, trainset, setting, seed = run_identity(record)
+    stage, model, trainset, setting, seed = identity(read_run_record(run_json))
     columns = read_curves_csv(run_json.parent / CURVES_FILE)
     step_key = "step" if "step" in columns else "iteration"
     steps = np.asarray(columns.get(step_key, []), np.int64)

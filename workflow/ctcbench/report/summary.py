@@ -14,7 +14,7 @@ from typing import Any
 
 from ..data.table1 import TITLE as TABLE1_TITLE
 from ..errors import DatasetError
-from ..io import read_json_input
+from ..run_record import read_run_record
 from .table_specs import TABLES as RESULT_TABLES
 
 # Every table's file stem -> its title, in the paper's order.
@@ -51,13 +51,13 @@ def provenance_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     commits, devices = Counter(), Counter()
     dirty, hours = 0, 0.0
     for record in records:
-        environment = record.get("environment", record)  # classifier records nest it, detector records do not
+        environment = record["environment"]
         git = environment.get("git") or {}
         commits[git.get("commit") or "unknown"] += 1
         dirty += bool(git.get("dirty"))
         device = environment.get("device") or {}
         devices[device.get("name") or device.get("device") or "unknown"] += 1
-        hours += float(record.get("wall_time_s") or 0) / 3600
+        hours += float(record["compute"].get("wall_time_s") or 0) / 3600
     return {"runs": len(records), "commits": dict(commits), "dirty": dirty, "devices": dict(devices), "hours": hours}
 
 
@@ -103,4 +103,4 @@ def render(
 
 
 def load_records(paths: list[Path]) -> list[dict[str, Any]]:
-    return [read_json_input(path, "run record", "train the run first") for path in paths]
+    return [read_run_record(path) for path in paths]
