@@ -94,21 +94,16 @@ def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
             commands = {match["command"] if (match := COMMAND.match(s)) else s for s in shells}
             assert len(commands) == 1, (name, rule, commands)
             command = commands.pop()
-            # A per-split copy of a rule (detect_predict_val beside detect_predict) runs the same command; its name
-            # adds the split to the name of the rule it copies, which must be planned beside it.
-            base = rule.removesuffix("_val")
-            if base != rule:
-                assert base in planned, (name, rule)
-            assert command == base.replace("_", "-"), (name, rule, command)
+            assert command == rule.replace("_", "-"), (name, rule, command)
             stage = stage_of(command)
-            module = expected_module(base, stage)
+            module = expected_module(rule, stage)
             assert COMMANDS[command][0] == module, (rule, command, COMMANDS[command][0], module)
             assert (ROOT / "workflow" / Path(*module.split("."))).with_suffix(".py").is_file(), module
             assert listed[rule].endswith(f"(ctcbench {command}).)"), (rule, listed[rule])
             checked.add(rule)
     # Every rule any of these configs defines was seen running its command, unless it is an aggregate target.
     assert set(listed) - TARGETS - checked == set()
-    assert {"fetch_dataset", "stage_local_dataset", "synth_dataset", "detect_predict_val"} <= checked
+    assert {"fetch_dataset", "stage_local_dataset", "synth_dataset", "detect_predict", "pipeline_score"} <= checked
 
 
 def test_the_convention_gives_the_module_path():

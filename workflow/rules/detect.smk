@@ -68,57 +68,35 @@ rule detect_train:
 
 
 # Test predictions feed the tables; with a held-out image threshold the detectors also predict the val images, on
-# which the pipeline chooses its score threshold before applying it to test.
-DETECT_PREDICT_SPLITS = {"test": "predictions.json"}
-if PROTOCOL.image_threshold == "heldout":
-    DETECT_PREDICT_SPLITS["val"] = "predictions-val.json"
-
-for predict_split, predictions_file in DETECT_PREDICT_SPLITS.items():
-
-    rule:
-        """A trained detector's predictions on one split (ctcbench detect-predict)."""
-        name:
-            (
-                "detect_predict"
-                if predict_split == "test"
-                else f"detect_predict_{predict_split}"
-            )
-        input:
-            dataset=DATASET,
-            image_list=image_list(predict_split),
-            model=f"{DETECT_RUN}/model.pth",
-        output:
-            f"{DETECT_RUN}/{predictions_file}",
-        log:
-            f"{DETECT_LOG}/predict-{predict_split}.log",
-        benchmark:
-            f"{DETECT_BENCH}/predict-{predict_split}.tsv"
-        wildcard_constraints:
-            **DETECT_CONSTRAINTS,
-        threads: DETECT["threads"]
-        resources:
-            gpu=DETECT_RESOURCES["gpu"],
-            mem_mb=DETECT_RESOURCES["mem_mb"],
-            runtime=60,
-        params:
-            batch_size=DETECT["batch_size"],
-        conda:
-            DETECT_ENV
-        shell:
-            "python -m ctcbench detect-predict --dataset {input.dataset} --image-list {input.image_list}"
-            " --model {input.model} --batch-size {params.batch_size} --threads {threads}"
-            " --out {output} > {log} 2>&1"
-
-
-# With a held-out image threshold the detection stage also reports the F1 at the threshold chosen on val.
-DETECT_VAL_INPUTS = (
-    {
-        "val_predictions": f"{DETECT_RUN}/predictions-val.json",
-        "val_list": image_list("val"),
-    }
-    if "val" in DETECT_PREDICT_SPLITS
-    else {}
-)
+# which the pipeline chooses its score threshold before applying it to test (plan.Plan.predicted_splits).
+rule detect_predict:
+    """A trained detector's predictions on one split (ctcbench detect-predict)."""
+    input:
+        dataset=DATASET,
+        image_list=lambda wildcards: image_list(split_of(wildcards.split)),
+        model=f"{DETECT_RUN}/model.pth",
+    output:
+        f"{DETECT_RUN}/predictions{{split}}.json",
+    log:
+        f"{DETECT_LOG}/predict{{split}}.log",
+    benchmark:
+        f"{DETECT_BENCH}/predict{{split}}.tsv"
+    wildcard_constraints:
+        **DETECT_CONSTRAINTS,
+        split=SPLIT_PATTERN,
+    threads: DETECT["threads"]
+    resources:
+        gpu=DETECT_RESOURCES["gpu"],
+        mem_mb=DETECT_RESOURCES["mem_mb"],
+        runtime=60,
+    params:
+        batch_size=DETECT["batch_size"],
+    conda:
+        DETECT_ENV
+    shell:
+        "python -m ctcbench detect-predict --dataset {input.dataset} --image-list {input.image_list}"
+        " --model {input.model} --batch-size {params.batch_size} --threads {threads}"
+        " --out {output} > {log} 2>&1"
 
 
 rule detect_evaluate:
@@ -127,7 +105,7 @@ rule detect_evaluate:
         **DETECT_VAL_INPUTS,
         dataset=DATASET,
         test_list=image_list("test"),
-        predictions=f"{DETECT_RUN}/predictions.json",
+        predictions=f"{DETECT_RUN}/{split_file('predictions', 'test')}",
     output:
         f"{DETECT_RUN}/metrics.json",
     log:

@@ -3,7 +3,7 @@
 import re
 
 from ctcbench.detect.recipes import DETECTORS
-from ctcbench.plan import DetectorRun
+from ctcbench.plan import SPLIT_SUFFIXES, DetectorRun, split_file, split_of
 from ctcbench.plan import weights as detect_weights
 from ctcbench.plan.specs import detector_spec
 from ctcbench.plan.trainsets import detector_pattern
@@ -23,7 +23,21 @@ DETECT_CONSTRAINTS = dict(
     trainset=detector_pattern(),
     seed=r"\d+",
 )
-DETECT_FILES = ("predictions.json", "metrics.json", "run.json")
+DETECT_FILES = (split_file("predictions", "test"), "metrics.json", "run.json")
+# The split suffixes of predictions and scores files the plan makes ('' for test, '-val' with a held-out threshold).
+# (A group, so that the test split's empty suffix alone is still a pattern.)
+SPLIT_PATTERN = (
+    "(?:" + "|".join(SPLIT_SUFFIXES[split] for split in PLAN.predicted_splits) + ")"
+)
+# With a held-out image threshold the detection stage also reports the F1 at the threshold chosen on val.
+DETECT_VAL_INPUTS = (
+    {
+        "val_predictions": f"{DETECT_RUN}/{split_file('predictions', 'val')}",
+        "val_list": image_list("val"),
+    }
+    if "val" in PLAN.predicted_splits
+    else {}
+)
 
 
 def detect_targets():

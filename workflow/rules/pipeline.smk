@@ -9,49 +9,42 @@ localrules:
     pipeline_evaluate,
 
 
-for score_split, scores_file in PIPELINE_SCORE_SPLITS.items():
-
-    rule:
-        """Classifier scores of a detector run's proposals on one split (ctcbench pipeline-score)."""
-        name:
-            (
-                "pipeline_score"
-                if score_split == "test"
-                else f"pipeline_score_{score_split}"
-            )
-        input:
-            dataset=DATASET,
-            image_list=image_list(score_split),
-            predictions=lambda wildcards, name=DETECT_PREDICT_SPLITS[score_split]: (
-                f"{pipeline_run(wildcards).detector_run.path(RESULTS)}/{name}"
-            ),
-            classifier=lambda wildcards: (
-                f"{pipeline_run(wildcards).classifier.path(RESULTS)}/best.pt"
-            ),
-        output:
-            f"{PIPELINE_RUN}/{scores_file}",
-        log:
-            f"{PIPELINE_LOG}/score-{score_split}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}/score-{score_split}.tsv"
-        wildcard_constraints:
-            **PIPELINE_CONSTRAINTS,
-        threads: CLASSIFY_RESOURCES["threads"]
-        resources:
-            gpu=CLASSIFY_RESOURCES["gpu"],
-            mem_mb=CLASSIFY_RESOURCES["mem_mb"],
-            runtime=60,
-        params:
-            protocol=PROTOCOL.name,
-            nms_iou=PIPELINE["nms_iou"],
-            workers=CLASSIFY_RESOURCES["workers"],
-        conda:
-            ENV
-        shell:
-            "python -m ctcbench pipeline-score --dataset {input.dataset} --image-list {input.image_list}"
-            " --predictions {input.predictions} --classifier {input.classifier} --protocol {params.protocol:q}"
-            " --nms-iou {params.nms_iou} --threads {threads} --workers {params.workers}"
-            " --out {output} > {log} 2>&1"
+rule pipeline_score:
+    """Classifier scores of a detector run's proposals on one split (ctcbench pipeline-score)."""
+    input:
+        dataset=DATASET,
+        image_list=lambda wildcards: image_list(split_of(wildcards.split)),
+        predictions=lambda wildcards: (
+            f"{pipeline_run(wildcards).detector_run.path(RESULTS)}/predictions{wildcards.split}.json"
+        ),
+        classifier=lambda wildcards: (
+            f"{pipeline_run(wildcards).classifier.path(RESULTS)}/best.pt"
+        ),
+    output:
+        f"{PIPELINE_RUN}/scores{{split}}.json",
+    log:
+        f"{PIPELINE_LOG}/score{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}/score{{split}}.tsv"
+    wildcard_constraints:
+        **PIPELINE_CONSTRAINTS,
+        split=SPLIT_PATTERN,
+    threads: CLASSIFY_RESOURCES["threads"]
+    resources:
+        gpu=CLASSIFY_RESOURCES["gpu"],
+        mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+        runtime=60,
+    params:
+        protocol=PROTOCOL.name,
+        nms_iou=PIPELINE["nms_iou"],
+        workers=CLASSIFY_RESOURCES["workers"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench pipeline-score --dataset {input.dataset} --image-list {input.image_list}"
+        " --predictions {input.predictions} --classifier {input.classifier} --protocol {params.protocol:q}"
+        " --nms-iou {params.nms_iou} --threads {threads} --workers {params.workers}"
+        " --out {output} > {log} 2>&1"
 
 
 rule pipeline_evaluate:

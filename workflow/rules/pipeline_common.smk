@@ -34,11 +34,6 @@ def pipeline_targets():
     return pipeline_metrics() + table_targets(records.DETECTION, records.PIPELINE)
 
 
-# Scores of the test proposals (and, with a held-out threshold, of the val proposals that choose it).
-PIPELINE_SCORE_SPLITS = {
-    split: name.replace("predictions", "scores")
-    for split, name in DETECT_PREDICT_SPLITS.items()
-}
 # An evaluation against another annotator than dataset.test_annotator is metrics-<annotator>.json (plan.runs).
 PIPELINE_ANNOTATOR_SUFFIX = "|" + "|".join(f"-{name}" for name in TEST_ANNOTATORS)
 
@@ -48,14 +43,14 @@ def pipeline_annotator(wildcards):
 
 
 def pipeline_evaluate_inputs(wildcards):
+    """The test scores, and with a held-out threshold the val scores that choose it."""
+    folder = PIPELINE_RUN.format(**wildcards)
     inputs = {
         "dataset": DATASET,
         "image_list": image_list("test"),
-        "scores": f"{PIPELINE_RUN}/scores.json".format(**wildcards),
+        "scores": f"{folder}/{split_file('scores', 'test')}",
     }
-    if "val" in PIPELINE_SCORE_SPLITS:
+    if "val" in PLAN.predicted_splits:
         inputs["val_list"] = image_list("val")
-        inputs["val_scores"] = f"{PIPELINE_RUN}/{PIPELINE_SCORE_SPLITS['val']}".format(
-            **wildcards
-        )
+        inputs["val_scores"] = f"{folder}/{split_file('scores', 'val')}"
     return inputs

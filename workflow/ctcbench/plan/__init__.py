@@ -3,7 +3,7 @@ ablation, and `plan(config)`, from which the workflow derives its targets, wildc
 
 from .arms import ABLATIONS, Arm, arms
 from .grid import Plan, plan
-from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .runs import SPLIT_SUFFIXES, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name, split_file, split_of
 from .trainsets import KINDS, TrainingSet, named, trainset, wildcard_pattern
 
 __all__ = [
@@ -14,12 +14,15 @@ __all__ = [
     "DetectorRun",
     "Evaluation",
     "Pairing",
+    "SPLIT_SUFFIXES",
     "Plan",
     "TrainingSet",
     "arms",
     "named",
     "omega_name",
     "plan",
+    "split_file",
+    "split_of",
     "trainset",
     "wildcard_pattern",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..data.layout import SPLITS
 from ..errors import ConfigError
+from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
 from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing
 from .trainsets import (
@@ -31,6 +32,7 @@ from .trainsets import (
 class Plan:
     """The runs of one configuration; each maps to the names of the tables and figures that read it."""
 
+    protocol: Protocol = field(default=FAITHFUL)
     classifiers: dict[ClassifierRun, set[str]] = field(default_factory=dict)
     detectors: dict[DetectorRun, set[str]] = field(default_factory=dict)
     pairings: dict[Pairing, set[str]] = field(default_factory=dict)
@@ -88,6 +90,12 @@ class Plan:
             PSEUDO_CONFIDENT, named(PSEUDO_CONFIDENT, 0.8)
         )
 
+    @property
+    def predicted_splits(self) -> list[str]:
+        """The splits detectors predict and pairings are scored on: test, and val where the protocol chooses the
+        image-level threshold there (image_threshold: heldout)."""
+        return ["test", "val"] if self.protocol.image_threshold == "heldout" else ["test"]
+
     def image_lists(self) -> list[str]:
         """Stems of the image lists: the released splits, then each detector training set's own list."""
         stems = list(SPLITS)
@@ -122,7 +130,7 @@ def _pair(plan: Plan, config: dict[str, Any], arm: Arm, setting: str, seed: int)
 
 def plan(config: dict[str, Any]) -> Plan:
     """Every run of the configured grid, each once, in a stable order, with what it feeds."""
-    result = Plan()
+    result = Plan(protocol=of_config(config))
     seeds = config["seeds"]
     for arm in arms(config):
         trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)

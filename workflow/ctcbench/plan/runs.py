@@ -139,6 +139,21 @@ class Pairing:
         return DetectorRun(self.detector, self.setting, trainset(self.trainset).detector_trainset, self.seed)
 
 
+# The split a detector predicts or a pairing is scored on, as a suffix of its file: predictions.json (test, what the
+# tables read) and predictions-val.json (val, where a held-out threshold is chosen); scores.json likewise.
+SPLIT_SUFFIXES = {"test": "", "val": "-val"}
+
+
+def split_file(stem: str, split: str) -> str:
+    """`predictions.json` of the test split, `predictions-val.json` of val."""
+    return f"{stem}{SPLIT_SUFFIXES[split]}.json"
+
+
+def split_of(suffix: str) -> str:
+    """The split of a file suffix ('' -> test, '-val' -> val)."""
+    return next(split for split, known in SPLIT_SUFFIXES.items() if known == suffix)
+
+
 def omega_name(omega: float) -> str:
     """An omega's folder: omega1, omega0.7."""
     return f"omega{omega:g}"
