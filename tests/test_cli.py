@@ -50,7 +50,10 @@ def test_help_shows_the_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["pipeline-score", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "IoU of the NMS before classification (protocols with nms_before_classification) (default: 0.5)" in text
+    assert (
+        "IoU of the class-agnostic NMS before classification (protocols with nms_before_classification) (default: 0.5)"
+        in text
+    )
     assert "switches: docs/protocol.md#switches) (default: faithful)" in text  # a Protocol shown by its name
     assert "--out OUT output: scores.json --" in text or text.endswith("--out OUT output: scores.json")  # required
     assert "(default: False)" not in text and "(default: None)" not in text

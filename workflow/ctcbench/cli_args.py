@@ -34,6 +34,13 @@ def add_protocol(parser: argparse.ArgumentParser, required: bool = False) -> Non
     )
 
 
+NMS_IOU = 0.5  # the original's class-agnostic NMS IoU of the image-level evaluation (config pipeline.nms_iou)
+
+
+def add_nms_iou(parser: argparse.ArgumentParser, which: str) -> None:
+    parser.add_argument("--nms-iou", type=float, default=NMS_IOU, help=f"IoU of the class-agnostic NMS {which}")
+
+
 def add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
 

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli_args import add_device, add_workers
+from ..cli_args import add_device, add_threads, add_workers
 from .spec import ClassifierSpec
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     files.add_argument("--out-dir", required=True, type=Path, help="run folder: best.pt, final.pt, run.json")
     compute = parser.add_argument_group("compute")
     add_device(compute)
-    compute.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
+    add_threads(compute, "CPU threads of the training process")
     add_workers(compute)
     compute.add_argument(
         "--fast-cuda", action="store_true", help="cudnn autotuning and TF32 on CUDA (faster, not bitwise repeatable)"

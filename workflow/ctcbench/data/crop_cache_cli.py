@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..cli_args import add_threads
 from ..errors import DatasetError
 from .cli_options import add_dataset, add_reader, add_test_annotator
 from .crops import build_crop_cache
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", required=True, choices=SPLITS, help="which split's annotated cells to cut")
     add_reader(parser)
     add_test_annotator(parser)
-    parser.add_argument("--threads", type=int, default=1, help="images read in parallel")
+    add_threads(parser, "images read in parallel")
     parser.add_argument("--out", required=True, type=Path, help="output .npz")
 
 

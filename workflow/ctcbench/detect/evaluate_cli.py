@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_protocol
+from ..cli_args import add_nms_iou, add_protocol
 from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
     add_test_annotator(parser)
     add_protocol(parser)
-    parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS before matching")
+    add_nms_iou(parser, "before matching")
     parser.add_argument(
         "--val-predictions",
         type=Path,

@@ -66,7 +66,8 @@ def predict(
     from mmengine.dataset import pseudo_collate
 
     torch.set_num_threads(threads)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device in (None, "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     model, spec = load_model(model_path, device)
     root = read_pointer(dataset).root
     pipeline = inference_pipeline(spec, root)

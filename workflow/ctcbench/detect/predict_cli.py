@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli_args import add_threads
+from ..cli_args import add_device, add_threads
 from ..data.cli_options import add_dataset, add_image_list
 
 
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="model.pth written by detect-train")
     parser.add_argument("--out", type=Path, required=True, help="output: predictions.json")
     parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    add_device(parser)
     add_threads(parser)
 
 

@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_protocol
+from ..cli_args import add_nms_iou, add_protocol
 from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", type=Path, required=True, help="scores.json of the test proposals")
     parser.add_argument("--omega", type=float, required=True, help="weight of S_cls in the fused score, in [0, 1]")
     add_protocol(parser)
-    parser.add_argument("--nms-iou", type=float, default=0.5, help="IoU of the class-agnostic NMS after fusion")
+    add_nms_iou(parser, "after fusion")
     add_test_annotator(parser)
     parser.add_argument(
         "--val-scores",

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_device, add_protocol, add_threads, add_workers
+from ..cli_args import add_device, add_nms_iou, add_protocol, add_threads, add_workers
 from ..data.cli_options import add_dataset, add_image_list
 
 log = logging.getLogger(__name__)
@@ -18,12 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=Path, required=True, help="predictions.json of the detector run")
     parser.add_argument("--classifier", type=Path, required=True, help="best.pt of the paired classifier run")
     add_protocol(parser)
-    parser.add_argument(
-        "--nms-iou",
-        type=float,
-        default=0.5,
-        help="IoU of the NMS before classification (protocols with nms_before_classification)",
-    )
+    add_nms_iou(parser, "before classification (protocols with nms_before_classification)")
     add_device(parser)
     add_threads(parser)
     add_workers(parser)
