@@ -3,12 +3,11 @@ plain data, and `snakemake -n` listing exactly those training jobs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
-from detect_helpers import ROOT
+from snakemake_helpers import job_counts
+from snakemake_helpers import plan as dry_run
 
 from ctcbench.detect.spec import RunSpec, run_spec
 from ctcbench.errors import ConfigError
@@ -45,37 +44,9 @@ def test_weights_per_detector(paper_config, demo_config):
     assert weights_inputs(demo_config, "dino") == [] and needed_weights(demo_config) == {}
 
 
-def job_counts(stdout: str) -> dict[str, int]:
-    counts = {}
-    for line in stdout.split("Job stats:")[1].splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 @pytest.mark.parametrize("preset,trainings", [("paper", 36), ("demo", 12)])
 def test_dry_run_lists_every_detector_training_job(tmp_path, preset, trainings):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--directory",
-            str(tmp_path),
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--configfile",
-            str(ROOT / "config.yaml"),
-            "--config",
-            f"preset={preset}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = dry_run(tmp_path, f"preset={preset}")
     assert done.returncode == 0, done.stderr[-3000:]
     counts = job_counts(done.stdout)
     if "detect_train" not in counts:

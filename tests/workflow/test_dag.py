@@ -1,47 +1,11 @@
 """The DAG plans without network: the default config lists the data stage for the real dataset."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 from pointer_helpers import staged_dataset_root
-
-ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(*args, cwd=ROOT):
-    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def job_counts(stdout):
-    counts = {}
-    lines = stdout.split("Job stats:")[1].splitlines()[3:]
-    for line in lines:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
-def plan(tmp_path, *config):
-    return snakemake(
-        "-n", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-        str(ROOT / "config.yaml"), "--config", *config,
-    )  # fmt: skip
+from snakemake_helpers import ROOT, in_directory, job_counts, plan, snakemake
 
 
 def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
-    result = snakemake(
-        "-n",
-        "--directory",
-        str(tmp_path),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-    )
+    result = plan(tmp_path)
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["fetch_dataset"] == 1
@@ -117,17 +81,7 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2). The corrected protocol also predicts
     and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
-        result = snakemake(
-            "-n",
-            "--directory",
-            str(tmp_path),
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--configfile",
-            str(ROOT / "config.yaml"),
-            "--config",
-            f"protocol={protocol}",
-        )
+        result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
@@ -141,19 +95,8 @@ def test_a_results_tree_of_another_protocol_is_refused(tmp_path):
     stamp = tmp_path / "results" / "demo" / "protocol.json"
     stamp.parent.mkdir(parents=True)
     stamp.write_text('{"protocol": "faithful", "hoechst_channels": 3}')
-    args = (
-        "-n",
-        "--directory",
-        str(tmp_path),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-        "--config",
-        "preset=demo",
-    )
-    assert snakemake(*args).returncode == 0
-    result = snakemake(*args, "protocol={base: faithful, hoechst_channels: 4, fusion_gate: null}")
+    assert plan(tmp_path, "preset=demo").returncode == 0
+    result = plan(tmp_path, "preset=demo", "protocol={base: faithful, hoechst_channels: 4, fusion_gate: null}")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "configuration error" in line]
     assert errors == [
@@ -173,8 +116,7 @@ def test_a_wrong_local_root_stops_the_plan_with_one_line(tmp_path):
 def test_every_rule_says_what_it_produces(tmp_path):
     """`snakemake --list-rules` is the index of producers: every rule carries a docstring."""
     for config in ([], ["--config", "preset=demo"], ["--config", "protocol=corrected,hoechst_channels=4"]):
-        result = snakemake("--list-rules", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"),
-                           "--configfile", str(ROOT / "config.yaml"), *config)  # fmt: skip
+        result = snakemake("--list-rules", *in_directory(tmp_path), *config)
         assert result.returncode == 0, result.stderr[-2000:]
         rules = [line for line in result.stdout.splitlines() if line and not line.startswith(" ")]
         assert len(rules) > 20
@@ -183,11 +125,7 @@ def test_every_rule_says_what_it_produces(tmp_path):
 
 def test_the_pseudo_label_set_follows_its_threshold(tmp_path):
     """A 0.9 strategy writes u-pseudo-0.9.tsv, trains on it and passes 0.9 to the labelling (not 0.8)."""
-    result = snakemake(
-        "-n", "-p", "--directory", str(tmp_path), "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-        str(ROOT / "config.yaml"), "--config", "preset=demo",
-        "ablations={unknown: {strategies: [u-drop, u-pseudo-0.9]}}",
-    )  # fmt: skip
+    result = plan(tmp_path, "preset=demo", "ablations={unknown: {strategies: [u-drop, u-pseudo-0.9]}}", options=("-p",))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--threshold 0.9 " in result.stdout and "splits/trainsets/u-pseudo-0.9.tsv" in result.stdout
     assert "u-pseudo-0.8" not in result.stdout

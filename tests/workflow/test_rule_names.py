@@ -4,15 +4,13 @@ that command to `ctcbench.<package>.<rest>_cli`, `<package>` being the stage who
 crop_cache -> crop-cache -> ctcbench.data.crop_cache_cli)."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from pointer_helpers import staged_dataset_root
+from snakemake_helpers import ROOT, in_directory, plan, snakemake
 
 from ctcbench.cli import COMMANDS
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "workflow" / "rules"
 STAGES = ("data", "classify", "detect", "pipeline", "report")
 # Aggregate targets: they only name files, so they run no command.
@@ -22,18 +20,7 @@ SHELL = re.compile(r"^Shell command: (?P<shell>.*)$")
 COMMAND = re.compile(r"^python -m ctcbench (?P<command>[a-z][a-z0-9-]*)(?: |$)")
 
 
-def snakemake(tmp_path, *args, config=()):
-    files = [
-        "--directory",
-        str(tmp_path),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-    ]
-    overrides = ["--config", *config] if config else []
-    command = [sys.executable, "-m", "snakemake", *args, *files, *overrides]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+def stdout_of(result):
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -84,8 +71,9 @@ def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
     listed, checked = {}, set()
     for name, config in configs.items():
         directory = tmp_path / name
-        listed.update(listed_rules(snakemake(directory, "--list-rules", config=config)))
-        planned = planned_commands(snakemake(directory, "-n", "-p", config=config))
+        overrides = ["--config", *config] if config else []
+        listed.update(listed_rules(stdout_of(snakemake("--list-rules", *in_directory(directory), *overrides))))
+        planned = planned_commands(stdout_of(plan(directory, *config, options=("-p",))))
         assert planned, name
         for rule, shells in sorted(planned.items()):
             if rule in TARGETS:

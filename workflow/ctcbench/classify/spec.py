@@ -10,20 +10,21 @@ threads, workers, how often the resume state is written) stays on the command li
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..data.channels import check_setting
 from ..errors import ConfigError
 from ..protocol import Protocol, parse
+from ..spec_json import JsonSpec
 from .schedule import Schedule
 
 
 @dataclass(frozen=True)
-class ClassifierSpec:
+class ClassifierSpec(JsonSpec):
     """Everything that determines one classifier run."""
+
+    KIND: ClassVar[str] = "classifier run spec"
 
     backbone: str  # key of classify.backbones
     timm_name: str  # timm architecture name, with its weight tag
@@ -59,23 +60,3 @@ class ClassifierSpec:
         data["schedule"] = self.schedule.to_dict()
         data["classes"] = list(self.classes)
         return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassifierSpec:
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"classifier run spec: {exc}; regenerate it from config.yaml") from None
-
-    @classmethod
-    def from_json(cls, text: str) -> ClassifierSpec:
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"classifier run spec is not valid JSON ({exc})") from None

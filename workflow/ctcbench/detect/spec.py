@@ -8,20 +8,21 @@ is a complete, hashable description of the run and a change of any of it invalid
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
 from ..protocol import Protocol, parse
+from ..spec_json import JsonSpec
 from .recipes import DETECTORS, RECIPES, recipe
 
 
 @dataclass(frozen=True)
-class RunSpec:
+class RunSpec(JsonSpec):
     """Everything that determines one detector run; `detect` is the resolved `detect:` config section."""
+
+    KIND: ClassVar[str] = "detector run spec"
 
     detector: str
     setting: str
@@ -69,29 +70,6 @@ class RunSpec:
     @property
     def name(self) -> str:
         return f"{self.detector}/{self.setting}/{self.trainset}/seed{self.seed}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"detector run spec: {exc}; regenerate it from config.yaml") from None
-
-    @classmethod
-    def from_json(cls, text: str) -> RunSpec:
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"detector run spec is not valid JSON ({exc})") from None
 
 
 def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str, seed: int | str) -> RunSpec:

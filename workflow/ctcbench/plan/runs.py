@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
 from .trainsets import TrainingSet, trainset
@@ -18,18 +18,38 @@ from .trainsets import TrainingSet, trainset
 SEED_RE = re.compile(r"seed(\d+)")
 
 
-def _parse_parts(name: str, what: str, fields: tuple[str, ...]) -> dict[str, str]:
-    parts = str(name).split("/")
-    if len(parts) != len(fields) or not SEED_RE.fullmatch(parts[-1]):
-        pattern = "/".join(f"<{f}>" for f in fields[:-1]) + "/seed<N>"
-        raise ConfigError(f"{what} {name!r}: expected {pattern}")
-    values = dict(zip(fields, parts))
-    values["seed"] = SEED_RE.fullmatch(parts[-1])[1]
-    return values
+class RunName:
+    """Name, folder, template and parser of a record whose FIELDS end with its seed: `<f1>/<f2>/<f3>/seed<N>`."""
+
+    STAGE: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]]
+    WHAT: ClassVar[str]
+
+    @property
+    def name(self) -> str:
+        return "/".join([*(str(getattr(self, f)) for f in self.FIELDS[:-1]), f"seed{self.seed}"])
+
+    def path(self, results: str) -> str:
+        return f"{results}/{self.STAGE}/{self.name}"
+
+    @classmethod
+    def template(cls, results: str) -> str:
+        return "/".join([f"{results}/{cls.STAGE}", *(f"{{{f}}}" for f in cls.FIELDS[:-1]), "seed{seed}"])
+
+    @classmethod
+    def parse_fields(cls, name: str) -> dict[str, Any]:
+        """The fields of a name, the seed as an int."""
+        parts = str(name).split("/")
+        if len(parts) != len(cls.FIELDS) or not SEED_RE.fullmatch(parts[-1]):
+            pattern = "/".join(f"<{f}>" for f in cls.FIELDS[:-1]) + "/seed<N>"
+            raise ConfigError(f"{cls.WHAT} {name!r}: expected {pattern}")
+        values: dict[str, Any] = dict(zip(cls.FIELDS, parts))
+        values["seed"] = int(SEED_RE.fullmatch(parts[-1])[1])
+        return values
 
 
 @dataclass(frozen=True, order=True)
-class ClassifierRun:
+class ClassifierRun(RunName):
     """One classifier training run: results/{preset}/classify/{backbone}/{setting}/{trainset}/seed{seed}."""
 
     backbone: str
@@ -39,22 +59,11 @@ class ClassifierRun:
 
     STAGE: ClassVar[str] = "classify"
     FIELDS: ClassVar[tuple[str, ...]] = ("backbone", "setting", "trainset", "seed")
-
-    @property
-    def name(self) -> str:
-        return f"{self.backbone}/{self.setting}/{self.trainset}/seed{self.seed}"
-
-    def path(self, results: str) -> str:
-        return f"{results}/{self.STAGE}/{self.name}"
-
-    @classmethod
-    def template(cls, results: str) -> str:
-        return f"{results}/{cls.STAGE}/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
+    WHAT: ClassVar[str] = "classifier run"
 
     @classmethod
     def parse(cls, name: str) -> ClassifierRun:
-        values = _parse_parts(name, "classifier run", cls.FIELDS)
-        return cls(values["backbone"], values["setting"], values["trainset"], int(values["seed"]))
+        return cls(**cls.parse_fields(name))
 
     @property
     def training_set(self) -> TrainingSet:
@@ -62,7 +71,7 @@ class ClassifierRun:
 
 
 @dataclass(frozen=True, order=True)
-class DetectorRun:
+class DetectorRun(RunName):
     """One detector training run: results/{preset}/detect/{detector}/{setting}/{trainset}/seed{seed}."""
 
     detector: str
@@ -72,22 +81,11 @@ class DetectorRun:
 
     STAGE: ClassVar[str] = "detect"
     FIELDS: ClassVar[tuple[str, ...]] = ("detector", "setting", "trainset", "seed")
-
-    @property
-    def name(self) -> str:
-        return f"{self.detector}/{self.setting}/{self.trainset}/seed{self.seed}"
-
-    def path(self, results: str) -> str:
-        return f"{results}/{self.STAGE}/{self.name}"
-
-    @classmethod
-    def template(cls, results: str) -> str:
-        return f"{results}/{cls.STAGE}/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+    WHAT: ClassVar[str] = "detector run"
 
     @classmethod
     def parse(cls, name: str) -> DetectorRun:
-        values = _parse_parts(name, "detector run", cls.FIELDS)
-        return cls(values["detector"], values["setting"], values["trainset"], int(values["seed"]))
+        return cls(**cls.parse_fields(name))
 
     @property
     def image_list(self) -> str:
@@ -96,7 +94,7 @@ class DetectorRun:
 
 
 @dataclass(frozen=True, order=True)
-class Pairing:
+class Pairing(RunName):
     """Detector run i with classifier run i of one setting, the original's `_0` with `_0` (docs/protocol.md#fusion):
     results/{preset}/pipeline/{detector}/{setting}/{trainset}/seed{seed}, `trainset` being the classifier's."""
 
@@ -108,23 +106,13 @@ class Pairing:
 
     STAGE: ClassVar[str] = "pipeline"
     FIELDS: ClassVar[tuple[str, ...]] = ("detector", "setting", "trainset", "seed")
-
-    @property
-    def name(self) -> str:
-        return f"{self.detector}/{self.setting}/{self.trainset}/seed{self.seed}"
-
-    def path(self, results: str) -> str:
-        return f"{results}/{self.STAGE}/{self.name}"
-
-    @classmethod
-    def template(cls, results: str) -> str:
-        return f"{results}/{cls.STAGE}/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
+    WHAT: ClassVar[str] = "pipeline run"
 
     @classmethod
     def parse_key(cls, name: str) -> tuple[str, str, str, int]:
         """(detector, setting, trainset, seed) of a pairing's name; the plan knows its backbone."""
-        values = _parse_parts(name, "pipeline run", cls.FIELDS)
-        return values["detector"], values["setting"], values["trainset"], int(values["seed"])
+        values = cls.parse_fields(name)
+        return values["detector"], values["setting"], values["trainset"], values["seed"]
 
     @property
     def key(self) -> tuple[str, str, str, int]:
