@@ -19,8 +19,9 @@ import yaml
 
 from ..errors import ConfigError
 
-# What a reference holds, relative to results/{preset}/: the tables and the numbers every figure plots.
-REFERENCE_GLOBS: tuple[str, ...] = ("tables/*.csv", "tables/*.md", "figures/*.csv")
+# What a reference holds, relative to results/{preset}/: the tables, the numbers every figure plots, and every run's
+# raw numbers (the long results table).
+REFERENCE_GLOBS: tuple[str, ...] = ("tables/*.csv", "tables/*.md", "figures/*.csv", "results.csv")
 # Rows shown in full before the rest of a file's differences are only counted.
 MAX_SHOWN = 20
 
