@@ -216,3 +216,22 @@ def test_every_paper_backbone_builds_for_128_px_crops(backbone):
     with open(ROOT / "resources/paper/table3_backbones.csv", newline="") as handle:
         paper = {row["backbone"]: float(row["params_m"]) for row in csv.DictReader(handle)}
     assert count_parameters(model) / 1e6 == pytest.approx(paper[spec["paper"]], abs=0.15)
+
+
+def test_a_same_padded_stem_keeps_its_padding_when_replaced(tmp_path):
+    """The TensorFlow-ported EfficientNets' stem is timm's Conv2dSame: a fresh 6-channel stem must pad the same way,
+    so 128 px crops still give 64 x 64 features (a plain Conv2d with padding 0 gave 63 x 63)."""
+    from safetensors.torch import save_file
+    from timm.layers import Conv2dSame
+
+    name = "tf_efficientnet_b0"
+    save_file(timm.create_model(name, pretrained=False).state_dict(), tmp_path / f"{name}.safetensors")
+    rgb = timm.create_model(name, pretrained=False)
+    six = build_model(name, 6, 3, image_size=128, weights=tmp_path / f"{name}.safetensors", stem="fresh")
+    stem = six.get_submodule(stem_path(six))
+    assert type(stem) is Conv2dSame and stem.in_channels == 6
+    with torch.no_grad():
+        assert (
+            stem(torch.rand(1, 6, 128, 128)).shape == rgb.conv_stem(torch.rand(1, 3, 128, 128)).shape == (1, 32, 64, 64)
+        )
+        assert six(torch.rand(2, 6, 128, 128)).shape == (2, 3)

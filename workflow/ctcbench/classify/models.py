@@ -16,6 +16,7 @@ Pretrained weights are never fetched implicitly: they come from `<weights_dir>/<
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import timm
@@ -66,22 +67,20 @@ def stem_path(model: nn.Module) -> str:
 
 
 def replace_stem(model: nn.Module, in_chans: int) -> nn.Conv2d:
-    """Swap the first conv for a fresh Conv2d with `in_chans` inputs and otherwise the same geometry."""
+    """Swap the first conv for a fresh one with `in_chans` inputs and otherwise the same geometry and class.
+
+    The class matters: the TensorFlow-ported EfficientNets' stem is timm's `Conv2dSame`, whose "same" padding a plain
+    Conv2d with padding 0 would lose (64 x 64 features of a 128 px input would become 63 x 63). The new conv is a
+    copy of the old module with a new weight, initialised as a freshly built conv of that shape would be.
+    """
     path = stem_path(model)
     old = model.get_submodule(path)
     if not isinstance(old, nn.Conv2d):
         raise ConfigError(f"{path} of {type(model).__name__} is a {type(old).__name__}, not a Conv2d")
-    new = nn.Conv2d(
-        in_chans,
-        old.out_channels,
-        kernel_size=old.kernel_size,
-        stride=old.stride,
-        padding=old.padding,
-        dilation=old.dilation,
-        groups=old.groups,
-        bias=old.bias is not None,
-        padding_mode=old.padding_mode,
-    )
+    new = copy.deepcopy(old)
+    new.in_channels = in_chans
+    new.weight = nn.Parameter(torch.empty(old.out_channels, in_chans // old.groups, *old.kernel_size))
+    new.reset_parameters()
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     setattr(parent, name, new)
