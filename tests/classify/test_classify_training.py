@@ -199,3 +199,32 @@ def test_cli_pauses_resumes_and_reports_missing_weights(tiny_crops, tmp_path, ca
     error = capsys.readouterr().err.strip().splitlines()
     assert missing == 1 and len(error) == 1
     assert str(tmp_path / "weights" / "test_resnet.safetensors") in error[0] and "stage-weights" in error[0]
+
+
+def test_scoring_runs_in_fp32_where_training_runs_under_bf16(tiny_crops, tmp_path, monkeypatch):
+    """Training steps autocast (bf16 on CUDA); validation and every other score do not. Made visible on CPU by an
+    autocast that really casts to bf16 here: training then differs, the scores of one model do not."""
+    from ctcbench.classify import predict as predict_module
+    from ctcbench.classify import runtime
+    from ctcbench.classify import train as train_module
+    from ctcbench.classify.data import CropSource
+    from ctcbench.classify.predict import predict
+    from ctcbench.data.crops import CropCache
+
+    cfg = tiny_config(tiny_crops, tmp_path / "fp32")
+    assert train(cfg, progress=False).completed
+    model, spec, _ = load_model(cfg.out_dir / "best.pt")
+    cache = CropCache.load(cfg.val_cache)
+    source = CropSource(cache, spec.setting, spec.hoechst_channels)
+    args = (model, source, np.arange(len(cache)), spec.image_size, spec.normalisation, torch.device("cpu"))
+    plain = predict(*args, desc=None).probs
+
+    def bf16(device):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+
+    for module in (runtime, train_module, predict_module):
+        monkeypatch.setattr(module, "autocast", bf16, raising=False)
+    assert np.array_equal(predict(*args, desc=None).probs, plain)  # scoring ignores the autocast
+    cast = tiny_config(tiny_crops, tmp_path / "bf16")
+    assert train(cast, progress=False).completed
+    assert not same_weights(cfg.out_dir / "final.pt", cast.out_dir / "final.pt")  # training steps use it

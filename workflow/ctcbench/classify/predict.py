@@ -1,4 +1,9 @@
-"""Score crops with a trained classifier: softmax probabilities and, on request, the pooled embeddings."""
+"""Score crops with a trained classifier: softmax probabilities and, on request, the pooled embeddings.
+
+Always in fp32, also on CUDA, where training runs under bf16 autocast: every number computed from scores (validation
+accuracy and the best checkpoint, cell-level metrics, pseudo-labels, the pipeline's S_cls) is then the same
+whichever device made it, up to the device's own fp32 arithmetic.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from tqdm import tqdm
 from .augment import Normalisation
 from .data import CropSource, EvalChunks, make_loader
 from .models import logits_and_embedding
-from .runtime import autocast, evaluating
+from .runtime import evaluating
 
 EVAL_CHUNK = 64  # crops per loader item: 25 MB of shared memory for 6 channels at 128 px
 
@@ -39,8 +44,7 @@ def predict_loader(
     probs, feats = [], []
     with evaluating(model):
         for images in tqdm(loader, desc=desc, unit="batch", leave=False, disable=desc is None):
-            with autocast(device):
-                logits, features = logits_and_embedding(model, to_device(images, device))
+            logits, features = logits_and_embedding(model, to_device(images, device))
             probs.append(torch.softmax(logits.float(), dim=1).cpu())
             if embeddings:
                 feats.append(features.float().cpu())

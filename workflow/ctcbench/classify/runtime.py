@@ -40,7 +40,8 @@ def configure(device: torch.device, threads: int, deterministic: bool) -> None:
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (no loss scaling needed, unlike the original's fp16); full fp32 on CPU."""
+    """bf16 autocast on CUDA for training steps (no loss scaling needed, unlike the original's fp16); full fp32 on
+    CPU. Scoring never uses it (classify.predict)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
