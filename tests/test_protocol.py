@@ -238,6 +238,16 @@ def probe_box_shift(protocol: Protocol, inputs: Inputs) -> int:
     return run_spec(demo_config(protocol), "fcos", "bf", "all", 0).box_shift
 
 
+def probe_iou_plus_one(protocol: Protocol, inputs: Inputs) -> str:
+    from ctcbench.detect.evaluate import score_images
+
+    # Against [0, 0, 9, 9], the box [0, 0, 9, 4] has IoU 50/100 with the +1 convention (a match at 0.5) and 36/81
+    # exactly (none).
+    detections = {"a": (np.array([[0, 0, 9, 4]], float), np.array([0.8]))}
+    result = score_images(detections, {"a": np.array([[0, 0, 9, 9]], float)}, protocol)
+    return repr((result["ap50"], result["best_f1"]))
+
+
 def probe_image_threshold(protocol: Protocol, inputs: Inputs) -> str:
     from ctcbench.data.layout import DatasetLayout
     from ctcbench.data.voc import Box, VocAnnotation, write_voc

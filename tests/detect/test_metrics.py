@@ -122,3 +122,18 @@ def test_prepare_keys_by_id_and_keeps_list_order():
     prepared = prepare(predictions, ["A", "B", "C"], nms_iou=0.5)
     assert list(prepared) == ["A", "B", "C"]
     assert len(prepared["A"][1]) == 1 and len(prepared["C"][1]) == 0
+
+
+def test_the_exact_iou_is_torchvisions():
+    """Without the +1 pixel term (iou_plus_one false) the IoU is torchvision's box_iou, an independent one."""
+    import torch
+    from torchvision.ops import box_iou
+
+    rng = np.random.default_rng(5)
+    corners = rng.uniform(0, 50, (30, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(1, 30, (30, 2))], axis=1)
+    expected = box_iou(torch.tensor(boxes), torch.tensor(boxes)).numpy()
+    for i, box in enumerate(boxes):
+        np.testing.assert_allclose(voc_iou(box, boxes, pixel=0), expected[i], rtol=1e-12)
+    assert voc_iou(np.array([0, 0, 9, 9]), np.array([[0, 0, 9, 4]]))[0] == pytest.approx(50 / 100)
+    assert voc_iou(np.array([0, 0, 9, 9]), np.array([[0, 0, 9, 4]]), pixel=0)[0] == pytest.approx(36 / 81)

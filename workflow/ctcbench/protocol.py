@@ -109,6 +109,12 @@ class Protocol:
     box_shift: int = _switch(
         18, (-1, 0), "added to the VOC box corners the detectors train on (the original's loader subtracted 1)"
     )
+    iou_plus_one: bool = _switch(
+        18,
+        (True, False),
+        "image-level IoU with the VOC +1 pixel convention (true: x2, y2 inclusive, as the original's evaluator) or "
+        "exact (false: x2, y2 exclusive, as the crops and the detectors' boxes are)",
+    )
     image_threshold: str = _switch(
         8,
         ("oracle", "heldout"),
@@ -193,6 +199,7 @@ PRESETS: dict[str, Protocol] = {
         detector_standardise="original",
         detector_stem="random",
         box_shift=-1,
+        iou_plus_one=True,
         image_threshold="oracle",
         fusion_gate=0.1,
         nms_before_classification=True,
@@ -214,6 +221,7 @@ PRESETS: dict[str, Protocol] = {
         detector_standardise="imagenet",
         detector_stem="inflate",
         box_shift=0,
+        iou_plus_one=False,
         image_threshold="heldout",
         fusion_gate=None,
         nms_before_classification=False,

@@ -120,7 +120,7 @@ def score_images(
     another split), also the F1, precision and recall at that threshold under `heldout`."""
     if protocol.drop_undetected_ground_truth:
         truth = {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
-    curve = match(detections, truth, IOU_THRESHOLD)
+    curve = match(detections, truth, IOU_THRESHOLD, iou_pixel(protocol))
     result = summarise(curve, IOU_THRESHOLD)
     result["ap50"] = result.pop("ap")
     result["n_images"] = len(detections)
@@ -146,13 +146,22 @@ def image_level_metrics(
     return {**score_images(detections, truth, protocol, threshold), "per_patient": per_patient}
 
 
+# The IoU's pixel term (metrics.voc_iou) -> how metrics.json names it.
+IOU_CONVENTIONS = {1: "VOC +1 pixel", 0: "exact"}
+
+
+def iou_pixel(protocol: Protocol) -> int:
+    """The +1 of the VOC IoU convention, or 0 (the protocol's `iou_plus_one`, docs/defects.md#defect-18)."""
+    return 1 if protocol.iou_plus_one else 0
+
+
 def evaluation_choices(protocol: Protocol, annotator: str, nms_iou: float) -> dict[str, Any]:
     """The choices behind the numbers, recorded beside them in every metrics.json of the image level."""
     return {
         "protocol": protocol.name,
         "test_annotator": annotator,
         "nms_iou": nms_iou,
-        "iou_convention": "VOC +1 pixel",
+        "iou_convention": IOU_CONVENTIONS[iou_pixel(protocol)],
         "interpolation": "all-point",
         "ground_truth_of_images_without_detections": "dropped" if protocol.drop_undetected_ground_truth else "counted",
     }

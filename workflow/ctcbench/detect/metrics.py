@@ -3,7 +3,9 @@
 The original is "one-class AP evaluation" adapted from Cartucho/mAP. Re-implemented here on plain arrays, with
 no mmdet import, because the pipeline stage scores fused detections with the same code:
 
-* IoU with the VOC "+1 pixel" convention: width = x2 - x1 + 1, height = y2 - y1 + 1.
+* IoU with the VOC "+1 pixel" convention of the original (width = x2 - x1 + 1, height = y2 - y1 + 1), or exact
+  (width = x2 - x1) for boxes whose x2/y2 are exclusive ends, by the protocol's `iou_plus_one`
+  (docs/defects.md#defect-18).
 * All predictions of all images are pooled and sorted by score, descending; the sort is stable, so ties keep
   the order in which images and boxes were given.
 * Greedy matching: each prediction takes the ground truth of its image with the highest IoU; it is a true
@@ -24,17 +26,18 @@ import numpy as np
 IOU_THRESHOLD = 0.5
 
 
-def voc_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box with each of `boxes` (N x 4, x1 y1 x2 y2), with the VOC +1 pixel convention."""
+def voc_iou(box: np.ndarray, boxes: np.ndarray, pixel: int = 1) -> np.ndarray:
+    """IoU of one box with each of `boxes` (N x 4, x1 y1 x2 y2); `pixel` 1 is the VOC +1 pixel convention (x2, y2
+    inclusive), 0 the exact one (x2, y2 exclusive)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if len(boxes) == 0:
         return np.zeros(0)
     box = np.asarray(box, dtype=np.float64)
-    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) + 1
-    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) + 1
+    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]) + pixel
+    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]) + pixel
     inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
-    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    area = (box[2] - box[0] + pixel) * (box[3] - box[1] + pixel)
+    areas = (boxes[:, 2] - boxes[:, 0] + pixel) * (boxes[:, 3] - boxes[:, 1] + pixel)
     return inter / (area + areas - inter)
 
 
@@ -60,9 +63,11 @@ def match(
     predictions: Mapping[str, tuple[np.ndarray, np.ndarray]],
     ground_truth: Mapping[str, np.ndarray],
     iou_threshold: float = IOU_THRESHOLD,
+    pixel: int = 1,
 ) -> PRCurve:
     """Pool `predictions` (image id -> (boxes N x 4, scores N)) and match them greedily to `ground_truth`
-    (image id -> boxes M x 4). Every ground-truth box counts towards recall, also in images without predictions."""
+    (image id -> boxes M x 4), IoU by `voc_iou` with `pixel`. Every ground-truth box counts towards recall, also in
+    images without predictions."""
     image_ids: list[str] = []
     boxes: list[np.ndarray] = []
     scores: list[np.ndarray] = []
@@ -87,7 +92,7 @@ def match(
         image_gt = gts.get(image_ids[index])
         if image_gt is None or len(image_gt) == 0:
             continue
-        ious = voc_iou(all_boxes[index], image_gt)
+        ious = voc_iou(all_boxes[index], image_gt, pixel)
         best = int(np.argmax(ious))
         best_iou[rank] = ious[best]
         if ious[best] >= iou_threshold and not used[image_ids[index]][best]:

@@ -31,7 +31,7 @@ from matplotlib.patches import Rectangle
 
 from ..data.channels import GREEN, HOECHST, RED, SETTING_TITLES, read_pair
 from ..data.layout import DatasetLayout, patient_of
-from ..detect.evaluate import ground_truth
+from ..detect.evaluate import IOU_CONVENTIONS, ground_truth
 from ..detect.metrics import IOU_THRESHOLD, match
 from ..errors import ConfigError
 from ..pipeline.evaluate import fuse_and_suppress
@@ -96,9 +96,15 @@ class Marks:
 
 
 def mark(
-    boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray, threshold: float, iou_threshold: float = IOU_THRESHOLD
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    truth: np.ndarray,
+    threshold: float,
+    iou_threshold: float = IOU_THRESHOLD,
+    pixel: int = 1,
 ) -> Marks:
-    """TP/FP flags of the predictions with score >= `threshold`, and which ground truth they take.
+    """TP/FP flags of the predictions with score >= `threshold`, and which ground truth they take (IoU with the
+    evaluation's pixel convention, `pixel`).
 
     `match` is greedy by descending score, so the flags of a score prefix are those of the whole curve.
     """
@@ -106,7 +112,7 @@ def mark(
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
     shown = np.flatnonzero(scores >= threshold)
-    curve = match({"image": (boxes[shown], scores[shown])}, {"image": truth}, iou_threshold)
+    curve = match({"image": (boxes[shown], scores[shown])}, {"image": truth}, iou_threshold, pixel)
     matched = np.zeros(len(truth), dtype=bool)
     matched[curve.matched_truth[curve.true_positive]] = True
     return Marks(shown[curve.order], curve.true_positive.copy(), curve.best_iou, matched)
@@ -215,6 +221,8 @@ def qualitative_images(
     check_same_run(scores, metrics, sources)
     omega, gate, nms_iou = float(metrics["omega"]), metrics.get("gate"), float(metrics["nms_iou"])
     threshold = oracle_threshold(metrics, sources[1])
+    # The evaluation's IoU convention, as its metrics.json names it (VOC +1 pixel, or exact).
+    pixel = next(p for p, name in IOU_CONVENTIONS.items() if name == metrics.get("iou_convention", IOU_CONVENTIONS[1]))
     test_ids = list(scores.images)
     truth = ground_truth(layout, "test", test_ids, metrics.get("test_annotator", "Unioned"))
     if image_ids:
@@ -229,7 +237,7 @@ def qualitative_images(
     for image_id in chosen:
         entry = scores.images[image_id]
         keep, fused = fuse_and_suppress(entry, omega, gate, nms_iou)  # the fused detections as evaluated
-        marks = mark(entry.boxes[keep], fused, truth[image_id], threshold)
+        marks = mark(entry.boxes[keep], fused, truth[image_id], threshold, pixel=pixel)
         shown = keep[marks.order]
         images.append(
             MarkedImage(
