@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 
-from . import __version__
+from . import __version__, device_slots
 from .errors import CtcbenchError
 
 # command name -> (module implementing add_arguments(parser) and run(args), one-line help)
@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that run a model on the device: with a local GPU pool each claims a GPU of its own (device_slots).
+GPU_COMMANDS = {"classify-train", "classify-eval", "pseudo-labels", "pipeline-score", "detect-train", "detect-predict"}
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """Every option's help ends with its default, unless the help already states it or there is none to show."""
 
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if command in GPU_COMMANDS:
+            device_slots.claim_for_job()  # before the command imports torch: it sees only its device
         module.run(args)
     except CtcbenchError as exc:
         print(f"ctcbench {command}: error: {exc}", file=sys.stderr)

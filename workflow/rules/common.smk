@@ -2,7 +2,8 @@
 import json
 import sys
 
-from ctcbench.launch_checks import PlannedJob, launch_problems
+from ctcbench.device_slots import POOL_ENV, default_pool
+from ctcbench.launch_checks import LOCAL_EXECUTORS, PlannedJob, has_gpu, launch_problems
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
@@ -68,6 +69,9 @@ onstart:
             print(f"ctcbench: {problem}", file=sys.stderr)
         if problems:
             sys.exit(1)
+        # Local GPU jobs each take a GPU of their own from the machine's pool (a cluster's scheduler assigns them).
+        if (executor or "local") in LOCAL_EXECUTORS and has_gpu():
+            os.environ.setdefault(POOL_ENV, str(default_pool()))
     write_stamp(RESULTS, config)
 
 
