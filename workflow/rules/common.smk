@@ -69,7 +69,7 @@ onstart:
             print(f"ctcbench: {problem}", file=sys.stderr)
         if problems:
             sys.exit(1)
-        # Local GPU jobs each take a GPU of their own from the machine's pool (a cluster's scheduler assigns them).
+            # Local GPU jobs each take a GPU of their own from the machine's pool (a cluster's scheduler assigns them).
         if (executor or "local") in LOCAL_EXECUTORS and has_gpu():
             os.environ.setdefault(POOL_ENV, str(default_pool()))
     write_stamp(RESULTS, config)
