@@ -177,6 +177,11 @@ def test_missing_unnamed_or_repeated_records_are_refused(tmp_path):
     good = write_image(tmp_path / "good.json", "faster_rcnn/bf/all/seed0", 0.5, 0.5)
     with pytest.raises(DatasetError, match="given twice"):
         Results.load([good, good])
+    cell = write_cell(tmp_path / "cells", "convnext_b", "bf", 0, 0.6)
+    record = json.loads(cell.read_text())
+    cell.write_text(json.dumps({**record, "confusion_percent": [[100.0, 0.0]]}))
+    with pytest.raises(DatasetError, match=f"{cell}: no 3x3 confusion_percent"):
+        Results.load([cell])
 
 
 def test_heldout_f1_gets_its_own_column_when_the_records_have_it(tmp_path):

@@ -14,13 +14,13 @@ from typing import Any
 
 from .errors import ConfigError
 from .io import atomic_write_json
-from .protocol import SWITCHES, Protocol, format_value, parse
+from .protocol import SWITCHES, Protocol, format_value, of_config, parse
 
 STAMP_NAME = "protocol.json"
 
 
 def stamp_of(config: dict[str, Any]) -> dict[str, Any]:
-    return {"protocol": parse(config["protocol"]).name}
+    return {"protocol": of_config(config).name}
 
 
 def _stamped_protocol(found: dict[str, Any], path: Path) -> Protocol:
@@ -45,7 +45,7 @@ def check_stamp(results: Path | str, config: dict[str, Any]) -> None:
         found = json.loads(path.read_text())
     except json.JSONDecodeError:
         raise ConfigError(f"{path}: unreadable; delete it if {results} holds no results you need") from None
-    before, wanted = _stamped_protocol(found, path), parse(config["protocol"])
+    before, wanted = _stamped_protocol(found, path), of_config(config)
     changed = [
         f"{key} {format_value(getattr(before, key))} -> {format_value(getattr(wanted, key))}"
         for key in SWITCHES

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from ..data.channels import channel_count, check_setting
 from ..errors import ConfigError
-from ..protocol import Protocol, parse
+from ..protocol import Protocol, of_config, parse
 from ..spec_json import JsonSpec
 from .recipes import DETECTORS, RECIPES, recipe
 
@@ -84,7 +84,7 @@ def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str,
         setting=setting,
         trainset=trainset,
         seed=int(seed),
-        protocol=parse(config["protocol"]).name,
+        protocol=of_config(config).name,
         test_annotator=config["dataset"]["test_annotator"],
         detect=detect,
     )

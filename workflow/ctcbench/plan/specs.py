@@ -8,7 +8,7 @@ from ..classify.schedule import resolve_schedule
 from ..classify.spec import ClassifierSpec
 from ..detect.spec import RunSpec, run_spec
 from ..errors import ConfigError
-from ..protocol import parse
+from ..protocol import of_config
 from .runs import ClassifierRun, DetectorRun
 from .trainsets import trainset
 
@@ -21,7 +21,7 @@ def classifier_spec(config: dict[str, Any], run: ClassifierRun) -> ClassifierSpe
     if entry is None:
         known = ", ".join(classify["backbones"])
         raise ConfigError(f"backbone {run.backbone!r}: expected a key of classify.backbones ({known})")
-    protocol = parse(config["protocol"])
+    protocol = of_config(config)
     training_set = trainset(run.trainset)
     return ClassifierSpec(
         backbone=run.backbone,

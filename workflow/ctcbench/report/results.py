@@ -126,9 +126,13 @@ def cell_results(record: dict[str, Any], source: str) -> list[Result]:
     values = {metric: record.get(key) for key, metric in CELL_METRICS.items()}
     values.update({f"oracle_{key}": _dig(record, ("oracle", key)) for key in ORACLE_METRICS})
     order = record.get("confusion_order", list(CLASSES))
+    confusion = record.get("confusion_percent")
+    square = isinstance(confusion, list) and len(confusion) == len(order)
+    if not square or not all(isinstance(row, list) and len(row) == len(order) for row in confusion):
+        raise DatasetError(f"{source}: no {len(order)}x{len(order)} confusion_percent; evaluate it again")
     for i, true in enumerate(order):
         for j, predicted in enumerate(order):
-            values[f"confusion_percent_{true}_{predicted}"] = _dig(record, ("confusion_percent",))[i][j]
+            values[f"confusion_percent_{true}_{predicted}"] = confusion[i][j]
     return [Result(**common, metric=metric, value=value) for metric, value in values.items()]
 
 
