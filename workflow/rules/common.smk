@@ -69,8 +69,8 @@ onstart:
             print(f"ctcbench: {problem}", file=sys.stderr)
         if problems:
             sys.exit(1)
-            # Local GPU jobs each take a GPU of their own from the machine's pool (a cluster's scheduler assigns them).
         if (executor or "local") in LOCAL_EXECUTORS and has_gpu():
+            # Local GPU jobs each take a GPU of their own from the machine's pool (a cluster's scheduler assigns them).
             os.environ.setdefault(POOL_ENV, str(default_pool()))
     write_stamp(RESULTS, config)
 
@@ -133,16 +133,15 @@ def table_targets(*stages):
 
 
 def table_metrics(wildcards):
-    """metrics.json of every run that feeds a table, of the stages it reads."""
+    """metrics.json of every run that feeds a table, of the stages it reads (the stage files' *_metrics)."""
     spec = PLANNED_TABLES[wildcards.table]
-    feeding = PLAN.feeding(spec.feeds)
     paths = []
     if records.CELL in spec.reads:
-        paths += [f"{run.path(RESULTS)}/metrics.json" for run in feeding["classifiers"]]
+        paths += classify_metrics({spec.feeds})
     if records.DETECTION in spec.reads:
-        paths += [f"{run.path(RESULTS)}/metrics.json" for run in feeding["detectors"]]
+        paths += detect_metrics({spec.feeds})
     if records.PIPELINE in spec.reads:
-        paths += [evaluation.path(RESULTS) for evaluation in feeding["evaluations"]]
+        paths += pipeline_metrics({spec.feeds})
     return paths
 
 

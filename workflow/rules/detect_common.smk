@@ -47,6 +47,15 @@ def detect_targets():
     ]
 
 
+def detect_metrics(feeds=None):
+    """metrics.json of every planned detector run, or of the runs that feed one of the tables `feeds`."""
+    return [
+        f"{run.path(RESULTS)}/metrics.json"
+        for run, fed in PLAN.detectors.items()
+        if feeds is None or fed & set(feeds)
+    ]
+
+
 def detect_run(wildcards):
     return DetectorRun(
         wildcards.detector, wildcards.setting, wildcards.trainset, int(wildcards.seed)

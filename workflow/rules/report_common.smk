@@ -108,8 +108,7 @@ def report_tables():
 
 def results_metrics():
     """metrics.json of every planned run and evaluation: the rows of results.csv."""
-    detectors = [f"{run.path(RESULTS)}/metrics.json" for run in PLAN.detectors]
-    return classify_metrics() + detectors + pipeline_metrics()
+    return classify_metrics() + detect_metrics() + pipeline_metrics()
 
 
 def report_run_records():
