@@ -94,6 +94,7 @@ class Inputs:
     weights: Path  # a 3-channel ResNet-50 stem checkpoint (detector stem)
     classifier_weights: Path  # timm's test_resnet, saved as staged weights (classifier stem)
     work: Path
+    twin: Path  # a tiny synthetic twin with released crops, one of them not the slice of its raw image
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,19 @@ def inputs(tmp_path_factory) -> Inputs:
 
     classifier_weights = base / "test_resnet.safetensors"
     save_file(timm.create_model("test_resnet", pretrained=False).state_dict(), classifier_weights)
-    return Inputs(crops, run_root, weights, classifier_weights, base / "work")
+    return Inputs(crops, run_root, weights, classifier_weights, base / "work", tampered_twin(base / "twin"))
+
+
+def tampered_twin(root: Path) -> Path:
+    from ctcbench.data.imageio import read_image, write_tiff
+    from ctcbench.data.layout import DatasetLayout
+    from ctcbench.data.synth import TwinConfig, generate_twin
+
+    sizes = {"r06": 3, "r07": 2, "r08": 2}
+    generate_twin(root, TwinConfig.demo(image_size=96, images_per_patient=sizes, test_per_patient=1, cell_radius=9.0), progress=False)
+    crop = sorted((DatasetLayout(root).cells_dir / "train" / "brightfield" / "R").glob("*.tiff"))[0]
+    write_tiff(crop, read_image(crop, "native")[..., 0] // 2)
+    return root
 
 
 def demo_config(protocol: Protocol) -> dict:
@@ -124,6 +137,13 @@ def probe_image_read(protocol: Protocol, inputs: Inputs) -> str:
     from ctcbench.data.layout import DatasetLayout
 
     return digest(*read_pair(DatasetLayout(inputs.run_root / "dataset"), TINY_IDS[0], protocol.image_read))
+
+
+def probe_crop_source(protocol: Protocol, inputs: Inputs) -> str:
+    from ctcbench.data.crop_cache_cli import build_cache
+    from ctcbench.data.layout import DatasetLayout
+
+    return digest(build_cache(DatasetLayout(inputs.twin), "train", "native", protocol.crop_source).pixels)
 
 
 def probe_detector_scaling(protocol: Protocol, inputs: Inputs) -> str:

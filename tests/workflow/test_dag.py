@@ -11,7 +11,7 @@ def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
     assert counts["fetch_dataset"] == 1
     assert counts["validate_dataset"] == 1
     assert counts["crop_cache"] == 3
-    assert "results/paper/crops/opencv/train.npz" in result.stdout
+    assert "results/paper/crops/released/opencv/train.npz" in result.stdout
 
 
 def test_demo_preset_plans_the_synthetic_twin(tmp_path):

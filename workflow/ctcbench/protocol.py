@@ -46,6 +46,12 @@ class Protocol:
         "opencv: every TIFF as OpenCV's default imread returns it (8-bit, 3-channel BGR); native: full bit depth, "
         "brightfield as one channel",
     )
+    crop_source: str = _switch(
+        7,
+        ("released", "cut"),
+        "classifier crops of train and val: the release's own crop files (released, what the original trained on) "
+        "or cut from the raw images by the documented rule (cut)",
+    )
     detector_scaling: str = _switch(
         20,
         ("uint8", "float"),
@@ -187,6 +193,7 @@ PRESETS: dict[str, Protocol] = {
     "faithful": Protocol(
         base="faithful",
         image_read="opencv",
+        crop_source="released",
         detector_scaling="uint8",
         hoechst_channels=3,
         stratified_fractions=False,
@@ -209,6 +216,7 @@ PRESETS: dict[str, Protocol] = {
     "corrected": Protocol(
         base="corrected",
         image_read="native",
+        crop_source="cut",
         detector_scaling="float",
         hoechst_channels=3,
         stratified_fractions=True,

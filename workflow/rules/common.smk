@@ -85,6 +85,7 @@ PAPER_DIR = os.path.join(workflow.basedir, "resources", "paper")
 wildcard_constraints:
     split="train|val|test",
     reader="opencv|native",
+    source="released|cut",
 
 
 IMAGE_LISTS = f"{RESULTS}/splits/images"
@@ -96,7 +97,9 @@ def image_list(stem):
 
 
 def crop_cache(split):
-    return f"{RESULTS}/crops/{PROTOCOL.image_read}/{split}.npz"
+    """The crop cache of a split: from the release's crop files for train and val when the protocol says so."""
+    source = PROTOCOL.crop_source if split in ("train", "val") else "cut"
+    return f"{RESULTS}/crops/{source}/{PROTOCOL.image_read}/{split}.npz"
 
 
 def data_targets():

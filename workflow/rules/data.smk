@@ -117,16 +117,17 @@ rule image_splits:
 
 
 rule crop_cache:
-    """Every annotated cell of one split cut into one crop cache (ctcbench crop-cache)."""
+    """Every annotated cell of one split in one crop cache, cut from the raw images or read from the release's crop
+    files (ctcbench crop-cache)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",
     output:
-        f"{RESULTS}/crops/{{reader}}/{{split}}.npz",
+        f"{RESULTS}/crops/{{source}}/{{reader}}/{{split}}.npz",
     log:
-        f"{LOGS}/data/crops_{{reader}}_{{split}}.log",
+        f"{LOGS}/data/crops_{{source}}_{{reader}}_{{split}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/crops_{{reader}}_{{split}}.tsv"
+        f"{RESULTS}/benchmarks/crops_{{source}}_{{reader}}_{{split}}.tsv"
     threads: config["threads"]["crops"]
     resources:
         mem_mb=8000,
@@ -137,7 +138,7 @@ rule crop_cache:
         ENV
     shell:
         "python -m ctcbench crop-cache --dataset {input.dataset} --split {wildcards.split} --reader {wildcards.reader}"
-        " --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
+        " --source {wildcards.source} --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule trainsets:

@@ -22,7 +22,8 @@ from .channels import read_pair
 from .layout import CLASSES, DatasetLayout, crop_name, patient_of
 from .voc import read_voc
 
-CACHE_FORMAT = 2  # 2: the cache records its image reader, not a protocol name
+CACHE_FORMAT = 3  # 2: the cache records its image reader, not a protocol name; 3: and its crop source
+SOURCES = ("released", "cut")  # the protocol's crop_source: the release's crop files, or cut from the raw images
 
 
 def clip_box(coords: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -59,6 +60,7 @@ class CropCache:
     bf_channels: int
     reader: str  # the image reader that made it (Protocol.image_read)
     split: str
+    source: str = "cut"  # where the crops came from (Protocol.crop_source; data/released_crops.py)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -103,6 +105,7 @@ class CropCache:
                 bf_channels=self.bf_channels,
                 reader=self.reader,
                 split=self.split,
+                source=self.source,
             )
 
     @classmethod
@@ -127,6 +130,7 @@ class CropCache:
                 bf_channels=int(data["bf_channels"]),
                 reader=str(data["reader"]),
                 split=str(data["split"]),
+                source=str(data["source"]),
             )
 
     @classmethod
@@ -140,6 +144,7 @@ class CropCache:
         keys: list[str],
         reader: str,
         split: str,
+        source: str = "cut",
     ) -> CropCache:
         """Pack H x W x C crops (canonical [bf, fl] channels) into one flat buffer with their metadata."""
         dtype = crops[0].dtype if crops else np.uint8
@@ -156,6 +161,7 @@ class CropCache:
             bf_channels=bf_channel_count(reader),
             reader=reader,
             split=split,
+            source=source,
         )
 
 

@@ -29,9 +29,10 @@ from collections.abc import Mapping
 
 from ...errors import DatasetError
 from ..layout import SPLITS, DatasetLayout
+from ..released_crops import ReleasedCrop, released_crops, released_crops_of
 from ..table1 import PaperSplit
 from .common import CONSISTENT, FORMAT, NOT_CHECKABLE, NOT_CONSISTENT, VERDICT_TEXT, AnnotationCache, AuditReport, Check
-from .crop_slices import ReleasedCrop, check_crops, compare_crop, released_crops, released_crops_of
+from .crop_slices import check_crops, compare_crop
 from .ground_truth import check_test_ids
 from .image_format import check_image_format, opencv_effect
 from .patients import check_patients

@@ -22,6 +22,7 @@ from ...errors import DatasetError
 from ..crops import bf_channel_count, clip_box, cut, stacked_pair
 from ..imageio import read_opencv
 from ..layout import CLASSES, MODALITIES, SPLITS, DatasetLayout, parse_crop_name
+from ..released_crops import CROP_SPLITS, TIFF_SUFFIXES, ReleasedCrop
 from ..table1 import PaperSplit
 from ..voc import VocAnnotation
 from .common import (
@@ -38,8 +39,6 @@ from .common import (
     table_lines,
 )
 
-CROP_SPLITS: tuple[str, ...] = ("train", "val")  # the released crop folders (docs/dataset.md#release-layout)
-TIFF_SUFFIXES = (".tif", ".tiff")
 READER = "opencv"  # released crops are compared with the OpenCV-style 8-bit read (docs/dataset.md#cell-crops)
 
 # Crop outcomes: the first is the good one; the others are problems, each with examples.
@@ -51,41 +50,6 @@ CROP_OUTCOMES: tuple[str, ...] = (
     "unparsable_name",
     "unreadable_crop",
 )
-
-
-@dataclass(frozen=True)
-class ReleasedCrop:
-    path: Path
-    split: str
-    modality: str
-    label: str
-
-    @property
-    def stem(self) -> str:
-        """The reference's crop key: the file name up to its first dot (docs/dataset.md#file-naming)."""
-        return self.path.name.split(".", 1)[0]
-
-
-def released_crops(layout: DatasetLayout, split: str) -> list[ReleasedCrop]:
-    """Every crop file of a split in the expected nesting {split}/{modality}/{R,G,U}/, in a fixed order."""
-    crops = []
-    for modality in MODALITIES:
-        for label in CLASSES:
-            folder = layout.cell_crop(split, modality, label, "x").parent
-            if folder.is_dir():
-                with os.scandir(folder) as entries:  # file types come with the listing: no stat per crop
-                    files = sorted(
-                        folder / e.name for e in entries if e.is_file() and Path(e.name).suffix.lower() in TIFF_SUFFIXES
-                    )
-                crops += [ReleasedCrop(p, split, modality, label) for p in files]
-    return crops
-
-
-def released_crops_of(layout: DatasetLayout) -> dict[str, list[ReleasedCrop]]:
-    """Crop files of each released crop split; empty when the copy has no raw_cell_images."""
-    if not layout.cells_dir.is_dir():
-        return {}
-    return {split: released_crops(layout, split) for split in CROP_SPLITS}
 
 
 def _crop_folders(layout: DatasetLayout) -> dict[str, int]:

@@ -15,9 +15,9 @@ import numpy as np
 
 from ...errors import DatasetError
 from ..layout import MODALITIES, DatasetLayout
+from ..released_crops import ReleasedCrop
 from ..validate import ALLOWED_DTYPES, ALLOWED_SAMPLES, read_tiff_header
 from .common import CONSISTENT, NOT_CONSISTENT, Check, display_path, table_lines
-from .crop_slices import ReleasedCrop
 
 
 def _spread(items: Sequence[Any], count: int) -> list[Any]:
