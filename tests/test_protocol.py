@@ -122,7 +122,11 @@ def tampered_twin(root: Path) -> Path:
     from ctcbench.data.synth import TwinConfig, generate_twin
 
     sizes = {"r06": 3, "r07": 2, "r08": 2}
-    generate_twin(root, TwinConfig.demo(image_size=96, images_per_patient=sizes, test_per_patient=1, cell_radius=9.0), progress=False)
+    generate_twin(
+        root,
+        TwinConfig.demo(image_size=96, images_per_patient=sizes, test_per_patient=1, cell_radius=9.0),
+        progress=False,
+    )
     crop = sorted((DatasetLayout(root).cells_dir / "train" / "brightfield" / "R").glob("*.tiff"))[0]
     write_tiff(crop, read_image(crop, "native")[..., 0] // 2)
     return root
@@ -213,6 +217,23 @@ def probe_backbone_lr_overrides(protocol: Protocol, inputs: Inputs) -> float:
     from ctcbench.plan.specs import classifier_spec
 
     return classifier_spec(demo_config(protocol), ClassifierRun("efficientnet_b4", "bf", "all", 0)).schedule.lr
+
+
+def probe_classifier_checkpoint(protocol: Protocol, inputs: Inputs) -> str:
+    # The planned spec asks the training for a checkpoint per val half; evaluation scores each half with the other's.
+    from ctcbench.classify.evaluate import cell_metrics
+    from ctcbench.classify.predict import Predictions
+    from ctcbench.plan import ClassifierRun
+    from ctcbench.plan.specs import classifier_spec
+
+    spec = classifier_spec(demo_config(protocol), ClassifierRun("resnet_tiny", "bf", "all", 0))
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 60)
+    best, half0, half1 = (Predictions(rng.dirichlet(np.ones(3), 60), None) for _ in range(3))
+    ids = np.array([f"r0{6 + i % 3}c0{i % 5}f01p01" for i in range(60)])
+    halves = (half0, half1) if spec.val_halves_seed is not None else None
+    metrics = cell_metrics(labels, best, "oracle", ids, np.array([i[:3] for i in ids]), 0, halves)
+    return repr((spec.val_halves_seed, {k: metrics[k] for k in ("f1", "auroc", "accuracy")}))
 
 
 def probe_cell_threshold(protocol: Protocol, inputs: Inputs) -> str:

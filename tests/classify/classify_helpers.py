@@ -84,6 +84,8 @@ def tiny_spec(**overrides) -> ClassifierSpec:
     training_set = trainset(values["trainset"])  # its classes and head, as the plan gives them
     values.setdefault("classes", training_set.classes)
     values.setdefault("head_outputs", training_set.head_outputs(parse(values["protocol"])))
+    cross_fitted = parse(values["protocol"]).classifier_checkpoint == "cross_fitted"
+    values.setdefault("val_halves_seed", 0 if cross_fitted else None)
     return ClassifierSpec(**values)
 
 

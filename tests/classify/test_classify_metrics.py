@@ -141,3 +141,32 @@ def test_cross_fitted_record_reports_held_out_numbers():
     assert metrics["f1"] == metrics["heldout"]["f1"] and metrics["threshold"] is None
     assert metrics["oracle"]["f1"] >= metrics["f1"]
     assert metrics["auroc"] == pytest.approx(roc_auc_score(labels == 0, p))
+
+
+def test_cross_fitted_checkpoints_score_each_half_with_the_other_halfs_choice():
+    """Each crop is reported with the checkpoint chosen on the other half, whose threshold is tuned on its own half;
+    the oracle numbers stay those of best.pt."""
+    rng = np.random.default_rng(3)
+    n = 90
+    labels = rng.integers(0, 3, n)
+    image_ids = np.array([f"r0{6 + k % 3}c04f{k // 3 % 10:02d}p01" for k in range(n)])
+    patients = np.array([i[:3] for i in image_ids])
+    best, half0, half1 = (Predictions(rng.dirichlet(np.ones(3), n), None) for _ in range(3))
+    metrics = cell_metrics(labels, best, "cross_fitted", image_ids, patients, 0, (half0, half1))
+    halves = image_halves(image_ids, patients, 0)
+    held = np.where((halves == 0)[:, None], half1.probs, half0.probs)
+    truth = labels == 0
+    assert metrics["auroc"] == pytest.approx(roc_auc_score(truth, held[:, 0]))
+    assert metrics["accuracy"] == pytest.approx(np.mean(held.argmax(axis=1) == labels))
+    t0 = threshold_sweep(truth[halves == 0], half0.p_cancer[halves == 0])[0].threshold
+    t1 = threshold_sweep(truth[halves == 1], half1.p_cancer[halves == 1])[0].threshold
+    predicted = np.where(halves == 1, half0.p_cancer >= t0, half1.p_cancer >= t1)
+    _, _, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary", zero_division=0)
+    assert metrics["f1"] == pytest.approx(f1) and metrics["heldout"]["thresholds"] == [t0, t1]
+    assert metrics["oracle"]["auroc"] == pytest.approx(roc_auc_score(truth, best.p_cancer))
+    assert metrics["oracle"]["f1"] == threshold_sweep(truth, best.p_cancer)[0].f1
+    assert metrics["checkpoint_choice"].startswith("cross-fitted")
+    # With one model behind all three files it is the cross-fitted threshold alone.
+    same = cell_metrics(labels, best, "cross_fitted", image_ids, patients, 0, (best, best))
+    alone = cell_metrics(labels, best, "cross_fitted", image_ids, patients, 0)
+    assert {k: same[k] for k in ("f1", "auroc", "accuracy")} == {k: alone[k] for k in ("f1", "auroc", "accuracy")}

@@ -30,9 +30,10 @@ class Crash(Exception):
     pass
 
 
-def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path):
+@pytest.mark.parametrize("protocol", ["faithful", "corrected"])
+def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path, protocol):
     # drop_path makes the model draw on torch's RNG, so its state must be restored exactly too.
-    straight = tiny_config(tiny_crops, tmp_path / "straight", drop_path=0.1)
+    straight = tiny_config(tiny_crops, tmp_path / "straight", drop_path=0.1, protocol=protocol)
     assert train(straight, progress=False).completed
     evaluate_run(straight.out_dir, straight.val_cache)
 
@@ -60,7 +61,9 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path
     reference = json.loads((straight.out_dir / "metrics.json").read_text())
     for run in (paused, crashed):
         assert not (run.out_dir / RESUME_DIR).exists()
-        for name in ("best.pt", "final.pt"):
+        # corrected: the checkpoints chosen on each val half too (classifier_checkpoint: cross_fitted)
+        halves = ("best-half0.pt", "best-half1.pt") if protocol == "corrected" else ()
+        for name in ("best.pt", "final.pt", *halves):
             assert same_weights(straight.out_dir / name, run.out_dir / name), (run.out_dir, name)
         evaluate_run(run.out_dir, run.val_cache)
         assert json.loads((run.out_dir / "metrics.json").read_text()) == reference
@@ -141,6 +144,16 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
     assert 0 <= metrics["f1"] <= 1 and 0 <= metrics["auroc"] <= 1
     assert np.allclose(np.sum(metrics["confusion_percent"], axis=1), 100)
     assert ("heldout" in metrics) == protocol.startswith("corrected")
+    cross_fitted = protocol.startswith("corrected")  # classifier_checkpoint: cross_fitted
+    assert (cfg.out_dir / "best-half0.pt").is_file() == cross_fitted
+    assert metrics["checkpoint_choice"].startswith("cross-fitted" if cross_fitted else "best.pt")
+    if cross_fitted:
+        for half, name in enumerate(("best-half0.pt", "best-half1.pt")):
+            per_half = [(v["half_accuracy"][half], -v["step"]) for v in record["training"]["validation"]]
+            best_step = -max(per_half)[1]  # the earliest of the best (validations after the warm-up)
+            assert record["training"]["best_per_val_half"][half]["step"] == best_step
+            assert torch.load(cfg.out_dir / name, weights_only=True)["info"]["step"] == best_step
+            assert name in record["outputs"]
     embeddings = np.load(cfg.out_dir / "embeddings.npz")
     model, spec, _ = load_model(cfg.out_dir / "best.pt")
     assert embeddings["features"].shape == (metrics["n_crops"], model.num_features)

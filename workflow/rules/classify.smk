@@ -30,6 +30,7 @@ rule classify_train:
         final=f"{CLASSIFY_RUN}/final.pt",
         run=f"{CLASSIFY_RUN}/run.json",
         curves=f"{CLASSIFY_RUN}/curves.csv",
+        halves=classify_half_checkpoints(),
     log:
         f"{CLASSIFY_LOG}/train.log",
     benchmark:
@@ -63,6 +64,7 @@ rule classify_eval:
     """Cell-level metrics and embeddings of one classifier run on the val crops (ctcbench classify-eval)."""
     input:
         best=f"{CLASSIFY_RUN}/best.pt",
+        halves=classify_half_checkpoints(),
         run=f"{CLASSIFY_RUN}/run.json",
         val=crop_cache("val"),
     output:

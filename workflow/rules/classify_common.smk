@@ -5,6 +5,7 @@ import re
 from ctcbench.plan import ClassifierRun, trainset, wildcard_pattern
 from ctcbench.plan.specs import classifier_spec
 from ctcbench.plan.trainsets import PSEUDO_BASE, PSEUDO_CANDIDATES
+from ctcbench.classify.selection import HALF_BEST
 
 CLASSIFY = config["classify"]
 CLASSIFY_RESOURCES = CLASSIFY["resources"]
@@ -25,6 +26,13 @@ def classify_metrics(feeds=None):
         for run, fed in PLAN.classifiers.items()
         if feeds is None or fed & set(feeds)
     ]
+
+
+def classify_half_checkpoints():
+    """The checkpoints chosen on each val half: kept when the protocol cross-fits checkpoints (defect 8)."""
+    if PROTOCOL.classifier_checkpoint != "cross_fitted":
+        return []
+    return [f"{CLASSIFY_RUN}/{name}" for name in HALF_BEST]
 
 
 def classify_targets():

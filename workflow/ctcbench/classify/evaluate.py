@@ -9,8 +9,13 @@ With the protocol's `cell_threshold: cross_fitted` (docs/defects.md#defect-8) an
 the threshold: the val images are split in two halves
 (seeded, stratified by patient, every crop of an image in the same half), the threshold is tuned on each half and
 applied to the other, and F1/precision/recall are computed over all val crops with those held-out predictions.
-These then become the headline `f1`/`precision`/`recall`; the oracle values stay under `oracle`. AUROC and
-accuracy need no threshold and are the same either way.
+These then become the headline `f1`/`precision`/`recall`; the oracle values stay under `oracle`.
+
+With the protocol's `classifier_checkpoint: cross_fitted` the checkpoint is cross-fitted too: the crops of each half
+are scored by the checkpoint chosen on the other half (`selection.HALF_BEST`), and that checkpoint's own threshold
+is tuned on the half it was chosen on. Every headline number (F1, precision, recall, AUROC, accuracy, the confusion
+matrices) then comes from those held-out scores, so nothing reported was selected on the crops it is reported on;
+`oracle` keeps the original's numbers of `best.pt` (chosen and reported on all val crops) beside them.
 """
 
 from __future__ import annotations
@@ -23,26 +28,17 @@ import numpy as np
 
 from ..data.crops import CropCache
 from ..data.layout import CLASSES
+from ..errors import ConfigError
 from ..io import atomic_path, atomic_write_json
 from .checkpoint import load_model
 from .data import CropSource
 from .metrics import BinaryScores, accuracy, auroc, binary_at, confusion_counts, row_percent, threshold_sweep
 from .predict import Predictions, predict
 from .runtime import pick_device
+from .selection import HALF_BEST, image_halves
 from .train import BEST, FINAL
 
 METRICS, EMBEDDINGS = "metrics.json", "embeddings.npz"
-
-
-def image_halves(image_ids: np.ndarray, patients: np.ndarray, seed: int) -> np.ndarray:
-    """Half (0 or 1) of every crop: each patient's images shuffled with `seed` and dealt alternately."""
-    half_of_image: dict[str, int] = {}
-    rng = np.random.default_rng(seed)
-    for patient in sorted(set(patients.tolist())):
-        images = sorted(set(image_ids[patients == patient].tolist()))
-        for rank, position in enumerate(rng.permutation(len(images))):
-            half_of_image[images[position]] = rank % 2
-    return np.array([half_of_image[i] for i in image_ids.tolist()], np.int64)
 
 
 def _finite(value: float) -> float | None:
@@ -56,17 +52,38 @@ class HeldOut:
     thresholds: tuple[float, float]  # tuned on half 0, tuned on half 1
 
 
-def cross_fitted(is_cancer: np.ndarray, p_cancer: np.ndarray, halves: np.ndarray) -> HeldOut:
-    """Threshold tuned on one half, applied to the other, both ways; scores pooled over all crops."""
+def cross_fitted(
+    is_cancer: np.ndarray, p_cancer: np.ndarray | tuple[np.ndarray, np.ndarray], halves: np.ndarray
+) -> HeldOut:
+    """Threshold tuned on one half, applied to the other, both ways; scores pooled over all crops.
+
+    `p_cancer` is one score per crop, or a pair: the scores of the checkpoint chosen on half 0 and of the one chosen
+    on half 1 (a checkpoint's threshold is tuned on its own half and applied to the other half's crops)."""
+    by_fit_half = p_cancer if isinstance(p_cancer, tuple) else (p_cancer, p_cancer)
     predicted = np.zeros(len(is_cancer), bool)
     tuned = []
     for half in (0, 1):
-        fit, apply = halves == half, halves != half
-        best, _ = threshold_sweep(is_cancer[fit], p_cancer[fit])
+        fit, apply, scores = halves == half, halves != half, by_fit_half[half]
+        best, _ = threshold_sweep(is_cancer[fit], scores[fit])
         tuned.append(best.threshold)
-        predicted[apply] = p_cancer[apply] >= best.threshold
+        predicted[apply] = scores[apply] >= best.threshold
     # binary_at on the 0/1 decisions with threshold 0.5 counts exactly these held-out predictions
     return HeldOut(binary_at(is_cancer, predicted.astype(float), 0.5), (tuned[0], tuned[1]))
+
+
+def _scored(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """The threshold-free numbers and the oracle-threshold sweep of one set of scores."""
+    is_cancer = labels == CLASSES.index("R")
+    best, curve = threshold_sweep(is_cancer, probs[:, 0])
+    argmax = probs.argmax(axis=1)
+    counts = confusion_counts(labels, argmax, len(CLASSES))
+    return {
+        "best": best.to_dict(),
+        "curve": curve,
+        "auroc": _finite(auroc(is_cancer, probs[:, 0])),
+        "accuracy": _finite(accuracy(labels, argmax)),
+        "counts": counts,
+    }
 
 
 def cell_metrics(
@@ -76,42 +93,77 @@ def cell_metrics(
     image_ids: np.ndarray | None = None,
     patients: np.ndarray | None = None,
     split_seed: int = 0,
+    half_checkpoints: tuple[Predictions, Predictions] | None = None,
 ) -> dict[str, Any]:
-    """Every number of docs/metrics.md#cell-level for one run, as a JSON-ready dict (fractions, not percent);
-    `threshold` is the protocol's `cell_threshold` (oracle | cross_fitted)."""
+    """Every number of docs/metrics.md#cell-level for one run, as a JSON-ready dict (fractions, not percent).
+
+    `predictions`: the scores of best.pt; `threshold`: the protocol's `cell_threshold` (oracle | cross_fitted);
+    `half_checkpoints`: the scores of the checkpoints chosen on val half 0 and half 1 when the protocol's
+    `classifier_checkpoint` is cross_fitted (each crop is then reported with the one chosen on the other half)."""
     labels = np.asarray(labels, np.int64)
     is_cancer = labels == CLASSES.index("R")
-    p_cancer = predictions.p_cancer
-    best, curve = threshold_sweep(is_cancer, p_cancer)
-    argmax = predictions.probs.argmax(axis=1)
-    counts = confusion_counts(labels, argmax, len(CLASSES))
-    oracle = best.to_dict()
+    halves = None
+    if threshold == "cross_fitted" or half_checkpoints is not None:
+        if image_ids is None or patients is None:
+            raise ValueError("cross-fitting needs the image id and patient of every crop")
+        halves = image_halves(np.asarray(image_ids), np.asarray(patients), split_seed)
+    original = _scored(labels, predictions.probs)
+    oracle = {**original["best"], "auroc": original["auroc"], "accuracy": original["accuracy"]}
+    reported, by_fit_half = original, predictions.p_cancer
+    if half_checkpoints is not None:
+        held_probs = np.where((halves == 0)[:, None], half_checkpoints[1].probs, half_checkpoints[0].probs)
+        reported = _scored(labels, held_probs)
+        by_fit_half = (half_checkpoints[0].p_cancer, half_checkpoints[1].p_cancer)
+    best, counts = reported["best"], reported["counts"]
     result: dict[str, Any] = {
         "n_crops": int(len(labels)),
         "n_cancer": int(is_cancer.sum()),
         "class_counts": {c: int(np.sum(labels == i)) for i, c in enumerate(CLASSES)},
-        "auroc": _finite(auroc(is_cancer, p_cancer)),
-        "accuracy": _finite(accuracy(labels, argmax)),
+        "auroc": reported["auroc"],
+        "accuracy": reported["accuracy"],
+        "checkpoint_choice": "best.pt: chosen on all val crops (as the original)",
         "threshold_choice": "oracle: tuned on the reported val crops (as the original)",
         "oracle": oracle,
-        **{k: oracle[k] for k in ("threshold", "f1", "precision", "recall")},
-        "binary_confusion": {k: oracle[k] for k in ("tp", "fp", "fn", "tn")},
+        **{k: best[k] for k in ("threshold", "f1", "precision", "recall")},
+        "binary_confusion": {k: best[k] for k in ("tp", "fp", "fn", "tn")},
         "confusion_counts": counts.tolist(),
         "confusion_percent": row_percent(counts).tolist(),
         "confusion_order": list(CLASSES),
-        "sweep": [{k: s.to_dict()[k] for k in ("threshold", "f1", "precision", "recall")} for s in curve],
+        "sweep": [{k: s.to_dict()[k] for k in ("threshold", "f1", "precision", "recall")} for s in reported["curve"]],
     }
+    if half_checkpoints is not None:
+        result["checkpoint_choice"] = "cross-fitted: each val half scored by the checkpoint chosen on the other half"
+        result["split_seed"] = split_seed
     if threshold == "cross_fitted":
-        if image_ids is None or patients is None:
-            raise ValueError("a cross-fitted threshold needs the image id and patient of every crop")
-        halves = image_halves(np.asarray(image_ids), np.asarray(patients), split_seed)
-        held = cross_fitted(is_cancer, p_cancer, halves)
+        held = cross_fitted(is_cancer, by_fit_half, halves)
         scores = {k: v for k, v in held.scores.to_dict().items() if k != "threshold"}
         result["heldout"] = {**scores, "thresholds": list(held.thresholds), "split_seed": split_seed}
         result.update({k: result["heldout"][k] for k in ("f1", "precision", "recall")})
+        result["binary_confusion"] = {k: result["heldout"][k] for k in ("tp", "fp", "fn", "tn")}
         result["threshold"] = None
         result["threshold_choice"] = "cross-fitted: tuned on one half of the val images, applied to the other"
     return result
+
+
+def _half_checkpoint_scores(
+    run_dir: Path, source: CropSource, indices: np.ndarray, device, workers: int, split_seed: int
+) -> tuple[Predictions, Predictions]:
+    """Scores of every val crop under the checkpoint chosen on val half 0 and under the one chosen on half 1."""
+    scores = []
+    for name in HALF_BEST:
+        path = run_dir / name
+        if not path.is_file():
+            raise ConfigError(f"{path}: missing; a run of a protocol with cross-fitted checkpoints keeps one per val "
+                              "half: train it again (rule classify_train)")  # fmt: skip
+        model, spec, info = load_model(path, device)
+        if info.get("val_halves_seed") != split_seed:
+            raise ConfigError(
+                f"{path}: chosen on the val halves of seed {info.get('val_halves_seed')}, evaluated with seed "
+                f"{split_seed}; use the same classify.threshold_split_seed for both, or train the run again"
+            )
+        scores.append(predict(model, source, indices, spec.image_size, spec.normalisation, device, workers,
+                              desc=f"evaluate {path}"))  # fmt: skip
+    return scores[0], scores[1]
 
 
 def evaluate_run(
@@ -123,7 +175,8 @@ def evaluate_run(
     split_seed: int = 0,
     checkpoint: str = BEST,
 ) -> dict[str, Any]:
-    """Score the val crops with the run's best checkpoint; write metrics.json and embeddings.npz."""
+    """Score the val crops with the run's best checkpoint (and, with cross-fitted checkpoints, with the one chosen on
+    each val half); write metrics.json and embeddings.npz."""
     run_dir = Path(run_dir)
     torch_device = pick_device(device)
     model, spec, info = load_model(run_dir / checkpoint, torch_device)
@@ -143,8 +196,11 @@ def evaluate_run(
     )
     labels = cache.labels.astype(np.int64)
     patients = cache.patients
+    halves = None
+    if spec.protocol_switches.classifier_checkpoint == "cross_fitted":
+        halves = _half_checkpoint_scores(run_dir, source, indices, torch_device, workers, split_seed)
     threshold = spec.protocol_switches.cell_threshold
-    metrics = cell_metrics(labels, predictions, threshold, cache.image_ids, patients, split_seed)
+    metrics = cell_metrics(labels, predictions, threshold, cache.image_ids, patients, split_seed, halves)
     metrics = {
         "run": {k: info.get(k) for k in ("backbone", "setting", "trainset", "seed")},
         "protocol": spec.protocol,

@@ -38,6 +38,8 @@ class ClassifierSpec(JsonSpec):
     image_size: int = 128
     drop_path: float = 0.0
     pretrained: bool = False
+    # Seed of the val halves its checkpoints are also chosen on (classifier_checkpoint: cross_fitted), else None
+    val_halves_seed: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.schedule, dict):
@@ -46,6 +48,11 @@ class ClassifierSpec(JsonSpec):
         if self.head_outputs < len(self.classes):
             raise ConfigError(f"{self.name}: a head of {self.head_outputs} outputs for classes {self.classes}")
         check_setting(self.setting, self.switches.hoechst_channels)
+        if (self.val_halves_seed is not None) != (self.switches.classifier_checkpoint == "cross_fitted"):
+            raise ConfigError(
+                f"{self.name}: val_halves_seed={self.val_halves_seed} under classifier_checkpoint="
+                f"{self.switches.classifier_checkpoint}; a seed is given exactly when checkpoints are cross-fitted"
+            )
 
     @property
     def switches(self) -> Protocol:

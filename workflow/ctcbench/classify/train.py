@@ -50,6 +50,7 @@ from .runtime import (
     set_rng_state,
 )
 from .schedule import Schedule
+from .selection import HALF_BEST, half_accuracies, image_halves, improves
 from .spec import ClassifierSpec
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class _Progress:
     elapsed_s: float = 0.0
     sessions: int = 0
     peak: dict[str, float] = field(default_factory=dict)
+    half_best: list[dict[str, float | None]] = field(default_factory=list)  # accuracy, step per val half (selection)
 
 
 def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
@@ -127,10 +129,10 @@ def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> N
         )
 
 
-def validation_accuracy(model: nn.Module, loader, labels: np.ndarray, device: torch.device) -> float:
-    """Argmax accuracy over the validation crops (3-class, or R/G for 2-class sets)."""
+def validation_correct(model: nn.Module, loader, labels: np.ndarray, device: torch.device) -> np.ndarray:
+    """Whether the argmax of each validation crop is its label (3-class, or R/G for 2-class sets)."""
     predictions = predict_loader(model, loader, device)
-    return float(np.mean(predictions.probs.argmax(axis=1) == labels))
+    return predictions.probs.argmax(axis=1) == labels
 
 
 def _merge_peaks(old: dict[str, float | None], new: dict[str, float | None]) -> dict[str, float | None]:
@@ -152,6 +154,7 @@ class RunData:
     batches: TrainBatches
     val: EvalChunks
     val_labels: np.ndarray
+    val_halves: np.ndarray | None  # half of each validation crop when checkpoints are also chosen per half
 
 
 def prepare_data(cfg: TrainConfig) -> RunData:
@@ -180,6 +183,9 @@ def prepare_data(cfg: TrainConfig) -> RunData:
     val_indices = np.flatnonzero(np.isin(val_cache.labels, [CLASSES.index(c) for c in classes]))
     if len(val_indices) == 0:
         raise DatasetError(f"{cfg.val_cache}: no {'/'.join(classes)} crops to validate on")
+    halves = None
+    if run.val_halves_seed is not None:
+        halves = image_halves(val_cache.image_ids[val_indices], val_cache.patients[val_indices], run.val_halves_seed)
     schedule = cfg.schedule
     return RunData(
         train_cache=train_cache,
@@ -199,6 +205,7 @@ def prepare_data(cfg: TrainConfig) -> RunData:
             CropSource(val_cache, run.setting, protocol.hoechst_channels), val_indices, run.image_size, norm, EVAL_CHUNK
         ),
         val_labels=val_cache.labels[val_indices].astype(np.int64),
+        val_halves=halves,
     )
 
 
@@ -230,6 +237,7 @@ def train(
     state = _Progress()
     resume_dir = out / RESUME_DIR
     resume_path, pending_best = resume_dir / LAST, resume_dir / BEST
+    half_files = HALF_BEST if data.val_halves is not None else ()
     if resume_path.is_file():
         saved = load_resume(resume_path)
         if saved["spec_digest"] != cfg.spec.digest():
@@ -242,6 +250,7 @@ def train(
     else:
         shutil.rmtree(resume_dir, ignore_errors=True)  # leftovers of a run killed before its first resume state
     state.sessions += 1
+    state.half_best = state.half_best or [{"accuracy": None, "step": None} for _ in half_files]
 
     pin = device.type == "cuda"
     seed = cfg.spec.seed
@@ -295,12 +304,21 @@ def train(
         bar.update(1)
 
         if (step + 1) % schedule.val_every == 0:
-            acc = validation_accuracy(model, val_loader, data.val_labels, device)
+            correct = validation_correct(model, val_loader, data.val_labels, device)
+            acc = float(correct.mean())
             state.history.append({"step": step, "accuracy": acc, "loss": float(loss.detach())})
-            improved = step > schedule.warmup and (state.best_accuracy is None or acc > state.best_accuracy)
-            if improved:
+            if improves(state.best_accuracy, acc, step, schedule.warmup):
                 state.best_accuracy, state.best_step = acc, step
                 save_model(pending_best, model, spec, {**info, "step": step, "val_accuracy": acc})
+            if half_files:
+                halves_acc = half_accuracies(correct, data.val_halves)
+                state.history[-1]["half_accuracy"] = halves_acc
+                for half, best in enumerate(state.half_best):
+                    if improves(best["accuracy"], halves_acc[half], step, schedule.warmup):
+                        best.update(accuracy=halves_acc[half], step=step)
+                        chosen = {**info, "step": step, "val_accuracy": halves_acc[half], "chosen_on_half": half,
+                                  "val_halves_seed": cfg.spec.val_halves_seed}  # fmt: skip
+                        save_model(resume_dir / half_files[half], model, spec, chosen)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}", val=f"{acc:.3f}", refresh=False)
         if state.next_step % cfg.resume_every == 0 and state.next_step < schedule.iterations:
             save_last()
@@ -321,6 +339,12 @@ def train(
         # No validation after the warm-up (a very short schedule): evaluation falls back to the final weights.
         log.warning("no validation after the warm-up; best.pt is the final model")
         save_model(pending_best, model, spec, {**final_info, "val_accuracy": None, "fallback": "final"})
+    for half, name in enumerate(half_files):
+        if state.half_best[half]["step"] is None:
+            fallback = {**final_info, "val_accuracy": None, "fallback": "final", "chosen_on_half": half,
+                        "val_halves_seed": cfg.spec.val_halves_seed}  # fmt: skip
+            save_model(resume_dir / name, model, spec, fallback)
+        (resume_dir / name).replace(out / name)
     state.elapsed_s += time.monotonic() - session_clock[0]
     state.peak = _merge_peaks(state.peak, peak_memory_mb(str(device)))
     pending_best.replace(out / BEST)
@@ -369,11 +393,16 @@ def write_run_record(
             },  # fmt: skip
             "weights": weights,
         },
-        outputs={name: {"path": str(out / name), "sha256": file_sha256(out / name)} for name in (BEST, FINAL)},
+        outputs={
+            name: {"path": str(out / name), "sha256": file_sha256(out / name)}
+            for name in (BEST, FINAL, *(HALF_BEST if data.val_halves is not None else ()))
+        },
         training={
             "steps": run.schedule.iterations,
             "best_step": state.best_step,
             "best_val_accuracy": state.best_accuracy,
+            "best_per_val_half": state.half_best or None,
+            "val_halves_seed": run.val_halves_seed,
             "validation": state.history,
             "classes": list(spec.classes),
             "head_outputs": spec.num_outputs,

@@ -36,6 +36,7 @@ def classifier_spec(config: dict[str, Any], run: ClassifierRun) -> ClassifierSpe
         image_size=classify["image_size"],
         drop_path=entry.get("drop_path", 0.0),
         pretrained=classify["pretrained"],
+        val_halves_seed=classify["threshold_split_seed"] if protocol.classifier_checkpoint == "cross_fitted" else None,
     )
 
 

@@ -46,7 +46,7 @@ IDENTITY = COLUMNS[: COLUMNS.index("value")]
 # Cell level: metrics.json key -> metric; `oracle` holds the threshold chosen on the reported crops.
 CELL_METRICS = {"f1": "f1", "precision": "precision", "recall": "recall", "threshold": "threshold", "auroc": "auroc",
                 "accuracy": "accuracy", "accuracy_trained_classes": "accuracy_trained_classes"}  # fmt: skip
-ORACLE_METRICS = ("f1", "precision", "recall", "threshold")
+ORACLE_METRICS = ("f1", "precision", "recall", "threshold", "auroc", "accuracy")
 # Image level: metric -> key path in a metrics.json (overall, or under per_patient/<patient>).
 IMAGE_METRICS = {
     "ap50": ("ap50",),
