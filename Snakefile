@@ -34,6 +34,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/pipeline.smk"
+include: "workflow/rules/external.smk"
 include: "workflow/rules/report.smk"
 
 

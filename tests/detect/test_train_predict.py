@@ -280,3 +280,25 @@ def test_a_full_disk_at_an_epoch_checkpoint_is_one_line_and_leaves_no_partial_fi
     assert "the next run resumes from epoch 1" in message and "\n" not in message
     assert sorted(p.name for p in (out / "work").glob("*.pth")) == ["epoch_1.pth"]
     assert not paths.model.exists()
+
+
+def test_scoring_a_detectors_own_predictions_as_external_reproduces_its_metrics(trained, twin, tmp_path):
+    """`ctcbench score` accepts the detectors' own files and evaluates them exactly as detect-evaluate does."""
+    from ctcbench.cli import main
+    from ctcbench.detect.evaluate import detection_stage_metrics
+    from ctcbench.protocol import FAITHFUL
+
+    out, _ = trained["faster_rcnn"]
+    layout = read_pointer(twin).layout
+    test_list = image_list(tmp_path / "test.txt", layout.read_split("test"))
+    predictions = predict(model_path=out / "model.pth", dataset=twin, image_list=test_list)
+    write_predictions(tmp_path / "predictions.json", predictions)
+    built_in = detection_stage_metrics(
+        read_predictions(tmp_path / "predictions.json"), layout, layout.read_split("test"), "Unioned", FAITHFUL
+    )
+    scored = tmp_path / "scored.json"
+    main(["score", "--name", "own", "--setting", "bf_fluo", "--predictions", str(tmp_path / "predictions.json"),
+          "--dataset", str(twin), "--image-list", str(test_list), "--protocol", "faithful", "--out", str(scored)])  # fmt: skip
+    external = json.loads(scored.read_text())
+    for key in ("ap50", "best_f1", "precision_at_best_f1", "recall_at_best_f1", "n_ground_truth", "per_patient"):
+        assert external[key] == built_in[key], key

@@ -234,3 +234,51 @@ def test_the_annotator_table_has_one_row_per_annotator(tmp_path):
     )
     assert "| Expert2 | 1 | 25.0 ± – | 50.0 ± – | 25.0 ± – | 50.0 ± – |" in markdown
     assert spec.paper_file is None and all(r["paper_mean"] == "" for r in rows)
+
+
+def write_external(path: Path, name: str, setting: str, seed: int, f1: float, ap50: float, per_patient=None) -> Path:
+    """A metrics.json of `ctcbench score` for detections of a method ctcbench did not train."""
+    method = {"name": name, "setting": setting, "seed": seed, "kind": "detections", "file": "x.json"}
+    return write_image(path, None, f1, ap50, per_patient=per_patient, external_method=method)
+
+
+def test_external_methods_get_their_own_rows_in_tables_4_and_6(tmp_path):
+    per_patient = {p: {"best_f1": 0.3 + 0.1 * i, "ap50": 0.2} for i, p in enumerate(PATIENTS)}
+    paths = [write_image(tmp_path / "frcnn.json", "faster_rcnn/bf/all/seed0", 0.5, 0.4)]
+    paths += [write_external(tmp_path / f"ext{seed}.json", "my_method", "bf", seed, 0.6 + 0.1 * seed, 0.5, per_patient)
+              for seed in (0, 1)]  # fmt: skip
+    params = {"omegas": [1.0], "annotator": "Unioned", "external": [["my_method", "My method"]]}
+    rows, markdown = table("table4_image_level", params, paths)
+    mine = [r for r in rows if r["detector"] == "my_method"]
+    assert {(r["stage"], r["setting"], r["metric"]) for r in mine} == {
+        ("external", "bf", "f1"),
+        ("external", "bf", "ap50"),
+    }
+    f1 = next(r for r in mine if r["metric"] == "f1")
+    assert f1["n_runs"] == 2 and float(f1["mean"]) == pytest.approx(65.0) and f1["paper_mean"] in ("", None)
+    assert "| My method | External method |" in markdown and "| Faster R-CNN | Detection stage |" in markdown
+    # Not configured: no row, even with its records present.
+    assert not [
+        r for r in table("table4_image_level", {**params, "external": []}, paths)[0] if r["detector"] == "my_method"
+    ]
+
+    params6 = {"detector": "faster_rcnn", "setting": "bf_hoechst", "omega": 0.7, "annotator": "Unioned",
+               "patients": PATIENTS, "external": [["my_method", "My method"]]}  # fmt: skip
+    rows, markdown = table("table6_patients", params6, paths)
+    r08 = next(r for r in rows if r["detector"] == "my_method" and r["tested_on"] == "r08")
+    assert float(r08["mean"]) == pytest.approx(50.0) and r08["stage"] == "external"
+    assert "My method (external method, BF, all patients)" in markdown
+
+
+def test_external_cell_scores_get_their_own_rows_in_table_2(tmp_path):
+    paths = [write_cell(tmp_path / "runs", "convnext_b", "bf", 0, 0.6)]
+    record = json.loads(paths[0].read_text())
+    record.pop("run")
+    record["external_method"] = {"name": "my_cls", "setting": "bf", "seed": 0, "kind": "cell_scores", "file": "x"}
+    external = tmp_path / "ext.json"
+    external.write_text(json.dumps({**record, "f1": 0.7}))
+    params = {"backbone": "convnext_b", "label": "ConvNext-B", "external": [["my_cls", "My classifier"]]}
+    rows, markdown = table("table2_cell_level", params, [*paths, external])
+    mine = next(r for r in rows if r["backbone"] == "my_cls" and r["metric"] == "f1")
+    assert float(mine["mean"]) == pytest.approx(70.0) and mine["paper_label"] == "My classifier"
+    assert "| My classifier (external method): Brightfield |" in markdown

@@ -129,3 +129,28 @@ def test_the_pseudo_label_set_follows_its_threshold(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--threshold 0.9 " in result.stdout and "splits/trainsets/u-pseudo-0.9.tsv" in result.stdout
     assert "u-pseudo-0.8" not in result.stdout
+
+
+def test_a_configured_external_method_is_scored_into_tables_4_and_6_and_results(tmp_path):
+    """`external_methods` entries plan one `score` job each, read by Tables 4 and 6 and the long results table."""
+    detections, cells = tmp_path / "mine.json", tmp_path / "cells.json"
+    detections.write_text("{}")
+    cells.write_text("{}")
+    entries = (f"[{{name: mine, title: Mine, kind: detections, setting: bf, file: {detections}}}, "
+               f"{{name: my_cls, kind: cell_scores, setting: bf_fluo, seed: 1, file: {cells}}}]")  # fmt: skip
+    result = plan(tmp_path, "preset=demo", f"external_methods={entries}", options=("--printshellcmds",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert job_counts(result.stdout)["score"] == 2
+    assert f"ctcbench score --name mine --setting bf --seed 0 --predictions {detections}" in result.stdout
+    assert f"ctcbench score --name my_cls --setting bf_fluo --seed 1 --cell-scores {cells}" in result.stdout
+    tables = {
+        line.split("--name ")[1].split()[0]: line
+        for line in result.stdout.splitlines()
+        if line.startswith("Shell command: python -m ctcbench table ")
+    }
+    mine = "results/demo/external/mine/bf/seed0/metrics.json"
+    assert mine in tables["table4_image_level"] and mine in tables["table6_patients"]
+    assert "results/demo/external/my_cls/bf_fluo/seed1/metrics.json" in tables["table2_cell_level"]
+    assert '"external": [["mine", "Mine"]]' in tables["table4_image_level"]
+    results_table = next(line for line in result.stdout.splitlines() if "ctcbench results-table" in line)
+    assert mine in results_table

@@ -12,7 +12,7 @@ from snakemake_helpers import ROOT, in_directory, plan, snakemake
 from ctcbench.cli import COMMANDS
 
 RULES = ROOT / "workflow" / "rules"
-STAGES = ("data", "classify", "detect", "pipeline", "report")
+STAGES = ("data", "classify", "detect", "pipeline", "external", "report")
 # Aggregate targets: they only name files, so they run no command.
 TARGETS = {"all", "data", "classify", "detect", "pipeline", "figures"}
 JOB = re.compile(r"^(?:local)?rule (?P<rule>\w+):$")
@@ -62,11 +62,14 @@ def expected_module(rule, stage):
 
 def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
     local = staged_dataset_root(tmp_path / "copy")
+    mine = tmp_path / "mine.json"
+    mine.write_text("{}")
     configs = {
         "default": [],
         "demo": ["preset=demo"],
         "corrected": ["protocol=corrected,hoechst_channels=4"],
         "local": ["preset=demo", f"dataset={{source: local, local: {{root: {local}}}}}"],
+        "external": ["preset=demo", f"external_methods=[{{name: mine, kind: detections, setting: bf, file: {mine}}}]"],
     }
     listed, checked = {}, set()
     for name, config in configs.items():

@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report-page": ("ctcbench.report.page_cli", "one page with every regenerated table and figure (report.md)"),
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
+    "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
     "table": ("ctcbench.report.table_cli", "one result table (CSV, Markdown, HTML) beside the paper's numbers"),
     "results-table": ("ctcbench.report.results_table_cli", "every run's numbers in one long table (results.csv)"),
     "training-curves": (

@@ -87,6 +87,10 @@ def _describe(error: jsonschema.ValidationError, source: str) -> str:
 def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
     if "$ref" in schema:
         schema = _resolve_ref(schema["$ref"], root)
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for item in instance:  # the items of a list of objects get their defaults too
+            _fill_defaults(item, schema["items"], root)
+        return
     if not isinstance(instance, dict):
         return
     for key, sub in schema.get("properties", {}).items():

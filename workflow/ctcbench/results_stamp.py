@@ -36,6 +36,18 @@ def _stamped_protocol(found: dict[str, Any], path: Path) -> Protocol:
         ) from None
 
 
+def stamped_protocol(path: Path | str) -> Protocol:
+    """The protocol a results tree's stamp names (ConfigError when there is none)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; {path.parent} is not a results tree of a run, or give --protocol")
+    try:
+        found = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise ConfigError(f"{path}: unreadable; give --protocol") from None
+    return _stamped_protocol(found, path)
+
+
 def check_stamp(results: Path | str, config: dict[str, Any]) -> None:
     """ConfigError when `results` was made with another protocol than `config` asks for."""
     path = Path(results) / STAMP_NAME

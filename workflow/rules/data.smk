@@ -117,8 +117,7 @@ rule image_splits:
 
 
 rule crop_cache:
-    """Every annotated cell of one split in one crop cache, cut from the raw images or read from the release's crop
-    files (ctcbench crop-cache)."""
+    """The cells of one split in one crop cache, cut from the images or the release's crops (ctcbench crop-cache)."""
     input:
         dataset=DATASET,
         validated=f"{RESULTS}/data/validation.json",

@@ -108,7 +108,9 @@ def report_tables():
 
 def results_metrics():
     """metrics.json of every planned run and evaluation: the rows of results.csv."""
-    return classify_metrics() + detect_metrics() + pipeline_metrics()
+    return (
+        classify_metrics() + detect_metrics() + pipeline_metrics() + external_metrics()
+    )
 
 
 def report_run_records():

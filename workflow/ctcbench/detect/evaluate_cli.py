@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset(parser)
     add_image_list(parser, "test image ids")
-    parser.add_argument("--predictions", type=Path, required=True, help="predictions.json written by detect-predict")
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        required=True,
+        help="predictions.json written by detect-predict (detections made elsewhere: `ctcbench score`)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
     add_test_annotator(parser)
     add_protocol(parser)
@@ -51,4 +56,4 @@ def run(args: argparse.Namespace) -> None:
         val,
     )
     atomic_write_json(args.out, metrics)
-    log.info("%s: AP50 %.3f, best F1 %.3f", metrics["run"], metrics["ap50"], metrics["best_f1"])
+    log.info("%s: AP50 %.3f, best F1 %.3f", metrics["run"] or args.predictions, metrics["ap50"], metrics["best_f1"])

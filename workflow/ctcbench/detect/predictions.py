@@ -71,7 +71,11 @@ def write_predictions(path: Path | str, predictions: Predictions) -> None:
 
 
 def read_predictions(path: Path | str) -> Predictions:
-    data = read_versioned_json(path, FORMAT, "predictions", "run the detector's predict step (rule detect_predict)")
+    remedy = (
+        "make it with `ctcbench detect-predict` (rule detect_predict); detections made elsewhere are scored with "
+        "`ctcbench score`, which checks every field (docs/extending.md#external-methods)"
+    )
+    data = read_versioned_json(path, FORMAT, "predictions", remedy)
     images = {
         image_id: ImageDetections(
             width=entry["width"],

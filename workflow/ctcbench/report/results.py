@@ -19,11 +19,13 @@ from typing import Any
 from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
+from ..plan.arms import MAIN_TRAINSET
 from ..plan.runs import DetectorRun, Pairing
 from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
 CELL, DETECTION, PIPELINE = "cell", "detection", "pipeline"
+EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -122,6 +124,10 @@ def cell_results(record: dict[str, Any], source: str) -> list[Result]:
         raise DatasetError(
             f"{source}: no run identity (backbone, setting, trainset, seed); evaluate it again"
         ) from None
+    return _cell_rows(record, identity, source)
+
+
+def _cell_rows(record: dict[str, Any], identity: dict[str, Any], source: str) -> list[Result]:
     common = {**identity, "subset": ALL, "protocol": record.get("protocol", ""), "source": source}
     values = {metric: record.get(key) for key, metric in CELL_METRICS.items()}
     values.update({f"oracle_{key}": _dig(record, ("oracle", key)) for key in ORACLE_METRICS})
@@ -163,12 +169,25 @@ def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
     return _image_results(record, identity, source)
 
 
+def external_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a method ctcbench did not train (ctcbench score): its detections as stage `external` under its name as
+    the detector, its cell scores as stage `cell` under its name as the backbone; training set `all`."""
+    method = record["external_method"]
+    name, setting, seed = method["name"], method["setting"], int(method["seed"])
+    if method.get("kind") == "cell_scores":
+        return _cell_rows(record, _identity(CELL, name, "", setting, MAIN_TRAINSET, seed), source)
+    identity = _identity(EXTERNAL, "", name, setting, MAIN_TRAINSET, seed, annotator=record.get("test_annotator", ""))
+    return _image_results(record, identity, source)
+
+
 def results_of(path: Path | str) -> list[Result]:
     """The rows of one metrics.json, whichever stage wrote it."""
     record = read_json_input(
         path, "metrics", "run its evaluation first (classify-eval, detect-evaluate, pipeline-evaluate)"
     )
     source = str(path)
+    if "external_method" in record:
+        return external_results(record, source)
     if "omega" in record:
         return pipeline_results(record, source)
     if isinstance(record.get("run"), dict):
@@ -233,4 +252,15 @@ def read_results(path: Path | str) -> Results:
     return Results(rows)
 
 
-__all__ = ["ALL", "CELL", "COLUMNS", "DETECTION", "PIPELINE", "Result", "Results", "read_results", "results_of"]
+__all__ = [
+    "ALL",
+    "CELL",
+    "COLUMNS",
+    "DETECTION",
+    "EXTERNAL",
+    "PIPELINE",
+    "Result",
+    "Results",
+    "read_results",
+    "results_of",
+]

@@ -15,7 +15,7 @@ from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..plan.runs import omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES
-from .results import ALL, CELL, DETECTION, PIPELINE, Results
+from .results import ALL, CELL, DETECTION, EXTERNAL, PIPELINE, Results
 from .views import RUNS, Block, Cell, Row, TableSpec, View
 
 CELL_COLUMNS = ("table", "backbone", "paper_label", "setting", "trainset", "metric")
@@ -31,6 +31,19 @@ def present(values: list[str], results: Results, column: str, **where: Any) -> l
     return [v for v in values if v in found]
 
 
+def external_methods(config: dict[str, Any], kind: str) -> list[list[str]]:
+    """[name, title] of each configured method ctcbench did not train of `kind` (detections | cell_scores), once
+    each: a method may have entries for several settings and seeds."""
+    methods: dict[str, str] = {}
+    for entry in config.get("external_methods") or []:
+        if entry["kind"] == kind:
+            methods.setdefault(entry["name"], entry.get("title") or entry["name"])
+    return [[name, title] for name, title in methods.items()]
+
+
+EXTERNAL_STAGE = "External method"
+
+
 def with_heldout(base: tuple[str, ...], results: Results, **where: Any) -> tuple[str, ...]:
     """`base`, plus the F1 at the val-chosen threshold where the records have it (image_threshold: heldout)."""
     return base + (HELDOUT,) if results.has(metric=HELDOUT, **where) else base
@@ -42,7 +55,8 @@ TABLE2_METRICS = ("f1", "precision", "recall", "auroc")
 
 def table2_params(config: dict[str, Any]) -> dict[str, Any]:
     main = config["classify"]["main_backbone"]
-    return {"backbone": main, "label": config["classify"]["backbones"][main]["paper"]}
+    return {"backbone": main, "label": config["classify"]["backbones"][main]["paper"],
+            "external": external_methods(config, "cell_scores")}  # fmt: skip
 
 
 def table2_layout(params: dict[str, Any], results: Results) -> View:
@@ -57,6 +71,13 @@ def table2_layout(params: dict[str, Any], results: Results) -> View:
             for m in TABLE2_METRICS
         )
         rows.append(Row((SETTING_TITLES[setting], RUNS), cells, where))
+    for name, title in params.get("external", []):
+        method = {"stage": CELL, "backbone": name, "trainset": MAIN}
+        for setting in present(list(SETTINGS), results, "setting", **method):
+            where = {**method, "setting": setting, "subset": ALL}
+            csv = {"table": "2", "backbone": name, "paper_label": title, "setting": setting, "trainset": MAIN}
+            cells = tuple(Cell({**where, "metric": m}, {**csv, "metric": m}) for m in TABLE2_METRICS)
+            rows.append(Row((f"{title} ({EXTERNAL_STAGE.lower()}): {SETTING_TITLES[setting]}", RUNS), cells, where))
     header = ("Setting", "n", *(METRIC_TITLES[m] for m in TABLE2_METRICS))
     caption = (
         f"Cell-level results on val, {label} (`{backbone}`), mean ± sample std over seeds, percent; "
@@ -115,7 +136,8 @@ def stage_where(stage: str, annotator: str) -> dict[str, Any]:
 
 
 def table4_params(config: dict[str, Any]) -> dict[str, Any]:
-    return {"omegas": list(config["pipeline"]["omegas"]), "annotator": config["dataset"]["test_annotator"]}
+    return {"omegas": list(config["pipeline"]["omegas"]), "annotator": config["dataset"]["test_annotator"],
+            "external": external_methods(config, "detections")}  # fmt: skip
 
 
 def table4_layout(params: dict[str, Any], results: Results) -> View:
@@ -138,6 +160,15 @@ def table4_layout(params: dict[str, Any], results: Results) -> View:
                              "metric": metric}  # fmt: skip
                     cells.append(Cell({**where, "subset": ALL, "metric": metric}, {**csv, "metric": metric}, paper))
             rows.append(Row((DETECTOR_TITLES[detector], stage_title(stage)), tuple(cells)))
+    for name, title in params.get("external", []):
+        where = {"stage": EXTERNAL, "detector": name, "trainset": MAIN, "annotator": annotator, "subset": ALL}
+        csv = {"table": "4", "detector": name, "trainset": MAIN, "stage": EXTERNAL, "tested_on": ALL}
+        cells = [
+            Cell({**where, "setting": s, "metric": m}, {**csv, "setting": s, "metric": m})
+            for s in settings
+            for m in metrics
+        ]
+        rows.append(Row((title, EXTERNAL_STAGE), tuple(cells)))
     header = ("Detector", "Stage", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics))
     caption = (
         "Image-level results on test, mean ± sample std over seeds, percent; the paper's in parentheses. "
@@ -196,7 +227,8 @@ def table5_layout(params: dict[str, Any], results: Results) -> View:
 
 # -- Table 6: patient generalisation. -------------------------------------------------------------------------------
 def table6_params(config: dict[str, Any]) -> dict[str, Any]:
-    return {**ablation_params(config, "patients"), "patients": config["ablations"]["patients"]["values"]}
+    return {**ablation_params(config, "patients"), "patients": config["ablations"]["patients"]["values"],
+            "external": external_methods(config, "detections")}  # fmt: skip
 
 
 def table6_layout(params: dict[str, Any], results: Results) -> View:
@@ -222,6 +254,20 @@ def table6_layout(params: dict[str, Any], results: Results) -> View:
             )
             label = "All patients" if own is None else f"{trained_on} ({own})"
             rows.append(Row((label,), cells))
+        for name, title in params.get("external", []):
+            method = {"stage": EXTERNAL, "detector": name, "trainset": MAIN, "annotator": params["annotator"]}
+            for own_setting in present(list(SETTINGS), results, "setting", **method):
+                csv = {"table": "6", "detector": name, "setting": own_setting, "trainset": MAIN, "stage": EXTERNAL,
+                       "metric": metric}  # fmt: skip
+                cells = tuple(
+                    Cell(
+                        {**method, "setting": own_setting, "subset": patient, "metric": metric},
+                        {**csv, "tested_on": patient},
+                    )  # fmt: skip
+                    for patient in patients
+                )
+                label = f"{title} ({EXTERNAL_STAGE.lower()}, {SHORT_SETTINGS[own_setting]}, all patients)"
+                rows.append(Row((label,), cells))
         header = (f"Trained on ({METRIC_TITLES[metric]})", *(f"Test {ordinal[p]} ({p})" for p in patients))
         blocks.append(Block(header, tuple(rows)))
     caption = (
@@ -274,11 +320,11 @@ TABLES: dict[str, TableSpec] = {
                   CELL_COLUMNS, table3_params, table3_layout, "table3_backbones.csv",
                   ("setting", "backbone", "metric")),
         TableSpec("table4_image_level", "Table 4: image level, detection stage and full pipeline", "image_level",
-                  "table4", (DETECTION, PIPELINE), IMAGE_COLUMNS, table4_params, table4_layout,
+                  "table4", (DETECTION, PIPELINE, EXTERNAL), IMAGE_COLUMNS, table4_params, table4_layout,
                   "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
         TableSpec("table5_unknown_cells", "Table 5: unknown-cell strategies", "ablations", "table5", (PIPELINE,),
                   IMAGE_COLUMNS, table5_params, table5_layout, "table5_unknown_cells.csv", ("strategy", "metric")),
-        TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6", (PIPELINE,),
+        TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6", (PIPELINE, EXTERNAL),
                   IMAGE_COLUMNS, table6_params, table6_layout, "table6_patients.csv",
                   ("trained_on", "tested_on", "metric")),
         TableSpec("annotators", "Ground truth by annotator", "ablations", "annotators", (PIPELINE,),
