@@ -170,6 +170,30 @@ def test_specs_carry_the_training_sets_classes_and_head(paper):
         detector_spec(paper, DetectorRun("fcos", "bf", "u-drop", 0))
 
 
+def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(paper, demo):
+    """classifier_networks: torchvision's network where the backbone has a builder and the protocol asks for it,
+    else timm's; the workflow stages and expects that network's file."""
+    from ctcbench.classify.network import TIMM, TORCHVISION, Network
+    from ctcbench.plan.weights import classifier_weights_inputs, needed_classifier_weights
+
+    run = ClassifierRun("convnext_b", "bf", "all", 0)
+    corrected = {**paper, "protocol": "corrected"}
+    assert classifier_spec(paper, run).network == Network(TORCHVISION, "convnext_base")
+    assert classifier_spec(corrected, run).network == Network(TIMM, "convnext_base.fb_in1k")
+    put_back = {**paper, "protocol": "corrected,classifier_networks=torchvision"}
+    assert classifier_spec(put_back, run).network == Network(TORCHVISION, "convnext_base")
+    assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
+    assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
+    files = needed_classifier_weights(paper)
+    assert len(files) == 14 and all(network.library == TORCHVISION for network in files.values())
+    assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
+    # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
+    tiny = ClassifierRun("resnet_tiny", "bf", "all", 0)
+    for protocol in ("faithful", "corrected"):
+        assert classifier_spec({**demo, "protocol": protocol}, tiny).network == Network(TIMM, "test_resnet")
+    assert classifier_weights_inputs(demo, "resnet_tiny") == [] and needed_classifier_weights(demo) == {}
+
+
 def test_the_annotator_ablation_scores_table4s_main_pipeline_against_each_expert(paper, demo):
     """One config block (ablations.annotators) adds evaluations of existing pairings, no training."""
     grid = plan(paper)

@@ -197,6 +197,22 @@ def probe_brightness_augmentation(protocol: Protocol, inputs: Inputs) -> str:
     return digest(images.numpy(), labels.numpy())
 
 
+def probe_classifier_networks(protocol: Protocol, inputs: Inputs) -> str:
+    import torch
+
+    from ctcbench.classify.checkpoint import ModelSpec
+    from ctcbench.plan import ClassifierRun
+    from ctcbench.plan.specs import classifier_spec
+
+    # A backbone with a torchvision builder, planned and built as a run would be (on the meta device: no weights).
+    run = classifier_spec(demo_config(protocol), ClassifierRun("resnet18", "bf", "all", 0))
+    spec = ModelSpec(run.backbone, run.timm_name, 3, 3, run.classes, 32, run.setting, run.protocol,
+                     torchvision_name=run.torchvision_name)  # fmt: skip
+    with torch.device("meta"):
+        model = spec.build()
+    return f"{run.network} {type(model).__module__}"
+
+
 def probe_classifier_stem(protocol: Protocol, inputs: Inputs) -> str:
     import torch
 

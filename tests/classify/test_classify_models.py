@@ -10,10 +10,9 @@ from ctcbench.classify.models import (
     count_parameters,
     embed,
     logits_and_embedding,
-    require_weights,
     stem_path,
-    weights_file,
 )
+from ctcbench.classify.network import TIMM, Network, require_weights, weights_file
 from ctcbench.errors import ConfigError
 
 TINY = ("test_resnet", "test_convnext", "test_efficientnet")
@@ -39,7 +38,7 @@ def staged(tmp_path_factory):
 @pytest.mark.parametrize("stem", ["fresh", "adapted"])
 def test_three_channels_load_every_pretrained_weight(staged, name, stem):
     folder, sources = staged
-    model = build_model(name, 3, 3, image_size=32, weights=weights_file(folder, name), stem=stem)
+    model = build_model(name, 3, 3, image_size=32, weights=weights_file(folder, Network(TIMM, name)), stem=stem)
     state = model.state_dict()
     head = model.pretrained_cfg["classifier"]
     for key, value in sources[name].items():
@@ -97,12 +96,12 @@ def test_fresh_six_channel_stem_has_the_same_geometry(staged, name):
 
 def test_missing_weights_name_the_file_and_the_fix(tmp_path):
     with pytest.raises(ConfigError) as info:
-        require_weights(tmp_path, "convnext_base.fb_in1k")
+        require_weights(tmp_path, Network(TIMM, "convnext_base.fb_in1k"))
     message = str(info.value)
     assert str(tmp_path / "convnext_base.fb_in1k.safetensors") in message
     assert "ctcbench stage-weights --model convnext_base.fb_in1k" in message and "\n" not in message
     (tmp_path / "convnext_base.fb_in1k.pth").write_bytes(b"")
-    assert require_weights(tmp_path, "convnext_base.fb_in1k").suffix == ".pth"
+    assert require_weights(tmp_path, Network(TIMM, "convnext_base.fb_in1k")).suffix == ".pth"
 
 
 def test_pth_weights_load_too(staged, tmp_path):
@@ -158,7 +157,7 @@ def test_stage_weights_from_a_local_checkpoint(staged, tmp_path):
         out.is_file() and (tmp_path / "weights" / "test_resnet.safetensors.sha256").read_text().split()[1] == out.name
     )
     model = build_model(
-        "test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", "test_resnet"), stem="adapted"
+        "test_resnet", 6, 3, weights=require_weights(tmp_path / "weights", Network(TIMM, "test_resnet")), stem="adapted"
     )
     assert torch.equal(model.state_dict()["bn1.weight"], sources["test_resnet"]["bn1.weight"])
     wrong = tmp_path / "wrong.pth"

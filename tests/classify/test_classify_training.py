@@ -132,6 +132,7 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
     assert len(inputs["train_cache"]["content_sha256"]) == 64 and len(inputs["trainset"]["sha256"]) == 64
     assert inputs["weights"] is None and len(record["outputs"]["best.pt"]["sha256"]) == 64
     assert record["spec"]["schedule"]["iterations"] == 12 and record["training"]["in_chans"] == hoechst
+    assert record["training"]["network"] == {"library": "timm", "name": "test_resnet"}  # no torchvision builder
     assert [v["step"] for v in record["training"]["validation"]] == [3, 7, 11]
     assert record["training"]["best_step"] in (3, 7, 11)  # validations after the 2-step warm-up
     assert record["compute"]["wall_time_s"] > 0 and record["compute"]["peak_memory"]["cpu_rss"] > 0
@@ -241,3 +242,27 @@ def test_scoring_runs_in_fp32_where_training_runs_under_bf16(tiny_crops, tmp_pat
     cast = tiny_config(tiny_crops, tmp_path / "bf16")
     assert train(cast, progress=False).completed
     assert not same_weights(cfg.out_dir / "final.pt", cast.out_dir / "final.pt")  # training steps use it
+
+
+def test_a_torchvision_network_trains_from_its_staged_weights_and_says_so(tiny_crops, tmp_path):
+    """Faithful, a backbone with a torchvision builder: the run starts from the staged <builder>.pth the run's own
+    rule finds, its record names the network it built, and its checkpoint evaluates (embeddings of its feat_dim)."""
+    import numpy as np
+    from torchvision import models
+
+    from ctcbench.classify.weights import stage_weights
+
+    torch.manual_seed(0)
+    torch.save(models.resnet18().state_dict(), tmp_path / "download.pth")
+    staged = tmp_path / "weights" / "resnet18.pth"
+    stage_weights("resnet18", staged, tmp_path / "download.pth", library="torchvision")
+    spec = tiny_spec(torchvision_name="resnet18", pretrained=True, setting="bf_fluo")
+    out = tmp_path / "run"
+    files = ["--train-cache", str(tiny_crops.cache("train")), "--val-cache", str(tiny_crops.cache("val")),
+             "--trainset-file", str(tiny_crops.trainset("all")), "--out-dir", str(out), "--no-progress"]  # fmt: skip
+    assert main(["classify-train", "--spec", spec.to_json(), "--weights-dir", str(staged.parent), *files]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["training"]["network"] == {"library": "torchvision", "name": "resnet18"}
+    assert record["inputs"]["weights"]["path"] == str(staged) and record["training"]["in_chans"] == 6
+    assert main(["classify-eval", "--run-dir", str(out), "--val-cache", str(tiny_crops.cache("val"))]) == 0
+    assert np.load(out / "embeddings.npz")["features"].shape[1] == 512

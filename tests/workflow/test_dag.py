@@ -88,6 +88,10 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
         assert counts["table"] == 6 and counts["results_table"] == 1
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
+        # The classifiers start from the weights of the network the protocol builds (classifier_networks).
+        assert counts["stage_weights"] == 14
+        staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
+        assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
 
 

@@ -129,7 +129,7 @@ def test_weights_nothing_can_stage_are_named(tmp_path):
 def test_unknown_timm_names_and_tags_are_named():
     from ctcbench.config import load
 
-    config = load(ROOT / "config.yaml")
+    config = load(ROOT / "config.yaml", {"protocol": "corrected"})  # timm's networks
     backbones = config["classify"]["backbones"]
     backbones["resnet50"]["timm"] = "resnett50.tv_in1k"
     backbones["convnext_b"]["timm"] = "convnext_base.fb_in1kk"
@@ -143,6 +143,22 @@ def test_unknown_timm_names_and_tags_are_named():
     assert "resnet50" in problems[1].split("did you mean ")[1]
     config["classify"]["pretrained"] = False  # random weights: the tag does not matter
     assert len(unknown_backbones(config, ["resnet50", "convnext_b"])) == 1
+
+
+def test_torchvision_builders_ctcbench_cannot_build_are_named():
+    from ctcbench.config import load
+
+    config = load(ROOT / "config.yaml")  # faithful: the original's torchvision networks
+    backbones = config["classify"]["backbones"]
+    backbones["resnet50"]["timm"] = "resnett50.tv_in1k"  # not built under faithful, so not checked
+    backbones["convnext_b"]["torchvision"] = "convnext_bas"
+    backbones["swin_b"]["torchvision"] = "vit_b_16"
+    assert unknown_backbones(config, ["resnet50", "convnext_b", "swin_b", "resnet_tiny"]) == [
+        "classify.backbones.convnext_b.torchvision = 'convnext_bas': not a torchvision builder; did you mean "
+        "convnext_base, convnext_small, convnext_large?",
+        "classify.backbones.swin_b.torchvision = 'vit_b_16': not of a family whose head and stem ctcbench replaces "
+        "(convnext, swin, efficientnet, densenet, resnet)",
+    ]
 
 
 def test_a_mistyped_timm_name_stops_the_run_before_any_job(tmp_path):

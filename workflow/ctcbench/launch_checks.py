@@ -3,7 +3,8 @@
 Each of these faults fails late and badly otherwise. The SLURM executor on a machine without SLURM does not fail:
 it guesses an account, submits nothing and waits for good on a status command that does not exist. A grid sized
 for GPUs, run locally on a machine without one, starts hundreds of trainings on the CPU without a word. Detector
-weights that nothing can stage, and a mistyped timm name, fail only inside their job, the message in its log.
+weights that nothing can stage, and a mistyped timm name or torchvision builder, fail only inside their job, the
+message in its log.
 """
 
 from __future__ import annotations
@@ -92,27 +93,44 @@ def unstageable_weights(config: dict[str, Any], files_to_stage: Iterable[str]) -
 
 
 def unknown_backbones(config: dict[str, Any], backbone_keys: Iterable[str]) -> list[str]:
-    """Backbones the plan trains whose timm name (or, when pretrained, weight tag) timm does not know."""
+    """Backbones the plan trains whose network its library does not know: a timm name (or, when pretrained, weight
+    tag) timm does not know, or a torchvision builder ctcbench cannot adapt (under classifier_networks: torchvision)."""
+    from .plan.weights import backbone_network
+
+    problems = []
+    for key in sorted(set(backbone_keys)):
+        network = backbone_network(config, key)
+        if network.library == "torchvision":
+            problems += _unknown_torchvision(key, network.name)
+        else:
+            problems += _unknown_timm(config, key, network.name)
+    return problems
+
+
+def _unknown_timm(config: dict[str, Any], key: str, name: str) -> list[str]:
     import timm
     from timm.models import get_pretrained_cfg
 
-    catalogue = config["classify"]["backbones"]
-    problems = []
-    for key in sorted(set(backbone_keys)):
-        name = catalogue[key]["timm"]
-        where = f"classify.backbones.{key}.timm = {name!r}"
-        arch, _, tag = name.partition(".")
-        if not timm.is_model(arch):
-            close = difflib.get_close_matches(arch, timm.list_models(), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see timm.list_models()"
-            problems.append(f"{where}: not a timm model{hint}")
-        elif tag and config["classify"]["pretrained"]:
-            try:
-                get_pretrained_cfg(name, allow_unregistered=False)
-            except RuntimeError:
-                tags = ", ".join(timm.list_pretrained(f"{arch}.*")) or "none"
-                problems.append(f"{where}: timm has no weights tagged {tag!r} for {arch} (it has: {tags})")
-    return problems
+    where = f"classify.backbones.{key}.timm = {name!r}"
+    arch, _, tag = name.partition(".")
+    if not timm.is_model(arch):
+        close = difflib.get_close_matches(arch, timm.list_models(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see timm.list_models()"
+        return [f"{where}: not a timm model{hint}"]
+    if tag and config["classify"]["pretrained"]:
+        try:
+            get_pretrained_cfg(name, allow_unregistered=False)
+        except RuntimeError:
+            tags = ", ".join(timm.list_pretrained(f"{arch}.*")) or "none"
+            return [f"{where}: timm has no weights tagged {tag!r} for {arch} (it has: {tags})"]
+    return []
+
+
+def _unknown_torchvision(key: str, builder: str) -> list[str]:
+    from .classify.torchvision_models import builder_problem
+
+    problem = builder_problem(builder)
+    return [f"classify.backbones.{key}.torchvision = {builder!r}: {problem}"] if problem else []
 
 
 def launch_problems(config: dict[str, Any], executor: str | None, jobs: Sequence[PlannedJob]) -> list[str]:

@@ -78,6 +78,13 @@ class Protocol:
         ("clipped", "scaled"),
         "clipped: albumentations' brightness shift clipped to [0, 1] on 0-255 input; scaled: x(1 + beta) in range",
     )
+    classifier_networks: str = _switch(
+        31,
+        ("torchvision", "timm"),
+        "the classifier networks: torchvision's builders and ImageNet-1k V1 weights, as the original (torchvision), "
+        "or timm's with the weight tag of classify.backbones.*.timm (timm); a backbone without a torchvision builder "
+        "is timm's under either",
+    )
     classifier_stem: str = _switch(
         9,
         ("fresh", "adapted"),
@@ -206,6 +213,7 @@ PRESETS: dict[str, Protocol] = {
         stratified_fractions=False,
         classifier_normalisation="none",
         brightness_augmentation="clipped",
+        classifier_networks="torchvision",
         classifier_stem="fresh",
         stale_drop_u_head=True,
         backbone_lr_overrides=True,
@@ -230,6 +238,7 @@ PRESETS: dict[str, Protocol] = {
         stratified_fractions=True,
         classifier_normalisation="train_statistics",
         brightness_augmentation="scaled",
+        classifier_networks="timm",
         classifier_stem="adapted",
         stale_drop_u_head=False,
         backbone_lr_overrides=False,

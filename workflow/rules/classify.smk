@@ -3,22 +3,27 @@
 include: "classify_common.smk"
 
 
-localrules:
-    stage_weights,
+if CLASSIFY_WEIGHTS:
 
+    localrules:
+        stage_weights,
 
-rule stage_weights:
-    """A backbone's ImageNet weights as a checksummed file under resources/weights/ (ctcbench stage-weights)."""
-    output:
-        f"{CLASSIFY['weights_dir']}/{{timm_name}}.safetensors",
-    log:
-        f"{LOGS}/classify/stage_weights/{{timm_name}}.log",
-    wildcard_constraints:
-        timm_name=classify_regex(spec["timm"] for spec in CLASSIFY_BACKBONES.values()),
-    conda:
-        ENV
-    shell:
-        "python -m ctcbench stage-weights --model {wildcards.timm_name} --out {output} > {log} 2>&1"
+    rule stage_weights:
+        """A backbone's ImageNet weights as a checksummed file under resources/weights/ (ctcbench stage-weights)."""
+        output:
+            "{classifier_weights}",
+        log:
+            f"{LOGS}/classify/stage_weights/{{classifier_weights}}.log",
+        wildcard_constraints:
+            classifier_weights=classify_regex(CLASSIFY_WEIGHTS),
+        params:
+            options=lambda wildcards: stage_options(
+                CLASSIFY_WEIGHTS[wildcards.classifier_weights]
+            ),
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench stage-weights {params.options} --out {output} > {log} 2>&1"
 
 
 rule classify_train:

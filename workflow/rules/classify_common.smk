@@ -2,7 +2,9 @@
 import math
 import re
 
+from ctcbench.classify.network import stage_options
 from ctcbench.plan import ClassifierRun, trainset, wildcard_pattern
+from ctcbench.plan import weights as classify_weights
 from ctcbench.plan.specs import classifier_spec
 from ctcbench.plan.trainsets import PSEUDO_BASE, PSEUDO_CANDIDATES
 from ctcbench.classify.selection import HALF_BEST
@@ -15,6 +17,8 @@ CLASSIFY_LOG = f"{LOGS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{see
 CLASSIFY_BENCH = (
     f"{RESULTS}/benchmarks/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
 )
+# Staged file -> network, for every backbone the plan trains (the protocol picks timm's or torchvision's network).
+CLASSIFY_WEIGHTS = classify_weights.needed_classifier_weights(config)
 # The pseudo-labelled sets (all, confident) one pass writes when the plan trains either (ctcbench pseudo-labels).
 PSEUDO_SETS = PLAN.pseudo_labelled()
 
@@ -40,12 +44,6 @@ def classify_targets():
     return classify_metrics() + table_targets(records.CELL)
 
 
-def classify_weights_file(timm_name):
-    """A hand-staged .pth is used as it is; otherwise the rule stage_weights makes the .safetensors."""
-    stem = f"{CLASSIFY['weights_dir']}/{timm_name}"
-    return f"{stem}.pth" if os.path.isfile(f"{stem}.pth") else f"{stem}.safetensors"
-
-
 def classify_run(wildcards):
     return ClassifierRun(
         wildcards.backbone, wildcards.setting, wildcards.trainset, int(wildcards.seed)
@@ -59,10 +57,9 @@ def classify_train_inputs(wildcards):
         "val": crop_cache("val"),
         "trainset": f"{TRAINSETS}/{list_file}",
     }
-    if CLASSIFY["pretrained"]:
-        inputs["weights"] = classify_weights_file(
-            CLASSIFY_BACKBONES[wildcards.backbone]["timm"]
-        )
+    weights = classify_weights.classifier_weights_inputs(config, wildcards.backbone)
+    if weights:
+        inputs["weights"] = weights[0]
     return inputs
 
 

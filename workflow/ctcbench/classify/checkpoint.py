@@ -18,6 +18,8 @@ from ..io import atomic_torch_save
 from ..protocol import Protocol, parse
 from .augment import Normalisation
 from .models import build_model
+from .network import TORCHVISION, Network, choose_network
+from .torchvision_models import build_torchvision_model
 
 CHECKPOINT_FORMAT = 2  # 2: the spec names its protocol with every switch (ctcbench.protocol)
 
@@ -36,6 +38,8 @@ class ModelSpec:
     protocol: str  # the protocol's name (ctcbench.protocol): the stem rule and the Hoechst channels come from it
     drop_path: float = 0.0
     norm: dict[str, Any] = field(default_factory=dict)
+    # The backbone's torchvision builder, if it has one (absent from older checkpoints, whose networks were timm's).
+    torchvision_name: str | None = None
 
     @property
     def protocol_switches(self) -> Protocol:
@@ -49,15 +53,25 @@ class ModelSpec:
     def normalisation(self) -> Normalisation:
         return Normalisation.from_dict(self.norm)
 
+    @property
+    def network(self) -> Network:
+        """The network built: the protocol's `classifier_networks` choice for this backbone."""
+        return choose_network(self.protocol_switches, self.timm_name, self.torchvision_name)
+
     def build(self, weights: Path | None = None) -> nn.Module:
         """The network this spec describes, its backbone initialised from `weights` when given (training)."""
+        stem, network = self.protocol_switches.classifier_stem, self.network
+        if network.library == TORCHVISION:
+            return build_torchvision_model(
+                network.name, self.in_chans, self.num_outputs, weights=weights, stem=stem, drop_path=self.drop_path
+            )
         return build_model(
             self.timm_name,
             self.in_chans,
             self.num_outputs,
             image_size=self.image_size,
             weights=weights,
-            stem=self.protocol_switches.classifier_stem,
+            stem=stem,
             drop_path=self.drop_path,
         )
 

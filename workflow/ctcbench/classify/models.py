@@ -2,21 +2,20 @@
 
 The original used torchvision ImageNet weights, replaced each ImageNet head by an identity and put a new
 Linear(feat_dim, num_classes) on the pooled feature. timm's `num_classes` does the same: the head is a fresh
-Linear on the pooled (for ConvNeXt: pooled and LayerNorm-ed) feature, which `embed` returns.
+Linear on the pooled (for ConvNeXt: pooled and LayerNorm-ed) feature, which `embed` returns. The original's own
+torchvision networks are built by `torchvision_models` with the same interface (the protocol's
+`classifier_networks`, docs/defects.md#defect-31).
 
-Stem for C != 3 input channels (the protocol's `classifier_stem`, docs/defects.md#defect-9):
-* `fresh`: the original replaced the first conv by a freshly initialised, trainable conv of the same geometry
-  (PyTorch's default Conv2d init), throwing the pretrained stem away;
-* `adapted`: the pretrained RGB filters are kept and adapted by timm (`adapt_input_conv`: repeated over the C
-  channels and scaled by 3/C, so a constant input gives the same response as before).
+Stem for C != 3 input channels (the protocol's `classifier_stem`, docs/defects.md#defect-9; `stems`): `fresh`
+replaces the first conv after loading; `adapted` lets timm adapt the pretrained filters while it loads them
+(`adapt_input_conv`: repeated over the C channels and scaled by 3/C).
 
-Pretrained weights are never fetched implicitly: they come from `<weights_dir>/<timm name>.safetensors` (or
-`.pth`), staged by `ctcbench stage-weights`, so a run behaves the same on an offline cluster node.
+Pretrained weights are never fetched implicitly: they come from a staged file (`network.weights_file`), written by
+`ctcbench stage-weights`, so a run behaves the same on an offline cluster node.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import timm
@@ -24,29 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-
-WEIGHT_SUFFIXES = (".safetensors", ".pth")
-
-
-def weights_file(weights_dir: Path | str, timm_name: str) -> Path:
-    """The staged weights of `timm_name`: the first existing of .safetensors / .pth, else the .safetensors path."""
-    weights_dir = Path(weights_dir)
-    for suffix in WEIGHT_SUFFIXES:
-        candidate = weights_dir / f"{timm_name}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return weights_dir / f"{timm_name}{WEIGHT_SUFFIXES[0]}"
-
-
-def require_weights(weights_dir: Path | str, timm_name: str) -> Path:
-    path = weights_file(weights_dir, timm_name)
-    if not path.is_file():
-        raise ConfigError(
-            f"{path}: pretrained weights missing; stage them with `ctcbench stage-weights --model {timm_name} "
-            f"--out {path}` where the network allows (or --from-file a downloaded checkpoint), "
-            "or set classify.pretrained: false"
-        )
-    return path
+from . import stems
 
 
 def _model_kwargs(timm_name: str, image_size: int, drop_path: float) -> dict:
@@ -70,21 +47,9 @@ def replace_stem(model: nn.Module, in_chans: int) -> nn.Conv2d:
     """Swap the first conv for a fresh one with `in_chans` inputs and otherwise the same geometry and class.
 
     The class matters: the TensorFlow-ported EfficientNets' stem is timm's `Conv2dSame`, whose "same" padding a plain
-    Conv2d with padding 0 would lose (64 x 64 features of a 128 px input would become 63 x 63). The new conv is a
-    copy of the old module with a new weight, initialised as a freshly built conv of that shape would be.
+    Conv2d with padding 0 would lose (64 x 64 features of a 128 px input would become 63 x 63).
     """
-    path = stem_path(model)
-    old = model.get_submodule(path)
-    if not isinstance(old, nn.Conv2d):
-        raise ConfigError(f"{path} of {type(model).__name__} is a {type(old).__name__}, not a Conv2d")
-    new = copy.deepcopy(old)
-    new.in_channels = in_chans
-    new.weight = nn.Parameter(torch.empty(old.out_channels, in_chans // old.groups, *old.kernel_size))
-    new.reset_parameters()
-    parent_path, _, name = path.rpartition(".")
-    parent = model.get_submodule(parent_path) if parent_path else model
-    setattr(parent, name, new)
-    return new
+    return stems.replace_stem(model, stem_path(model), in_chans, "fresh")
 
 
 def build_model(

@@ -17,6 +17,7 @@ from ..data.channels import check_setting
 from ..errors import ConfigError
 from ..protocol import Protocol, parse
 from ..spec_json import JsonSpec
+from .network import Network, choose_network
 from .schedule import Schedule
 
 
@@ -40,6 +41,7 @@ class ClassifierSpec(JsonSpec):
     pretrained: bool = False
     # Seed of the val halves its checkpoints are also chosen on (classifier_checkpoint: cross_fitted), else None
     val_halves_seed: int | None = None
+    torchvision_name: str | None = None  # the backbone's torchvision builder, if it has one
 
     def __post_init__(self) -> None:
         if isinstance(self.schedule, dict):
@@ -57,6 +59,11 @@ class ClassifierSpec(JsonSpec):
     @property
     def switches(self) -> Protocol:
         return parse(self.protocol)
+
+    @property
+    def network(self) -> Network:
+        """The network the run builds: the protocol's `classifier_networks` choice for this backbone."""
+        return choose_network(self.switches, self.timm_name, self.torchvision_name)
 
     @property
     def name(self) -> str:

@@ -178,6 +178,7 @@ def prepare_data(cfg: TrainConfig) -> RunData:
         protocol=run.protocol,
         drop_path=run.drop_path,
         norm=norm.to_dict(),
+        torchvision_name=run.torchvision_name,
     )
     # 2-class sets validate on the val crops of their classes (the original's val_noU).
     val_indices = np.flatnonzero(np.isin(val_cache.labels, [CLASSES.index(c) for c in classes]))
@@ -406,6 +407,7 @@ def write_run_record(
             "validation": state.history,
             "classes": list(spec.classes),
             "head_outputs": spec.num_outputs,
+            "network": spec.network.to_dict(),
             "in_chans": spec.in_chans,
             "normalisation": spec.norm,
             "parameters_backbone": count_parameters(model),

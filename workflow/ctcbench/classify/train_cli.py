@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec",
         required=True,
-        help="run spec as JSON: backbone, timm name, setting, training set, seed, protocol, schedule, image size, "
-        "drop path, pretrained (the workflow generates it from config.yaml; ctcbench.classify.spec)",
+        help="run spec as JSON: backbone, timm name, torchvision builder, setting, training set, seed, protocol, "
+        "schedule, image size, drop path, pretrained (the workflow generates it from config.yaml; "
+        "ctcbench.classify.spec)",
     )
     parser.add_argument(
         "--weights-dir", type=Path, default=Path("resources/weights"), help="staged weights (pretrained specs)"
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     # Imported here, not at the top: `--help` then never waits for torch.
-    from .models import require_weights
+    from .network import require_weights
     from .train import TrainConfig
 
     spec = ClassifierSpec.from_json(args.spec)
@@ -57,7 +58,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         val_cache=args.val_cache,
         trainset_file=args.trainset_file,
         out_dir=args.out_dir,
-        weights=require_weights(args.weights_dir, spec.timm_name) if spec.pretrained else None,
+        weights=require_weights(args.weights_dir, spec.network) if spec.pretrained else None,
         device=args.device,
         threads=args.threads,
         workers=args.workers,

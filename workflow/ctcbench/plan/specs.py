@@ -37,6 +37,7 @@ def classifier_spec(config: dict[str, Any], run: ClassifierRun) -> ClassifierSpe
         drop_path=entry.get("drop_path", 0.0),
         pretrained=classify["pretrained"],
         val_halves_seed=classify["threshold_split_seed"] if protocol.classifier_checkpoint == "cross_fitted" else None,
+        torchvision_name=entry.get("torchvision"),
     )
 
 

@@ -1,6 +1,9 @@
-"""The detectors' pretrained weight files the planned runs need, and how the workflow stages each (torch-free).
+"""The pretrained weight files the planned runs need, and how the workflow stages each (torch-free).
 
-A staged file is keyed by its entry of `detect.weights`; rule detect_weights copies or downloads it and checks it.
+Detectors: a staged file is keyed by its entry of `detect.weights`; rule detect_weights copies or downloads it and
+checks it. Classifiers: a backbone's file is that of the network its runs build under the protocol
+(`classify.network`: timm's `<timm name>.safetensors` or torchvision's `<builder>.pth`); rule stage_weights writes
+it (`ctcbench stage-weights`).
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from ..classify.network import Network, choose_network, weights_file
 from ..detect.spec import run_spec
+from ..protocol import of_config
 from .grid import plan
 
 
@@ -36,3 +41,25 @@ def weights_options(config: dict[str, Any], path: str) -> str:
         if entry.get(name):
             options.append(f"--{name} {shlex.quote(str(entry[name]))}")
     return " ".join(options)
+
+
+def backbone_network(config: dict[str, Any], backbone: str) -> Network:
+    """The network a backbone's classifier runs build under the config's protocol."""
+    entry = config["classify"]["backbones"][backbone]
+    return choose_network(of_config(config), entry["timm"], entry.get("torchvision"))
+
+
+def classifier_weights_inputs(config: dict[str, Any], backbone: str) -> list[str]:
+    """The staged file a backbone's classifier runs start from ([] with classify.pretrained: false)."""
+    if not config["classify"]["pretrained"]:
+        return []
+    return [str(weights_file(config["classify"]["weights_dir"], backbone_network(config, backbone)))]
+
+
+def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
+    """Staged file -> its network, for every file some planned classifier run needs."""
+    return {
+        path: backbone_network(config, backbone)
+        for backbone in sorted({run.backbone for run in plan(config).classifiers})
+        for path in classifier_weights_inputs(config, backbone)
+    }
