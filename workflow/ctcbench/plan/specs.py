@@ -36,6 +36,7 @@ def classifier_spec(config: dict[str, Any], run: ClassifierRun) -> ClassifierSpe
         image_size=classify["image_size"],
         drop_path=entry.get("drop_path", 0.0),
         pretrained=classify["pretrained"],
+        augment_on=classify["augment_on"],
     )
 
 
