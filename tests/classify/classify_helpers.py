@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.spec import ClassifierSpec
 from ctcbench.classify.train import TrainConfig
@@ -106,3 +108,9 @@ def tiny_config(crops: TinyCrops, out: Path, **overrides) -> TrainConfig:
     )
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """Two checkpoints hold bit-identical weights."""
+    sa, sb = (torch.load(path, map_location="cpu", weights_only=True)["state_dict"] for path in (a, b))
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

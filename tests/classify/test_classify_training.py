@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from classify_helpers import tiny_config, tiny_spec
+from classify_helpers import same_weights, tiny_config, tiny_spec
 
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.evaluate import evaluate_run
@@ -15,15 +15,6 @@ from ctcbench.classify.train import RESUME_DIR, train
 from ctcbench.cli import main
 from ctcbench.errors import ConfigError, DatasetError
 from ctcbench.run_record import KEYS
-
-
-def state_of(path):
-    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-
-
-def same_weights(a, b):
-    sa, sb = state_of(a), state_of(b)
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 class Crash(Exception):

@@ -297,8 +297,9 @@ def test_scoring_a_detectors_own_predictions_as_external_reproduces_its_metrics(
         read_predictions(tmp_path / "predictions.json"), layout, layout.read_split("test"), "Unioned", FAITHFUL
     )
     scored = tmp_path / "scored.json"
-    main(["score", "--name", "own", "--setting", "bf_fluo", "--predictions", str(tmp_path / "predictions.json"),
-          "--dataset", str(twin), "--image-list", str(test_list), "--protocol", "faithful", "--out", str(scored)])  # fmt: skip
+    own = str(tmp_path / "predictions.json")
+    main(["score", "--name", "own", "--setting", "bf_fluo", "--predictions", own, "--dataset", str(twin),
+          "--image-list", str(test_list), "--protocol", "faithful", "--out", str(scored)])  # fmt: skip
     external = json.loads(scored.read_text())
     for key in ("ap50", "best_f1", "precision_at_best_f1", "recall_at_best_f1", "n_ground_truth", "per_patient"):
         assert external[key] == built_in[key], key

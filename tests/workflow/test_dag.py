@@ -43,6 +43,25 @@ def test_command_line_values_win_over_the_preset_and_keep_their_types(tmp_path):
     assert counts["classify_train"] == 2 * job_counts(plan(tmp_path, "preset=demo").stdout)["classify_train"]
 
 
+def classify_train_commands(result):
+    assert result.returncode == 0, result.stderr[-2000:]
+    shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+    return [line for line in shells if "ctcbench classify-train" in line]
+
+
+def test_classifier_speed_options_reach_the_training_command(tmp_path):
+    """Off by default (the command and spec of before); on, the spec says where to augment and the command gets
+    the compute flags."""
+    default = classify_train_commands(plan(tmp_path / "default", "preset=demo", options=("-p",)))
+    assert default and not any(flag in c for c in default for flag in ("augment_on", "--compile", "--fused", "--jobs"))
+    options = "classify={augment_on: device, compile: true, fused_optimizer: true, resources: {jobs_per_gpu: 3}}"
+    fast = classify_train_commands(plan(tmp_path / "fast", "preset=demo", options, options=("-p",)))
+    assert len(fast) == len(default)
+    for command in fast:
+        assert '"augment_on":"device"' in command
+        assert "--compile --fused-optimizer --jobs-per-gpu 3 >" in command
+
+
 def test_a_broken_config_file_stops_with_its_file_and_line(tmp_path):
     """The working directory's config.yaml (Snakemake itself reads a --configfile, before the workflow can)."""
     broken = tmp_path / "config.yaml"

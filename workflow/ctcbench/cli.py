@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if command in GPU_COMMANDS:
-            device_slots.claim_for_job()  # before the command imports torch: it sees only its device
+            # Before the command imports torch: it sees only its device.
+            device_slots.claim_for_job(getattr(args, "jobs_per_gpu", 1))
         module.run(args)
     except CtcbenchError as exc:
         print(f"ctcbench {command}: error: {exc}", file=sys.stderr)

@@ -51,3 +51,25 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "CPU threads") -> None:
     parser.add_argument("--threads", type=int, default=1, metavar="N", help=help)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return value
+
+
+def add_jobs_per_gpu(parser: argparse.ArgumentParser) -> None:
+    """How many jobs of this command may share one GPU of a local pool (ctcbench.device_slots)."""
+    parser.add_argument(
+        "--jobs-per-gpu",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="with a local GPU pool, share a GPU with up to N-1 other jobs that also share (1: a GPU of its own)",
+    )

@@ -6,6 +6,11 @@ free slot with an exclusive `flock` and keeps it while it runs; the kernel relea
 when it crashes or is killed, so a slot is never lost. The job then sees only its device (`CUDA_VISIBLE_DEVICES`).
 The workflow turns the pool on for local runs (`CTCBENCH_GPU_SLOTS`, the folder); a cluster's scheduler assigns
 devices itself, so SLURM jobs never use it.
+
+Small jobs may share a device (`classify.resources.jobs_per_gpu`, `--jobs-per-gpu N`): a sharing job holds the
+device's lock file with a *shared* flock plus one of N share files `gpu<d>.share<k>.lock` exclusively, so up to N
+sharing jobs run on one device while a job of its own (N = 1) waits until none is left there, and sharing jobs wait
+while a job has it to itself. Devices are tried in order, so sharing jobs fill one device before the next.
 """
 
 from __future__ import annotations
@@ -47,31 +52,66 @@ def machine_devices(dev: Path = Path("/dev")) -> list[str]:
 @dataclass
 class Slot:
     device: str
-    handle: IO[str]  # the open, locked file: the claim lasts as long as it stays open
+    handles: list[IO[str]]  # the open, locked files: the claim lasts as long as they stay open
 
     def release(self) -> None:
-        self.handle.close()
+        for handle in reversed(self.handles):
+            handle.close()
 
 
-def claim(pool: Path, devices: list[str], wait_s: float = WAIT_S, timeout_s: float | None = None) -> Slot:
-    """The first free device of `devices`, locked for this process; waits while every one is taken."""
+def _locked(path: Path, mode: int) -> IO[str] | None:
+    """`path` opened and flock'ed with `mode` without waiting, or None when another process holds it."""
+    handle = open(path, "a+")  # noqa: SIM115 - held open on purpose: it is the claim
+    try:
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _sign(handle: IO[str]) -> None:
+    """Write this process's id into a file it holds alone (for whoever looks at the pool)."""
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+
+
+def _try_device(pool: Path, device: str, jobs_per_gpu: int) -> Slot | None:
+    """A claim on `device` if it has room now: all of it (jobs_per_gpu 1) or one of its jobs_per_gpu shares."""
+    exclusive = jobs_per_gpu == 1
+    whole = _locked(pool / f"gpu{device}.lock", fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    if whole is None:
+        return None
+    if exclusive:
+        _sign(whole)
+        return Slot(device, [whole])
+    for share in range(jobs_per_gpu):
+        handle = _locked(pool / f"gpu{device}.share{share}.lock", fcntl.LOCK_EX)
+        if handle is not None:
+            _sign(handle)
+            return Slot(device, [whole, handle])
+    whole.close()
+    return None
+
+
+def claim(
+    pool: Path, devices: list[str], wait_s: float = WAIT_S, timeout_s: float | None = None, jobs_per_gpu: int = 1
+) -> Slot:
+    """The first device of `devices` with room, claimed for this process (whole, or one of `jobs_per_gpu` shares);
+    waits while every one is full."""
     if not devices:
         raise ConfigError(f"{POOL_ENV}: no GPU to claim (no /dev/nvidiaN, or {VISIBLE} lists none)")
+    if jobs_per_gpu < 1:
+        raise ConfigError(f"jobs per GPU {jobs_per_gpu}: expected 1 or more (classify.resources.jobs_per_gpu)")
     pool.mkdir(parents=True, exist_ok=True)
     started, waiting = time.monotonic(), False
     while True:
         for device in devices:
-            handle = open(pool / f"gpu{device}.lock", "a+")  # noqa: SIM115 - held open on purpose: it is the claim
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
-            return Slot(device, handle)
+            slot = _try_device(pool, device, jobs_per_gpu)
+            if slot is not None:
+                return slot
         if timeout_s is not None and time.monotonic() - started > timeout_s:
             raise ConfigError(f"{pool}: every GPU ({', '.join(devices)}) stayed taken for {timeout_s:g} s")
         if not waiting:
@@ -83,13 +123,15 @@ def claim(pool: Path, devices: list[str], wait_s: float = WAIT_S, timeout_s: flo
 _held: list[Slot] = []  # this process's claim, kept open until it exits
 
 
-def claim_for_job() -> str | None:
-    """With the pool on, claim a device for this process and make it the only one it sees; else nothing."""
+def claim_for_job(jobs_per_gpu: int = 1) -> str | None:
+    """With the pool on, claim a device for this process (shared with up to jobs_per_gpu - 1 other sharing jobs)
+    and make it the only one it sees; else nothing."""
     pool = os.environ.get(POOL_ENV)
     if not pool:
         return None
-    slot = claim(Path(pool), machine_devices())
+    slot = claim(Path(pool), machine_devices(), jobs_per_gpu=jobs_per_gpu)
     _held.append(slot)
     os.environ[VISIBLE] = slot.device
-    log.info("GPU %s of the pool %s", slot.device, pool)
+    shared = f", shared by up to {jobs_per_gpu} jobs" if jobs_per_gpu > 1 else ""
+    log.info("GPU %s of the pool %s%s", slot.device, pool, shared)
     return slot.device

@@ -56,13 +56,14 @@ rule classify_train:
         out_dir=lambda wildcards, output: os.path.dirname(output.run),
         workers=CLASSIFY_RESOURCES["workers"],
         resume_every=CLASSIFY["resume_every"],
+        speed=classify_speed_options(),
     conda:
         ENV
     shell:
         "python -m ctcbench classify-train --spec {params.spec:q} --weights-dir {params.weights_dir:q}"
         " --train-cache {input.train} --val-cache {input.val} --trainset-file {input.trainset}"
         " --out-dir {params.out_dir} --threads {threads} --workers {params.workers}"
-        " --resume-every {params.resume_every} > {log} 2>&1"
+        " --resume-every {params.resume_every} {params.speed} > {log} 2>&1"
 
 
 rule classify_eval:

@@ -75,6 +75,19 @@ def classify_runtime(wildcards):
     return math.ceil(CLASSIFY_RESOURCES["runtime"] * iterations / base)
 
 
+def classify_speed_options():
+    """classify-train's speed flags from the config: none by default (classify.compile, fused_optimizer,
+    resources.jobs_per_gpu; augment_on changes the run, so it is in the spec)."""
+    flags = []
+    if CLASSIFY["compile"]:
+        flags.append("--compile")
+    if CLASSIFY["fused_optimizer"]:
+        flags.append("--fused-optimizer")
+    if CLASSIFY_RESOURCES["jobs_per_gpu"] > 1:
+        flags.append(f"--jobs-per-gpu {CLASSIFY_RESOURCES['jobs_per_gpu']}")
+    return " ".join(flags)
+
+
 def classify_pseudo_models(wildcards):
     """best.pt of the planned drop-U runs (every seed): they score the unknown cells."""
     return [

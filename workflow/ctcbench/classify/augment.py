@@ -36,6 +36,8 @@ import torch
 BLUR_LIMIT = (3, 7)
 BRIGHTNESS_LIMIT = 0.2
 ROTATE_LIMIT = 90.0
+# Probability of each step, in the order the apply flags are drawn (classify.device_augment draws the same).
+P_HFLIP, P_VFLIP, P_ROTATE, P_BLUR, P_BRIGHTNESS = 0.5, 0.5, 0.5, 0.1, 0.5
 
 
 @dataclass(frozen=True)
@@ -79,21 +81,25 @@ class AugmentParams:
     beta: float | None = None
 
 
+def odd_kernels(kernels):
+    """Blur kernels as albumentations 1.3 makes them of k drawn uniformly in [3, 7]: an even k becomes k + 1, so
+    P(3) = 1/5 and P(5) = P(7) = 2/5. Works on numpy arrays and torch tensors alike."""
+    return kernels + (1 - kernels % 2)
+
+
 def draw_params(rng: np.random.Generator, n: int) -> list[AugmentParams]:
     """The random choices of `n` crops, in the pipeline's order, drawn in a few vectorised calls."""
     apply = rng.random((n, 5))  # hflip, vflip, rotate, blur, brightness: each applied when below its p
     angles = rng.uniform(-ROTATE_LIMIT, ROTATE_LIMIT, n)
-    # albumentations 1.3 draws k in [3, 7] and bumps an even k to k + 1: P(3) = 1/5, P(5) = P(7) = 2/5.
-    kernels = rng.integers(BLUR_LIMIT[0], BLUR_LIMIT[1] + 1, n)
-    kernels = np.where(kernels % 2 == 1, kernels, (kernels + 1) % (BLUR_LIMIT[1] + 1))
+    kernels = odd_kernels(rng.integers(BLUR_LIMIT[0], BLUR_LIMIT[1] + 1, n))
     betas = rng.uniform(-BRIGHTNESS_LIMIT, BRIGHTNESS_LIMIT, n)
     return [
         AugmentParams(
-            hflip=bool(a[0] < 0.5),
-            vflip=bool(a[1] < 0.5),
-            angle=float(angle) if a[2] < 0.5 else None,
-            blur_kernel=int(kernel) if a[3] < 0.1 else None,
-            beta=float(beta) if a[4] < 0.5 else None,
+            hflip=bool(a[0] < P_HFLIP),
+            vflip=bool(a[1] < P_VFLIP),
+            angle=float(angle) if a[2] < P_ROTATE else None,
+            blur_kernel=int(kernel) if a[3] < P_BLUR else None,
+            beta=float(beta) if a[4] < P_BRIGHTNESS else None,
         )
         for a, angle, kernel, beta in zip(apply, angles, kernels, betas)
     ]

@@ -24,7 +24,7 @@ from ..data.crops import CropCache
 from ..data.layout import CLASSES
 from ..data.splits import CropRecord
 from ..errors import DatasetError
-from .augment import Normalisation, draw_params, eval_image, train_image
+from .augment import Normalisation, draw_params, eval_image, resize, train_image
 
 PREFETCH = 2  # batches each worker builds ahead
 HELD_BATCHES = 2  # worker-built training batches a consumer may hold at once (train_stream)
@@ -117,7 +117,11 @@ def batch_positions(rng: np.random.Generator, n: int, batch_size: int) -> np.nda
 
 
 class TrainBatches(Dataset):
-    """Item s is the whole augmented batch of training step s: (images B x C x S x S, labels B)."""
+    """Item s is the whole augmented batch of training step s: (images B x C x S x S, labels B).
+
+    With `augment` false (classify.augment_on: device) the crops of step s are only resized, in native units: the
+    training loop augments and normalises them on the device (`device_augment`). The crops are the same either way.
+    """
 
     def __init__(
         self,
@@ -129,10 +133,11 @@ class TrainBatches(Dataset):
         seed: int,
         brightness_mode: str,
         norm: Normalisation,
+        augment: bool = True,
     ) -> None:
         self.source, self.indices, self.labels = source, indices, labels
         self.batch_size, self.image_size, self.seed = batch_size, image_size, seed
-        self.brightness_mode, self.norm = brightness_mode, norm
+        self.brightness_mode, self.norm, self.augment = brightness_mode, norm, augment
 
     def __len__(self) -> int:  # steps are unbounded; the sampler decides which ones are drawn
         return 2**62
@@ -146,6 +151,10 @@ class TrainBatches(Dataset):
         """Resize step `step`'s crops straight into the rows of `out` (N x S x S x C); return its labels."""
         rng = step_rng(self.seed, step)
         positions = batch_positions(rng, len(self.indices), self.batch_size)
+        if not self.augment:
+            for row, p in enumerate(positions):
+                resize(self.source.crop(self.indices[p]), self.image_size, out[row])
+            return torch.from_numpy(self.labels[positions])
         for row, (p, params) in enumerate(zip(positions, draw_params(rng, len(positions)))):
             train_image(
                 self.source.crop(self.indices[p]), params, self.image_size, self.brightness_mode, self.norm, out[row]

@@ -1,14 +1,16 @@
-"""Where and how a run computes: device choice, seeding, mixed precision, RNG state for resuming."""
+"""Where and how a run computes: device choice, seeding, mixed precision, optimizer kernels, compilation, RNG state
+for resuming."""
 
 from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from torch.optim import Adam
 
 from ..errors import ConfigError
 
@@ -47,7 +49,28 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def rng_state() -> dict[str, Any]:
+def adam(params: Iterable[torch.nn.Parameter], lr: float, device: torch.device, fused: bool = False) -> Adam:
+    """The original's Adam (betas 0.9 / 0.999, eps 1e-8, no weight decay).
+
+    `fused` (classify.fused_optimizer) asks for torch's fused single-kernel Adam, on CUDA only: on CPU the
+    optimizer stays torch's default for-loop kernel, so CPU numbers do not depend on the option. (Without it,
+    torch already uses its multi-tensor `foreach` kernels on CUDA.)
+    """
+    options = {"fused": True} if fused and device.type == "cuda" else {}
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, **options)
+
+
+def compiled(model: torch.nn.Module, enabled: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What the training steps call: the model itself, or with `enabled` (classify.compile) `torch.compile` of it.
+
+    The compiled module shares the model's parameters; checkpoints and every evaluation keep using the model
+    itself, eagerly and in fp32, so scores do not depend on the option (and eval mode never triggers a recompile).
+    """
+    return torch.compile(model) if enabled else model
+
+
+def rng_state(augment: torch.Generator | None = None) -> dict[str, Any]:
+    """Every generator a training step draws from; `augment` is the device augmentation's (classify.device_augment)."""
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -55,15 +78,19 @@ def rng_state() -> dict[str, Any]:
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
+    if augment is not None:
+        state["augment"] = augment.get_state()
     return state
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any], augment: torch.Generator | None = None) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+    if augment is not None:
+        augment.set_state(state["augment"])
 
 
 @contextlib.contextmanager

@@ -5,7 +5,8 @@ holds everything that changes the run's numbers: its identity (backbone, setting
 protocol, the effective schedule, the network's shape, and the classes of its training set with the head they get
 (from the training-set registry, `plan.trainsets`; `plan.specs.classifier_spec` builds specs). Its digest guards
 resumption: a resume state written under another spec is refused. What does not change the numbers (files, device,
-threads, workers, how often the resume state is written) stays on the command line.
+threads, workers, how often the resume state is written) stays on the command line, and so do the speed options that
+change them only by float rounding on CUDA (--fast-cuda, --compile, --fused-optimizer), recorded in run.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from ..protocol import Protocol, parse
 from ..spec_json import JsonSpec
 from .network import Network, choose_network
 from .schedule import Schedule
+
+# Where training crops are augmented: in the loader's CPU workers (`augment`, the default) or on the training device
+# (`device_augment`). The two draw from different generators, so they give different runs.
+IN_LOADER, ON_DEVICE = "loader", "device"
+AUGMENT_ON = (IN_LOADER, ON_DEVICE)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class ClassifierSpec(JsonSpec):
     # Seed of the val halves its checkpoints are also chosen on (classifier_checkpoint: cross_fitted), else None
     val_halves_seed: int | None = None
     torchvision_name: str | None = None  # the backbone's torchvision builder, if it has one
+    augment_on: str = IN_LOADER
 
     def __post_init__(self) -> None:
         if isinstance(self.schedule, dict):
@@ -55,6 +62,8 @@ class ClassifierSpec(JsonSpec):
                 f"{self.name}: val_halves_seed={self.val_halves_seed} under classifier_checkpoint="
                 f"{self.switches.classifier_checkpoint}; a seed is given exactly when checkpoints are cross-fitted"
             )
+        if self.augment_on not in AUGMENT_ON:
+            raise ConfigError(f"{self.name}: augment_on {self.augment_on!r}: expected one of {', '.join(AUGMENT_ON)}")
 
     @property
     def switches(self) -> Protocol:
@@ -73,4 +82,8 @@ class ClassifierSpec(JsonSpec):
         data = asdict(self)
         data["schedule"] = self.schedule.to_dict()
         data["classes"] = list(self.classes)
+        if self.augment_on == IN_LOADER:
+            # Left out at its default, so that a loader run's spec, digest and rule parameters stay what they were
+            # before the field existed (finished runs are not retrained, resume states stay valid).
+            del data["augment_on"]
         return data

@@ -10,6 +10,10 @@ Not as the original: everything is seeded, batches are a pure function of (seed,
 precision is bf16 on CUDA, and `last.pt` (model, optimizer, step, RNG states, best so far) is written every
 `resume_every` steps so that a killed run restarts from it and ends with the same weights and metrics as an
 uninterrupted one (bitwise on CPU, and on CUDA unless --fast-cuda).
+
+Speed options, all off by default: the batch augmented on the device instead of in the loader (the spec's
+`augment_on`, `device_augment`), the fused Adam kernel on CUDA (--fused-optimizer) and `torch.compile` of the
+training forward (--compile; `runtime.compiled`).
 """
 
 from __future__ import annotations
@@ -39,10 +43,13 @@ from ..tables import write_csv
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
 from .data import CropSource, EvalChunks, TrainBatches, channel_statistics, make_loader, train_stream, trainset_indices
+from .device_augment import DeviceAugmentation
 from .models import count_parameters
 from .predict import EVAL_CHUNK, predict_loader, to_device
 from .runtime import (
+    adam,
     autocast,
+    compiled,
     configure,
     pick_device,
     rng_state,
@@ -51,7 +58,7 @@ from .runtime import (
 )
 from .schedule import Schedule
 from .selection import HALF_BEST, half_accuracies, image_halves, improves
-from .spec import ClassifierSpec
+from .spec import IN_LOADER, ON_DEVICE, ClassifierSpec
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +85,8 @@ class TrainConfig:
     workers: int = 0
     deterministic: bool = True
     resume_every: int = 1000
+    compile: bool = False  # torch.compile the training forward (runtime.compiled)
+    fused_optimizer: bool = False  # the fused Adam kernel on CUDA (runtime.adam); no effect on CPU
 
     def __post_init__(self) -> None:
         if self.spec.pretrained != (self.weights is not None):
@@ -201,12 +210,22 @@ def prepare_data(cfg: TrainConfig) -> RunData:
             run.seed,
             protocol.brightness_augmentation,
             norm,
+            augment=run.augment_on == IN_LOADER,
         ),
         val=EvalChunks(
             CropSource(val_cache, run.setting, protocol.hoechst_channels), val_indices, run.image_size, norm, EVAL_CHUNK
         ),
         val_labels=val_cache.labels[val_indices].astype(np.int64),
         val_halves=halves,
+    )
+
+
+def device_augmentation(cfg: TrainConfig, spec: ModelSpec, device: torch.device) -> DeviceAugmentation | None:
+    """The run's augmentation on the device (augment_on: device), normalising as the loader would; else None."""
+    if cfg.spec.augment_on != ON_DEVICE:
+        return None
+    return DeviceAugmentation(
+        device, cfg.spec.seed, cfg.protocol.brightness_augmentation, spec.normalisation, cfg.spec.image_size
     )
 
 
@@ -232,7 +251,10 @@ def train(
     model = spec.build(cfg.weights).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    optimizer = adam(model.parameters(), schedule.lr, device, fused=cfg.fused_optimizer)
+    forward = compiled(model, cfg.compile)
+    augmentation = device_augmentation(cfg, spec, device)
+    augment_rng = None if augmentation is None else augmentation.generator
     criterion = nn.CrossEntropyLoss(label_smoothing=schedule.label_smoothing)
 
     state = _Progress()
@@ -245,7 +267,7 @@ def train(
             raise ConfigError(f"{resume_path}: resume state of a different run spec; delete it to start over")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        set_rng_state(saved["rng"])
+        set_rng_state(saved["rng"], augment_rng)
         state = _Progress(**saved["progress"])
         log.info("resuming %s at step %d", out, state.next_step)
     else:
@@ -272,7 +294,7 @@ def train(
                 "spec_digest": cfg.spec.digest(),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "rng": rng_state(),
+                "rng": rng_state(augment_rng),
                 "sampler": {"seed": seed, "next_step": state.next_step},
                 "progress": state.__dict__,
             },
@@ -293,8 +315,11 @@ def train(
         lr = schedule.lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        images = to_device(images, device)
+        if augmentation is not None:
+            images = to_device(augmentation(images), device)
         with autocast(device):
-            logits = model(to_device(images, device))
+            logits = forward(images)
         loss = criterion(logits.float(), targets.to(device, non_blocking=True))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -422,6 +447,8 @@ def write_run_record(
             "workers": cfg.workers,
             "deterministic": cfg.deterministic,
             "resume_every": cfg.resume_every,
+            "compile": cfg.compile,
+            "fused_optimizer": cfg.fused_optimizer,
         },
     )
     atomic_write_json(out / RUN, record)

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cli_args import add_device, add_threads, add_workers
+from ..cli_args import add_device, add_jobs_per_gpu, add_threads, add_workers
 from .spec import ClassifierSpec
 
 if TYPE_CHECKING:
@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     compute.add_argument(
         "--fast-cuda", action="store_true", help="cudnn autotuning and TF32 on CUDA (faster, not bitwise repeatable)"
     )
+    compute.add_argument(
+        "--compile", action="store_true", help="torch.compile the training forward (evaluation stays eager)"
+    )
+    compute.add_argument(
+        "--fused-optimizer", action="store_true", help="the fused Adam kernel on CUDA (no effect on CPU)"
+    )
+    add_jobs_per_gpu(compute)
     compute.add_argument("--resume-every", type=int, default=1000, help="steps between resume states (last.pt)")
     compute.add_argument(
         "--max-steps-this-session", type=int, help="stop after this many steps, leaving last.pt to resume from"
@@ -64,6 +71,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         workers=args.workers,
         deterministic=not args.fast_cuda,
         resume_every=args.resume_every,
+        compile=args.compile,
+        fused_optimizer=args.fused_optimizer,
     )
 
 

@@ -38,6 +38,7 @@ def classifier_spec(config: dict[str, Any], run: ClassifierRun) -> ClassifierSpe
         pretrained=classify["pretrained"],
         val_halves_seed=classify["threshold_split_seed"] if protocol.classifier_checkpoint == "cross_fitted" else None,
         torchvision_name=entry.get("torchvision"),
+        augment_on=classify["augment_on"],
     )
 
 
