@@ -270,7 +270,8 @@ def probe_detector_standardise(protocol: Protocol, inputs: Inputs) -> str:
     from ctcbench.detect.configs import data_preprocessor
     from ctcbench.detect.spec import run_spec
 
-    return repr(data_preprocessor(run_spec(demo_config(protocol), "faster_rcnn", "bf", "all", 0)))
+    preprocessor = data_preprocessor(run_spec(demo_config(protocol), "faster_rcnn", "bf", "all", 0))
+    return repr((preprocessor["mean"], preprocessor["std"]))
 
 
 def probe_detector_stem(protocol: Protocol, inputs: Inputs) -> str:
@@ -293,6 +294,42 @@ def probe_box_shift(protocol: Protocol, inputs: Inputs) -> int:
     from ctcbench.detect.spec import run_spec
 
     return run_spec(demo_config(protocol), "fcos", "bf", "all", 0).box_shift
+
+
+def probe_detector_test_padding(protocol: Protocol, inputs: Inputs) -> str:
+    pytest.importorskip("mmdet")
+    import torch
+    from mmdet.registry import MODELS
+
+    from ctcbench.detect import registry
+    from ctcbench.detect.configs import data_preprocessor
+    from ctcbench.detect.spec import run_spec
+
+    registry.ensure_registered()
+    module = MODELS.build(data_preprocessor(run_spec(demo_config(protocol), "faster_rcnn", "bf", "all", 0)))
+    batch = module(dict(inputs=[torch.zeros(3, 100, 100)], data_samples=None), training=False)
+    return repr(tuple(batch["inputs"].shape))
+
+
+def probe_detector_schedule_scaling(protocol: Protocol, inputs: Inputs) -> str:
+    from ctcbench.detect.configs import param_schedulers
+    from ctcbench.detect.spec import run_spec
+
+    # The paper's schedule on the third patient's 91 training images.
+    config = load(ROOT / "config.yaml", {"protocol": protocol.name})
+    return repr(param_schedulers(run_spec(config, "faster_rcnn", "bf_hoechst", "patient-r08", 0), 91))
+
+
+def probe_detector_checkpoint(protocol: Protocol, inputs: Inputs) -> str:
+    from ctcbench.detect.configs import validation_hooks
+    from ctcbench.detect.spec import run_spec
+
+    spec = run_spec(demo_config(protocol), "faster_rcnn", "bf", "all", 0)
+    try:
+        hooks = validation_hooks(spec, inputs.run_root / "dataset", inputs.work / "val.txt", inputs.work)
+    except ConfigError:
+        return "refused"
+    return repr([(hook["type"], hook["nms_iou"], hook["interval"]) for hook in hooks])
 
 
 def probe_iou_plus_one(protocol: Protocol, inputs: Inputs) -> str:

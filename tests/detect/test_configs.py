@@ -104,7 +104,7 @@ def test_six_channel_preprocessor_normalises_per_channel(paper_config):
 
 def test_schedules_and_thresholds_of_the_paper(paper_config):
     faster = run_spec(paper_config, "faster_rcnn", "bf", "all", 0)
-    warmup, steps = param_schedulers(faster)
+    warmup, steps = param_schedulers(faster, 967)
     assert (warmup["type"], warmup["start_factor"], warmup["end"]) == ("LinearLR", 0.001, 1000)
     assert (steps["type"], steps["milestones"], steps["gamma"]) == ("MultiStepLR", [16, 24], 0.1)
     assert warmup["by_epoch"] is False and steps["by_epoch"] is True
@@ -144,9 +144,60 @@ def test_pretrained_backbone_is_frozen_and_random_one_is_not(paper_config, demo_
 def test_coco_dino_is_loaded_over_the_whole_model(paper_config, tmp_path):
     weights = tmp_path / "coco.pth"
     spec = run_spec(paper_config, "dino", "bf_fluo", "all", 0)
-    cfg = runner_config(spec, tmp_path, tmp_path / "train.txt", tmp_path / "work", weights=weights)
+    cfg = runner_config(spec, tmp_path, tmp_path / "train.txt", tmp_path / "work", 967, weights=weights)
     assert cfg.load_from == str(weights)
-    assert cfg.model.backbone.init_cfg is None and cfg.model.backbone.frozen_stages == 1
+    # No initialisation of the backbone's own: what COCO does not cover keeps PyTorch's default (test_stem.py).
+    assert cfg.model.backbone.init_cfg == [] and cfg.model.backbone.frozen_stages == 1
+
+
+def schedule(config, train_images, scaling):
+    config = copy.deepcopy(config)
+    config["protocol"] = f"faithful,detector_schedule_scaling={scaling}"
+    return param_schedulers(run_spec(config, "faster_rcnn", "bf_hoechst", "patient-r08", 0), train_images)
+
+
+@pytest.mark.parametrize(
+    "train_images, fixed, scaled",
+    [
+        (91, 1000, 96),  # the third patient: 23 iterations x 32 epochs = 736; 0.13 x 736 = 95.7
+        (493, 1000, 516),  # the first patient: 124 x 32 = 3,968
+        (967, 1000, 1000),  # the main run: 242 x 32 = 7,744; 0.13 x 7,744 = 1,006.7 keeps the configured 1000
+    ],
+)
+def test_a_short_run_warms_up_over_its_own_share_only_when_scaled(paper_config, train_images, fixed, scaled):
+    for scaling, warmup in (("fixed", fixed), ("scaled", scaled)):
+        linear, steps = schedule(paper_config, train_images, scaling)
+        assert (linear["type"], linear["end"], linear["by_epoch"]) == ("LinearLR", warmup, False)
+        # The drops are counted in epochs, so they sit at 1/2 and 3/4 of every run under both values.
+        assert (steps["milestones"], steps["end"], steps["by_epoch"]) == ([16, 24], 32, True)
+
+
+def test_no_warm_up_stays_none_when_scaled(paper_config):
+    config = copy.deepcopy(paper_config)
+    config["detect"]["warmup_iters"] = 0
+    (steps,) = schedule(config, 91, "scaled")
+    assert steps["type"] == "MultiStepLR"
+
+
+def preprocessed_shape(config, detector, padding, training, size=100):
+    """The batch a data preprocessor makes of one image of `size` x `size` pixels, 3 channels."""
+    config = copy.deepcopy(config)
+    config["protocol"] = f"faithful,detector_test_padding={padding}"
+    module = MODELS.build(data_preprocessor(run_spec(config, detector, "bf", "all", 0)))
+    image = torch.rand(3, size, size) * 255
+    return tuple(module(dict(inputs=[image], data_samples=None), training=training)["inputs"].shape)
+
+
+def test_faster_rcnn_pads_test_images_only_when_told_to_pad_as_in_training(paper_config):
+    """docs/protocol.md#faster-rcnn: the original padded training images to a multiple of 32, test images not."""
+    for padding in ("original", "as_train"):
+        assert preprocessed_shape(paper_config, "faster_rcnn", padding, training=True) == (1, 3, 128, 128)
+    assert preprocessed_shape(paper_config, "faster_rcnn", "original", training=False) == (1, 3, 100, 100)
+    assert preprocessed_shape(paper_config, "faster_rcnn", "as_train", training=False) == (1, 3, 128, 128)
+    # FCOS (3 channels) padded its test images to 32 as well, DINO padded nothing: the switch leaves them.
+    for padding in ("original", "as_train"):
+        assert preprocessed_shape(paper_config, "fcos", padding, training=False) == (1, 3, 128, 128)
+        assert preprocessed_shape(paper_config, "dino", padding, training=False) == (1, 3, 100, 100)
 
 
 def test_inflated_stem_keeps_the_response_to_replicated_channels():

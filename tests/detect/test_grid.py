@@ -57,6 +57,17 @@ def test_dry_run_lists_every_detector_training_job(tmp_path, preset, trainings):
     assert f"results/{preset}/detect/faster_rcnn/bf_hoechst/patient-r08/seed0/metrics.json" in done.stdout
 
 
+@pytest.mark.parametrize("checkpoint", ["final", "best_val"])
+def test_a_detector_reads_the_val_list_exactly_when_it_keeps_its_best_val_epoch(tmp_path, checkpoint):
+    protocol = f"protocol=faithful,detector_checkpoint={checkpoint}"
+    done = dry_run(tmp_path, "preset=demo", protocol, options=("--printshellcmds", "--until", "detect_train"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    commands = [line for line in done.stdout.splitlines() if "ctcbench detect-train" in line]
+    assert len(commands) == 12
+    with_val = [line for line in commands if "--val-list results/demo/splits/images/val.txt" in line]
+    assert len(with_val) == (12 if checkpoint == "best_val" else 0)
+
+
 def test_pretrained_weights_need_the_resnet50_shape(paper_config):
     config = {**paper_config, "detect": {**paper_config["detect"], "backbone_depth": 18}}
     with pytest.raises(ConfigError, match="ResNet-50"):

@@ -188,6 +188,60 @@ def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_co
         assert np.array_equal(entry.scores, before.images[image_id].scores)
 
 
+# Val scores of epochs 1, 2 and 3, in place of predicting the val images: epoch 1 is the best.
+SCRIPTED_SCORES = [0.9, 0.1, 0.2]
+# `ctcbench detect-train` with those scores.
+SCRIPTED_VAL_TRAIN = f"""
+import sys
+from ctcbench.cli import main
+from ctcbench.detect.best_val import CtcBestValHook
+CtcBestValHook.score = lambda self, model: {{"ap50": {SCRIPTED_SCORES}[len(self.history)], "best_f1": 0.0}}
+sys.exit(main())
+"""
+
+
+def scripted_score(self, model):
+    return {"ap50": SCRIPTED_SCORES[len(self.history)], "best_f1": 0.0}
+
+
+def test_a_killed_best_val_training_keeps_its_best_epoch_so_far(twin, demo_config, tmp_path, monkeypatch):
+    """Killed after its best epoch (the first) and run again, a run that keeps its best val epoch ends with the
+    model and val scores of an uninterrupted run: the scores so far and the best weights survive the kill."""
+    import torch
+
+    from ctcbench.detect.best_val import CtcBestValHook
+
+    layout = read_pointer(twin).layout
+    train_list = image_list(tmp_path / "train.txt", layout.read_split("train")[:4])
+    val_list = layout.split_file("val")
+    config = tiny_config(demo_config, epochs=3, milestones=[2], checkpoint_interval=1, batch_size=2)
+    config["protocol"] = "faithful,detector_checkpoint=best_val"
+    spec = run_spec(config, "faster_rcnn", "bf", "all", 0)
+    monkeypatch.setattr(CtcBestValHook, "score", scripted_score)
+    whole = tmp_path / "whole"
+    paths = TrainPaths(twin, train_list, whole / "model.pth", whole / "run.json", val_list=val_list)
+    reference = train(spec, paths)
+    assert reference["training"]["model_epoch"] == 1
+
+    driver = tmp_path / "scripted_train.py"
+    driver.write_text(SCRIPTED_VAL_TRAIN)
+    out = tmp_path / "killed"
+    command = [sys.executable, str(driver), "detect-train", "--dataset", str(twin), "--train-list", str(train_list),
+               "--val-list", str(val_list), "--spec", spec.to_json(), "--model", str(out / "model.pth"),
+               "--run-json", str(out / "run.json"), "--threads", "1"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    kill_after_first_checkpoint(command, env, out / "work")
+    assert not (out / "model.pth").exists(), "killed before the end"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((out / "run.json").read_text())
+    assert record["compute"]["attempts"][0]["resumed_from_epoch"] >= 1
+    assert record["training"]["val"] == reference["training"]["val"] and record["training"]["model_epoch"] == 1
+    resumed = torch.load(out / "model.pth", weights_only=True)["state_dict"]
+    expected = torch.load(whole / "model.pth", weights_only=True)["state_dict"]
+    assert all(torch.equal(resumed[key], expected[key]) for key in expected)
+
+
 def test_a_changed_config_starts_over_instead_of_resuming(twin, demo_config, tmp_path):
     from ctcbench.detect.train import prepare_work_dir
 
@@ -238,7 +292,12 @@ def test_corrected_six_channel_run_starts_from_an_inflated_pretrained_stem(twin,
     record = train(
         spec,
         TrainPaths(
-            dataset=twin, train_list=train_list, model=out / "model.pth", run_json=out / "run.json", weights=weights
+            dataset=twin,
+            train_list=train_list,
+            model=out / "model.pth",
+            run_json=out / "run.json",
+            weights=weights,
+            val_list=layout.split_file("val"),  # corrected keeps the best val epoch
         ),
     )
     training = record["training"]

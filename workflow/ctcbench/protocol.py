@@ -129,6 +129,24 @@ class Protocol:
     box_shift: int = _switch(
         18, (-1, 0), "added to the VOC box corners the detectors train on (the original's loader subtracted 1)"
     )
+    detector_test_padding: str = _switch(
+        12,
+        ("original", "as_train"),
+        "test-time padding of the detector input: original (Faster R-CNN pads to a multiple of 32 in training only) "
+        "or as_train (every detector pads its test images as its training images)",
+    )
+    detector_schedule_scaling: str = _switch(
+        4,
+        ("fixed", "scaled"),
+        "detector warm-up: fixed (detect.warmup_iters iterations in every run, however short) or scaled (at most "
+        "detect.warmup_fraction of the run's iterations, so the short per-patient runs leave it)",
+    )
+    detector_checkpoint: str = _switch(
+        22,
+        ("final", "best_val"),
+        "the detector a run keeps: the final epoch (final) or the epoch of the best image-level AP50 on the val "
+        "images, checked every detect.checkpoint_interval epochs (best_val)",
+    )
     iou_plus_one: bool = _switch(
         18,
         (True, False),
@@ -222,6 +240,9 @@ PRESETS: dict[str, Protocol] = {
         detector_standardise="original",
         detector_stem="random",
         box_shift=-1,
+        detector_test_padding="original",
+        detector_schedule_scaling="fixed",
+        detector_checkpoint="final",
         iou_plus_one=True,
         image_threshold="oracle",
         fusion_gate=0.1,
@@ -247,6 +268,9 @@ PRESETS: dict[str, Protocol] = {
         detector_standardise="imagenet",
         detector_stem="inflate",
         box_shift=0,
+        detector_test_padding="as_train",
+        detector_schedule_scaling="scaled",
+        detector_checkpoint="best_val",
         iou_plus_one=False,
         image_threshold="heldout",
         fusion_gate=None,

@@ -34,6 +34,7 @@ if DETECT_WEIGHTS:
 rule detect_train:
     """Train (or resume) one detector run through MMDetection (ctcbench detect-train)."""
     input:
+        **DETECT_TRAIN_VAL_INPUTS,
         dataset=DATASET,
         train_list=lambda wildcards: image_list(detect_run(wildcards).image_list),
         weights=lambda wildcards: detect_weights.weights_inputs(
@@ -59,11 +60,14 @@ rule detect_train:
         weights=lambda wildcards, input: (
             f"--weights {input.weights}" if input.weights else ""
         ),
+        val=lambda wildcards, input: (
+            f"--val-list {input.val_list}" if "val_list" in input.keys() else ""
+        ),
     conda:
         DETECT_ENV
     shell:
         "python -m ctcbench detect-train --dataset {input.dataset} --train-list {input.train_list}"
-        " --spec {params.spec:q} {params.weights} --threads {threads}"
+        " --spec {params.spec:q} {params.weights} {params.val} --threads {threads}"
         " --model {output.model} --run-json {output.run} --curves {output.curves} > {log} 2>&1"
 
 

@@ -40,6 +40,14 @@ DETECT_VAL_INPUTS = (
 )
 
 
+# With detector_checkpoint best_val a detector scores the val images during training and keeps its best epoch.
+DETECT_TRAIN_VAL_INPUTS = (
+    {"val_list": image_list("val")}
+    if PROTOCOL.detector_checkpoint == "best_val"
+    else {}
+)
+
+
 def detect_targets():
     """predictions.json, metrics.json and run.json of every planned detector run (the Snakefile's `all`)."""
     return [

@@ -7,7 +7,7 @@ optimiser, the data pipeline and the runtime are written here in full. Sizes (ba
 and head widths, DINO's queries and layers) come from the `detect:` section, so that the demo trains a tiny
 version of the same architecture on CPU.
 
-Two behaviours are switches of the protocol (ctcbench.protocol):
+These behaviours are switches of the protocol (ctcbench.protocol):
 
 * `detector_standardise` (docs/defects.md#defect-12) -- `original`: per-detector input standardisation as the
   original configs did (docs/protocol.md#intensity-handling: none for Faster R-CNN, DINO and 6-channel FCOS; caffe
@@ -18,6 +18,12 @@ Two behaviours are switches of the protocol (ctcbench.protocol):
   fit, is skipped and keeps its random initialisation (and `frozen_stages` then freezes it,
   docs/protocol.md#detector-first-conv); `inflate`: the pretrained conv1 is tiled over the new channels and rescaled
   (see `weights.inflate_stem`).
+* `detector_test_padding` (docs/defects.md#defect-12) -- `original`: test images padded as the original's test
+  pipeline did (Faster R-CNN pads its training images to a multiple of 32, its test images not at all); `as_train`:
+  test images padded as training images.
+* `detector_schedule_scaling` (docs/defects.md#defect-4) -- the warm-up of short runs (`schedule.warmup_iterations`).
+* `detector_checkpoint` (docs/defects.md#defect-22) -- `best_val` adds the hook that scores the val images and keeps
+  the best epoch (`best_val.CtcBestValHook`).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .model_parts import base_model
 from .recipes import CAFFE_MEAN, RECIPES
+from .schedule import warmup_iterations
 from .spec import RunSpec
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -36,6 +44,14 @@ CLASSES = ("R",)
 
 def _repeat(values: tuple[float, ...], channels: int) -> list[float]:
     return [values[i % 3] for i in range(channels)]
+
+
+def inference_pad_size_divisor(spec: RunSpec) -> int:
+    """The padding of test images: the original's own under `detector_test_padding: original`, else training's."""
+    recipe = RECIPES[spec.detector]
+    if spec.switches.detector_test_padding == "original" and recipe.original_test_pad_size_divisor is not None:
+        return recipe.original_test_pad_size_divisor(spec.in_channels)
+    return recipe.pad_size_divisor(spec.in_channels)
 
 
 def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
@@ -51,8 +67,14 @@ def data_preprocessor(spec: RunSpec) -> dict[str, Any]:
             mean, std = _repeat(IMAGENET_MEAN, channels), _repeat(IMAGENET_STD, channels)
     elif (original := recipe.original_standardisation(channels)) is not None:
         mean, std = original
-    pad = recipe.pad_size_divisor(channels)
-    return dict(type="CtcDetDataPreprocessor", mean=mean, std=std, bgr_to_rgb=False, pad_size_divisor=pad)
+    return dict(
+        type="CtcDetDataPreprocessor",
+        mean=mean,
+        std=std,
+        bgr_to_rgb=False,
+        pad_size_divisor=recipe.pad_size_divisor(channels),
+        test_pad_size_divisor=inference_pad_size_divisor(spec),
+    )
 
 
 def model_config(spec: RunSpec, weights: Path | None = None) -> dict[str, Any]:
@@ -130,19 +152,15 @@ def optim_wrapper(spec: RunSpec) -> dict[str, Any]:
     return wrapper
 
 
-def param_schedulers(spec: RunSpec) -> list[dict[str, Any]]:
-    """Linear warm-up over the first iterations from `warmup_ratio`, then x0.1 at each milestone epoch."""
+def param_schedulers(spec: RunSpec, train_images: int) -> list[dict[str, Any]]:
+    """Linear warm-up over the first iterations from `warmup_ratio` (how many: `schedule.warmup_iterations`), then
+    x0.1 at each milestone epoch."""
     detect = spec.detect
     schedulers = []
-    if detect["warmup_iters"] > 0:
+    warmup = warmup_iterations(spec, train_images)
+    if warmup > 0:
         schedulers.append(
-            dict(
-                type="LinearLR",
-                start_factor=detect["warmup_ratio"],
-                by_epoch=False,
-                begin=0,
-                end=detect["warmup_iters"],
-            )
+            dict(type="LinearLR", start_factor=detect["warmup_ratio"], by_epoch=False, begin=0, end=warmup)
         )
     schedulers.append(
         dict(
@@ -157,17 +175,53 @@ def param_schedulers(spec: RunSpec) -> list[dict[str, Any]]:
     return schedulers
 
 
+def validation_hooks(
+    spec: RunSpec, dataset_root: Path | str, val_list: Path | str | None, work_dir: Path | str
+) -> list[dict[str, Any]]:
+    """The hook that scores the val images and keeps the best epoch, when the protocol keeps it (`best_val`)."""
+    if not spec.validates:
+        if val_list is not None:
+            raise ConfigError(
+                f"detector run {spec.name}: its protocol keeps the final epoch (detector_checkpoint: final) and scores "
+                "no val images; drop --val-list"
+            )
+        return []
+    if val_list is None:
+        raise ConfigError(
+            f"detector run {spec.name}: detector_checkpoint best_val scores the val images; pass their list "
+            "(detect-train --val-list)"
+        )
+    detect = spec.detect
+    val_data = dataset_config(
+        spec, dataset_root, val_list, "val", inference_pipeline(spec, dataset_root), annotations=False
+    )
+    return [
+        dict(
+            type="CtcBestValHook",
+            dataset=val_data,
+            protocol=spec.protocol,
+            nms_iou=spec.val_nms_iou,
+            interval=detect["checkpoint_interval"],
+            batch_size=detect["batch_size"],
+            work_dir=str(work_dir),
+        )
+    ]
+
+
 def runner_config(
     spec: RunSpec,
     dataset_root: Path | str,
     train_list: Path | str,
     work_dir: Path | str,
+    train_images: int,
     weights: Path | None = None,
     load_from: Path | str | None = None,
     resume: bool = False,
+    val_list: Path | str | None = None,
 ):
-    """The complete mmengine config of a training run (no validation loop: the final epoch is used,
-    docs/protocol.md#detector-common)."""
+    """The complete mmengine config of a training run of `train_images` images. mmengine runs no validation loop
+    (the original validated for monitoring only); under `detector_checkpoint: best_val` a hook of ours scores the
+    val images (`val_list`) as the test evaluation does (docs/protocol.md#detector-common)."""
     from mmengine.config import Config
 
     detect = spec.detect
@@ -188,7 +242,7 @@ def runner_config(
             ),
             train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=detect["epochs"]),
             optim_wrapper=optim_wrapper(spec),
-            param_scheduler=param_schedulers(spec),
+            param_scheduler=param_schedulers(spec, train_images),
             default_hooks=dict(
                 timer=dict(type="IterTimerHook"),
                 logger=dict(type="LoggerHook", interval=detect["log_interval"]),
@@ -200,8 +254,13 @@ def runner_config(
                 ),
                 sampler_seed=dict(type="DistSamplerSeedHook"),
             ),
-            # detect/curves.py: the loss of every iteration; detect/resume.py: generator states in the checkpoints
-            custom_hooks=[dict(type="CtcCurvesHook"), dict(type="CtcRngStateHook")],
+            # detect/curves.py: the loss of every iteration; detect/resume.py: generator states in the checkpoints;
+            # detect/best_val.py: the best val epoch
+            custom_hooks=[
+                dict(type="CtcCurvesHook"),
+                dict(type="CtcRngStateHook"),
+                *validation_hooks(spec, dataset_root, val_list, work_dir),
+            ],
             env_cfg=dict(
                 cudnn_benchmark=False,
                 mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),

@@ -186,9 +186,18 @@ def val_threshold(
         raise ConfigError(
             f"--protocol {protocol.name}: a threshold chosen on val needs image_threshold: heldout; drop the val inputs"
         )
-    record = score_images(detections, ground_truth(layout, "val", val_ids), protocol)
-    threshold = record["score_at_best_f1"]
-    return (math.inf if threshold is None else threshold), {k: record[k] for k in VAL_SUMMARY_KEYS}
+    summary = val_summary(detections, ground_truth(layout, "val", val_ids), protocol)
+    threshold = summary["score_at_best_f1"]
+    return (math.inf if threshold is None else threshold), summary
+
+
+def val_summary(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]], truth: Mapping[str, np.ndarray], protocol: Protocol
+) -> dict[str, Any]:
+    """AP50, best F1 and counts of `prepare`d detections on the val images, scored as the test images are (the
+    held-out threshold and the best_val checkpoint are chosen on it)."""
+    record = score_images(detections, truth, protocol)
+    return {k: record[k] for k in VAL_SUMMARY_KEYS}
 
 
 ORACLE_CHOICE = "oracle: best F1 on the test curve itself (as the original)"

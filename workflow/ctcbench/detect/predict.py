@@ -51,6 +51,34 @@ def load_model(path: Path | str, device: str):
     return model, RunSpec.from_json(payload["meta"]["spec"])
 
 
+def detect_images(model, data, batch_size: int = 1, label: str = "predict") -> dict[str, ImageDetections]:
+    """Detections of every image of an mmdet dataset built with `inference_pipeline`, keyed by image id, boxes in
+    descending score order and original pixels (training's val evaluation scores the same output)."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    images: dict[str, ImageDetections] = {}
+    indices = list(range(len(data)))
+    with torch.no_grad(), tqdm(total=len(indices), desc=label, unit="image") as bar:
+        for start in range(0, len(indices), batch_size):
+            batch = pseudo_collate([data[i] for i in indices[start : start + batch_size]])
+            for sample in model.test_step(batch):
+                image_id = sample.metainfo["img_id"]
+                if image_id in images:
+                    raise DatasetError(f"{data.ann_file}: image id {image_id} listed twice; fix the list")
+                instances = sample.pred_instances
+                order = torch.argsort(instances.scores, descending=True, stable=True)
+                height, width = sample.metainfo["ori_shape"]
+                images[image_id] = ImageDetections(
+                    width=int(width),
+                    height=int(height),
+                    boxes=instances.bboxes[order].cpu().numpy().astype(np.float64),
+                    scores=instances.scores[order].cpu().numpy().astype(np.float64),
+                )
+            bar.update(len(batch["inputs"]))
+    return images
+
+
 def predict(
     model_path: Path | str,
     dataset: Path | str,
@@ -63,7 +91,6 @@ def predict(
     import torch
     from mmdet.registry import DATASETS
     from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
 
     torch.set_num_threads(threads)
     if device in (None, "auto"):
@@ -73,25 +100,7 @@ def predict(
     pipeline = inference_pipeline(spec, root)
     data = DATASETS.build(Config(dataset_config(spec, root, image_list, "test", pipeline, annotations=False)))
     started = time.time()
-    images: dict[str, ImageDetections] = {}
-    indices = list(range(len(data)))
-    with torch.no_grad(), tqdm(total=len(indices), desc=f"predict {spec.name}", unit="image") as bar:
-        for start in range(0, len(indices), batch_size):
-            batch = pseudo_collate([data[i] for i in indices[start : start + batch_size]])
-            for sample in model.test_step(batch):
-                image_id = sample.metainfo["img_id"]
-                if image_id in images:
-                    raise DatasetError(f"{image_list}: image id {image_id} listed twice; fix the list")
-                instances = sample.pred_instances
-                order = torch.argsort(instances.scores, descending=True, stable=True)
-                height, width = sample.metainfo["ori_shape"]
-                images[image_id] = ImageDetections(
-                    width=int(width),
-                    height=int(height),
-                    boxes=instances.bboxes[order].cpu().numpy().astype(np.float64),
-                    scores=instances.scores[order].cpu().numpy().astype(np.float64),
-                )
-            bar.update(len(batch["inputs"]))
+    images = detect_images(model, data, batch_size, f"predict {spec.name}")
     meta: dict[str, Any] = {
         "run": spec.name,
         "detector": spec.detector,

@@ -135,14 +135,24 @@ class LoadCtcImage(BaseTransform):
 
 @MODELS.register_module()
 class CtcDetDataPreprocessor(DetDataPreprocessor):
-    """mmdet's DetDataPreprocessor with a mean/std of any length.
+    """mmdet's DetDataPreprocessor with a mean/std of any length and a padding of its own for test images.
 
     mmengine accepts only 1 or 3 values, but the 4- and 6-channel settings need one per channel; the
-    normalisation itself, `(x - mean) / std` per channel before padding, is mmengine's own.
+    normalisation itself, `(x - mean) / std` per channel before padding, is mmengine's own. `test_pad_size_divisor`
+    (default: `pad_size_divisor`) pads the batches of inference: the original Faster R-CNN padded its training
+    images only (docs/protocol.md#faster-rcnn).
     """
 
-    def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        test_pad_size_divisor: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(mean=None, std=None, **kwargs)
+        self.train_pad_size_divisor = self.pad_size_divisor
+        self.test_pad_size_divisor = self.pad_size_divisor if test_pad_size_divisor is None else test_pad_size_divisor
         if (mean is None) != (std is None):
             raise ValueError("CtcDetDataPreprocessor needs both mean and std, or neither")
         if mean is not None:
@@ -151,6 +161,11 @@ class CtcDetDataPreprocessor(DetDataPreprocessor):
             self._enable_normalize = True
             self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(-1, 1, 1), False)
             self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(-1, 1, 1), False)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        # mmengine's padding and mmdet's pad shapes both read `pad_size_divisor`.
+        self.pad_size_divisor = self.train_pad_size_divisor if training else self.test_pad_size_divisor
+        return super().forward(data, training)
 
 
 def ensure_registered() -> None:
@@ -161,6 +176,6 @@ def ensure_registered() -> None:
     """
     from mmdet.utils import register_all_modules
 
-    from . import curves, resume  # noqa: F401  (register the hooks the configs name)
+    from . import best_val, curves, resume  # noqa: F401  (register the hooks the configs name)
 
     register_all_modules(init_default_scope=True)

@@ -31,6 +31,9 @@ class RunSpec(JsonSpec):
     protocol: str  # the protocol's name (ctcbench.protocol)
     test_annotator: str
     detect: dict[str, Any] = field(default_factory=dict)
+    # pipeline.nms_iou, with which the val images choose the kept epoch (detector_checkpoint: best_val); None
+    # otherwise, so that the evaluation's NMS does not retrain runs that keep their final epoch
+    val_nms_iou: float | None = None
 
     def __post_init__(self) -> None:
         recipe(self.detector)  # an unknown name is a one-line error naming the registered ones
@@ -41,6 +44,8 @@ class RunSpec(JsonSpec):
                 f"detect.backbone_depth/backbone_width = {shape[0]}/{shape[1]} with detect.pretrained: true; "
                 "the staged weights are ResNet-50: use 50/64 or set detect.pretrained: false"
             )
+        if self.validates and self.val_nms_iou is None:
+            raise ConfigError(f"detector run spec {self.name}: detector_checkpoint best_val needs val_nms_iou")
 
     @property
     def switches(self) -> Protocol:
@@ -61,6 +66,11 @@ class RunSpec(JsonSpec):
         return self.switches.box_shift
 
     @property
+    def validates(self) -> bool:
+        """Whether the run scores the val images during training to keep its best epoch (docs/defects.md#defect-22)."""
+        return self.switches.detector_checkpoint == "best_val"
+
+    @property
     def weights_key(self) -> str | None:
         """Key of detect.weights this run initialises from, or None for random initialisation."""
         if not self.detect["pretrained"]:
@@ -79,12 +89,14 @@ def run_spec(config: dict[str, Any], detector: str, setting: str, trainset: str,
     for other in DETECTORS:
         if other != detector:
             detect.pop(other, None)
+    protocol = of_config(config)
     return RunSpec(
         detector=detector,
         setting=setting,
         trainset=trainset,
         seed=int(seed),
-        protocol=of_config(config).name,
+        protocol=protocol.name,
         test_annotator=config["dataset"]["test_annotator"],
         detect=detect,
+        val_nms_iou=config["pipeline"]["nms_iou"] if protocol.detector_checkpoint == "best_val" else None,
     )

@@ -5,6 +5,9 @@ and started again (Snakemake deletes only the declared outputs), training contin
 The run spec is stored beside the checkpoints; a work folder left by a different spec (the config changed) is
 discarded instead of resumed, so a checkpoint never continues under settings it was not trained with. After the
 final model is written, the resumable checkpoints are removed (they carry optimizer state and are large).
+
+The model written is the final epoch's, or under the protocol's `detector_checkpoint: best_val` the epoch with the
+best AP50 on the val images (`best_val`); run.json records which and the val scores.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
 from ..run_record import run_record
-from .configs import runner_config
+from .configs import inference_pad_size_divisor, runner_config
+from .schedule import warmup_iterations
 from .spec import RunSpec
 from .weights import adapt_stem, trusted_torch_load
 
@@ -46,6 +50,7 @@ class TrainPaths:
     run_json: Path
     weights: Path | None = None
     curves: Path | None = None  # the loss of every iteration; default curves.csv beside the model
+    val_list: Path | None = None  # the val images, scored to keep the best epoch (detector_checkpoint: best_val)
 
     @property
     def curves_csv(self) -> Path:
@@ -144,9 +149,8 @@ def pretrained_file(spec: RunSpec, paths: TrainPaths) -> tuple[Path | None, dict
     return paths.weights, record
 
 
-def save_model(path: Path, model, spec: RunSpec, model_config: dict[str, Any], epoch: int) -> None:
+def save_model(path: Path, state: dict[str, Any], spec: RunSpec, model_config: dict[str, Any], epoch: int) -> None:
     """Weights only, with the generated model config, so that inference rebuilds exactly this model."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {
         "format": MODEL_FORMAT,
         "state_dict": state,
@@ -166,6 +170,24 @@ def _cleanup(work_dir: Path) -> None:
         path.unlink()
 
 
+def kept_model(runner, model) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
+    """The weights the run keeps, their epoch and the val record: the final epoch's, or the best val epoch's."""
+    from . import best_val
+
+    hook = best_val.chosen(runner)
+    if hook is None:
+        return best_val.cpu_state(model), runner.epoch, None
+    record = {
+        "metric": "ap50",
+        "nms_iou": hook.nms_iou,
+        "images": len(hook.image_ids),
+        "interval": hook.interval,
+        "best_epoch": hook.best_epoch,
+        "history": hook.history,
+    }
+    return best_val.best_weights(hook), hook.best_epoch, record
+
+
 def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     """Train (or resume) the run and write its model and run record; returns the record."""
     import torch
@@ -182,25 +204,27 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     prepare_work_dir(work_dir, spec)
     weights, weights_record = pretrained_file(spec, paths)
     resume_from = latest_checkpoint(work_dir)
+    train_images = len(read_image_list(paths.train_list))
     cfg = runner_config(
         spec,
         pointer.root,
         paths.train_list,
         work_dir,
+        train_images,
         weights=weights,
         load_from=resume_from,
         resume=resume_from is not None,
+        val_list=paths.val_list,
     )
     cfg.dump(str(work_dir / "config.py"))
     if resume_from is not None:
         log.info("resuming %s from %s", spec.name, resume_from)
-    train_images = len(read_image_list(paths.train_list))
     log.info("training %s on %d images for %d epochs", spec.name, train_images, spec.detect["epochs"])
     runner = Runner.from_cfg(cfg)
     with trusted_torch_load(), full_disk_reported(work_dir):
         model = runner.train()
-    model = getattr(model, "module", model)
-    save_model(paths.model, model, spec, cfg.model.to_dict(), runner.epoch)
+    state, kept_epoch, val_record = kept_model(runner, getattr(model, "module", model))
+    save_model(paths.model, state, spec, cfg.model.to_dict(), kept_epoch)
     write_curves(paths.curves_csv, recorded_rows(runner))
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -233,6 +257,11 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
                 "images": train_images,
             },
             "weights": weights_record,
+            "val_list": (
+                {"path": str(paths.val_list), "sha256": provenance.file_sha256(paths.val_list)}
+                if val_record is not None
+                else None
+            ),
         },
         outputs={"model": {"path": str(paths.model), "sha256": provenance.file_sha256(paths.model)}},
         training={
@@ -243,6 +272,12 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
             "standardise": spec.switches.detector_standardise,
             "stem": spec.switches.detector_stem,
             "box_shift": spec.box_shift,
+            "warmup_iters": warmup_iterations(spec, train_images),
+            "schedule_scaling": spec.switches.detector_schedule_scaling,
+            "test_pad_size_divisor": inference_pad_size_divisor(spec),
+            "checkpoint": spec.switches.detector_checkpoint,
+            "model_epoch": kept_epoch,
+            "val": val_record,
         },
         device=device,
         compute={
@@ -254,5 +289,5 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
     )
     atomic_write_json(paths.run_json, record)
     _cleanup(work_dir)
-    log.info("wrote %s (%s epochs, %.0f s)", paths.model, runner.epoch, wall)
+    log.info("wrote %s (epoch %s of %s, %.0f s)", paths.model, kept_epoch, runner.epoch, wall)
     return record

@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", type=Path, default=None, help="staged pretrained weights (when the spec needs them)"
     )
+    parser.add_argument(
+        "--val-list",
+        type=Path,
+        default=None,
+        help="val image ids, scored to keep the best epoch (when the spec's protocol has detector_checkpoint best_val)",
+    )
     parser.add_argument("--model", type=Path, required=True, help="output: trained weights and model config")
     parser.add_argument("--run-json", type=Path, required=True, help="output: run record (provenance)")
     parser.add_argument(
@@ -36,5 +42,6 @@ def run(args: argparse.Namespace) -> None:
         run_json=args.run_json,
         curves=args.curves,
         weights=args.weights,
+        val_list=args.val_list,
     )
     train(spec, paths, threads=args.threads)

@@ -2,8 +2,8 @@
 
 A recipe says what the original used for that detector: the mmdet config it derives from, its backbone's style and
 ImageNet weights, how its `model` dict is built from a run spec, its optimiser, its input standardisation and
-padding in the original, and which weights it starts from. Adding a detector is one new module here (plus its
-`detect.<name>:` config block); the schema's detector names are tested against `RECIPES`.
+padding (of training and test images) in the original, and which weights it starts from. Adding a detector is one
+new module here (plus its `detect.<name>:` config block); the schema's detector names are tested against `RECIPES`.
 
 Importing this package imports neither torch nor mmdet: the plan reads titles, names and weights keys.
 """
@@ -37,7 +37,9 @@ class DetectorRecipe:
     optimizer: Callable[[RunSpec], dict[str, Any]]  # `optimizer` (and `paramwise_cfg`) of its OptimWrapper
     # (mean, std) the original standardised its input with, by channel count; None: no standardisation
     original_standardisation: Callable[[int], tuple[list[float], list[float]] | None]
-    pad_size_divisor: Callable[[int], int]  # by channel count, as the original's pipeline padded
+    pad_size_divisor: Callable[[int], int]  # by channel count, as the original padded its training images
+    # by channel count, as the original padded its test images when that differs from training (Faster R-CNN)
+    original_test_pad_size_divisor: Callable[[int], int] | None = None
     # key of detect.weights it starts from, given its `detect.<name>` block; default: its ImageNet backbone
     pretrained_weights: Callable[[dict[str, Any]], str] | None = None
     whole_model_weights: str | None = None  # a weights key loaded over the whole model by the runner (load_from)

@@ -30,9 +30,16 @@ def dino_model(
     m["num_queries"] = cfg["num_queries"]
     m["backbone"] = resnet_backbone(spec, m["backbone"], backbone_weights)
     if weights is not None:
-        # The COCO checkpoint covers the backbone too: keep its frozen stem/BN recipe.
+        # The COCO checkpoint covers the backbone too: keep its frozen stem/BN recipe. No initialisation of its own
+        # either (an empty init_cfg; None would make mmdet's ResNet re-draw every conv, Kaiming normal fan-out): the
+        # original initialised it from ImageNet weights before loading COCO, so a conv1 that fits neither checkpoint
+        # (4 or 6 channels, detector_stem random) keeps PyTorch's default initialisation, as in the original
+        # (docs/protocol.md#detector-first-conv).
         m["backbone"].update(
-            frozen_stages=spec.detect["frozen_stages"], norm_eval=True, norm_cfg=dict(type="BN", requires_grad=False)
+            frozen_stages=spec.detect["frozen_stages"],
+            norm_eval=True,
+            norm_cfg=dict(type="BN", requires_grad=False),
+            init_cfg=[],
         )
     m["neck"].update(in_channels=stage_channels(spec)[1:], out_channels=embed)
     m["encoder"]["num_layers"] = cfg["encoder_layers"]

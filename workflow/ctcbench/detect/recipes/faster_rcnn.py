@@ -40,5 +40,6 @@ RECIPE = DetectorRecipe(
     build=faster_rcnn_model,
     optimizer=sgd,
     original_standardisation=lambda channels: None,  # none: its data_preprocessor was dropped (defect 12)
-    pad_size_divisor=lambda channels: 32,  # its train pipeline pads to 32
+    pad_size_divisor=lambda channels: 32,  # its train pipeline pads to 32 ...
+    original_test_pad_size_divisor=lambda channels: 1,  # ... and its test pipeline does not pad
 )
