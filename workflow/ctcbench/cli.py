@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.data.audit_dataset_cli",
         "check the facts only the staged data can settle (docs/dataset.md)",
     ),
+    "human-agreement": (
+        "ctcbench.data.human_agreement_cli",
+        "how far the two experts' test annotations agree (precision, recall, F1)",
+    ),
     "image-splits": (
         "ctcbench.data.image_splits_cli",
         "write the image lists: train, val, test and per-patient training lists",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.agreement import FORMAT as AGREEMENT_FORMAT
 from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
@@ -25,6 +26,7 @@ from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
 CELL, DETECTION, PIPELINE = "cell", "detection", "pipeline"
+HUMAN = "human"  # one annotator's test boxes scored against another's (data/agreement.py): the human ceiling
 EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
@@ -180,6 +182,21 @@ def external_results(record: dict[str, Any], source: str) -> list[Result]:
     return _image_results(record, identity, source)
 
 
+HUMAN_METRICS = ("f1", "precision", "recall")  # no AP: a human's boxes have no score to rank them by
+
+
+def human_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of the annotator agreement: stage `human`, the scored annotator as the detector, the other as the
+    annotator (the ground truth), overall and per patient; no setting (annotations do not depend on one)."""
+    rows = []
+    for pair in record["pairs"]:
+        identity = _identity(HUMAN, "", pair["annotator"], "", MAIN_TRAINSET, 0, annotator=pair["reference"])
+        common = {**identity, "protocol": record.get("protocol", ""), "source": source}
+        for subset, values in {ALL: pair, **pair.get("per_patient", {})}.items():
+            rows += [Result(**common, subset=subset, metric=m, value=values.get(m)) for m in HUMAN_METRICS]
+    return rows
+
+
 def results_of(path: Path | str) -> list[Result]:
     """The rows of one metrics.json, whichever stage wrote it."""
     record = read_json_input(
@@ -188,6 +205,8 @@ def results_of(path: Path | str) -> list[Result]:
     source = str(path)
     if "external_method" in record:
         return external_results(record, source)
+    if record.get("format") == AGREEMENT_FORMAT:
+        return human_results(record, source)
     if "omega" in record:
         return pipeline_results(record, source)
     if isinstance(record.get("run"), dict):
@@ -258,6 +277,7 @@ __all__ = [
     "COLUMNS",
     "DETECTION",
     "EXTERNAL",
+    "HUMAN",
     "PIPELINE",
     "Result",
     "Results",
