@@ -90,6 +90,7 @@ wildcard_constraints:
 
 IMAGE_LISTS = f"{RESULTS}/splits/images"
 TRAINSETS = f"{RESULTS}/splits/trainsets"
+HUMAN_AGREEMENT = f"{RESULTS}/data/human_agreement.json"
 
 
 def image_list(stem):
@@ -149,6 +150,8 @@ def table_metrics(wildcards):
         paths += external_metrics("cell_scores")
     if records.EXTERNAL in spec.reads:
         paths += external_metrics("detections")
+    if records.HUMAN in spec.reads:
+        paths.append(HUMAN_AGREEMENT)
     return paths
 
 

@@ -140,6 +140,25 @@ rule crop_cache:
         " --source {wildcards.source} --test-annotator {params.annotator} --threads {threads} --out {output} > {log} 2>&1"
 
 
+rule human_agreement:
+    """How far the two experts' test annotations agree, the human ceiling (ctcbench human-agreement)."""
+    input:
+        dataset=DATASET,
+        validated=f"{RESULTS}/data/validation.json",
+        test_list=image_list("test"),
+    output:
+        HUMAN_AGREEMENT,
+    log:
+        f"{LOGS}/data/human_agreement.log",
+    params:
+        protocol=PROTOCOL.name,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench human-agreement --dataset {input.dataset} --image-list {input.test_list}"
+        " --protocol {params.protocol:q} --out {output} > {log} 2>&1"
+
+
 rule trainsets:
     """The crop-level training sets: main, per patient, fractions, unknown-cell variants (ctcbench trainsets)."""
     input:

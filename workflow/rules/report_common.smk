@@ -108,9 +108,10 @@ def report_tables():
 
 def results_metrics():
     """metrics.json of every planned run and evaluation: the rows of results.csv."""
-    return (
+    runs = (
         classify_metrics() + detect_metrics() + pipeline_metrics() + external_metrics()
     )
+    return runs + [HUMAN_AGREEMENT]
 
 
 def report_run_records():

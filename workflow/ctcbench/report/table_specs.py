@@ -15,7 +15,7 @@ from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..plan.runs import omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES
-from .results import ALL, CELL, DETECTION, EXTERNAL, PIPELINE, Results
+from .results import ALL, CELL, DETECTION, EXTERNAL, HUMAN, PIPELINE, Results
 from .views import RUNS, Block, Cell, Row, TableSpec, View
 
 CELL_COLUMNS = ("table", "backbone", "paper_label", "setting", "trainset", "metric")
@@ -42,6 +42,13 @@ def external_methods(config: dict[str, Any], kind: str) -> list[list[str]]:
 
 
 EXTERNAL_STAGE = "External method"
+# The human ceiling of Tables 4 and 6: Expert 1's boxes scored against Expert 2's (data/agreement.py).
+EXPERTS = {"stage": HUMAN, "detector": "Expert1", "annotator": "Expert2", "trainset": MAIN}
+EXPERTS_LABEL = "Two experts agree"
+EXPERTS_NOTE = (
+    " Two experts agree: Expert 1's test boxes scored against Expert 2's (the F1 of every box; a human's boxes have "
+    "no score, so AP is not defined); the same in every setting, as the annotations are."
+)
 
 
 def with_heldout(base: tuple[str, ...], results: Results, **where: Any) -> tuple[str, ...]:
@@ -169,6 +176,15 @@ def table4_layout(params: dict[str, Any], results: Results) -> View:
             for m in metrics
         ]
         rows.append(Row((title, EXTERNAL_STAGE), tuple(cells)))
+    experts = results.has(**EXPERTS, subset=ALL, metric="f1")
+    if experts:
+        csv = {"table": "4", "detector": "experts", "trainset": MAIN, "stage": HUMAN, "tested_on": ALL}
+        cells = [
+            Cell({**EXPERTS, "subset": ALL, "metric": m}, {**csv, "setting": s, "metric": m})
+            for s in settings
+            for m in metrics
+        ]
+        rows.append(Row((EXPERTS_LABEL, "Human"), tuple(cells)))
     header = ("Detector", "Stage", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics))
     caption = (
         "Image-level results on test, mean ± sample std over seeds, percent; the paper's in parentheses. "
@@ -178,6 +194,7 @@ def table4_layout(params: dict[str, Any], results: Results) -> View:
             if HELDOUT in metrics
             else "."
         )
+        + (EXPERTS_NOTE if experts else "")
     )
     return View(caption, (Block(header, tuple(rows)),))
 
@@ -268,12 +285,31 @@ def table6_layout(params: dict[str, Any], results: Results) -> View:
                 )
                 label = f"{title} ({EXTERNAL_STAGE.lower()}, {SHORT_SETTINGS[own_setting]}, all patients)"
                 rows.append(Row((label,), cells))
+        if metric == "f1" and results.has(**EXPERTS, metric="f1"):
+            csv = {
+                "table": "6",
+                "detector": "experts",
+                "setting": "",
+                "trainset": MAIN,
+                "stage": HUMAN,
+                "metric": metric,
+            }
+            cells = tuple(
+                Cell({**EXPERTS, "subset": patient, "metric": metric}, {**csv, "tested_on": patient})
+                for patient in patients
+            )
+            rows.append(Row((f"{EXPERTS_LABEL} (human)",), cells))
         header = (f"Trained on ({METRIC_TITLES[metric]})", *(f"Test {ordinal[p]} ({p})" for p in patients))
         blocks.append(Block(header, tuple(rows)))
     caption = (
         f"Patient generalisation: F1 per test patient, {DETECTOR_TITLES[detector]} + classifier, "
         f"{SHORT_SETTINGS[setting]}, full pipeline at ω = {omega:g}, mean ± sample std over seeds, percent; "
         "the paper's in parentheses (its patients are ordered 1st-3rd; ours are mapped in the configured order)."
+        + (
+            EXPERTS_NOTE.replace("; the same in every setting, as the annotations are", "")
+            if results.has(**EXPERTS)
+            else ""
+        )
     )
     return View(caption, tuple(blocks))
 
@@ -311,6 +347,39 @@ def annotators_layout(params: dict[str, Any], results: Results) -> View:
     return View(caption, (Block(header, tuple(rows)),))
 
 
+# -- The human ceiling: how far the two experts' test annotations agree. --------------------------------------------
+AGREEMENT_COLUMNS = ("table", "annotator", "reference", "tested_on", "metric")
+AGREEMENT_METRICS = ("f1", "precision", "recall")
+
+
+def human_agreement_params(config: dict[str, Any]) -> dict[str, Any]:
+    return {"patients": config["ablations"]["patients"]["values"]}
+
+
+def human_agreement_layout(params: dict[str, Any], results: Results) -> View:
+    pairs = sorted({(r.detector, r.annotator) for r in results.select(stage=HUMAN, subset=ALL)})
+    patients = present(params["patients"], results, "subset", stage=HUMAN)
+    rows = []
+    for annotator, reference in pairs:
+        where = {"stage": HUMAN, "detector": annotator, "annotator": reference}
+        csv = {"table": "human_agreement", "annotator": annotator, "reference": reference}
+        cells = [Cell({**where, "subset": ALL, "metric": m}, {**csv, "tested_on": ALL, "metric": m})
+                 for m in AGREEMENT_METRICS]  # fmt: skip
+        cells += [
+            Cell({**where, "subset": p, "metric": "f1"}, {**csv, "tested_on": p, "metric": "f1"}) for p in patients
+        ]
+        rows.append(Row((annotator, reference), tuple(cells)))
+    header = ("Annotator", "Scored against", *(METRIC_TITLES[m] for m in AGREEMENT_METRICS),
+              *(f"F1 {p}" for p in patients))  # fmt: skip
+    caption = (
+        "Human agreement on the test images: each annotator's boxes scored against another's with the models' "
+        "image-level matching (IoU 0.5, the protocol's IoU convention), percent. A human's boxes have no score, so "
+        "there is no precision-recall curve and AP is not defined: F1, precision and recall are those of every box. "
+        "Against the union (the ground truth of every table) an expert's precision counts the boxes the union kept."
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -320,14 +389,16 @@ TABLES: dict[str, TableSpec] = {
                   CELL_COLUMNS, table3_params, table3_layout, "table3_backbones.csv",
                   ("setting", "backbone", "metric")),
         TableSpec("table4_image_level", "Table 4: image level, detection stage and full pipeline", "image_level",
-                  "table4", (DETECTION, PIPELINE, EXTERNAL), IMAGE_COLUMNS, table4_params, table4_layout,
+                  "table4", (DETECTION, PIPELINE, EXTERNAL, HUMAN), IMAGE_COLUMNS, table4_params, table4_layout,
                   "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
         TableSpec("table5_unknown_cells", "Table 5: unknown-cell strategies", "ablations", "table5", (PIPELINE,),
                   IMAGE_COLUMNS, table5_params, table5_layout, "table5_unknown_cells.csv", ("strategy", "metric")),
-        TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6", (PIPELINE, EXTERNAL),
-                  IMAGE_COLUMNS, table6_params, table6_layout, "table6_patients.csv",
+        TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6",
+                  (PIPELINE, EXTERNAL, HUMAN), IMAGE_COLUMNS, table6_params, table6_layout, "table6_patients.csv",
                   ("trained_on", "tested_on", "metric")),
         TableSpec("annotators", "Ground truth by annotator", "ablations", "annotators", (PIPELINE,),
                   ANNOTATOR_COLUMNS, annotators_params, annotators_layout),
+        TableSpec("human_agreement", "Human agreement: the two experts", "image_level", "table4", (HUMAN,),
+                  AGREEMENT_COLUMNS, human_agreement_params, human_agreement_layout),
     )
 }  # fmt: skip
