@@ -168,3 +168,29 @@ def tiny_dataset(_tiny_template: Path, tmp_path: Path) -> TinyDataset:
     root = tmp_path / "dataset"
     shutil.copytree(_tiny_template, root)
     return TinyDataset(DatasetLayout(root))
+
+
+@pytest.fixture(scope="session")
+def _crop_twin_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic twin with the release's crop folders (raw_cell_images), made once per session."""
+    from ctcbench.data.synth import TwinConfig, generate_twin
+
+    root = tmp_path_factory.mktemp("crop_twin") / "CTC"
+    config = TwinConfig.demo(
+        image_size=128,
+        images_per_patient={"r06": 4, "r07": 4, "r08": 3},
+        test_per_patient=1,
+        cells_per_image=6.0,
+        cell_radius=9.0,
+        write_crops=True,
+    )
+    generate_twin(root, config, progress=False)
+    return root
+
+
+@pytest.fixture
+def crop_twin(_crop_twin_template: Path, tmp_path: Path) -> DatasetLayout:
+    """A fresh copy of the crop twin per test, so tests may tamper with it."""
+    root = tmp_path / "CTC"
+    shutil.copytree(_crop_twin_template, root)
+    return DatasetLayout(root)

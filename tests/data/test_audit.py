@@ -14,32 +14,13 @@ from ctcbench.data.audit import CONSISTENT, NOT_CHECKABLE, NOT_CONSISTENT, audit
 from ctcbench.data.imageio import read_native, write_tiff
 from ctcbench.data.layout import DatasetLayout, parse_crop_name
 from ctcbench.data.pointer import write_pointer
-from ctcbench.data.synth import TwinConfig, generate_twin
 
 PAPER_TABLE1 = Path(__file__).resolve().parents[2] / "resources" / "paper" / "table1_dataset.csv"
 
 
-@pytest.fixture(scope="module")
-def _twin_template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("audit_twin") / "CTC"
-    config = TwinConfig.demo(
-        image_size=128,
-        images_per_patient={"r06": 4, "r07": 4, "r08": 3},
-        test_per_patient=1,
-        cells_per_image=6.0,
-        cell_radius=9.0,
-        write_crops=True,
-    )
-    generate_twin(root, config, progress=False)
-    return root
-
-
 @pytest.fixture
-def twin(_twin_template, tmp_path) -> DatasetLayout:
-    """A fresh copy per test, so tests may tamper with it."""
-    root = tmp_path / "CTC"
-    shutil.copytree(_twin_template, root)
-    return DatasetLayout(root)
+def twin(crop_twin) -> DatasetLayout:
+    return crop_twin
 
 
 def audit(layout: DatasetLayout, **kwargs):

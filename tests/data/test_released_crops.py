@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,31 +11,12 @@ from ctcbench.data.crops import CropCache, build_crop_cache
 from ctcbench.data.imageio import read_image, write_tiff
 from ctcbench.data.layout import DatasetLayout
 from ctcbench.data.released_crops import build_released_cache
-from ctcbench.data.synth import TwinConfig, generate_twin
 from ctcbench.errors import DatasetError
 
 
-@pytest.fixture(scope="module")
-def _twin_template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("released_twin") / "CTC"
-    config = TwinConfig.demo(
-        image_size=96,
-        images_per_patient={"r06": 5, "r07": 4, "r08": 4},
-        test_per_patient=1,
-        cells_per_image=5.0,
-        cell_radius=9.0,
-        write_crops=True,
-    )
-    generate_twin(root, config, progress=False)
-    return root
-
-
 @pytest.fixture
-def twin(_twin_template, tmp_path) -> DatasetLayout:
-    """A fresh copy per test, so tests may tamper with it."""
-    root = tmp_path / "CTC"
-    shutil.copytree(_twin_template, root)
-    return DatasetLayout(root)
+def twin(crop_twin) -> DatasetLayout:
+    return crop_twin
 
 
 def caches(layout: DatasetLayout, split: str, reader: str) -> tuple[CropCache, CropCache]:

@@ -134,6 +134,16 @@ def kill_after_first_checkpoint(command: list[str], env: dict[str, str], work: P
     process.wait()
 
 
+def killed_and_resumed(command: list[str], out: Path) -> dict:
+    """Run `command`, kill it after its first checkpoint, run it again to the end; the run record it writes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    kill_after_first_checkpoint(command, env, out / "work")
+    assert not (out / "model.pth").exists(), "killed before the end"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((out / "run.json").read_text())
+
+
 @pytest.mark.parametrize("detector", DETECTORS)
 def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_config, tmp_path, detector):
     """Killed after its first checkpoint and run again, a detector ends where an uninterrupted run ends: same
@@ -166,12 +176,7 @@ def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_co
         "--threads",
         "1",
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
-    kill_after_first_checkpoint(command, env, out / "work")
-    assert not (out / "model.pth").exists(), "killed before the end"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    record = json.loads((out / "run.json").read_text())
+    record = killed_and_resumed(command, out)
     assert record["training"]["epochs"] == 3 and record["training"]["iterations"] == 6
     attempts = record["compute"]["attempts"]
     assert len(attempts) == 1 and attempts[0]["resumed_from_epoch"] >= 1
@@ -229,12 +234,7 @@ def test_a_killed_best_val_training_keeps_its_best_epoch_so_far(twin, demo_confi
     command = [sys.executable, str(driver), "detect-train", "--dataset", str(twin), "--train-list", str(train_list),
                "--val-list", str(val_list), "--spec", spec.to_json(), "--model", str(out / "model.pth"),
                "--run-json", str(out / "run.json"), "--threads", "1"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
-    kill_after_first_checkpoint(command, env, out / "work")
-    assert not (out / "model.pth").exists(), "killed before the end"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    record = json.loads((out / "run.json").read_text())
+    record = killed_and_resumed(command, out)
     assert record["compute"]["attempts"][0]["resumed_from_epoch"] >= 1
     assert record["training"]["val"] == reference["training"]["val"] and record["training"]["model_epoch"] == 1
     resumed = torch.load(out / "model.pth", weights_only=True)["state_dict"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data.crops import CropCache
 from ..data.layout import CLASSES
-from .validation import Problems, duplicates_of, is_finite_number, read_submission
+from .validation import Problems, duplicates_of, is_finite_number, open_submission
 
 FORMAT = "ctcbench.cell_scores/1"
 SUM_TOLERANCE = 1e-3  # probabilities written with a few decimals still sum to 1 within this
@@ -42,16 +42,7 @@ def read_cell_scores(path: Path | str, cache: CropCache) -> tuple[np.ndarray, di
     """The N x 3 probabilities of the cache's crops, in cache order, and the file's meta; or a DatasetError listing
     every problem of the file."""
     path = Path(path)
-    data = read_submission(
-        path, FORMAT, "cell-scores file", "write one as docs/extending.md#external-methods describes"
-    )
-    problems = Problems(path, "fix each, then score again (the format: docs/extending.md#external-methods)")
-    for key in duplicates_of(data):
-        problems.add(key, "given twice at the top level")
-    scores = data.get("scores")
-    if not isinstance(scores, dict):
-        problems.add("scores", "must be an object keyed by crop name")
-        problems.raise_if_any()
+    problems, data, scores = open_submission(path, FORMAT, "cell-scores file", "scores", "crop name")
     for key in duplicates_of(scores):
         problems.add(f"crop {key}", "given twice; give each crop once")
     keys = cache.keys.tolist()

@@ -19,10 +19,9 @@ import tifffile
 from ..data.layout import DatasetLayout
 from ..data.voc import read_voc
 from ..detect.predictions import FORMAT, ImageDetections, Predictions
-from .validation import Problems, duplicates_of, is_finite_number, read_submission
+from .validation import Problems, duplicates_of, is_finite_number, open_submission
 
 WHAT = "detections file"
-REMEDY = "fix each, then score again (the format: docs/extending.md#external-methods)"
 PER_IMAGE = 5  # problems reported per image and field before they are counted instead
 EDGE_MARGIN = 1.0  # pixels a box corner may lie outside the image (see `_boxes`)
 
@@ -109,14 +108,7 @@ def read_detections(path: Path | str, sizes: Mapping[str, tuple[int, int]]) -> P
     """The detections of every image in `sizes` (image id -> width, height), or a DatasetError listing every
     problem of the file."""
     path = Path(path)
-    data = read_submission(path, FORMAT, WHAT, "write one as docs/extending.md#external-methods describes")
-    problems = Problems(path, REMEDY)
-    for key in duplicates_of(data):
-        problems.add(key, "given twice at the top level")
-    images = data.get("images")
-    if not isinstance(images, dict):
-        problems.add("images", "must be an object keyed by image id")
-        problems.raise_if_any()
+    problems, data, images = open_submission(path, FORMAT, WHAT, "images", "image id")
     meta = data.get("meta", {})
     if not isinstance(meta, dict):
         problems.add("meta", f"must be an object (or left out), not {type(meta).__name__}")

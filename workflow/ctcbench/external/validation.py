@@ -72,6 +72,26 @@ def read_submission(path: Path | str, expected_format: str, what: str, remedy: s
     return data
 
 
+WRITE_ONE = "write one as docs/extending.md#external-methods describes"
+FIX_EACH = "fix each, then score again (the format: docs/extending.md#external-methods)"
+
+
+def open_submission(
+    path: Path, expected_format: str, what: str, section: str, keyed_by: str
+) -> tuple[Problems, dict[str, Any], dict[str, Any]]:
+    """A submitted file's problems so far, its JSON object and its `section` (an object keyed by `keyed_by`); a file
+    whose section is not such an object is refused at once."""
+    data = read_submission(path, expected_format, what, WRITE_ONE)
+    problems = Problems(path, FIX_EACH)
+    for key in duplicates_of(data):
+        problems.add(key, "given twice at the top level")
+    entries = data.get(section)
+    if not isinstance(entries, dict):
+        problems.add(section, f"must be an object keyed by {keyed_by}")
+        problems.raise_if_any()
+    return problems, data, entries
+
+
 def duplicates_of(mapping: dict[str, Any]) -> list[str]:
     """Keys a JSON object named more than once (see `_no_duplicate_keys`)."""
     return list(mapping.pop(DUPLICATES, []))
