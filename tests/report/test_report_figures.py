@@ -10,7 +10,7 @@ from ctcbench.errors import DatasetError
 from ctcbench.report.figures import confusion_panels, fraction_rows
 from ctcbench.report.results import Results
 
-SETTINGS = ("bf_fluo", "bf", "bf_hoechst")
+SETTINGS = ("bf", "bf_hoechst", "bf_fluo")  # the tables' order, in which the figures draw their panels
 
 
 def read_csv(path):
@@ -42,7 +42,7 @@ def test_fig7_is_mean_of_confusions(tmp_path):
     )
     rows = read_csv(out / "fig7_confusion.csv")
     assert len(rows) == 27
-    assert [r["setting"] for r in rows[::9]] == list(SETTINGS)  # paper panel order: BF+FL, BF, BF+H
+    assert [r["setting"] for r in rows[::9]] == list(SETTINGS)  # the tables' order: BF, BF+H, BF+FL
     for row in rows:
         stack = np.array(matrices[row["setting"]])
         i, j = "RGU".index(row["true_class"]), "RGU".index(row["predicted_class"])
@@ -82,7 +82,7 @@ def test_fig11_means_and_stds(tmp_path):
 
 def test_missing_setting_names_rule(tmp_path):
     records = Results.load([write_metrics(tmp_path, "convnext_b", "bf", "all", 0)])
-    with pytest.raises(DatasetError, match=r"bf_fluo, bf_hoechst.*rule classify_eval") as caught:
+    with pytest.raises(DatasetError, match=r"bf_hoechst, bf_fluo.*rule classify_eval") as caught:
         confusion_panels(records, "convnext_b", SETTINGS)
     assert "\n" not in str(caught.value)
     with pytest.raises(DatasetError, match=r"Fig. 11.*frac-<value>.*classify_eval"):
@@ -114,5 +114,5 @@ def test_cli_missing_inputs_one_line_error(tmp_path, capsys):
     argv = ["report-figures", "--runs", str(path), "--backbone", "convnext_b"]
     assert main([*argv, "--fig7-png", str(out / "7.png"), "--fig7-csv", str(out / "7.csv")]) == 1
     message = capsys.readouterr().err.strip()
-    assert message.count("\n") == 0 and "bf_fluo, bf_hoechst" in message and "classify_eval" in message
+    assert message.count("\n") == 0 and "bf_hoechst, bf_fluo" in message and "classify_eval" in message
     assert not out.exists()  # nothing half-done is written

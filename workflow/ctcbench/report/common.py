@@ -12,12 +12,13 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ..data.channels import SHORT_SETTINGS
+from ..data.channels import SETTINGS, SHORT_SETTINGS
 from ..errors import DatasetError
 from ..io import atomic_path
 
-# The paper's panel order in Figs 7, 8 and 10: (a) BF+FL, (b) BF, (c) BF+H.
-PANEL_ORDER: tuple[str, ...] = ("bf_fluo", "bf", "bf_hoechst")
+# Panels in the tables' order of the settings (BF, BF+H, BF+FL), so a figure reads like the table beside it; the
+# paper's Figs 7, 8 and 10 put BF+FL first: (a) BF+FL, (b) BF, (c) BF+H.
+PANEL_ORDER: tuple[str, ...] = SETTINGS
 PANEL_LETTERS = "abcdefgh"
 MAKER_RULE = "classify_eval"
 RUN_LAYOUT = "results/<preset>/classify/{backbone}/{setting}/{trainset}/seed<S>/{name}"
