@@ -35,6 +35,7 @@ include: "workflow/rules/classify.smk"
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/pipeline.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/apply.smk"
 
 
 rule all:
@@ -46,6 +47,7 @@ rule all:
         pipeline_targets(),
         figure_targets(),
         report_targets(),
+        apply_targets(),
     default_target: True
 
 
@@ -56,6 +58,7 @@ localrules:
     detect,
     pipeline,
     figures,
+    bundles,
 
 
 rule data:
@@ -86,3 +89,9 @@ rule figures:
     """Figs 7-11 and the training curves."""
     input:
         figure_targets(),
+
+
+rule bundles:
+    """Every pairing of export.pairings packed for new images (README: Apply a trained model)."""
+    input:
+        bundle_targets(),
