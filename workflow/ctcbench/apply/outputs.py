@@ -10,7 +10,7 @@ predict.json                      the bundle, its threshold, the device, version
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +18,9 @@ from ..data.channels import minmax_float
 from ..io import atomic_path, atomic_write_json
 from ..tables import write_csv
 from .images import Skipped
-from .predictor import ImageResult
+
+if TYPE_CHECKING:  # the predictor imports torch; this module is imported for the command line's defaults
+    from .predictor import ImageResult
 
 CELL_COLUMNS = ("cell", "x1", "y1", "x2", "y2", "s_det", "s_cls", "score", "cancer")
 SUMMARY_COLUMNS = (
@@ -27,12 +29,20 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 CANCER_BGR, OTHER_BGR = (0, 0, 255), (255, 255, 0)
 COCO_CATEGORY = {"id": 1, "name": "cancer cell", "supercategory": "cell"}
+# The detectors look for cancer-like cells only (G and U are their background), so a box below the threshold is a
+# weaker candidate, not a normal cell: the overlay shows those whose fused score reaches this fraction of it.
+OVERLAY_FLOOR = 0.5
 
 
 def write_image(
-    out: Path, result: ImageResult, brightfield: np.ndarray, threshold: float, overlay: bool = True
+    out: Path,
+    result: ImageResult,
+    brightfield: np.ndarray,
+    threshold: float,
+    overlay_floor: float | None = OVERLAY_FLOOR,
 ) -> None:
-    """The per-image files of one image; `brightfield` its canonical brightfield, the overlay's background."""
+    """The per-image files of one image; `brightfield` its canonical brightfield, the overlay's background (no overlay
+    when `overlay_floor` is None)."""
     image_id = result.image.image_id
     cells = result.cells()
     write_csv(out / "cells" / f"{image_id}.csv", cells, CELL_COLUMNS)
@@ -49,17 +59,19 @@ def write_image(
         "cells": cells,
     }
     atomic_write_json(out / "cells" / f"{image_id}.json", record)
-    if overlay:
-        write_overlay(out / "overlays" / f"{image_id}.png", overlay_image(result, brightfield))
+    if overlay_floor is not None:
+        shown = result.cancer | (result.score >= overlay_floor * threshold)
+        write_overlay(out / "overlays" / f"{image_id}.png", overlay_image(result, brightfield, shown))
 
 
-def overlay_image(result: ImageResult, brightfield: np.ndarray) -> np.ndarray:
-    """8-bit BGR picture of the brightfield (min-max stretched) with every cell's box coloured by its call."""
+def overlay_image(result: ImageResult, brightfield: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """8-bit BGR picture of the brightfield (min-max stretched) with the `shown` boxes coloured by their call."""
     import cv2
 
     gray = minmax_float(brightfield[..., :1]).astype(np.uint8)[..., 0]
     picture = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    for box, cancer in sorted(zip(result.boxes.tolist(), result.cancer.tolist()), key=lambda item: item[1]):
+    boxes = zip(result.boxes[shown].tolist(), result.cancer[shown].tolist())
+    for box, cancer in sorted(boxes, key=lambda item: item[1]):  # calls drawn last, on top
         colour, width = (CANCER_BGR, 2) if cancer else (OTHER_BGR, 1)
         # x2, y2 are exclusive ends; OpenCV draws inclusive corners.
         cv2.rectangle(picture, (box[0], box[1]), (box[2] - 1, box[3] - 1), colour, width)

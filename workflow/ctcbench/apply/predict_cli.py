@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..cli_args import add_device, add_threads, add_workers
+from .outputs import OVERLAY_FLOOR
 
 log = logging.getLogger(__name__)
 FORMAT = "ctcbench.predict/1"
@@ -36,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PX",
         help="overlap of the tiles of an image larger than the training images, at least the largest cell "
         "(default: an eighth of the training image's side)",
+    )
+    parser.add_argument(
+        "--overlay-floor",
+        type=float,
+        default=OVERLAY_FLOOR,
+        metavar="F",
+        help="boxes below the threshold are drawn (cyan) when their fused score is at least F x the threshold",
     )
     parser.add_argument("--no-overlays", action="store_true", help="write no overlay PNGs")
     add_device(parser)
@@ -75,7 +83,7 @@ def run(args: argparse.Namespace) -> None:
             log.warning("skipped %s: %s", image.brightfield, error)
             found.skipped.append(Skipped(str(image.brightfield), str(error), image.image_id))
             continue
-        write_image(args.out, result, bf, bundle.threshold, overlay=not args.no_overlays)
+        write_image(args.out, result, bf, bundle.threshold, None if args.no_overlays else args.overlay_floor)
         results.append(result)
     write_coco(args.out, results, bundle.name, bundle.threshold)
     write_summary(args.out, results, found.skipped)
