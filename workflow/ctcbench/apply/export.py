@@ -135,7 +135,12 @@ def output_sha256(record: dict[str, Any], model: Path) -> str | None:
 
 
 def test_operating_point(
-    files: PipelineFiles, test: Scores, layout: DatasetLayout, metrics: dict[str, Any], protocol: Protocol, threshold
+    files: PipelineFiles,
+    test: Scores,
+    layout: DatasetLayout,
+    metrics: dict[str, Any],
+    protocol: Protocol,
+    threshold: float,
 ) -> dict[str, Any]:
     """F1, precision and recall on the test images at the bundle's threshold, by the evaluation's own code; a
     metrics.json with a held-out F1 must agree with it."""

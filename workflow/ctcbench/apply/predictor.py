@@ -92,11 +92,12 @@ class Pipeline:
         self.detector = ArrayDetector(bundle.detector, str(self.scorer.device))
         detector_meta = {"setting": self.detector.spec.setting, "protocol": self.detector.spec.protocol}
         check_pairing(self.scorer.spec, detector_meta, self.protocol, bundle.classifier, bundle.detector)
+        self.setting = self.scorer.spec.setting  # the models' own, which check_pairing found equal
         self.tile_overlap = tile_overlap
 
     def detect(self, image_id: str, bf: np.ndarray, fl: np.ndarray) -> tuple[ImageDetections, int]:
         """The detector's boxes in image pixels, as predictions.json stores them, and the number of tiles."""
-        full = detector_input(bf, fl, self.bundle.setting, self.protocol)
+        full = detector_input(bf, fl, self.setting, self.protocol)
         height, width = full.shape[:2]
         grid = tiles(width, height, self.bundle.training_size, self.tile_overlap)
         if len(grid) == 1:
