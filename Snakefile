@@ -36,6 +36,7 @@ include: "workflow/rules/detect.smk"
 include: "workflow/rules/pipeline.smk"
 include: "workflow/rules/external.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/apply.smk"
 
 
 rule all:
@@ -47,6 +48,7 @@ rule all:
         pipeline_targets(),
         figure_targets(),
         report_targets(),
+        apply_targets(),
     default_target: True
 
 
@@ -57,6 +59,7 @@ localrules:
     detect,
     pipeline,
     figures,
+    bundles,
 
 
 rule data:
@@ -87,3 +90,9 @@ rule figures:
     """Figs 7-11 and the training curves."""
     input:
         figure_targets(),
+
+
+rule bundles:
+    """Every pairing of export.pairings packed for new images (README: Apply a trained model)."""
+    input:
+        bundle_targets(),

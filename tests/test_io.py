@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ctcbench.io import atomic_path, atomic_write_json, read_json
+from ctcbench.io import DIR_MODE, atomic_directory, atomic_path, atomic_write_json, read_json
 
 
 def test_atomic_files_get_the_umask_mode(tmp_path):
@@ -54,3 +54,17 @@ def test_a_full_disk_names_the_file_and_leaves_nothing_behind(tmp_path, monkeypa
     assert message.startswith(f"{target}: no space left on the device (2.0 KiB written before it filled, ")
     assert f"free in {target.parent}); free some space" in message and "\n" not in message
     assert list(target.parent.iterdir()) == []  # neither the result nor its temporary file
+
+
+def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "bundle"
+    with atomic_directory(target) as folder:
+        (folder / "a.txt").write_text("first")
+    with pytest.raises(RuntimeError), atomic_directory(target) as folder:
+        (folder / "a.txt").write_text("second")
+        raise RuntimeError("killed while writing")
+    assert (target / "a.txt").read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["bundle"]
+    with atomic_directory(target) as folder:
+        (folder / "b.txt").write_text("third")
+    assert [p.name for p in target.iterdir()] == ["b.txt"] and [p.name for p in tmp_path.iterdir()] == ["bundle"]
+    assert target.stat().st_mode & 0o777 == DIR_MODE

@@ -11,7 +11,7 @@ import pytest
 
 from ctcbench.config import load, read_config_file, resolve
 from ctcbench.errors import ConfigError
-from ctcbench.plan import ClassifierRun, DetectorRun, Pairing, named, plan, trainset, wildcard_pattern
+from ctcbench.plan import Bundle, ClassifierRun, DetectorRun, Pairing, named, plan, trainset, wildcard_pattern
 from ctcbench.plan.arms import ABLATIONS, Arm
 from ctcbench.plan.specs import classifier_spec, detector_spec
 from ctcbench.plan.trainsets import KINDS, detector_pattern
@@ -212,3 +212,34 @@ def test_the_annotator_ablation_scores_table4s_main_pipeline_against_each_expert
     assert len(grid.evaluations) == 72 + 18 and len(grid.classifiers) == 180 and len(grid.pairings) == 45
     without = {k: v for k, v in paper["ablations"].items() if k != "annotators"}
     assert len(plan({**paper, "ablations": without}).evaluations) == 72
+
+
+def test_the_bundle_of_the_main_pairing_and_its_val_scores(paper, demo):
+    """export.pairings defaults to Table 4's first detector with the main classifier, Brightfield, seed 0, at 0.7; a
+    bundle chooses its threshold on val, so val becomes a split that may be scored even under faithful."""
+    for config, backbone in ((paper, "convnext_b"), (demo, "resnet_tiny")):
+        grid = plan(config)
+        (bundle,) = grid.bundles
+        assert bundle.pairing == Pairing("faster_rcnn", "bf", "all", 0, backbone)
+        assert (bundle.evaluation.omega, bundle.evaluation.default_annotator) == (0.7, True)
+        assert bundle.path("results/x") == "results/x/bundles/faster_rcnn/bf/all/seed0/omega0.7"
+        assert Bundle.template("r") == "r/bundles/{detector}/{setting}/{trainset}/seed{seed}/omega{omega}"
+        assert grid.bundle("faster_rcnn", "bf", "all", "0", "0.7") == bundle
+        assert grid.predicted_splits == ["test"] and grid.scored_splits == ["test", "val"]
+    assert plan({**demo, "export": {"pairings": [], "omega": 0.7}}).scored_splits == ["test"]
+
+
+@pytest.mark.parametrize(
+    ("export", "message"),
+    [
+        ({"pairings": ["faster_rcnn/bf/all/seed3"], "omega": 0.7},
+         "export.pairings: faster_rcnn/bf/all/seed3 is not a pipeline run of the configured grid; did you mean "
+         "faster_rcnn/bf/all/seed0?"),
+        ({"pairings": ["faster_rcnn/bf_hoechst/u-drop/seed0"], "omega": 1.0},
+         "export.omega = 1: pipeline run faster_rcnn/bf_hoechst/u-drop/seed0 is evaluated at omega 0.7 only"),
+    ],
+)  # fmt: skip
+def test_a_bundle_outside_the_evaluated_grid_is_refused(demo, export, message):
+    with pytest.raises(ConfigError) as error:
+        plan({**demo, "export": export})
+    assert str(error.value) == message

@@ -12,9 +12,9 @@ from snakemake_helpers import ROOT, in_directory, plan, snakemake
 from ctcbench.cli import COMMANDS
 
 RULES = ROOT / "workflow" / "rules"
-STAGES = ("data", "classify", "detect", "pipeline", "external", "report")
+STAGES = ("data", "classify", "detect", "pipeline", "external", "report", "apply")
 # Aggregate targets: they only name files, so they run no command.
-TARGETS = {"all", "data", "classify", "detect", "pipeline", "figures"}
+TARGETS = {"all", "data", "classify", "detect", "pipeline", "figures", "bundles"}
 JOB = re.compile(r"^(?:local)?rule (?P<rule>\w+):$")
 SHELL = re.compile(r"^Shell command: (?P<shell>.*)$")
 COMMAND = re.compile(r"^python -m ctcbench (?P<command>[a-z][a-z0-9-]*)(?: |$)")
@@ -70,7 +70,10 @@ def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
         "corrected": ["protocol=corrected,hoechst_channels=4"],
         "local": ["preset=demo", f"dataset={{source: local, local: {{root: {local}}}}}"],
         "external": ["preset=demo", f"external_methods=[{{name: mine, kind: detections, setting: bf, file: {mine}}}]"],
+        # New images to predict: `all` then packs the first of export.pairings and runs it on them.
+        "apply": ["preset=demo", "apply={images: new-images}"],
     }
+    (tmp_path / "apply" / "new-images").mkdir(parents=True)
     listed, checked = {}, set()
     for name, config in configs.items():
         directory = tmp_path / name

@@ -60,6 +60,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
     "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
+    "export": ("ctcbench.apply.export_cli", "pack a trained pipeline into one folder for new images (a bundle)"),
+    "predict": ("ctcbench.apply.predict_cli", "run a bundle's pipeline on new images: cells, scores, cancer calls"),
     "table": ("ctcbench.report.table_cli", "one result table (CSV, Markdown, HTML) beside the paper's numbers"),
     "results-table": ("ctcbench.report.results_table_cli", "every run's numbers in one long table (results.csv)"),
     "training-curves": (
@@ -73,7 +75,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 # Commands that run a model on the device: with a local GPU pool each claims a GPU of its own (device_slots).
-GPU_COMMANDS = {"classify-train", "classify-eval", "pseudo-labels", "pipeline-score", "detect-train", "detect-predict"}
+GPU_COMMANDS = {
+    "classify-train",
+    "classify-eval",
+    "pseudo-labels",
+    "pipeline-score",
+    "detect-train",
+    "detect-predict",
+    "predict",
+}
 
 
 class HelpFormatter(argparse.HelpFormatter):

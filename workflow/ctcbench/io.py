@@ -20,14 +20,15 @@ def is_disk_full(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def _file_mode() -> int:
-    """The mode a plain open() would give a new file under the process umask (read once; umask has no getter)."""
+def _umask() -> int:
+    """The process umask (read once; umask has no getter)."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
-FILE_MODE = _file_mode()
+FILE_MODE = 0o666 & ~_umask()  # the mode a plain open() gives a new file
+DIR_MODE = 0o777 & ~_umask()  # and mkdir a new folder
 
 
 @contextmanager
@@ -53,6 +54,38 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextmanager
+def atomic_directory(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; only if the block succeeds does it take the place of `path` (a folder
+    already there is replaced), so `path` is never a half-written folder. The swap of an existing folder is two
+    renames: between them `path` is briefly absent, never incomplete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, DIR_MODE)  # mkdtemp's 0700 -> what mkdir would give
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        written = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file()) if tmp.exists() else 0
+        free = shutil.disk_usage(path.parent).free
+        raise DiskFullError(
+            f"{path}: no space left on the device ({format_bytes(written)} written before it filled, "
+            f"{format_bytes(free)} free in {path.parent}); free some space, then run again (nothing partial was kept)"
+        ) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def format_bytes(nbytes: float) -> str:

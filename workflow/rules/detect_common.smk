@@ -24,10 +24,10 @@ DETECT_CONSTRAINTS = dict(
     seed=r"\d+",
 )
 DETECT_FILES = (split_file("predictions", "test"), "metrics.json", "run.json")
-# The split suffixes of predictions and scores files the plan makes ('' for test, '-val' with a held-out threshold).
-# (A group, so that the test split's empty suffix alone is still a pattern.)
+# The split suffixes of predictions and scores files the plan can make ('' for test, '-val' with a held-out threshold
+# or for a bundle's threshold). (A group, so that the test split's empty suffix alone is still a pattern.)
 SPLIT_PATTERN = (
-    "(?:" + "|".join(SPLIT_SUFFIXES[split] for split in PLAN.predicted_splits) + ")"
+    "(?:" + "|".join(SPLIT_SUFFIXES[split] for split in PLAN.scored_splits) + ")"
 )
 # With a held-out image threshold the detection stage also reports the F1 at the threshold chosen on val.
 DETECT_VAL_INPUTS = (

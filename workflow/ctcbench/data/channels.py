@@ -24,15 +24,26 @@ SHORT_SETTINGS = {"bf": "BF", "bf_hoechst": "BF+H", "bf_fluo": "BF+FL"}
 HOECHST, GREEN, RED = 0, 1, 2  # channel indices of the canonical fluorescence array
 
 
+def canonical_brightfield(bf_raw: np.ndarray, reader: str) -> np.ndarray:
+    """Canonical bf from what `imageio.read_image` with `reader` returned for a brightfield file."""
+    if reader == "opencv" or bf_raw.shape[2] != 3:
+        return bf_raw  # OpenCV's three BGR channels, or the native single channel
+    # An RGB brightfield keeps one channel when all three agree; otherwise its channel mean.
+    same = np.array_equal(bf_raw[..., 0], bf_raw[..., 1]) and np.array_equal(bf_raw[..., 0], bf_raw[..., 2])
+    return bf_raw[..., :1] if same else bf_raw.mean(axis=2, keepdims=True, dtype=np.float32)
+
+
+def canonical_fluorescence(fl_raw: np.ndarray, reader: str) -> np.ndarray:
+    """Canonical fl ([Hoechst, green, red]) from what `imageio.read_image` with `reader` returned for a fluorescence
+    file (stored R, G, B)."""
+    if reader == "opencv":
+        return fl_raw  # already BGR
+    return np.ascontiguousarray(fl_raw[..., ::-1])
+
+
 def canonical_pair(bf_raw: np.ndarray, fl_raw: np.ndarray, reader: str) -> tuple[np.ndarray, np.ndarray]:
     """Canonical (bf, fl) from what `imageio.read_image` with `reader` returned for the two files."""
-    if reader == "opencv":
-        return bf_raw, fl_raw  # already BGR: fl = [Hoechst, green, red]
-    if bf_raw.shape[2] == 3:
-        # An RGB brightfield keeps one channel when all three agree; otherwise its channel mean.
-        same = np.array_equal(bf_raw[..., 0], bf_raw[..., 1]) and np.array_equal(bf_raw[..., 0], bf_raw[..., 2])
-        bf_raw = bf_raw[..., :1] if same else bf_raw.mean(axis=2, keepdims=True, dtype=np.float32)
-    return bf_raw, np.ascontiguousarray(fl_raw[..., ::-1])
+    return canonical_brightfield(bf_raw, reader), canonical_fluorescence(fl_raw, reader)
 
 
 def channel_count(setting: str, hoechst_channels: int = 3) -> int:
@@ -68,6 +79,17 @@ def compose(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int 
             return np.concatenate([bf3[..., :2], fl[..., HOECHST : HOECHST + 1].astype(bf3.dtype)], axis=2)
         return np.concatenate([bf3, fl[..., HOECHST : HOECHST + 1].astype(bf3.dtype)], axis=2)
     return np.concatenate([bf3, fl.astype(bf3.dtype)], axis=2)
+
+
+FLUORESCENCE_NAMES = ("Hoechst", "green (normal stain)", "red (cancer stain)")  # the canonical fl order
+
+
+def channel_names(setting: str, hoechst_channels: int = 3) -> list[str]:
+    """What each input channel of a setting holds, in order (the same for the classifier and the detectors): the
+    names run through `compose` itself, so they cannot drift from it."""
+    bf = np.array([[["brightfield"]]], dtype=object)
+    fl = np.array([[FLUORESCENCE_NAMES]], dtype=object)
+    return list(compose(bf, fl, setting, hoechst_channels)[0, 0])
 
 
 def classifier_input(bf: np.ndarray, fl: np.ndarray, setting: str, hoechst_channels: int = 3) -> np.ndarray:
@@ -123,11 +145,16 @@ def read_pair(layout, image_id: str, reader: str) -> tuple[np.ndarray, np.ndarra
 
     bf = read_image(layout.brightfield(image_id), reader)
     fl = read_image(layout.fluorescence(image_id), reader)
+    check_partner(bf, fl, layout.fluorescence(image_id))
+    return canonical_pair(bf, fl, reader)
+
+
+def check_partner(bf: np.ndarray, fl: np.ndarray, fl_path) -> None:
+    """A fluorescence file fits its brightfield: three channels, the same pixel grid."""
     if fl.shape[2] != 3:
-        raise DatasetError(f"{layout.fluorescence(image_id)}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
+        raise DatasetError(f"{fl_path}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
     if bf.shape[:2] != fl.shape[:2]:
         raise DatasetError(
-            f"{layout.fluorescence(image_id)}: size {fl.shape[1]}x{fl.shape[0]} differs from its brightfield "
+            f"{fl_path}: size {fl.shape[1]}x{fl.shape[0]} differs from its brightfield "
             f"{bf.shape[1]}x{bf.shape[0]}; the two files of an image id must be registered pixel to pixel"
         )
-    return canonical_pair(bf, fl, reader)

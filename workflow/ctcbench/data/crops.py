@@ -172,7 +172,11 @@ def bf_channel_count(reader: str) -> int:
 
 def stacked_pair(layout: DatasetLayout, image_id: str, reader: str) -> np.ndarray:
     """The image's canonical brightfield and fluorescence channels side by side, as every crop stores them."""
-    bf, fl = read_pair(layout, image_id, reader)
+    return stack_pair(*read_pair(layout, image_id, reader))
+
+
+def stack_pair(bf: np.ndarray, fl: np.ndarray) -> np.ndarray:
+    """Canonical (bf, fl) side by side in one array of the brightfield's type, as every crop stores them."""
     return np.concatenate([bf, fl.astype(bf.dtype)], axis=2)
 
 

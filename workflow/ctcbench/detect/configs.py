@@ -113,12 +113,17 @@ def train_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, An
     ]
 
 
-def inference_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, Any]]:
+def inference_steps(spec: RunSpec) -> list[dict[str, Any]]:
+    """What inference does to a loaded detector input: the same for an image of the dataset and one in memory
+    (`predict.ArrayDetector`, new images)."""
     return [
-        load_image(spec, dataset_root),
         _resize(spec),
         dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
     ]
+
+
+def inference_pipeline(spec: RunSpec, dataset_root: Path | str) -> list[dict[str, Any]]:
+    return [load_image(spec, dataset_root), *inference_steps(spec)]
 
 
 def dataset_config(

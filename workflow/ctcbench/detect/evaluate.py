@@ -176,16 +176,29 @@ def val_threshold(
     val_ids: list[str],
     protocol: Protocol,
 ) -> tuple[float, dict[str, Any]]:
-    """The score threshold of the best F1 on the val images (R boxes of their trainval XMLs), and its summary.
+    """`f1_threshold`, only with the protocol's `image_threshold: heldout`: the original chose every threshold on the
+    split it reported (docs/defects.md#defect-8)."""
+    require_heldout(protocol)
+    return f1_threshold(detections, layout, val_ids, protocol)
 
-    Only with the protocol's `image_threshold: heldout`: the original chose every threshold on the split it reported
-    (docs/defects.md#defect-8). No box on val leaves nothing to tune: an unreachable threshold then predicts nothing
-    on test either.
-    """
+
+def require_heldout(protocol: Protocol) -> None:
     if protocol.image_threshold != "heldout":
         raise ConfigError(
             f"--protocol {protocol.name}: a threshold chosen on val needs image_threshold: heldout; drop the val inputs"
         )
+
+
+def f1_threshold(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    layout: DatasetLayout,
+    val_ids: list[str],
+    protocol: Protocol,
+) -> tuple[float, dict[str, Any]]:
+    """The score threshold of the best F1 on the val images (R boxes of their trainval XMLs), and its summary.
+
+    No box on val leaves nothing to tune: an unreachable threshold then predicts nothing on test either.
+    """
     summary = val_summary(detections, ground_truth(layout, "val", val_ids), protocol)
     threshold = summary["score_at_best_f1"]
     return (math.inf if threshold is None else threshold), summary

@@ -20,7 +20,7 @@ from .. import provenance
 from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DatasetError
-from .configs import dataset_config, inference_pipeline
+from .configs import dataset_config, inference_pipeline, inference_steps
 from .predictions import ImageDetections, Predictions, write_predictions
 from .spec import RunSpec
 from .train import MODEL_FORMAT
@@ -51,6 +51,44 @@ def load_model(path: Path | str, device: str):
     return model, RunSpec.from_json(payload["meta"]["spec"])
 
 
+def image_detections(sample: Any) -> ImageDetections:
+    """One image's detections from the model's output sample, by descending score, in original pixels."""
+    import torch
+
+    instances = sample.pred_instances
+    order = torch.argsort(instances.scores, descending=True, stable=True)
+    height, width = sample.metainfo["ori_shape"]
+    return ImageDetections(
+        width=int(width),
+        height=int(height),
+        boxes=instances.bboxes[order].cpu().numpy().astype(np.float64),
+        scores=instances.scores[order].cpu().numpy().astype(np.float64),
+    )
+
+
+class ArrayDetector:
+    """A trained detector applied to detector inputs already in memory (new images, `ctcbench predict`): the model,
+    resize and packing of `predict`, with the image given instead of read from a dataset root."""
+
+    def __init__(self, model_path: Path | str, device: str) -> None:
+        from mmengine.dataset import Compose
+
+        self.model, self.spec = load_model(model_path, device)
+        self.steps = Compose(inference_steps(self.spec))
+
+    def detect(self, image_id: str, image: np.ndarray) -> ImageDetections:
+        """Detections of one detector input (`channels.detector_input`: float32 H x W x C, 0-255)."""
+        import torch
+        from mmengine.dataset import pseudo_collate
+
+        from .registry import with_image
+
+        data = self.steps(with_image({"img_id": image_id, "img_path": image_id}, image))
+        with torch.no_grad():
+            (sample,) = self.model.test_step(pseudo_collate([data]))
+        return image_detections(sample)
+
+
 def detect_images(model, data, batch_size: int = 1, label: str = "predict") -> dict[str, ImageDetections]:
     """Detections of every image of an mmdet dataset built with `inference_pipeline`, keyed by image id, boxes in
     descending score order and original pixels (training's val evaluation scores the same output)."""
@@ -66,15 +104,7 @@ def detect_images(model, data, batch_size: int = 1, label: str = "predict") -> d
                 image_id = sample.metainfo["img_id"]
                 if image_id in images:
                     raise DatasetError(f"{data.ann_file}: image id {image_id} listed twice; fix the list")
-                instances = sample.pred_instances
-                order = torch.argsort(instances.scores, descending=True, stable=True)
-                height, width = sample.metainfo["ori_shape"]
-                images[image_id] = ImageDetections(
-                    width=int(width),
-                    height=int(height),
-                    boxes=instances.bboxes[order].cpu().numpy().astype(np.float64),
-                    scores=instances.scores[order].cpu().numpy().astype(np.float64),
-                )
+                images[image_id] = image_detections(sample)
             bar.update(len(batch["inputs"]))
     return images
 

@@ -49,6 +49,20 @@ class ImageDetections:
             "scores": [float(s) for s in self.scores],
         }
 
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> ImageDetections:
+        return cls(
+            width=entry["width"],
+            height=entry["height"],
+            boxes=np.asarray(entry["boxes"], dtype=np.float64).reshape(-1, 4),
+            scores=np.asarray(entry["scores"], dtype=np.float64).reshape(-1),
+        )
+
+    def as_stored(self) -> ImageDetections:
+        """These detections as predictions.json holds them (boxes rounded to 1/1000 pixel): what the pipeline
+        evaluation reads back, so that detections made in memory go through the pipeline as its own did."""
+        return ImageDetections.from_json(self.to_json())
+
 
 @dataclass
 class Predictions:
@@ -76,13 +90,5 @@ def read_predictions(path: Path | str) -> Predictions:
         "`ctcbench score`, which checks every field (docs/extending.md#external-methods)"
     )
     data = read_versioned_json(path, FORMAT, "predictions", remedy)
-    images = {
-        image_id: ImageDetections(
-            width=entry["width"],
-            height=entry["height"],
-            boxes=np.asarray(entry["boxes"], dtype=np.float64).reshape(-1, 4),
-            scores=np.asarray(entry["scores"], dtype=np.float64).reshape(-1),
-        )
-        for image_id, entry in data["images"].items()
-    }
+    images = {image_id: ImageDetections.from_json(entry) for image_id, entry in data["images"].items()}
     return Predictions(meta=data.get("meta", {}), images=images)

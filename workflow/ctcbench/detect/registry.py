@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmdet.datasets import BaseDetDataset
@@ -108,6 +109,14 @@ class CtcDetDataset(BaseDetDataset):
         return self.data_list
 
 
+def with_image(results: dict[str, Any], image: np.ndarray) -> dict[str, Any]:
+    """`results` holding a detector input as mmdet's loading transforms leave it (float32 H x W x C, 0-255)."""
+    results["img"] = image
+    results["img_shape"] = image.shape[:2]
+    results["ori_shape"] = image.shape[:2]
+    return results
+
+
 @TRANSFORMS.register_module()
 class LoadCtcImage(BaseTransform):
     """Detector input of an image id for a setting, read and scaled by the protocol's switches: float32 H x W x C,
@@ -120,11 +129,7 @@ class LoadCtcImage(BaseTransform):
 
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
         bf, fl = read_pair(self.layout, results["img_id"], self.protocol.image_read)
-        image = detector_input(bf, fl, self.setting, self.protocol)
-        results["img"] = image
-        results["img_shape"] = image.shape[:2]
-        results["ori_shape"] = image.shape[:2]
-        return results
+        return with_image(results, detector_input(bf, fl, self.setting, self.protocol))
 
     def __repr__(self) -> str:
         return (

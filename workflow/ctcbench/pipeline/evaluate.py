@@ -22,10 +22,11 @@ from ..detect.evaluate import (
     HELDOUT_CHOICE,
     ORACLE_CHOICE,
     evaluation_choices,
+    f1_threshold,
     ground_truth,
     image_level_metrics,
     nms,
-    val_threshold,
+    require_heldout,
 )
 from ..errors import ConfigError, DatasetError
 from ..protocol import Protocol, same_protocol
@@ -57,6 +58,22 @@ def fused_detections(
         keep, fused = fuse_and_suppress(entry, omega, gate, nms_iou)
         detections[image_id] = (entry.boxes[keep].astype(np.float64), fused)
     return detections
+
+
+def val_operating_point(
+    val_scores: Scores,
+    val_ids: list[str],
+    layout: DatasetLayout,
+    omega: float,
+    protocol: Protocol,
+    nms_iou: float,
+    source: str = "val scores",
+) -> tuple[float, dict[str, Any]]:
+    """The fused-score threshold of the best F1 on the val images at ω, and its val summary: the held-out threshold
+    of `image_threshold: heldout`, and the operating point of an exported pipeline (ctcbench.apply) under any
+    protocol."""
+    detections = fused_detections(val_scores, val_ids, omega, protocol.fusion_gate, nms_iou, source)
+    return f1_threshold(detections, layout, val_ids, protocol)
 
 
 def _same_runs(test: Scores, val: Scores, test_path: str, val_path: str) -> None:
@@ -92,10 +109,9 @@ def pipeline_metrics(
     truth = ground_truth(layout, "test", image_ids, annotator)
     threshold, val_record = None, None
     if val is not None:
-        val_scores, val_ids = val
-        _same_runs(scores, val_scores, *sources)
-        val_detections = fused_detections(val_scores, val_ids, omega, gate, nms_iou, sources[1])
-        threshold, val_record = val_threshold(val_detections, layout, val_ids, protocol)
+        require_heldout(protocol)
+        _same_runs(scores, val[0], *sources)
+        threshold, val_record = val_operating_point(*val, layout, omega, protocol, nms_iou, sources[1])
     detector = scores.meta.get("detector", {})
     metrics = {
         **image_level_metrics(detections, truth, image_ids, protocol, threshold),

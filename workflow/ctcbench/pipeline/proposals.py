@@ -13,7 +13,7 @@ Proposals carry no label (`UNLABELLED`); a crop's key is `<image_id>_<index>`, t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +62,26 @@ def proposal_crops(
     progress: bool = True,
 ) -> CropCache:
     """Crops of every proposal, image by image in the given order; each image with proposals is read once."""
+    return cut_proposals(
+        proposals,
+        lambda image_id: stacked_pair(layout, image_id, reader),
+        reader,
+        split,
+        progress,
+        where=lambda image_id: str(layout.brightfield(image_id)),
+    )
+
+
+def cut_proposals(
+    proposals: Mapping[str, ImageProposals],
+    stacked_of: Callable[[str], np.ndarray],
+    reader: str,
+    split: str = "proposals",
+    progress: bool = True,
+    where: Callable[[str], str] = str,
+) -> CropCache:
+    """`proposal_crops` from any source of images: `stacked_of(image_id)` gives the image's canonical brightfield
+    and fluorescence channels side by side (`crops.stacked_pair`), `where(image_id)` names it in errors."""
     crops: list[np.ndarray] = []
     image_of_crop: list[str] = []
     index_in_image: list[int] = []
@@ -70,10 +90,10 @@ def proposal_crops(
     for image_id, entry in bar:
         if len(entry.boxes) == 0:
             continue
-        stacked = stacked_pair(layout, image_id, reader)
+        stacked = stacked_of(image_id)
         if stacked.shape[:2] != (entry.height, entry.width):
             raise DatasetError(
-                f"{layout.brightfield(image_id)}: {stacked.shape[1]}x{stacked.shape[0]} pixels, but the detector "
+                f"{where(image_id)}: {stacked.shape[1]}x{stacked.shape[0]} pixels, but the detector "
                 f"saw {entry.width}x{entry.height}; predict again on this dataset"
             )
         for index, box in enumerate(entry.boxes):

@@ -10,6 +10,7 @@ boxes per image (DINO, the corrected protocol without NMS) never holds every cro
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,12 @@ from tqdm import tqdm
 
 from .. import provenance
 from ..classify.scorer import CellScorer
+from ..data.crops import CropCache
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
 from ..errors import ConfigError
 from ..protocol import Protocol, same_protocol
-from .proposals import proposal_crops, propose
+from .proposals import ImageProposals, proposal_crops, propose
 from .scores import ScoredImage, Scores
 
 if TYPE_CHECKING:
@@ -47,6 +49,18 @@ def check_pairing(
             )
 
 
+def classify_proposals(
+    scorer: CellScorer, proposals: Mapping[str, ImageProposals], crops: CropCache
+) -> dict[str, ScoredImage]:
+    """The proposals with the S_cls of their crops (`proposals.proposal_crops` or `cut_proposals` of them)."""
+    p_cancer = scorer.p_cancer(crops)
+    # Crops are in image order and box order within an image, so each image's scores are a mask.
+    return {
+        image_id: ScoredImage(**vars(entry), s_cls=p_cancer[crops.image_ids == image_id])
+        for image_id, entry in proposals.items()
+    }
+
+
 def score_proposals(
     layout: DatasetLayout,
     predictions_path: Path,
@@ -69,11 +83,8 @@ def score_proposals(
     with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
         for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
             chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
-            cache = proposal_crops(layout, chunk, protocol.image_read, progress=False)
-            p_cancer = scorer.p_cancer(cache)
-            for image_id, entry in chunk.items():
-                # Crops are in image order and box order within an image, so each image's scores are a mask.
-                images[image_id] = ScoredImage(**vars(entry), s_cls=p_cancer[cache.image_ids == image_id])
+            crops = proposal_crops(layout, chunk, protocol.image_read, progress=False)
+            images.update(classify_proposals(scorer, chunk, crops))
             bar.update(len(chunk))
     # The pairing's name in results/ (docs/experiments.md#results-layout): the detector's kind and setting, the
     # classifier's training set and seed (the grid pairs seed i with seed i; both seeds stay in their own records).

@@ -3,13 +3,24 @@ ablation, and `plan(config)`, from which the workflow derives its targets, wildc
 
 from .arms import ABLATIONS, Arm, arms
 from .grid import Plan, plan
-from .runs import SPLIT_SUFFIXES, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name, split_file, split_of
+from .runs import (
+    SPLIT_SUFFIXES,
+    Bundle,
+    ClassifierRun,
+    DetectorRun,
+    Evaluation,
+    Pairing,
+    omega_name,
+    split_file,
+    split_of,
+)
 from .trainsets import KINDS, TrainingSet, named, trainset, wildcard_pattern
 
 __all__ = [
     "ABLATIONS",
     "KINDS",
     "Arm",
+    "Bundle",
     "ClassifierRun",
     "DetectorRun",
     "Evaluation",

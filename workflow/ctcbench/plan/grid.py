@@ -8,6 +8,7 @@ pairings evaluated 72 times (docs/experiments.md#experiment-grid).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..data.layout import SPLITS
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing
+from .runs import Bundle, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -37,6 +38,7 @@ class Plan:
     detectors: dict[DetectorRun, set[str]] = field(default_factory=dict)
     pairings: dict[Pairing, set[str]] = field(default_factory=dict)
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
+    bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -45,6 +47,14 @@ class Plan:
             if pairing.key == key:
                 return pairing
         raise ConfigError(f"pipeline run {'/'.join(map(str, key))} is not in the configured grid")
+
+    def bundle(self, detector: str, setting: str, trainset_name: str, seed: int | str, omega: float | str) -> Bundle:
+        """The planned bundle of a bundle folder's wildcards."""
+        key = (detector, setting, trainset_name, int(seed))
+        for bundle in self.bundles:
+            if bundle.pairing.key == key and bundle.evaluation.omega == float(omega):
+                return bundle
+        raise ConfigError(f"bundle {'/'.join(map(str, key))}/{omega_name(float(omega))} is not in export.pairings")
 
     def feeding(self, name: str) -> dict[str, list]:
         """Everything that feeds table or figure `name`, by kind of record."""
@@ -96,6 +106,12 @@ class Plan:
         image-level threshold there (image_threshold: heldout)."""
         return ["test", "val"] if self.protocol.image_threshold == "heldout" else ["test"]
 
+    @property
+    def scored_splits(self) -> list[str]:
+        """The splits a detector may predict and a pairing may be scored on for some target: the predicted ones,
+        and val as well when bundles are planned (a bundle's threshold is chosen on val under every protocol)."""
+        return ["test", "val"] if self.bundles else self.predicted_splits
+
     def image_lists(self) -> list[str]:
         """Stems of the image lists: the released splits, then each detector training set's own list."""
         stems = list(SPLITS)
@@ -128,6 +144,26 @@ def _pair(plan: Plan, config: dict[str, Any], arm: Arm, setting: str, seed: int)
             _add(plan.evaluations, evaluation, arm.feeds)
 
 
+def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:
+    """The bundles of `export.pairings` at `export.omega`: each a planned pairing evaluated at that omega."""
+    export = config.get("export", {})
+    bundles = []
+    for name in export.get("pairings", []):
+        key = Pairing.parse_key(name)
+        pairing = next((p for p in plan.pairings if p.key == key), None)
+        if pairing is None:
+            close = difflib.get_close_matches(name, [p.name for p in plan.pairings], n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"export.pairings: {name} is not a pipeline run of the configured grid{hint}")
+        omega = float(export["omega"])
+        found = [e for e in plan.evaluations if e.pairing == pairing and e.omega == omega and e.default_annotator]
+        if not found:
+            evaluated = ", ".join(f"{w:g}" for w in sorted({e.omega for e in plan.evaluations if e.pairing == pairing}))
+            raise ConfigError(f"export.omega = {omega:g}: pipeline run {name} is evaluated at omega {evaluated} only")
+        bundles.append(Bundle(found[0]))
+    return bundles
+
+
 def plan(config: dict[str, Any]) -> Plan:
     """Every run of the configured grid, each once, in a stable order, with what it feeds."""
     result = Plan(protocol=of_config(config))
@@ -143,4 +179,5 @@ def plan(config: dict[str, Any]) -> Plan:
                     result.classifiers[run].update(arm.feeds)
                 if arm.detector is not None:
                     _pair(result, config, arm, setting, seed)
+    result.bundles = _bundles(result, config)
     return result

@@ -1,5 +1,5 @@
-"""Run records: a classifier run, a detector run, a pipeline pairing and one evaluation of it, each with its name,
-its folder under results/{preset}/, its wildcard template and a parser (docs/experiments.md#results-layout).
+"""Run records: a classifier run, a detector run, a pipeline pairing, one evaluation of it and a bundle of it, each with
+its name, its folder under results/{preset}/, its wildcard template and a parser (docs/experiments.md#results-layout).
 
 A name is the run's wildcard path (`convnext_b/bf/all/seed0`); the folder is the stage's directory plus the name;
 the template is the same pattern with Snakemake wildcards; `parse` reads a name back. Records are frozen and
@@ -163,3 +163,29 @@ class Evaluation:
 
     def path(self, results: str) -> str:
         return f"{self.pairing.path(results)}/{omega_name(self.omega)}/{self.metrics_file}"
+
+
+@dataclass(frozen=True, order=True)
+class Bundle:
+    """One evaluation's pairing at its omega packed for new images (`ctcbench export`, docs/apply.md#bundle):
+    results/{preset}/bundles/{detector}/{setting}/{trainset}/seed{seed}/omega{omega}."""
+
+    evaluation: Evaluation  # against the configured test annotator: its metrics.json is the bundle's test record
+
+    STAGE: ClassVar[str] = "bundles"
+
+    @property
+    def pairing(self) -> Pairing:
+        return self.evaluation.pairing
+
+    @property
+    def name(self) -> str:
+        return f"{self.pairing.name}/{omega_name(self.evaluation.omega)}"
+
+    def path(self, results: str) -> str:
+        return f"{results}/{self.STAGE}/{self.name}"
+
+    @classmethod
+    def template(cls, results: str) -> str:
+        folders = "/".join(f"{{{f}}}" for f in Pairing.FIELDS[:-1])
+        return f"{results}/{cls.STAGE}/{folders}/seed{{seed}}/omega{{omega}}"
