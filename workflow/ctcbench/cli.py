@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.report.training_curves_cli",
         "training loss and val accuracy of every run (PNG and CSV)",
     ),
+    "compute": ("ctcbench.report.compute_cli", "projected GPU-hours of the configured grid (compute.csv, compute.md)"),
     "report-browser-check": ("ctcbench.report.browser_cli", "open the HTML report in Chromium and check every table"),
     "reference-check": ("ctcbench.reference.check_cli", "rerun the reference configurations and compare every table"),
     "reference-update": ("ctcbench.reference.update_cli", "rewrite the committed reference results from a fresh run"),

@@ -132,3 +132,30 @@ rule report_page:
         "python -m ctcbench report-page --title {params.title} --tables {input.tables}"
         " --figures {input.figures} --runs {input.runs} --audit {input.audit} --dataset {input.dataset}"
         " --out {output} > {log} 2>&1"
+
+
+# Not part of `all`: a projection made before a run (it needs no result of the grid), minutes of CPU on the paper's
+# configuration. `snakemake compute` (docs/experiments.md#compute-projection).
+rule compute:
+    """Projected GPU-hours of the configured grid: each network's FLOPs times the plan's steps (ctcbench compute)."""
+    input:
+        counts=COMPUTE_COUNTS,
+        table3=f"{PAPER_DIR}/{TABLES['table3_backbones'].paper_file}",
+    output:
+        csv=f"{RESULTS}/compute.csv",
+        md=f"{RESULTS}/compute.md",
+    log:
+        f"{LOGS}/report/compute.log",
+    threads: 2
+    resources:
+        mem_mb=12000,
+        runtime=30,
+    params:
+        config=json.dumps(
+            {key: value for key, value in config.items() if key != "presets"}
+        ),
+    conda:
+        DETECT_ENV
+    shell:
+        "python -m ctcbench compute --config-json {params.config:q} --counts {input.counts}"
+        " --paper-table3 {input.table3} --threads {threads} --csv {output.csv} --md {output.md} > {log} 2>&1"

@@ -1,4 +1,6 @@
 # Inputs and targets of the figures, the long results table and the report page (included by report.smk).
+from ctcbench.compute.counts import counts_file
+
 
 # Fig. 9: test predictions of one Table 4 pairing (Faster R-CNN, Brightfield + Fluorescence, all images, lowest
 # seed) at omega 0.7, drawn when that pairing is planned.
@@ -123,3 +125,7 @@ def report_run_records():
 
 def report_targets():
     return [f"{RESULTS}/report.md", f"{RESULTS}/results.csv"]
+
+
+# The compute projection reads the dataset's size from the Table 1 that compute.dataset_counts chooses.
+COMPUTE_COUNTS = str(counts_file(config, PAPER_DIR, RESULTS))
