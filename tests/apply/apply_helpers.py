@@ -51,8 +51,10 @@ def train_pipeline_runs(
     detect_dir = base / "detect"
     train_list = base / "train.txt"
     write_image_list(train_list, layout.read_split("train"))
+    # The corrected protocol keeps the detector epoch of the best val AP50 (detector_checkpoint: best_val).
+    val_list = layout.split_file("val") if spec.switches.detector_checkpoint == "best_val" else None
     paths = TrainPaths(dataset=pointer, train_list=train_list, model=detect_dir / "model.pth",
-                       run_json=detect_dir / "run.json")  # fmt: skip
+                       run_json=detect_dir / "run.json", val_list=val_list)  # fmt: skip
     train_detector(spec, paths, threads=1)
     pipeline = base / "pipeline"
     for split, suffix in (("test", ""), ("val", "-val")):

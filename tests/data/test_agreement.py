@@ -68,3 +68,14 @@ def test_the_agreement_table_and_the_two_experts_row_of_table_4(tiny_dataset):
     r06 = next(r for r in rows if r["detector"] == "experts" and r["tested_on"] == "r06")
     assert float(r06["mean"]) == pytest.approx(200 / 3)  # r06: Expert 1's 2 boxes, 1 of them Expert 2's only one
     assert "| Two experts agree (human) |" in markdown
+
+
+def test_an_annotator_against_itself_agrees_fully(tiny_dataset):
+    from ctcbench.data.agreement import _scores
+    from ctcbench.detect.evaluate import ground_truth
+
+    ids = tiny_dataset.ids("test")
+    boxes = ground_truth(tiny_dataset.layout, "test", ids, "Expert1")
+    for pixel in (0, 1):
+        scores = _scores(boxes, boxes, ids, pixel)
+        assert (scores["f1"], scores["precision"], scores["recall"]) == (1.0, 1.0, 1.0)
