@@ -105,7 +105,7 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 6 and counts["results_table"] == 1
+        assert counts["table"] == 7 and counts["results_table"] == 1  # Tables 2-6, annotators, human agreement
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
         assert counts["stage_weights"] == 14

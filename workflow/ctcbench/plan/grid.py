@@ -148,7 +148,12 @@ def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:
     """The bundles of `export.pairings` at `export.omega`: each a planned pairing evaluated at that omega."""
     export = config.get("export", {})
     bundles = []
-    for name in export.get("pairings", []):
+    names = export.get("pairings")
+    if names is None:  # by default the label-free main pairing: the first detector, Brightfield, all, the first seed
+        main = [p for p in plan.pairings if p.key[2] == "all" and p.key[3] == min(config["seeds"])]
+        main.sort(key=lambda p: (p.key[1] != "bf", config["detect"]["detectors"].index(p.key[0])))
+        names = [main[0].name] if main else []
+    for name in names:
         key = Pairing.parse_key(name)
         pairing = next((p for p in plan.pairings if p.key == key), None)
         if pairing is None:
