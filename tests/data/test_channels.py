@@ -11,6 +11,7 @@ from ctcbench.data.channels import (
     detector_input,
     minmax_float,
     minmax_uint8,
+    read_hoechst,
     read_pair,
 )
 from ctcbench.data.imageio import write_tiff
@@ -123,3 +124,16 @@ def test_bad_inputs(layout, tmp_path):
     write_tiff(layout.brightfield("r08c04f01p01"), BF_FILE)
     with pytest.raises(DatasetError, match="registered pixel to pixel"):
         read_pair(layout, "r08c04f01p01", "opencv")
+
+
+@pytest.mark.parametrize("reader", ["opencv", "native"])
+def test_the_hoechst_channel_alone_is_the_pairs_and_needs_no_brightfield(layout, reader):
+    expected = read_pair(layout, "r06c04f01p01", reader)[1][..., 0]
+    layout.brightfield("r06c04f01p01").unlink()
+    hoechst = read_hoechst(layout, "r06c04f01p01", reader)
+    assert hoechst.shape == (20, 30) and hoechst.dtype == expected.dtype
+    np.testing.assert_array_equal(hoechst, expected)
+    write_tiff(layout.fluorescence("r07c04f01p01"), BF_FILE)
+    if reader == "native":  # the OpenCV-style read makes three channels of a gray file, as OpenCV does
+        with pytest.raises(DatasetError, match="fluorescence needs 3"):
+            read_hoechst(layout, "r07c04f01p01", reader)

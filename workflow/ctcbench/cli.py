@@ -48,6 +48,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect-train": ("ctcbench.detect.train_cli", "train (or resume) one detector run through MMDetection"),
     "detect-predict": ("ctcbench.detect.predict_cli", "run a trained detector on the test images (predictions.json)"),
     "detect-evaluate": ("ctcbench.detect.evaluate_cli", "detection-stage AP50 and best F1 of a run's predictions"),
+    "nucleus-predict": (
+        "ctcbench.detect.nucleus_predict_cli",
+        "the classical nucleus detector (Hoechst, OpenCV, no training) on an image list (predictions.json)",
+    ),
+    "nucleus-evaluate": (
+        "ctcbench.detect.nucleus_evaluate_cli",
+        "detection-stage AP50 and best F1 of the nucleus detector, as detect-evaluate scores a trained one",
+    ),
     "stage-weights": (
         "ctcbench.classify.stage_weights_cli",
         "stage a backbone's ImageNet weights under resources/weights/",

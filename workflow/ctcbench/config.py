@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from .data.layout import check_dataset_root
+from .detect.nucleus import NucleusParams
 from .errors import ConfigError, DatasetError
 from .plan.trainsets import trainset
 from .protocol import parse as parse_protocol
@@ -164,6 +165,7 @@ def _semantic_checks(config: dict, source: str) -> None:
             f"{source}: ablations.unknown.strategies = {confident}: one u-pseudo-<threshold> set at most (one "
             "pseudo-labelling pass writes it)"
         )
+    NucleusParams.from_dict(config["detect"]["nucleus"], f"{source}: detect.nucleus")  # an odd blur, ...
     dataset = config["dataset"]
     if dataset["source"] == "local":
         root = dataset.get("local", {}).get("root")

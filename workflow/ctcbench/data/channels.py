@@ -151,10 +151,26 @@ def read_pair(layout, image_id: str, reader: str) -> tuple[np.ndarray, np.ndarra
 
 def check_partner(bf: np.ndarray, fl: np.ndarray, fl_path) -> None:
     """A fluorescence file fits its brightfield: three channels, the same pixel grid."""
-    if fl.shape[2] != 3:
-        raise DatasetError(f"{fl_path}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
+    check_fluorescence(fl, fl_path)
     if bf.shape[:2] != fl.shape[:2]:
         raise DatasetError(
             f"{fl_path}: size {fl.shape[1]}x{fl.shape[0]} differs from its brightfield "
             f"{bf.shape[1]}x{bf.shape[0]}; the two files of an image id must be registered pixel to pixel"
         )
+
+
+def check_fluorescence(fl: np.ndarray, fl_path) -> None:
+    """A fluorescence file has three channels (R, G, B)."""
+    if fl.shape[2] != 3:
+        raise DatasetError(f"{fl_path}: {fl.shape[2]} channels; fluorescence needs 3 (R, G, B)")
+
+
+def read_hoechst(layout, image_id: str, reader: str) -> np.ndarray:
+    """The Hoechst (nuclear stain) channel of an image id's fluorescence file read with `reader`, H x W, in the
+    reader's units; the brightfield file is not read."""
+    from .imageio import read_image
+
+    path = layout.fluorescence(image_id)
+    fl = read_image(path, reader)
+    check_fluorescence(fl, path)
+    return canonical_fluorescence(fl, reader)[..., HOECHST]

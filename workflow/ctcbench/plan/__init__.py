@@ -6,6 +6,7 @@ from .grid import Plan, plan
 from .runs import (
     SPLIT_SUFFIXES,
     Bundle,
+    ClassicalRun,
     ClassifierRun,
     DetectorRun,
     Evaluation,
@@ -21,6 +22,7 @@ __all__ = [
     "KINDS",
     "Arm",
     "Bundle",
+    "ClassicalRun",
     "ClassifierRun",
     "DetectorRun",
     "Evaluation",

@@ -1,5 +1,6 @@
-"""Run records: a classifier run, a detector run, a pipeline pairing, one evaluation of it and a bundle of it, each with
-its name, its folder under results/{preset}/, its wildcard template and a parser (docs/experiments.md#results-layout).
+"""Run records: a classifier run, a detector run, a classical detector run, a pipeline pairing, one evaluation of it
+and a bundle of it, each with its name, its folder under results/{preset}/, its wildcard template and a parser
+(docs/experiments.md#results-layout).
 
 A name is the run's wildcard path (`convnext_b/bf/all/seed0`); the folder is the stage's directory plus the name;
 the template is the same pattern with Snakemake wildcards; `parse` reads a name back. Records are frozen and
@@ -125,6 +126,37 @@ class Pairing(RunName):
     @property
     def detector_run(self) -> DetectorRun:
         return DetectorRun(self.detector, self.setting, trainset(self.trainset).detector_trainset, self.seed)
+
+
+@dataclass(frozen=True, order=True)
+class ClassicalRun:
+    """A detector ctcbench runs without training (the classical nucleus detector, docs/metrics.md#nucleus-detector):
+    one run per configuration, the same in every setting, without training set or seed, so its name has neither:
+    results/{preset}/detect/classical/{detector}."""
+
+    detector: str
+
+    STAGE: ClassVar[str] = "detect"
+    KIND: ClassVar[str] = "classical"
+    WHAT: ClassVar[str] = "classical detector run"
+
+    @property
+    def name(self) -> str:
+        return f"{self.KIND}/{self.detector}"
+
+    def path(self, results: str) -> str:
+        return f"{results}/{self.STAGE}/{self.name}"
+
+    @classmethod
+    def is_name(cls, name: Any) -> bool:
+        """Whether `name` is a classical run's (a detector run's has four parts, the last its seed)."""
+        return isinstance(name, str) and re.fullmatch(rf"{cls.KIND}/[A-Za-z0-9_]+", name) is not None
+
+    @classmethod
+    def parse(cls, name: str) -> ClassicalRun:
+        if not cls.is_name(name):
+            raise ConfigError(f"{cls.WHAT} {name!r}: expected {cls.KIND}/<detector>")
+        return cls(name.split("/")[1])
 
 
 # The split a detector predicts or a pairing is scored on, as a suffix of its file: predictions.json (test, what the

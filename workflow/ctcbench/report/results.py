@@ -1,11 +1,11 @@
 """The long results table: every finished run's numbers, one row per run x metric x subset (results.csv).
 
-Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate) and pipeline evaluation
-(pipeline-evaluate) writes a metrics.json; here each becomes rows with the run's identity (stage, backbone,
-detector, setting, training set with its kind and value, seed, omega, test annotator), the subset (all images, or
-one patient's), the metric, its value (a fraction, or percent where the name says so) and the provenance (protocol,
-the metrics file). Every table and the figures' numbers are views of these rows (`report.views`), and results.csv
-is all of them in one file (docs/experiments.md#results-table).
+Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate, and nucleus-evaluate for
+the classical nucleus detector) and pipeline evaluation (pipeline-evaluate) writes a metrics.json; here each becomes
+rows with the run's identity (stage, backbone, detector, setting, training set with its kind and value, seed, omega,
+test annotator), the subset (all images, or one patient's), the metric, its value (a fraction, or percent where the
+name says so) and the provenance (protocol, the metrics file). Every table and the figures' numbers are views of
+these rows (`report.views`), and results.csv is all of them in one file (docs/experiments.md#results-table).
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
 from ..plan.arms import MAIN_TRAINSET
-from ..plan.runs import DetectorRun, Pairing
+from ..plan.runs import ClassicalRun, DetectorRun, Pairing
 from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
 CELL, DETECTION, PIPELINE = "cell", "detection", "pipeline"
 HUMAN = "human"  # one annotator's test boxes scored against another's (data/agreement.py): the human ceiling
 EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
+# A detector ctcbench runs without training (the nucleus detector): no setting, training set or seed of its own.
+CLASSICAL = "classical"
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -162,6 +164,16 @@ def detection_results(record: dict[str, Any], source: str) -> list[Result]:
     return _image_results(record, identity, source)
 
 
+def classical_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a classical detector's detection-stage metrics.json: stage `classical`, its name as the detector, no
+    setting and no training set (it reads the fluorescence image whatever the setting, and trains on nothing), seed 0
+    (it has none: one deterministic run)."""
+    run = ClassicalRun.parse(record["run"])
+    identity = dict(stage=CLASSICAL, backbone="", detector=run.detector, setting="", trainset="", trainset_kind="",
+                    trainset_value="", seed=0, omega=None, annotator=record.get("test_annotator", ""))  # fmt: skip
+    return _image_results(record, identity, source)
+
+
 def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
     """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient)."""
     detector, setting, trainset, seed = Pairing.parse_key(record.get("pipeline_run", ""))
@@ -211,6 +223,8 @@ def results_of(path: Path | str) -> list[Result]:
         return pipeline_results(record, source)
     if isinstance(record.get("run"), dict):
         return cell_results(record, source)
+    if ClassicalRun.is_name(record.get("run")):
+        return classical_results(record, source)
     return detection_results(record, source)
 
 
@@ -274,6 +288,7 @@ def read_results(path: Path | str) -> Results:
 __all__ = [
     "ALL",
     "CELL",
+    "CLASSICAL",
     "COLUMNS",
     "DETECTION",
     "EXTERNAL",
