@@ -243,3 +243,34 @@ def test_a_bundle_outside_the_evaluated_grid_is_refused(demo, export, message):
     with pytest.raises(ConfigError) as error:
         plan({**demo, "export": export})
     assert str(error.value) == message
+
+
+def test_the_nucleus_detector_is_one_untrained_run_of_its_own_table(paper, demo):
+    """detect.nucleus.enabled plans one classical run (whatever the settings and seeds) feeding its table; off, the
+    plan is the same without it."""
+    from ctcbench.plan import ClassicalRun
+
+    for config in (paper, demo):
+        grid = plan(config)
+        assert grid.classical == {ClassicalRun("nucleus"): {"nucleus_detector"}}
+        assert grid.feeding("nucleus_detector")["classical"] == [ClassicalRun("nucleus")]
+        assert not any(grid.feeding("nucleus_detector")[kind] for kind in ("classifiers", "detectors", "pairings"))
+        off = plan(
+            {**config, "detect": {**config["detect"], "nucleus": {**config["detect"]["nucleus"], "enabled": False}}}
+        )
+        assert off.classical == {} and off.feeding("nucleus_detector")["classical"] == []
+        for kind in ("classifiers", "detectors", "pairings", "evaluations"):
+            assert getattr(off, kind) == getattr(grid, kind), kind
+
+
+def test_a_classical_run_has_a_name_no_trained_run_can_have():
+    from ctcbench.plan import ClassicalRun
+
+    run = ClassicalRun("nucleus")
+    assert (run.name, run.path("results/demo")) == ("classical/nucleus", "results/demo/detect/classical/nucleus")
+    assert ClassicalRun.parse(run.name) == run and ClassicalRun.is_name(run.name)
+    assert not ClassicalRun.is_name("faster_rcnn/bf/all/seed0") and not ClassicalRun.is_name(None)
+    with pytest.raises(ConfigError, match="seed<N>"):
+        DetectorRun.parse(run.name)
+    with pytest.raises(ConfigError, match="classical/<detector>"):
+        ClassicalRun.parse("faster_rcnn/bf/all/seed0")

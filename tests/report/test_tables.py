@@ -282,3 +282,28 @@ def test_external_cell_scores_get_their_own_rows_in_table_2(tmp_path):
     mine = next(r for r in rows if r["backbone"] == "my_cls" and r["metric"] == "f1")
     assert float(mine["mean"]) == pytest.approx(70.0) and mine["paper_label"] == "My classifier"
     assert "| My classifier (external method): Brightfield |" in markdown
+
+
+def test_the_nucleus_detector_table_lists_its_one_run_overall_and_per_patient(tmp_path):
+    """One row per subset of the classical detector's record (no setting: it is the same in every one), its own rows
+    in the long table, none in Table 4 even beside a trained detector's record."""
+    per_patient = {p: {"best_f1": 0.3 + 0.1 * i, "ap50": 0.2, "heldout": {"f1": 0.25}} for i, p in enumerate(PATIENTS)}
+    nucleus = write_image(tmp_path / "nucleus.json", "classical/nucleus", 0.55, 0.35, per_patient=per_patient,
+                          heldout={"f1": 0.5})  # fmt: skip
+    trained = write_image(tmp_path / "frcnn.json", "faster_rcnn/bf/all/seed0", 0.5, 0.4)
+    params = {"annotator": "Unioned", "recipe": {"blur": 5, "gradient": "x_minus_y"}}
+    spec = TABLES["nucleus_detector"]
+    assert spec.paper_file is None
+    rows, markdown = render(spec, params, Results.load([nucleus, trained]), [])
+    assert [(r["tested_on"], r["metric"]) for r in rows if r["metric"] in ("ap50", "f1")] == [
+        (subset, metric) for subset in ["all", *PATIENTS] for metric in ("ap50", "f1")
+    ]
+    f1 = {r["tested_on"]: float(r["mean"]) for r in rows if r["metric"] == "f1"}
+    assert f1 == pytest.approx({"all": 55.0, "r06": 30.0, "r07": 40.0, "r08": 50.0})
+    assert all(r["detector"] == "nucleus" and r["paper_mean"] == "" for r in rows)
+    assert {r["n_runs"] for r in rows if r["metric"] in ("ap50", "f1")} == {1}
+    assert "| All test images | 35.0 ± – | 55.0 ± – |" in markdown and "| Patient r08 |" in markdown
+    assert "F1 (val thr.)" in markdown and "blur 5, gradient x_minus_y" in markdown
+    assert "one run stands for every setting" in markdown
+    table4, _ = table("table4_image_level", {"omegas": [], "annotator": "Unioned"}, [nucleus, trained])
+    assert {r["detector"] for r in table4} == {"faster_rcnn"}

@@ -105,7 +105,7 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 7 and counts["results_table"] == 1  # Tables 2-6, annotators, human agreement
+        assert counts["table"] == 8 and counts["results_table"] == 1  # Tables 2-6, annotators, human agreement, nucleus
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
         assert counts["stage_weights"] == 14
@@ -177,3 +177,30 @@ def test_a_configured_external_method_is_scored_into_tables_4_and_6_and_results(
     assert '"external": [["mine", "Mine"]]' in tables["table4_image_level"]
     results_table = next(line for line in result.stdout.splitlines() if "ctcbench results-table" in line)
     assert mine in results_table
+
+
+def test_the_nucleus_detector_is_predicted_evaluated_and_tabled_without_training(tmp_path):
+    """detect.nucleus (on by default): one prediction per predicted split, one evaluation, its table and its rows in
+    results.csv, no GPU asked; off, none of them."""
+    for protocol, splits in (("faithful", 1), ("corrected,hoechst_channels=4", 2)):
+        result = plan(tmp_path / protocol, "preset=demo", f"protocol={protocol}", options=("-p",))
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts = job_counts(result.stdout)
+        assert (counts["nucleus_predict"], counts["nucleus_evaluate"]) == (splits, 1)
+        shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+        metrics = "results/demo/detect/classical/nucleus/metrics.json"
+        table = next(line for line in shells if "ctcbench table --name nucleus_detector " in line)
+        assert metrics in table and metrics in next(line for line in shells if "ctcbench results-table" in line)
+        jobs = [block for block in result.stdout.split("\n\n") if "rule nucleus_" in block]
+        assert len(jobs) == splits + 1 and not any("gpu=" in job for job in jobs)
+        predict = next(line for line in shells if "ctcbench nucleus-predict" in line)
+        reader = "opencv" if protocol == "faithful" else "native"  # the protocol's image_read
+        assert f"--reader {reader} " in predict
+        assert ("--val-predictions results/demo/detect/classical/nucleus/predictions-val.json" in result.stdout) == (
+            splits == 2
+        )
+    off = plan(tmp_path / "off", "preset=demo", "detect={nucleus: {enabled: false}}")
+    assert off.returncode == 0, off.stderr[-2000:]
+    counts = job_counts(off.stdout)
+    assert "nucleus_predict" not in counts and "classical/nucleus" not in off.stdout
+    assert "tables/nucleus_detector" not in off.stdout

@@ -152,6 +152,8 @@ def table_metrics(wildcards):
         paths += external_metrics("detections")
     if records.HUMAN in spec.reads:
         paths.append(HUMAN_AGREEMENT)
+    if records.CLASSICAL in spec.reads:
+        paths += classical_metrics({spec.feeds})
     return paths
 
 

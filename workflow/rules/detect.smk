@@ -1,11 +1,14 @@
 # Detection stage: stage pretrained weights -> train every detector run (detectors x settings x seeds on all
 # training images, plus the per-patient ablation) -> predict the test images -> detection-stage AP50 / best F1.
-# Each run lives in results/{preset}/detect/{detector}/{setting}/{trainset}/seed{seed}/.
+# Each run lives in results/{preset}/detect/{detector}/{setting}/{trainset}/seed{seed}/; the classical nucleus
+# detector, which trains on nothing, in results/{preset}/detect/classical/nucleus/.
 include: "detect_common.smk"
 
 
 localrules:
     detect_evaluate,
+    nucleus_predict,
+    nucleus_evaluate,
 
 
 if DETECT_WEIGHTS:
@@ -120,14 +123,59 @@ rule detect_evaluate:
         annotator=config["dataset"]["test_annotator"],
         protocol=PROTOCOL.name,
         nms_iou=config["pipeline"]["nms_iou"],
-        val=lambda wildcards, input: (
-            f"--val-predictions {input.val_predictions} --val-list {input.val_list}"
-            if "val_predictions" in input.keys()
-            else ""
-        ),
+        val=evaluate_val_option,
     conda:
         ENV
     shell:
         "python -m ctcbench detect-evaluate --dataset {input.dataset} --image-list {input.test_list}"
+        " --predictions {input.predictions} --test-annotator {params.annotator}"
+        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"
+
+
+# The classical nucleus detector: the Hoechst channel alone, no training, no GPU (docs/metrics.md#nucleus-detector);
+# its predictions are scored by the trained detectors' evaluation.
+rule nucleus_predict:
+    """The classical nucleus detector's boxes on one split, from the Hoechst channel alone (ctcbench nucleus-predict)."""
+    input:
+        dataset=DATASET,
+        image_list=lambda wildcards: image_list(split_of(wildcards.split)),
+    output:
+        f"{NUCLEUS_RUN}/predictions{{split}}.json",
+    log:
+        f"{LOGS}/detect/classical/{NUCLEUS}/predict{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/detect/classical/{NUCLEUS}/predict{{split}}.tsv"
+    wildcard_constraints:
+        split=SPLIT_PATTERN,
+    params:
+        reader=PROTOCOL.image_read,
+        params=NUCLEUS_PARAMS,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench nucleus-predict --dataset {input.dataset} --image-list {input.image_list}"
+        " --reader {params.reader} --params {params.params:q} --out {output} > {log} 2>&1"
+
+
+rule nucleus_evaluate:
+    """Detection-stage AP50 and best F1 of the nucleus detector, as a trained detector's (ctcbench nucleus-evaluate)."""
+    input:
+        **NUCLEUS_VAL_INPUTS,
+        dataset=DATASET,
+        test_list=image_list("test"),
+        predictions=f"{NUCLEUS_RUN}/{split_file('predictions', 'test')}",
+    output:
+        f"{NUCLEUS_RUN}/metrics.json",
+    log:
+        f"{LOGS}/detect/classical/{NUCLEUS}/evaluate.log",
+    params:
+        annotator=config["dataset"]["test_annotator"],
+        protocol=PROTOCOL.name,
+        nms_iou=config["pipeline"]["nms_iou"],
+        val=evaluate_val_option,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench nucleus-evaluate --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --test-annotator {params.annotator}"
         " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"

@@ -2,8 +2,16 @@
 # plan.
 import re
 
+from ctcbench.detect.nucleus import NAME as NUCLEUS
+from ctcbench.detect.nucleus import NucleusParams
 from ctcbench.detect.recipes import DETECTORS
-from ctcbench.plan import SPLIT_SUFFIXES, DetectorRun, split_file, split_of
+from ctcbench.plan import (
+    SPLIT_SUFFIXES,
+    ClassicalRun,
+    DetectorRun,
+    split_file,
+    split_of,
+)
 from ctcbench.plan import weights as detect_weights
 from ctcbench.plan.specs import detector_spec
 from ctcbench.plan.trainsets import detector_pattern
@@ -40,6 +48,26 @@ DETECT_VAL_INPUTS = (
 )
 
 
+# The classical nucleus detector (detect.nucleus): no training; it predicts the same splits as the trained ones.
+NUCLEUS_RUN = ClassicalRun(NUCLEUS).path(RESULTS)
+NUCLEUS_PARAMS = NucleusParams.from_dict(DETECT[NUCLEUS]).to_json()
+NUCLEUS_VAL_INPUTS = (
+    {
+        "val_predictions": f"{NUCLEUS_RUN}/{split_file('predictions', 'val')}",
+        "val_list": image_list("val"),
+    }
+    if "val" in PLAN.predicted_splits
+    else {}
+)
+
+
+def evaluate_val_option(wildcards, input):
+    """detect-evaluate's val options when the rule has val predictions (a held-out image threshold)."""
+    if "val_predictions" not in input.keys():
+        return ""
+    return f"--val-predictions {input.val_predictions} --val-list {input.val_list}"
+
+
 # With detector_checkpoint best_val a detector scores the val images during training and keeps its best epoch.
 DETECT_TRAIN_VAL_INPUTS = (
     {"val_list": image_list("val")}
@@ -49,9 +77,15 @@ DETECT_TRAIN_VAL_INPUTS = (
 
 
 def detect_targets():
-    """predictions.json, metrics.json and run.json of every planned detector run (the Snakefile's `all`)."""
-    return [
+    """predictions.json, metrics.json and run.json of every planned detector run, and the classical detector's
+    predictions.json and metrics.json (the Snakefile's `all`)."""
+    trained = [
         f"{run.path(RESULTS)}/{name}" for run in PLAN.detectors for name in DETECT_FILES
+    ]
+    return trained + [
+        f"{run.path(RESULTS)}/{name}"
+        for run in PLAN.classical
+        for name in DETECT_FILES[:2]
     ]
 
 
@@ -60,6 +94,15 @@ def detect_metrics(feeds=None):
     return [
         f"{run.path(RESULTS)}/metrics.json"
         for run, fed in PLAN.detectors.items()
+        if feeds is None or fed & set(feeds)
+    ]
+
+
+def classical_metrics(feeds=None):
+    """metrics.json of every planned classical detector run, or of those that feed one of the tables `feeds`."""
+    return [
+        f"{run.path(RESULTS)}/metrics.json"
+        for run, fed in PLAN.classical.items()
         if feeds is None or fed & set(feeds)
     ]
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data.layout import SPLITS
+from ..detect.nucleus import NAME as NUCLEUS
+from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import Bundle, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -39,6 +41,7 @@ class Plan:
     pairings: dict[Pairing, set[str]] = field(default_factory=dict)
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
     bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
+    classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -65,6 +68,7 @@ class Plan:
                 ("detectors", self.detectors),
                 ("pairings", self.pairings),
                 ("evaluations", self.evaluations),
+                ("classical", self.classical),
             )
         }
 
@@ -102,8 +106,8 @@ class Plan:
 
     @property
     def predicted_splits(self) -> list[str]:
-        """The splits detectors predict and pairings are scored on: test, and val where the protocol chooses the
-        image-level threshold there (image_threshold: heldout)."""
+        """The splits detectors (trained or classical) predict and pairings are scored on: test, and val where the
+        protocol chooses the image-level threshold there (image_threshold: heldout)."""
         return ["test", "val"] if self.protocol.image_threshold == "heldout" else ["test"]
 
     @property
@@ -169,9 +173,15 @@ def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:
     return bundles
 
 
+# The table of the classical nucleus detector (report.table_specs), which its run alone feeds.
+NUCLEUS_TABLE = "nucleus_detector"
+
+
 def plan(config: dict[str, Any]) -> Plan:
     """Every run of the configured grid, each once, in a stable order, with what it feeds."""
     result = Plan(protocol=of_config(config))
+    if config["detect"][NUCLEUS][SWITCH]:
+        _add(result.classical, ClassicalRun(NUCLEUS), frozenset({NUCLEUS_TABLE}))
     seeds = config["seeds"]
     for arm in arms(config):
         trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)
