@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
     "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
     "table": ("ctcbench.report.table_cli", "one result table (CSV, Markdown, HTML) beside the paper's numbers"),
+    "table-comparisons": (
+        "ctcbench.report.table_comparisons_cli",
+        "the paired bootstrap comparisons a result table declares (CSV, Markdown, HTML)",
+    ),
     "results-table": ("ctcbench.report.results_table_cli", "every run's numbers in one long table (results.csv)"),
     "training-curves": (
         "ctcbench.report.training_curves_cli",

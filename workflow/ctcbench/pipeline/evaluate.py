@@ -23,11 +23,12 @@ from ..detect.evaluate import (
     ORACLE_CHOICE,
     evaluation_choices,
     ground_truth,
-    image_level_metrics,
+    image_level_evaluation,
     nms,
     val_threshold,
 )
 from ..errors import ConfigError, DatasetError
+from ..per_image import Evaluation
 from ..protocol import Protocol, same_protocol
 from .fusion import fuse
 from .scores import ScoredImage, Scores
@@ -71,7 +72,13 @@ def _same_runs(test: Scores, val: Scores, test_path: str, val_path: str) -> None
             raise ConfigError(f"{val_path}: {what} differs from that of {test_path}; score val with the same runs")
 
 
-def pipeline_metrics(
+def pipeline_metrics(scores: Scores, layout: DatasetLayout, image_ids: list[str], **options: Any) -> dict[str, Any]:
+    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given (the options
+    of `pipeline_evaluation`)."""
+    return pipeline_evaluation(scores, layout, image_ids, **options).metrics
+
+
+def pipeline_evaluation(
     scores: Scores,
     layout: DatasetLayout,
     image_ids: list[str],
@@ -82,9 +89,8 @@ def pipeline_metrics(
     annotator: str = "Unioned",
     val: tuple[Scores, list[str]] | None = None,
     sources: tuple[str, str] = ("scores", "val scores"),
-) -> dict[str, Any]:
-    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given. The fusion
-    gate is the protocol's `fusion_gate`."""
+) -> Evaluation:
+    """`pipeline_metrics` and the per-image matches they pool. The fusion gate is the protocol's `fusion_gate`."""
     if not same_protocol(scores.meta.get("protocol"), protocol):
         raise ConfigError(f"{sources[0]}: scored with protocol {scores.meta.get('protocol')!r}, not {protocol.name}")
     gate = protocol.fusion_gate
@@ -97,8 +103,9 @@ def pipeline_metrics(
         val_detections = fused_detections(val_scores, val_ids, omega, gate, nms_iou, sources[1])
         threshold, val_record = val_threshold(val_detections, layout, val_ids, protocol)
     detector = scores.meta.get("detector", {})
+    numbers, matches = image_level_evaluation(detections, truth, image_ids, protocol, threshold)
     metrics = {
-        **image_level_metrics(detections, truth, image_ids, protocol, threshold),
+        **numbers,
         **evaluation_choices(protocol, annotator, nms_iou),
         "pipeline_run": scores.meta.get("pipeline_run"),
         "run": detector.get("run"),
@@ -111,4 +118,4 @@ def pipeline_metrics(
     }
     if val_record is not None:
         metrics["val"] = val_record
-    return metrics
+    return Evaluation(metrics, matches)
