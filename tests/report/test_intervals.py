@@ -24,6 +24,7 @@ from ctcbench.per_image import Evaluation, per_image_path, write_evaluation
 from ctcbench.protocol import CORRECTED, FAITHFUL
 from ctcbench.report.bootstrap import Bootstrap, holm, percentile_interval, resample_counts
 from ctcbench.report.comparisons import COLUMNS as COMPARISON_COLUMNS
+from ctcbench.report.comparisons import render_comparisons
 from ctcbench.report.intervals import Intervals, load_record
 from ctcbench.report.results import Result, Results
 from ctcbench.report.table_specs import TABLES
@@ -328,3 +329,28 @@ def test_cell_level_tables_resample_the_val_images(tmp_path):
                             [], intervals)  # fmt: skip
     assert len(rows) == 4 and all(r["ci_low"] != "" and float(r["ci_low"]) <= float(r["ci_high"]) for r in rows)
     assert "resamples of the val images (every crop of a drawn image with it)" in markdown
+
+
+def test_table5_compares_each_strategy_with_the_main_model_and_table6_resamples_each_patient(tmp_path):
+    paths = []
+    for trainset, hit in (("all", 0.9), ("u-drop", 0.5)):
+        for seed in (0, 1):
+            run = f"faster_rcnn/bf_hoechst/{trainset}/seed{seed}"
+            paths.append(write_run(tmp_path / run, {"pipeline_run": run, "omega": 0.7}, seed, hit))
+    results, intervals = Results.load(paths), Intervals.load([per_image_path(p) for p in paths], Bootstrap(300))
+    params = {"detector": "faster_rcnn", "setting": "bf_hoechst", "omega": 0.7, "annotator": "Unioned"}
+    rows, markdown = render_comparisons(TABLES["table5_unknown_cells"], {**params, "strategies": ["u-drop"]}, results,
+                                        intervals)  # fmt: skip
+    assert [(r["arm_a"], r["arm_b"], r["metric"]) for r in rows] == [("u-drop", "all", "f1"), ("u-drop", "all", "ap50")]
+    assert all(float(r["ci_high"]) < 0 for r in rows)  # half the cells found against nine in ten
+    assert "| Not including unknown cells | `u-drop` − `all` | F1 |" in markdown
+
+    rows, markdown = render(TABLES["table6_patients"], {**params, "patients": list(PATIENTS)}, results, [], intervals)
+    main_rows = [r for r in rows if r["trainset"] == "all"]
+    assert [r["tested_on"] for r in main_rows] == list(PATIENTS) and all(r["ci_low"] != "" for r in main_rows)
+    r07 = intervals.interval(results.select(stage="pipeline", trainset="all", subset="r07", metric="f1"))
+    assert (float(main_rows[1]["ci_low"]), float(main_rows[1]["ci_high"])) == pytest.approx(r07, abs=1e-6)
+    assert intervals.resampled(results.select(trainset="all", subset="r07", metric="f1")).images == tuple(
+        i for i in image_ids_of(10) if i.startswith("r07")
+    )  # a patient's cell resamples that patient's images
+    assert all(r["ci_low"] == "" for r in rows if r["trainset"] == "patient-r06")  # no runs: no interval
