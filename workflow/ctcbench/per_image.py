@@ -34,7 +34,9 @@ def per_image_path(metrics: Path | str) -> Path:
 
 
 class PerImage(Protocol):
-    """What every per-image record offers: its format tag, its images, their patients, and its arrays to save."""
+    """What every per-image record offers (detect.image_matches.ImageMatches, classify.crop_records.CropRecords): its
+    format tag, its images and their patients, its arrays to save, and its metrics on multisets of its images (one
+    weight per image; for many at once, one row of counts per resample)."""
 
     FORMAT: str
 
@@ -46,13 +48,17 @@ class PerImage(Protocol):
 
     def arrays(self) -> dict[str, np.ndarray]: ...
 
+    def metrics(self, weights: np.ndarray | None = None) -> dict[str, Any]: ...
+
+    def resampled(self, counts: np.ndarray) -> dict[str, np.ndarray]: ...
+
 
 @dataclass(frozen=True)
 class Evaluation:
     """An evaluation's metrics.json content and the per-image record its numbers were pooled from."""
 
     metrics: dict[str, Any]
-    per_image: Any  # a PerImage: detect.image_matches.ImageMatches or classify.crop_records.CropRecords
+    per_image: PerImage
 
 
 def write_arrays(path: Path | str, format_tag: str, arrays: dict[str, np.ndarray]) -> None:

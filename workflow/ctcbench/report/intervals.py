@@ -16,17 +16,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import DatasetError
-from ..per_image import per_image_path, read_arrays
+from ..per_image import PerImage, per_image_path, read_arrays
 from .bootstrap import Bootstrap, PairedDifference, paired_difference, percentile_interval, resample_counts
 from .results import ALL, Result
 
 
-def load_record(path: Path | str) -> Any:
+def load_record(path: Path | str) -> PerImage:
     """The per-image record of either level (detect.image_matches or classify.crop_records)."""
     # Imported here: the workflow imports the table specs when it plans, and the cell level's metrics import scipy.
     from ..classify.crop_records import CropRecords
@@ -53,7 +52,7 @@ class Resampled:
 class Intervals:
     """The per-image records of a table's runs, by the metrics file they belong to, and the bootstrap to apply."""
 
-    def __init__(self, records: dict[str, Any], bootstrap: Bootstrap) -> None:
+    def __init__(self, records: dict[str, PerImage], bootstrap: Bootstrap) -> None:
         self.records = {_key(path): record for path, record in records.items()}
         self.bootstrap = bootstrap
         self._plans: dict[tuple[str, ...], np.ndarray] = {}
