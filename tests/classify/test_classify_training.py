@@ -14,6 +14,7 @@ from ctcbench.classify.schedule import Schedule
 from ctcbench.classify.train import RESUME_DIR, train
 from ctcbench.cli import main
 from ctcbench.errors import ConfigError, DatasetError
+from ctcbench.report.intervals import load_record
 from ctcbench.run_record import KEYS
 
 
@@ -133,6 +134,10 @@ def test_train_and_evaluate_end_to_end(tiny_crops, tmp_path, protocol, hoechst):
 
     metrics = evaluate_run(cfg.out_dir, cfg.val_cache)
     assert metrics["run"]["setting"] == "bf_hoechst" and metrics["checkpoint"] == "best.pt"
+    # The per-crop records beside metrics.json give back its numbers bit for bit, under either threshold rule.
+    assert metrics["per_image"] == "per_image.npz"
+    again = load_record(cfg.out_dir / "per_image.npz").metrics()
+    assert again == {key: metrics[key] for key in ("f1", "precision", "recall", "auroc")}
     assert 0 <= metrics["f1"] <= 1 and 0 <= metrics["auroc"] <= 1
     assert np.allclose(np.sum(metrics["confusion_percent"], axis=1), 100)
     assert ("heldout" in metrics) == protocol.startswith("corrected")

@@ -78,7 +78,7 @@ def test_equals_the_built_in_evaluation_of_the_same_detections(tiny, tmp_path):
     built_in = detection_stage_metrics(ours, layout, list(TINY_IDS), "Unioned", FAITHFUL)
     method = {"name": "m", "setting": "bf", "seed": 0, "kind": "detections", "file": "x"}
     external = score_detections(write(tmp_path / "d.json", detections()), method, layout, list(TINY_IDS), "Unioned",
-                                FAITHFUL, 0.5)  # fmt: skip
+                                FAITHFUL, 0.5).metrics  # fmt: skip
     for key in ("ap50", "best_f1", "precision_at_best_f1", "recall_at_best_f1", "per_patient", "iou_convention"):
         assert external[key] == built_in[key], key
 

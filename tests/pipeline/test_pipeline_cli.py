@@ -19,6 +19,7 @@ from ctcbench.pipeline import scoring
 from ctcbench.pipeline.proposals import proposal_crops, propose
 from ctcbench.protocol import FAITHFUL
 from ctcbench.provenance import file_sha256
+from ctcbench.report.intervals import load_record
 
 
 def score_args(pointer, split_list, predictions, classifier, protocol, out):
@@ -120,7 +121,20 @@ def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, mon
     )
     detection = json.loads((tmp_path / "detection.json").read_text())
     omega0 = json.loads((tmp_path / "w0.json").read_text())
+    assert detection.pop("per_image") == "detection.per_image.npz" and omega0.pop("per_image") == "w0.per_image.npz"
     assert {k: omega0[k] for k in detection} == detection
+    # Each evaluation's per-image matches give back its numbers bit for bit, overall and per patient.
+    for name, record in (("w07", metrics), ("detection", detection)):
+        matches = load_record(tmp_path / f"{name}.per_image.npz")
+        assert reproduced(matches.metrics(), record) and list(matches.images) == ids
+        for patient, numbers in record["per_patient"].items():
+            assert reproduced(matches.metrics(matches.image_patients == patient), numbers)
+
+
+def reproduced(again: dict, record: dict) -> bool:
+    keys = ("ap50", "best_f1", "precision_at_best_f1", "recall_at_best_f1", "score_at_best_f1", "n_ground_truth",
+            "n_predictions", "n_true_positive", "n_images", "heldout")  # fmt: skip
+    return {k: again.get(k) for k in keys} == {k: record.get(k) for k in keys}
 
 
 def test_corrected_threshold_from_val(tmp_path, pointer, layout, classifiers):
@@ -162,6 +176,8 @@ def test_corrected_threshold_from_val(tmp_path, pointer, layout, classifiers):
     )
     metrics = json.loads(out.read_text())
     assert metrics["gate"] is None and metrics["ground_truth_of_images_without_detections"] == "counted"
+    matches = load_record(tmp_path / "per_image.npz")  # beside metrics.json, with the held-out threshold
+    assert matches.heldout_threshold == metrics["heldout"]["threshold"] and reproduced(matches.metrics(), metrics)
     assert metrics["heldout"]["threshold"] == metrics["val"]["score_at_best_f1"]
     assert metrics["heldout"]["f1"] <= metrics["best_f1"]  # the oracle is an upper bound
     assert all(p["heldout"]["threshold"] == metrics["heldout"]["threshold"] for p in metrics["per_patient"].values())

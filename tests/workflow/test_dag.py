@@ -1,5 +1,7 @@
 """The DAG plans without network: the default config lists the data stage for the real dataset."""
 
+import re
+
 from pointer_helpers import staged_dataset_root
 from snakemake_helpers import ROOT, in_directory, job_counts, plan, snakemake
 
@@ -75,8 +77,6 @@ def test_a_broken_config_file_stops_with_its_file_and_line(tmp_path):
 
 def test_the_readme_states_the_demo_job_counts(tmp_path):
     """The README's job counts of the two demo configurations are what Snakemake plans."""
-    import re
-
     readme = (ROOT / "README.md").read_text().replace("\n", " ")
     stated = re.search(r"faithful demo DAG is (\d+) jobs.*?\((\d+) jobs", readme)
     assert stated, "README.md no longer states the demo job counts"
@@ -105,7 +105,7 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 8 and counts["results_table"] == 1  # Tables 2-6, annotators, human agreement, nucleus
+        assert counts["table"] == 8 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
         assert counts["stage_weights"] == 14
@@ -173,6 +173,7 @@ def test_a_configured_external_method_is_scored_into_tables_4_and_6_and_results(
     }
     mine = "results/demo/external/mine/bf/seed0/metrics.json"
     assert mine in tables["table4_image_level"] and mine in tables["table6_patients"]
+    assert mine.replace("metrics.json", "per_image.npz") in tables["table4_image_level"]  # its intervals
     assert "results/demo/external/my_cls/bf_fluo/seed1/metrics.json" in tables["table2_cell_level"]
     assert '"external": [["mine", "Mine"]]' in tables["table4_image_level"]
     results_table = next(line for line in result.stdout.splitlines() if "ctcbench results-table" in line)
@@ -204,3 +205,25 @@ def test_the_nucleus_detector_is_predicted_evaluated_and_tabled_without_training
     counts = job_counts(off.stdout)
     assert "nucleus_predict" not in counts and "classical/nucleus" not in off.stdout
     assert "tables/nucleus_detector" not in off.stdout
+
+
+def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
+    """Each table command reads the per-image record beside each metrics file it reads (the human agreement has
+    none), with the config's bootstrap; Tables 4 and 5 also get their paired comparisons."""
+    result = plan(tmp_path, "preset=demo", "report={bootstrap: {resamples: 50, level: 0.9}}", options=("-p",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    commands = [
+        line for line in result.stdout.splitlines() if line.startswith("Shell command: python -m ctcbench table")
+    ]
+    by_table = {line.split("--name ")[1].split()[0] + ("*" if " table-comparisons " in line else ""): line
+                for line in commands}  # fmt: skip
+    assert set(by_table) >= {"table2_cell_level", "table4_image_level", "table4_image_level*", "table5_unknown_cells*"}
+    for line in by_table.values():
+        metrics = line.split("--metrics ")[1].split(" --")[0].split()
+        records = line.split("--per-image ")[1].split(" --")[0].split()
+        expected = [m.replace("metrics", "per_image").replace(".json", ".npz") for m in metrics if "/data/" not in m]
+        assert records == expected and "--resamples 50 --bootstrap-seed 0 --level 0.9" in line
+    assert "results/demo/data/human_agreement.json" in by_table["table4_image_level"]
+    evaluations = [line for line in result.stdout.splitlines() if "-evaluate " in line and "Shell command" in line]
+    assert len(evaluations) == 12 + 30  # the detection stage's and the pipeline's, each writing its record beside
+    assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)

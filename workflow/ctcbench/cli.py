@@ -71,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("ctcbench.apply.export_cli", "pack a trained pipeline into one folder for new images (a bundle)"),
     "predict": ("ctcbench.apply.predict_cli", "run a bundle's pipeline on new images: cells, scores, cancer calls"),
     "table": ("ctcbench.report.table_cli", "one result table (CSV, Markdown, HTML) beside the paper's numbers"),
+    "table-comparisons": (
+        "ctcbench.report.table_comparisons_cli",
+        "the paired bootstrap comparisons a result table declares (CSV, Markdown, HTML)",
+    ),
     "results-table": ("ctcbench.report.results_table_cli", "every run's numbers in one long table (results.csv)"),
     "training-curves": (
         "ctcbench.report.training_curves_cli",

@@ -7,6 +7,7 @@ Options about the dataset (its pointer, image lists, the test annotator) live wi
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from . import protocol as protocols
 from .errors import ConfigError
@@ -72,4 +73,14 @@ def add_jobs_per_gpu(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="with a local GPU pool, share a GPU with up to N-1 other jobs that also share (1: a GPU of its own)",
+    )
+
+
+def add_per_image(parser: argparse.ArgumentParser) -> None:
+    """Where an evaluation writes the per-image record of its metrics (ctcbench.per_image)."""
+    parser.add_argument(
+        "--per-image",
+        type=Path,
+        help="output: what each image contributed, to recompute the metrics on resampled images "
+        "(default: beside --out, metrics*.json -> per_image*.npz)",
     )

@@ -2,7 +2,8 @@
 
 Summaries are mean ± std over seeds in percent. The paper does not say whether its ± is the population or the sample
 std (docs/metrics.md#aggregation), so CSVs carry both (ddof 0 and 1) and the Markdown shows the sample std; the
-published value sits beside each of ours, with the difference.
+published value sits beside each of ours, with the difference. Where the runs' per-image records allow, a cell also
+carries its bootstrap interval (docs/metrics.md#intervals): in the CSV always, in the Markdown in brackets.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ METRIC_TITLES = {
     "f1_heldout": "F1 (val thr.)",
 }
 # The numeric columns of a table cell (`summary_columns`), after the columns that say which cell it is.
-SUMMARY_COLUMNS = ("n_runs", "mean", "std_ddof0", "std_ddof1", "paper_mean", "paper_std", "delta")
+SUMMARY_COLUMNS = ("n_runs", "mean", "std_ddof0", "std_ddof1", "ci_low", "ci_high", "paper_mean", "paper_std", "delta")
+Interval = tuple[float, float]  # a cell's bootstrap interval, percent
 
 
 def write_csv(path: Path | str, rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> None:
@@ -64,22 +66,36 @@ def format_mean_std(mean: float, std: float) -> str:
     return f"{mean:.1f} ± {std:.1f}" if not math.isnan(std) else f"{mean:.1f} ± –"
 
 
-def format_cell(summary: Summary, paper: tuple[float, float] | None) -> str:
-    ours = format_mean_std(summary.mean, summary.std1)
+def format_interval(interval: Interval | None) -> str:
+    """` [low, high]`, or nothing without an interval."""
+    if interval is None or math.isnan(interval[0]):
+        return ""
+    return f" [{interval[0]:.1f}, {interval[1]:.1f}]"
+
+
+def format_cell(summary: Summary, paper: tuple[float, float] | None, interval: Interval | None = None) -> str:
+    ours = format_mean_std(summary.mean, summary.std1) + format_interval(interval)
     return f"{ours} ({format_mean_std(*paper)})" if paper else ours
 
 
-def summary_columns(summary: Summary, paper: tuple[float, float] | None) -> dict[str, Any]:
-    """The numeric CSV columns of one table cell: ours (both stds), the paper's, and the difference."""
+def number(value: float) -> str:
+    """A number of a table CSV: six decimals, empty where undefined."""
+    return "" if math.isnan(value) else f"{value:.6f}"
 
-    def num(value: float) -> str:
-        return "" if math.isnan(value) else f"{value:.6f}"
 
+def summary_columns(
+    summary: Summary, paper: tuple[float, float] | None, interval: Interval | None = None
+) -> dict[str, Any]:
+    """The numeric CSV columns of one table cell: ours (both stds, the bootstrap interval), the paper's, and the
+    difference."""
+    low, high = interval if interval is not None else (math.nan, math.nan)
     return {
         "n_runs": summary.n,
-        "mean": num(summary.mean),
-        "std_ddof0": num(summary.std0),
-        "std_ddof1": num(summary.std1),
+        "mean": number(summary.mean),
+        "std_ddof0": number(summary.std0),
+        "std_ddof1": number(summary.std1),
+        "ci_low": number(low),
+        "ci_high": number(high),
         "paper_mean": "" if paper is None else paper[0],
         "paper_std": "" if paper is None else paper[1],
         "delta": "" if paper is None or math.isnan(summary.mean) else f"{summary.mean - paper[0]:.6f}",

@@ -67,7 +67,7 @@ rule classify_train:
 
 
 rule classify_eval:
-    """Cell-level metrics and embeddings of one classifier run on the val crops (ctcbench classify-eval)."""
+    """Cell-level metrics, per-crop records and embeddings of one run on the val crops (ctcbench classify-eval)."""
     input:
         best=f"{CLASSIFY_RUN}/best.pt",
         halves=classify_half_checkpoints(),
@@ -75,6 +75,7 @@ rule classify_eval:
         val=crop_cache("val"),
     output:
         metrics=f"{CLASSIFY_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{CLASSIFY_RUN}/metrics.json")),
         embeddings=f"{CLASSIFY_RUN}/embeddings.npz",
     log:
         f"{CLASSIFY_LOG}/eval.log",

@@ -7,6 +7,7 @@ from ctcbench.launch_checks import LOCAL_EXECUTORS, PlannedJob, has_gpu, launch_
 from ctcbench.config import resolve
 from ctcbench.determinism import cpu_isa_exports
 from ctcbench.errors import ConfigError
+from ctcbench.per_image import per_image_path
 from ctcbench.plan import plan
 from ctcbench.report import results as records
 from ctcbench.report.table_specs import TABLES
@@ -122,8 +123,24 @@ PLANNED_TABLES = {
 }
 
 
+# The tables that declare paired comparisons (report.comparisons): tables/<table>_comparisons.*, rule table_comparisons.
+COMPARED_TABLES = {
+    name: spec for name, spec in PLANNED_TABLES.items() if spec.comparisons is not None
+}
+# config report.bootstrap: the resampling behind every interval and comparison (report.bootstrap).
+BOOTSTRAP_OPTIONS = (
+    f"--resamples {config['report']['bootstrap']['resamples']}"
+    f" --bootstrap-seed {config['report']['bootstrap']['seed']}"
+    f" --level {config['report']['bootstrap']['level']}"
+)
+
+
 def table_files(name):
-    return [f"{RESULTS}/tables/{name}.{ext}" for ext in ("csv", "md")]
+    """A table's CSV and Markdown, and those of its paired comparisons if it declares any."""
+    stems = [name] + (
+        [COMPARED_TABLES[name].comparisons_name] if name in COMPARED_TABLES else []
+    )
+    return [f"{RESULTS}/tables/{stem}.{ext}" for stem in stems for ext in ("csv", "md")]
 
 
 def table_targets(*stages):
@@ -155,6 +172,15 @@ def table_metrics(wildcards):
     if records.CLASSICAL in spec.reads:
         paths += classical_metrics({spec.feeds})
     return paths
+
+
+def table_per_image(wildcards):
+    """The per-image record beside each of those metrics (the human agreement has none): the bootstrap's input."""
+    return [
+        str(per_image_path(path))
+        for path in table_metrics(wildcards)
+        if path != HUMAN_AGREEMENT
+    ]
 
 
 # -- The Snakemake HTML report (snakemake --report): its categories, and the tables' HTML pages in them. --------

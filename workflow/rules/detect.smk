@@ -107,14 +107,15 @@ rule detect_predict:
 
 
 rule detect_evaluate:
-    """Detection-stage AP50 and best F1 of one detector run (ctcbench detect-evaluate)."""
+    """Detection-stage AP50 and best F1 of one detector run, with its per-image matches (ctcbench detect-evaluate)."""
     input:
         **DETECT_VAL_INPUTS,
         dataset=DATASET,
         test_list=image_list("test"),
         predictions=f"{DETECT_RUN}/{split_file('predictions', 'test')}",
     output:
-        f"{DETECT_RUN}/metrics.json",
+        metrics=f"{DETECT_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{DETECT_RUN}/metrics.json")),
     log:
         f"{DETECT_LOG}/evaluate.log",
     wildcard_constraints:
@@ -129,7 +130,8 @@ rule detect_evaluate:
     shell:
         "python -m ctcbench detect-evaluate --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --test-annotator {params.annotator}"
-        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"
+        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output.metrics}"
+        " --per-image {output.per_image} > {log} 2>&1"
 
 
 # The classical nucleus detector: the Hoechst channel alone, no training, no GPU (docs/metrics.md#nucleus-detector);
@@ -165,7 +167,8 @@ rule nucleus_evaluate:
         test_list=image_list("test"),
         predictions=f"{NUCLEUS_RUN}/{split_file('predictions', 'test')}",
     output:
-        f"{NUCLEUS_RUN}/metrics.json",
+        metrics=f"{NUCLEUS_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{NUCLEUS_RUN}/metrics.json")),
     log:
         f"{LOGS}/detect/classical/{NUCLEUS}/evaluate.log",
     params:
@@ -178,4 +181,5 @@ rule nucleus_evaluate:
     shell:
         "python -m ctcbench nucleus-evaluate --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --test-annotator {params.annotator}"
-        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output} > {log} 2>&1"
+        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output.metrics}"
+        " --per-image {output.per_image} > {log} 2>&1"

@@ -8,7 +8,8 @@ rule score:
     input:
         unpack(score_inputs),
     output:
-        f"{EXTERNAL_RUN}/metrics.json",
+        metrics=f"{EXTERNAL_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{EXTERNAL_RUN}/metrics.json")),
     log:
         f"{LOGS}/external/{{name}}_{{setting}}_seed{{seed}}.log",
     wildcard_constraints:
@@ -24,4 +25,5 @@ rule score:
     shell:
         "python -m ctcbench score --name {wildcards.name} --setting {wildcards.setting} --seed {wildcards.seed}"
         " {params.options} --protocol {params.protocol:q} --test-annotator {params.annotator}"
-        " --nms-iou {params.nms_iou} --split-seed {params.split_seed} --out {output} > {log} 2>&1"
+        " --nms-iou {params.nms_iou} --split-seed {params.split_seed} --out {output.metrics}"
+        " --per-image {output.per_image} > {log} 2>&1"

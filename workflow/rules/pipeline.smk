@@ -48,11 +48,14 @@ rule pipeline_score:
 
 
 rule pipeline_evaluate:
-    """Image-level AP50 and best F1 of one pairing at one omega (ctcbench pipeline-evaluate)."""
+    """Image-level AP50, best F1 and per-image matches of a pairing at one omega (ctcbench pipeline-evaluate)."""
     input:
         unpack(pipeline_evaluate_inputs),
     output:
-        f"{PIPELINE_RUN}/omega{{omega}}/metrics{{annotator}}.json",
+        metrics=f"{PIPELINE_RUN}/omega{{omega}}/metrics{{annotator}}.json",
+        per_image=str(
+            per_image_path(f"{PIPELINE_RUN}/omega{{omega}}/metrics{{annotator}}.json")
+        ),
     log:
         f"{PIPELINE_LOG}/evaluate-omega{{omega}}{{annotator}}.log",
     wildcard_constraints:
@@ -74,4 +77,4 @@ rule pipeline_evaluate:
         "python -m ctcbench pipeline-evaluate --dataset {input.dataset} --image-list {input.image_list}"
         " --scores {input.scores} --omega {wildcards.omega} --protocol {params.protocol:q}"
         " --nms-iou {params.nms_iou} --test-annotator {params.annotator} {params.val}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"

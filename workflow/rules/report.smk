@@ -7,15 +7,17 @@ include: "report_common.smk"
 
 localrules:
     table,
+    table_comparisons,
     results_table,
     report_page,
     training_curves,
 
 
 rule table:
-    """One result table beside the paper's numbers, as CSV, Markdown and HTML (ctcbench table)."""
+    """One result table with bootstrap intervals beside the paper's numbers: CSV, Markdown, HTML (ctcbench table)."""
     input:
         metrics=table_metrics,
+        per_image=table_per_image,
         dataset=DATASET,
     output:
         csv=f"{RESULTS}/tables/{{table}}.csv",
@@ -36,11 +38,46 @@ rule table:
             PLANNED_TABLES[wildcards.table].params(config)
         ),
         paper_dir=PAPER_DIR,
+        bootstrap=BOOTSTRAP_OPTIONS,
     conda:
         ENV
     shell:
         "python -m ctcbench table --name {wildcards.table} --params {params.params:q} --metrics {input.metrics}"
-        " --paper-dir {params.paper_dir:q} --dataset {input.dataset} --csv {output.csv} --md {output.md} > {log} 2>&1"
+        " --per-image {input.per_image} {params.bootstrap} --paper-dir {params.paper_dir:q}"
+        " --dataset {input.dataset} --csv {output.csv} --md {output.md} > {log} 2>&1"
+
+
+rule table_comparisons:
+    """A result table's paired bootstrap comparisons as CSV, Markdown and HTML (ctcbench table-comparisons)."""
+    input:
+        metrics=table_metrics,
+        per_image=table_per_image,
+        dataset=DATASET,
+    output:
+        csv=f"{RESULTS}/tables/{{table}}_comparisons.csv",
+        md=f"{RESULTS}/tables/{{table}}_comparisons.md",
+        html=report(
+            f"{RESULTS}/tables/{{table}}_comparisons.html",
+            caption="../report/table_comparisons.rst",
+            category=lambda wildcards: REPORT_CATEGORIES[
+                PLANNED_TABLES[wildcards.table].category
+            ],
+        ),
+    log:
+        f"{LOGS}/report/table_comparisons_{{table}}.log",
+    wildcard_constraints:
+        table="|".join(COMPARED_TABLES),
+    params:
+        params=lambda wildcards: json.dumps(
+            PLANNED_TABLES[wildcards.table].params(config)
+        ),
+        bootstrap=BOOTSTRAP_OPTIONS,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench table-comparisons --name {wildcards.table} --params {params.params:q}"
+        " --metrics {input.metrics} --per-image {input.per_image} {params.bootstrap}"
+        " --dataset {input.dataset} --csv {output.csv} --md {output.md} > {log} 2>&1"
 
 
 rule results_table:

@@ -105,7 +105,11 @@ def figure_options(wildcards, output):
 
 
 def report_tables():
-    return [f"{RESULTS}/tables/{name}.md" for name in ["table1", *PLANNED_TABLES]]
+    comparisons = [spec.comparisons_name for spec in COMPARED_TABLES.values()]
+    return [
+        f"{RESULTS}/tables/{name}.md"
+        for name in ["table1", *PLANNED_TABLES, *comparisons]
+    ]
 
 
 def results_metrics():

@@ -29,8 +29,10 @@ import numpy as np
 from ..data.crops import CropCache
 from ..data.layout import CLASSES
 from ..errors import ConfigError
-from ..io import atomic_path, atomic_write_json
+from ..io import atomic_path
+from ..per_image import Evaluation, per_image_path, write_evaluation
 from .checkpoint import load_model
+from .crop_records import CropRecords
 from .data import CropSource
 from .metrics import BinaryScores, accuracy, auroc, binary_at, confusion_counts, row_percent, threshold_sweep
 from .predict import Predictions, predict
@@ -39,6 +41,7 @@ from .selection import HALF_BEST, image_halves
 from .train import BEST, FINAL
 
 METRICS, EMBEDDINGS = "metrics.json", "embeddings.npz"
+PER_IMAGE = per_image_path(METRICS).name
 
 
 def _finite(value: float) -> float | None:
@@ -50,6 +53,7 @@ def _finite(value: float) -> float | None:
 class HeldOut:
     scores: BinaryScores
     thresholds: tuple[float, float]  # tuned on half 0, tuned on half 1
+    predicted: np.ndarray  # bool per crop: its decision by the threshold tuned on the other half
 
 
 def cross_fitted(
@@ -68,7 +72,7 @@ def cross_fitted(
         tuned.append(best.threshold)
         predicted[apply] = scores[apply] >= best.threshold
     # binary_at on the 0/1 decisions with threshold 0.5 counts exactly these held-out predictions
-    return HeldOut(binary_at(is_cancer, predicted.astype(float), 0.5), (tuned[0], tuned[1]))
+    return HeldOut(binary_at(is_cancer, predicted.astype(float), 0.5), (tuned[0], tuned[1]), predicted)
 
 
 def _scored(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
@@ -100,6 +104,38 @@ def cell_metrics(
     `predictions`: the scores of best.pt; `threshold`: the protocol's `cell_threshold` (oracle | cross_fitted);
     `half_checkpoints`: the scores of the checkpoints chosen on val half 0 and half 1 when the protocol's
     `classifier_checkpoint` is cross_fitted (each crop is then reported with the one chosen on the other half)."""
+    return _cell_numbers(labels, predictions, threshold, image_ids, patients, split_seed, half_checkpoints)[0]
+
+
+def cell_evaluation(
+    labels: np.ndarray,
+    predictions: Predictions,
+    threshold: str,
+    image_ids: np.ndarray,
+    patients: np.ndarray,
+    split_seed: int = 0,
+    half_checkpoints: tuple[Predictions, Predictions] | None = None,
+) -> Evaluation:
+    """`cell_metrics` and the per-crop records they pool (`crop_records`): every crop's image, patient, label,
+    reported score and held-out decision."""
+    metrics, reported, held = _cell_numbers(
+        labels, predictions, threshold, image_ids, patients, split_seed, half_checkpoints
+    )
+    is_cancer = np.asarray(labels, np.int64) == CLASSES.index("R")
+    records = CropRecords(np.asarray(image_ids, str), np.asarray(patients, str), is_cancer, reported, held)
+    return Evaluation(metrics, records)
+
+
+def _cell_numbers(
+    labels: np.ndarray,
+    predictions: Predictions,
+    threshold: str,
+    image_ids: np.ndarray | None,
+    patients: np.ndarray | None,
+    split_seed: int,
+    half_checkpoints: tuple[Predictions, Predictions] | None,
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
+    """(the metrics, the reported P(R) of every crop, its held-out decision under a cross-fitted threshold)."""
     labels = np.asarray(labels, np.int64)
     is_cancer = labels == CLASSES.index("R")
     halves = None
@@ -109,10 +145,10 @@ def cell_metrics(
         halves = image_halves(np.asarray(image_ids), np.asarray(patients), split_seed)
     original = _scored(labels, predictions.probs)
     oracle = {**original["best"], "auroc": original["auroc"], "accuracy": original["accuracy"]}
-    reported, by_fit_half = original, predictions.p_cancer
+    reported, by_fit_half, reported_p = original, predictions.p_cancer, predictions.p_cancer
     if half_checkpoints is not None:
         held_probs = np.where((halves == 0)[:, None], half_checkpoints[1].probs, half_checkpoints[0].probs)
-        reported = _scored(labels, held_probs)
+        reported, reported_p = _scored(labels, held_probs), held_probs[:, 0]
         by_fit_half = (half_checkpoints[0].p_cancer, half_checkpoints[1].p_cancer)
     best, counts = reported["best"], reported["counts"]
     result: dict[str, Any] = {
@@ -134,15 +170,17 @@ def cell_metrics(
     if half_checkpoints is not None:
         result["checkpoint_choice"] = "cross-fitted: each val half scored by the checkpoint chosen on the other half"
         result["split_seed"] = split_seed
+    decisions = None
     if threshold == "cross_fitted":
         held = cross_fitted(is_cancer, by_fit_half, halves)
+        decisions = held.predicted
         scores = {k: v for k, v in held.scores.to_dict().items() if k != "threshold"}
         result["heldout"] = {**scores, "thresholds": list(held.thresholds), "split_seed": split_seed}
         result.update({k: result["heldout"][k] for k in ("f1", "precision", "recall")})
         result["binary_confusion"] = {k: result["heldout"][k] for k in ("tp", "fp", "fn", "tn")}
         result["threshold"] = None
         result["threshold_choice"] = "cross-fitted: tuned on one half of the val images, applied to the other"
-    return result
+    return result, reported_p, decisions
 
 
 def _half_checkpoint_scores(
@@ -176,7 +214,7 @@ def evaluate_run(
     checkpoint: str = BEST,
 ) -> dict[str, Any]:
     """Score the val crops with the run's best checkpoint (and, with cross-fitted checkpoints, with the one chosen on
-    each val half); write metrics.json and embeddings.npz."""
+    each val half); write metrics.json, its per-crop records (per_image.npz) and embeddings.npz."""
     run_dir = Path(run_dir)
     torch_device = pick_device(device)
     model, spec, info = load_model(run_dir / checkpoint, torch_device)
@@ -200,7 +238,7 @@ def evaluate_run(
     if spec.protocol_switches.classifier_checkpoint == "cross_fitted":
         halves = _half_checkpoint_scores(run_dir, source, indices, torch_device, workers, split_seed)
     threshold = spec.protocol_switches.cell_threshold
-    metrics = cell_metrics(labels, predictions, threshold, cache.image_ids, patients, split_seed, halves)
+    evaluation = cell_evaluation(labels, predictions, threshold, cache.image_ids, patients, split_seed, halves)
     metrics = {
         "run": {k: info.get(k) for k in ("backbone", "setting", "trainset", "seed")},
         "protocol": spec.protocol,
@@ -210,12 +248,12 @@ def evaluate_run(
         "trained_classes": list(spec.classes),
         "head_outputs": spec.num_outputs,
         "val_cache_hash": cache.content_hash(),
-        **metrics,
+        **evaluation.metrics,
     }
     # Accuracy over the classes the model was trained on (the original's val_noU for 2-class sets).
     trained = np.isin(labels, [CLASSES.index(c) for c in spec.classes])
     metrics["accuracy_trained_classes"] = _finite(accuracy(labels[trained], predictions.probs.argmax(axis=1)[trained]))
-    atomic_write_json(run_dir / METRICS, metrics)
+    metrics = write_evaluation(Evaluation(metrics, evaluation.per_image), run_dir / METRICS, run_dir / PER_IMAGE)
     with atomic_path(run_dir / EMBEDDINGS) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(
             handle,

@@ -7,6 +7,9 @@ The reference scores raw detector outputs through the same formatting and evalua
 2. per image, class-agnostic NMS at `nms_iou` again;
 3. AP50 and best F1 of the pooled detections (`metrics`).
 
+Beside the metrics, `detection_stage_evaluation` keeps what each image contributed (`image_matches`), so that the
+numbers can be computed again on resampled images (docs/metrics.md#intervals).
+
 Ground truth: the R boxes of the test annotator's XMLs (`int(float())`, no shift). The protocol's
 `drop_undetected_ground_truth` keeps the original's defect of dropping the ground truth of images left without any
 detection (docs/defects.md#defect-17); off, every ground-truth box counts. Per-patient numbers use the id prefix, as
@@ -26,7 +29,9 @@ from ..data.crops import clip_box
 from ..data.layout import DatasetLayout, patient_of
 from ..data.voc import read_voc
 from ..errors import ConfigError
+from ..per_image import Evaluation
 from ..protocol import Protocol
+from .image_matches import ImageMatches
 from .metrics import IOU_THRESHOLD, match, summarise, threshold_metrics
 from .predictions import Predictions
 
@@ -110,6 +115,16 @@ def prepare(predictions: Predictions, image_ids: list[str], nms_iou: float) -> d
     return prepared
 
 
+def counted_truth(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]], truth: Mapping[str, np.ndarray], protocol: Protocol
+) -> Mapping[str, np.ndarray]:
+    """The ground truth that counts under the protocol: without that of images left without any detection when it
+    keeps the original's defect (docs/defects.md#defect-17)."""
+    if not protocol.drop_undetected_ground_truth:
+        return truth
+    return {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
+
+
 def score_images(
     detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
     truth: Mapping[str, np.ndarray],
@@ -118,8 +133,7 @@ def score_images(
 ) -> dict[str, Any]:
     """AP50 and best F1 of a set of images under the protocol's ground-truth rule; with `threshold` (one chosen on
     another split), also the F1, precision and recall at that threshold under `heldout`."""
-    if protocol.drop_undetected_ground_truth:
-        truth = {k: v for k, v in truth.items() if len(detections.get(k, ((), ()))[1]) > 0}
+    truth = counted_truth(detections, truth, protocol)
     curve = match(detections, truth, IOU_THRESHOLD, iou_pixel(protocol))
     result = summarise(curve, IOU_THRESHOLD)
     result["ap50"] = result.pop("ap")
@@ -144,6 +158,20 @@ def image_level_metrics(
             {i: detections[i] for i in ids}, {i: truth[i] for i in ids}, protocol, threshold
         )
     return {**score_images(detections, truth, protocol, threshold), "per_patient": per_patient}
+
+
+def image_level_evaluation(
+    detections: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    truth: Mapping[str, np.ndarray],
+    image_ids: list[str],
+    protocol: Protocol,
+    threshold: float | None = None,
+) -> tuple[dict[str, Any], ImageMatches]:
+    """`image_level_metrics`, and the per-image matches they pool (`image_matches`)."""
+    counted = counted_truth(detections, truth, protocol)
+    curve = match(detections, counted, IOU_THRESHOLD, iou_pixel(protocol))
+    matches = ImageMatches.from_curve(curve, detections, counted, threshold)
+    return image_level_metrics(detections, truth, image_ids, protocol, threshold), matches
 
 
 # The IoU's pixel term (metrics.voc_iou) -> how metrics.json names it.
@@ -228,6 +256,19 @@ def detection_stage_metrics(
 ) -> dict[str, Any]:
     """AP50 and best F1 over all listed images and per patient, with the choices that produced them; with `val`
     (the same model's predictions on the val images), also the F1 at the threshold chosen there (`heldout`)."""
+    return detection_stage_evaluation(predictions, layout, image_ids, annotator, protocol, nms_iou, val).metrics
+
+
+def detection_stage_evaluation(
+    predictions: Predictions,
+    layout: DatasetLayout,
+    image_ids: list[str],
+    annotator: str,
+    protocol: Protocol,
+    nms_iou: float = 0.5,
+    val: tuple[Predictions, list[str]] | None = None,
+) -> Evaluation:
+    """`detection_stage_metrics` and the per-image matches they pool."""
     detections = prepare(predictions, image_ids, nms_iou)
     truth = ground_truth(layout, "test", image_ids, annotator)
     threshold, val_record = None, None
@@ -236,12 +277,13 @@ def detection_stage_metrics(
         if val_predictions.meta.get("model_sha256") != predictions.meta.get("model_sha256"):
             raise ConfigError("val predictions come from another model than the test predictions; predict again")
         threshold, val_record = val_threshold(prepare(val_predictions, val_ids, nms_iou), layout, val_ids, protocol)
+    numbers, matches = image_level_evaluation(detections, truth, image_ids, protocol, threshold)
     metrics = {
-        **image_level_metrics(detections, truth, image_ids, protocol, threshold),
+        **numbers,
         **evaluation_choices(protocol, annotator, nms_iou),
         "run": predictions.meta.get("run"),
         "threshold_choice": ORACLE_CHOICE + (HELDOUT_CHOICE if val is not None else ""),
     }
     if val_record is not None:
         metrics["val"] = val_record
-    return metrics
+    return Evaluation(metrics, matches)

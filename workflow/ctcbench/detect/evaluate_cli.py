@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_nms_iou, add_protocol
+from ..cli_args import add_nms_iou, add_per_image, add_protocol
 from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="predictions.json written by detect-predict (detections made elsewhere: `ctcbench score`)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
+    add_per_image(parser)
     add_test_annotator(parser)
     add_protocol(parser)
     add_nms_iou(parser, "before matching")
@@ -37,8 +38,8 @@ def run(args: argparse.Namespace) -> None:
     from ..data.pointer import read_pointer
     from ..data.splits import read_image_list
     from ..errors import ConfigError
-    from ..io import atomic_write_json
-    from .evaluate import detection_stage_metrics
+    from ..per_image import per_image_path, write_evaluation
+    from .evaluate import detection_stage_evaluation
     from .predictions import read_predictions
 
     if (args.val_predictions is None) != (args.val_list is None):
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> None:
     val = None
     if args.val_predictions is not None:
         val = (read_predictions(args.val_predictions), read_image_list(args.val_list))
-    metrics = detection_stage_metrics(
+    evaluation = detection_stage_evaluation(
         read_predictions(args.predictions),
         read_pointer(args.dataset).layout,
         read_image_list(args.image_list),
@@ -55,5 +56,5 @@ def run(args: argparse.Namespace) -> None:
         args.nms_iou,
         val,
     )
-    atomic_write_json(args.out, metrics)
+    metrics = write_evaluation(evaluation, args.out, args.per_image or per_image_path(args.out))
     log.info("%s: AP50 %.3f, best F1 %.3f", metrics["run"] or args.predictions, metrics["ap50"], metrics["best_f1"])

@@ -99,11 +99,17 @@ def match(
             tp[rank] = True
             matched_truth[rank] = best
             used[image_ids[index]][best] = True
-    cum_tp = np.cumsum(tp)
-    cum_fp = np.cumsum(~tp)
-    precision = cum_tp / np.maximum(cum_tp + cum_fp, 1)
-    recall = cum_tp / n_gt if n_gt else np.zeros(len(order))
+    precision, recall = cumulative_pr(tp, n_gt)
     return PRCurve(all_scores[order], tp, precision, recall, n_gt, order, best_iou, matched_truth)
+
+
+def cumulative_pr(true_positive: np.ndarray, n_ground_truth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall after each prediction of a ranking, from its true-positive flags in score order."""
+    cum_tp = np.cumsum(true_positive)
+    cum_fp = np.cumsum(~true_positive)
+    precision = cum_tp / np.maximum(cum_tp + cum_fp, 1)
+    recall = cum_tp / n_ground_truth if n_ground_truth else np.zeros(len(true_positive))
+    return precision, recall
 
 
 def average_precision(recall: Sequence[float], precision: Sequence[float]) -> float:
@@ -135,7 +141,8 @@ class OperatingPoint:
         }
 
 
-def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+def f1_score(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """2PR / (P + R) elementwise, 0 where P + R is 0."""
     denom = precision + recall
     return np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
 
@@ -144,7 +151,7 @@ def best_f1(curve: PRCurve) -> OperatingPoint:
     """Maximum F1 over the PR curve, at the score of the prediction that reaches it; the first maximum wins on ties."""
     if curve.n_predictions == 0:
         return OperatingPoint(0.0, 0.0, 0.0, None)
-    f1 = _f1(curve.precision, curve.recall)
+    f1 = f1_score(curve.precision, curve.recall)
     i = int(np.argmax(f1))
     return OperatingPoint(float(f1[i]), float(curve.precision[i]), float(curve.recall[i]), float(curve.scores[i]))
 
@@ -156,7 +163,7 @@ def threshold_metrics(curve: PRCurve, threshold: float) -> OperatingPoint:
     tp = int(curve.true_positive[:kept].sum())
     precision = tp / kept if kept else 0.0
     recall = tp / curve.n_ground_truth if curve.n_ground_truth else 0.0
-    f1 = _f1(np.asarray(precision), np.asarray(recall))
+    f1 = f1_score(np.asarray(precision), np.asarray(recall))
     return OperatingPoint(float(f1), precision, recall, float(threshold))
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ..classify.evaluate import cell_metrics
+from ..classify.evaluate import cell_evaluation
 from ..classify.predict import Predictions as CellPredictions
 from ..data.crops import CropCache
 from ..data.layout import DatasetLayout
-from ..detect.evaluate import detection_stage_metrics
+from ..detect.evaluate import detection_stage_evaluation
 from ..errors import ConfigError
+from ..per_image import Evaluation
 from ..protocol import Protocol
 from .cell_scores import read_cell_scores
 from .detections import image_sizes, read_detections
@@ -40,8 +41,9 @@ def score_detections(
     protocol: Protocol,
     nms_iou: float,
     val: tuple[Path | str, list[str]] | None = None,
-) -> dict[str, Any]:
-    """metrics.json of a detections file on the test images (and its val detections for a held-out threshold)."""
+) -> Evaluation:
+    """metrics.json of a detections file on the test images (and its val detections for a held-out threshold), with
+    its per-image matches."""
     test = read_detections(predictions, image_sizes(layout, "test", image_ids, annotator))
     val_input = None
     if val is not None:
@@ -52,17 +54,22 @@ def score_detections(
             )
         val_path, val_ids = val
         val_input = (read_detections(val_path, image_sizes(layout, "val", val_ids, annotator)), val_ids)
-    metrics = detection_stage_metrics(test, layout, image_ids, annotator, protocol, nms_iou, val_input)
-    return {**metrics, "run": None, "external_method": method, "meta": test.meta}
+    evaluation = detection_stage_evaluation(test, layout, image_ids, annotator, protocol, nms_iou, val_input)
+    metrics = {**evaluation.metrics, "run": None, "external_method": method, "meta": test.meta}
+    return Evaluation(metrics, evaluation.per_image)
 
 
-def score_cells(scores: Path | str, method: dict[str, Any], cache: CropCache, protocol: Protocol, split_seed: int):
-    """metrics.json of a cell-scores file on the val crops, under the protocol's threshold rule."""
+def score_cells(
+    scores: Path | str, method: dict[str, Any], cache: CropCache, protocol: Protocol, split_seed: int
+) -> Evaluation:
+    """metrics.json of a cell-scores file on the val crops, under the protocol's threshold rule, with its per-crop
+    records."""
     probs, meta = read_cell_scores(scores, cache)
     labels = cache.labels.astype(np.int64)
-    metrics = cell_metrics(
+    evaluation = cell_evaluation(
         labels, CellPredictions(probs, None), protocol.cell_threshold, cache.image_ids, cache.patients, split_seed
     )
-    metrics["checkpoint_choice"] = "the submitted scores"
-    return {"external_method": method, "protocol": protocol.name, "meta": meta, "val_cache_hash": cache.content_hash(),
-            **metrics}  # fmt: skip
+    metrics = {**evaluation.metrics, "checkpoint_choice": "the submitted scores"}
+    metrics = {"external_method": method, "protocol": protocol.name, "meta": meta,
+               "val_cache_hash": cache.content_hash(), **metrics}  # fmt: skip
+    return Evaluation(metrics, evaluation.per_image)

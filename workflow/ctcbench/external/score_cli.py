@@ -15,7 +15,7 @@ import logging
 import re
 from pathlib import Path
 
-from ..cli_args import add_nms_iou, protocol_value
+from ..cli_args import add_nms_iou, add_per_image, protocol_value
 from ..data.cli_options import add_test_annotator
 from ..errors import ConfigError
 
@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_nms_iou(parser, "before matching")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the val halves (cross-fitted threshold)")
     parser.add_argument("--out", type=Path, help="metrics.json (default: <results>/external/<name>/<setting>/...)")
+    add_per_image(parser)
 
 
 def _from_results(args: argparse.Namespace, given: Path | None, relative: str) -> Path:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     from ..data.crops import CropCache
     from ..data.pointer import read_pointer
     from ..data.splits import read_image_list
-    from ..io import atomic_write_json
+    from ..per_image import per_image_path, write_evaluation
     from .score import KIND_CELLS, KIND_DETECTIONS, identity, score_cells, score_detections
 
     if not NAME.match(args.name):
@@ -82,15 +83,15 @@ def run(args: argparse.Namespace) -> None:
         val = None
         if args.val_predictions is not None:
             val = (args.val_predictions, read_image_list(_from_results(args, args.val_list, "splits/images/val.txt")))
-        metrics = score_detections(
+        evaluation = score_detections(
             args.predictions, method, layout, image_ids, args.test_annotator, protocol, args.nms_iou, val
         )
-        atomic_write_json(out, metrics)
+        metrics = write_evaluation(evaluation, out, args.per_image or per_image_path(out))
         log.info("%s (%s): AP50 %.3f, best F1 %.3f -> %s", args.name, args.setting, metrics["ap50"],
                  metrics["best_f1"], out)  # fmt: skip
         return
     method = identity(args.name, args.setting, args.seed, KIND_CELLS, args.cell_scores)
     cache_path = _from_results(args, args.val_cache, f"crops/{protocol.crop_source}/{protocol.image_read}/val.npz")
-    metrics = score_cells(args.cell_scores, method, CropCache.load(cache_path), protocol, args.split_seed)
-    atomic_write_json(out, metrics)
+    evaluation = score_cells(args.cell_scores, method, CropCache.load(cache_path), protocol, args.split_seed)
+    metrics = write_evaluation(evaluation, out, args.per_image or per_image_path(out))
     log.info("%s (%s): F1 %.3f, AUROC %s -> %s", args.name, args.setting, metrics["f1"], metrics["auroc"], out)

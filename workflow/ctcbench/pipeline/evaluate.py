@@ -24,11 +24,12 @@ from ..detect.evaluate import (
     evaluation_choices,
     f1_threshold,
     ground_truth,
-    image_level_metrics,
+    image_level_evaluation,
     nms,
     require_heldout,
 )
 from ..errors import ConfigError, DatasetError
+from ..per_image import Evaluation
 from ..protocol import Protocol, same_protocol
 from .fusion import fuse
 from .scores import ScoredImage, Scores
@@ -88,7 +89,13 @@ def _same_runs(test: Scores, val: Scores, test_path: str, val_path: str) -> None
             raise ConfigError(f"{val_path}: {what} differs from that of {test_path}; score val with the same runs")
 
 
-def pipeline_metrics(
+def pipeline_metrics(scores: Scores, layout: DatasetLayout, image_ids: list[str], **options: Any) -> dict[str, Any]:
+    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given (the options
+    of `pipeline_evaluation`)."""
+    return pipeline_evaluation(scores, layout, image_ids, **options).metrics
+
+
+def pipeline_evaluation(
     scores: Scores,
     layout: DatasetLayout,
     image_ids: list[str],
@@ -99,9 +106,8 @@ def pipeline_metrics(
     annotator: str = "Unioned",
     val: tuple[Scores, list[str]] | None = None,
     sources: tuple[str, str] = ("scores", "val scores"),
-) -> dict[str, Any]:
-    """metrics.json of one ω: AP50 and best F1 overall and per patient, and `heldout` when `val` is given. The fusion
-    gate is the protocol's `fusion_gate`."""
+) -> Evaluation:
+    """`pipeline_metrics` and the per-image matches they pool. The fusion gate is the protocol's `fusion_gate`."""
     if not same_protocol(scores.meta.get("protocol"), protocol):
         raise ConfigError(f"{sources[0]}: scored with protocol {scores.meta.get('protocol')!r}, not {protocol.name}")
     gate = protocol.fusion_gate
@@ -113,8 +119,9 @@ def pipeline_metrics(
         _same_runs(scores, val[0], *sources)
         threshold, val_record = val_operating_point(*val, layout, omega, protocol, nms_iou, sources[1])
     detector = scores.meta.get("detector", {})
+    numbers, matches = image_level_evaluation(detections, truth, image_ids, protocol, threshold)
     metrics = {
-        **image_level_metrics(detections, truth, image_ids, protocol, threshold),
+        **numbers,
         **evaluation_choices(protocol, annotator, nms_iou),
         "pipeline_run": scores.meta.get("pipeline_run"),
         "run": detector.get("run"),
@@ -127,4 +134,4 @@ def pipeline_metrics(
     }
     if val_record is not None:
         metrics["val"] = val_record
-    return metrics
+    return Evaluation(metrics, matches)

@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_args import add_nms_iou, add_protocol
+from ..cli_args import add_nms_iou, add_per_image, add_protocol
 from ..data.cli_options import add_dataset, add_image_list, add_test_annotator
 
 log = logging.getLogger(__name__)
@@ -28,20 +28,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--val-list", type=Path, help="the val image ids (with --val-scores)")
     parser.add_argument("--out", type=Path, required=True, help="output: metrics.json")
+    add_per_image(parser)
 
 
 def run(args: argparse.Namespace) -> None:
     from ..data.pointer import read_pointer
     from ..data.splits import read_image_list
     from ..errors import ConfigError
-    from ..io import atomic_write_json
-    from .evaluate import pipeline_metrics
+    from ..per_image import per_image_path, write_evaluation
+    from .evaluate import pipeline_evaluation
     from .scores import read_scores
 
     if (args.val_scores is None) != (args.val_list is None):
         raise ConfigError("--val-scores and --val-list go together; give both or neither")
     val = (read_scores(args.val_scores), read_image_list(args.val_list)) if args.val_scores is not None else None
-    metrics = pipeline_metrics(
+    evaluation = pipeline_evaluation(
         read_scores(args.scores),
         read_pointer(args.dataset).layout,
         read_image_list(args.image_list),
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> None:
         val=val,
         sources=(str(args.scores), str(args.val_scores)),
     )
-    atomic_write_json(args.out, metrics)
+    metrics = write_evaluation(evaluation, args.out, args.per_image or per_image_path(args.out))
     held = metrics.get("heldout")
     log.info(
         "%s at omega %g: AP50 %.3f, best F1 %.3f%s",

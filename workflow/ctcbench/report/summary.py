@@ -17,8 +17,19 @@ from ..errors import DatasetError
 from ..run_record import read_run_record
 from .table_specs import TABLES as RESULT_TABLES
 
+
+def _result_tables() -> dict[str, str]:
+    """Every result table's file stem -> its title, a table's paired comparisons right after it."""
+    titles = {}
+    for name, spec in RESULT_TABLES.items():
+        titles[name] = spec.title
+        if spec.comparisons is not None:
+            titles[spec.comparisons_name] = spec.comparisons_title
+    return titles
+
+
 # Every table's file stem -> its title, in the paper's order.
-TABLES = {"table1": TABLE1_TITLE, **{name: spec.title for name, spec in RESULT_TABLES.items()}}
+TABLES = {"table1": TABLE1_TITLE, **_result_tables()}
 FIGURES = {
     "fig7_confusion": "Fig. 7: confusion matrices",
     "fig8_umap_class": "Fig. 8: UMAP of the embeddings by class",

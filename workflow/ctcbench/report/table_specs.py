@@ -3,7 +3,8 @@ its layout over the long results table (docs/experiments.md#tables-and-figures).
 
 Tables 2 and 3 are cell level (val crops); Table 4 is the detection stage and the full pipeline on the test images;
 Tables 5 and 6 and the annotator table are ablations of the pipeline. A table exists in a run of the workflow when
-the plan has runs that feed it (`plan.Plan.feeding`), so a config without an ablation has no table for it.
+the plan has runs that feed it (`plan.Plan.feeding`), so a config without an ablation has no table for it. Tables 4
+and 5 also declare the paired comparisons behind the paper's conclusions (`report.comparisons`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..plan.grid import NUCLEUS_TABLE
 from ..plan.runs import omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES
+from .comparisons import Comparison, ComparisonView
 from .results import ALL, CELL, CLASSICAL, DETECTION, EXTERNAL, HUMAN, PIPELINE, Results
 from .views import RUNS, Block, Cell, Row, TableSpec, View
 
@@ -147,7 +149,8 @@ def stage_where(stage: str, annotator: str) -> dict[str, Any]:
 
 def table4_params(config: dict[str, Any]) -> dict[str, Any]:
     return {"omegas": list(config["pipeline"]["omegas"]), "annotator": config["dataset"]["test_annotator"],
-            "external": external_methods(config, "detections")}  # fmt: skip
+            "external": external_methods(config, "detections"),
+            "compared_omega": config["pipeline"]["ablation_omega"]}  # fmt: skip
 
 
 def table4_layout(params: dict[str, Any], results: Results) -> View:
@@ -202,6 +205,48 @@ def table4_layout(params: dict[str, Any], results: Results) -> View:
     return View(caption, (Block(header, tuple(rows)),))
 
 
+# Table 4's comparisons: the settings against each other per detector and stage (does the extra channel help?), and
+# the fused pipeline against the detection stage per detector and setting (does the classifier help?).
+SETTING_PAIRS = (("bf_hoechst", "bf"), ("bf_fluo", "bf"), ("bf_fluo", "bf_hoechst"))
+COMPARED = "Compared (A − B)"
+
+
+def table4_comparisons(params: dict[str, Any], results: Results) -> ComparisonView:
+    annotator = params["annotator"]
+    image = {"trainset": MAIN, "subset": ALL, "annotator": annotator}
+    detectors = present(list(DETECTORS), results, "detector", **image)
+    settings = present(list(SETTINGS), results, "setting", **image)
+    metrics = with_heldout(("ap50", "f1"), results, **image)
+    stages = [DETECTION_STAGE] + [omega_name(w) for w in params["omegas"]]
+    fused = omega_name(params["compared_omega"])
+    pairs = [(a, b) for a, b in SETTING_PAIRS if a in settings and b in settings]
+    comparisons = []
+    for detector in detectors:
+        arm = {"detector": detector, "trainset": MAIN, "subset": ALL}
+        csv = {"table": "4", "detector": detector, "trainset": MAIN}
+        for stage, (a, b), metric in ((s, p, m) for s in stages for p in pairs for m in metrics):
+            where = {**stage_where(stage, annotator), **arm, "metric": metric}
+            labels = (DETECTOR_TITLES[detector], stage_title(stage), f"{SHORT_SETTINGS[a]} − {SHORT_SETTINGS[b]}",
+                      METRIC_TITLES[metric])  # fmt: skip
+            row = {**csv, "setting": "", "stage": stage, "compared": "setting", "arm_a": a, "arm_b": b,
+                   "metric": metric}  # fmt: skip
+            comparisons.append(Comparison(labels, {**where, "setting": a}, {**where, "setting": b}, row))
+        for setting, metric in ((s, m) for s in settings if fused in stages for m in metrics):
+            where = {**arm, "setting": setting, "metric": metric}
+            labels = (DETECTOR_TITLES[detector], SHORT_SETTINGS[setting],
+                      f"{stage_title(fused)} − {stage_title(DETECTION_STAGE)}", METRIC_TITLES[metric])  # fmt: skip
+            row = {**csv, "setting": setting, "stage": "", "compared": "stage", "arm_a": fused,
+                   "arm_b": DETECTION_STAGE, "metric": metric}  # fmt: skip
+            a, b = {**stage_where(fused, annotator), **where}, {**stage_where(DETECTION_STAGE, annotator), **where}
+            comparisons.append(Comparison(labels, a, b, row))
+    caption = (
+        "Table 4, paired: the input settings against each other for every detector and stage, and the full pipeline "
+        f"at ω = {params['compared_omega']:g} against the detection stage for every detector and setting, on test."
+    )
+    found = tuple(c for c in comparisons if results.has(**c.a) and results.has(**c.b))
+    return ComparisonView(caption, ("Detector", "Held fixed", COMPARED, "Metric"), found)
+
+
 # -- Table 5: the unknown-cell strategies. ---------------------------------------------------------------------------
 def ablation_params(config: dict[str, Any], block: str) -> dict[str, Any]:
     ablation = config["ablations"][block]
@@ -243,6 +288,28 @@ def table5_layout(params: dict[str, Any], results: Results) -> View:
         f"ω = {omega:g}, test, mean ± sample std over seeds, percent; the paper's in parentheses."
     )
     return View(caption, (Block(header, tuple(rows)),))
+
+
+def table5_comparisons(params: dict[str, Any], results: Results) -> ComparisonView:
+    """Each strategy against the main model (unknown cells counted as not cancer)."""
+    detector, setting, omega = params["detector"], params["setting"], params["omega"]
+    run = {"stage": PIPELINE, "detector": detector, "setting": setting, "omega": float(omega),
+           "annotator": params["annotator"], "subset": ALL}  # fmt: skip
+    comparisons = []
+    for name in params["strategies"]:
+        for metric in with_heldout(("f1", "ap50"), results, **run):
+            a, b = {**run, "trainset": name, "metric": metric}, {**run, "trainset": MAIN, "metric": metric}
+            if results.has(**a) and results.has(**b):
+                row = {"table": "5", "detector": detector, "setting": setting, "stage": omega_name(omega),
+                       "trainset": "", "compared": "trainset", "arm_a": name, "arm_b": MAIN,
+                       "metric": metric}  # fmt: skip
+                labels = (strategy_title(name), f"`{name}` − `{MAIN}`", METRIC_TITLES[metric])
+                comparisons.append(Comparison(labels, a, b, row))
+    caption = (
+        f"Table 5, paired: each unknown-cell strategy against the main model ({strategy_title(MAIN).lower()}), "
+        f"{DETECTOR_TITLES[detector]}, {SHORT_SETTINGS[setting]}, full pipeline at ω = {omega:g}, on test."
+    )
+    return ComparisonView(caption, ("Strategy", COMPARED, "Metric"), tuple(comparisons))
 
 
 # -- Table 6: patient generalisation. -------------------------------------------------------------------------------
@@ -428,9 +495,10 @@ TABLES: dict[str, TableSpec] = {
                   ("setting", "backbone", "metric")),
         TableSpec("table4_image_level", "Table 4: image level, detection stage and full pipeline", "image_level",
                   "table4", (DETECTION, PIPELINE, EXTERNAL, HUMAN), IMAGE_COLUMNS, table4_params, table4_layout,
-                  "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
+                  "table4_image_level.csv", ("detector", "setting", "stage", "metric"), table4_comparisons),
         TableSpec("table5_unknown_cells", "Table 5: unknown-cell strategies", "ablations", "table5", (PIPELINE,),
-                  IMAGE_COLUMNS, table5_params, table5_layout, "table5_unknown_cells.csv", ("strategy", "metric")),
+                  IMAGE_COLUMNS, table5_params, table5_layout, "table5_unknown_cells.csv", ("strategy", "metric"),
+                  table5_comparisons),
         TableSpec("table6_patients", "Table 6: patient generalisation", "ablations", "table6",
                   (PIPELINE, EXTERNAL, HUMAN), IMAGE_COLUMNS, table6_params, table6_layout, "table6_patients.csv",
                   ("trained_on", "tested_on", "metric")),

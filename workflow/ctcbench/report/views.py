@@ -2,8 +2,9 @@
 
 A cell names the results rows it summarises (`where`: column values of results.csv, one metric), the identity
 columns of its CSV row, and its key into the paper's table. Rendering summarises each cell over seeds (mean and both
-stds in percent, `tables.summarise`), puts the paper's value beside it, and writes one CSV row per cell and one
-Markdown table per block, under the caption.
+stds in percent, `tables.summarise`), adds its bootstrap interval where the runs' per-image records are given
+(`report.intervals`), puts the paper's value beside it, and writes one CSV row per cell and one Markdown table per
+block, under the caption. A table may also declare paired comparisons between its cells (`report.comparisons`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..tables import SUMMARY_COLUMNS, format_cell, index_paper, summarise, summary_columns
-from .results import Results
+from .intervals import Intervals, interval_note
+from .results import CELL, Results
 
 RUNS = "{n}"  # a row label replaced by the number of seeds of the row (its runs per cell)
 
@@ -59,27 +61,54 @@ class TableSpec:
     layout: Callable[[dict[str, Any], Results], View]
     paper_file: str | None = None  # under resources/paper/
     paper_keys: tuple[str, ...] = ()  # columns of the paper's CSV that identify a published value
+    comparisons: Callable[[dict[str, Any], Results], Any] | None = None  # -> report.comparisons.ComparisonView
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.csv_columns + SUMMARY_COLUMNS
 
+    @property
+    def comparisons_name(self) -> str:
+        """The file stem of its paired comparisons (tables/<name>_comparisons.csv)."""
+        return f"{self.name}_comparisons"
 
-def render(spec: TableSpec, params: dict[str, Any], results: Results, paper_rows: list[dict[str, str]]):
-    """(CSV rows, Markdown) of a table."""
+    @property
+    def comparisons_title(self) -> str:
+        return f"{self.title}: paired comparisons"
+
+    @property
+    def resampled_unit(self) -> str:
+        """What its intervals resample: the val images (cell level) or the test images."""
+        return "val images (every crop of a drawn image with it)" if CELL in self.reads else "test images"
+
+
+def render(
+    spec: TableSpec,
+    params: dict[str, Any],
+    results: Results,
+    paper_rows: list[dict[str, str]],
+    intervals: Intervals | None = None,
+):
+    """(CSV rows, Markdown) of a table; with `intervals`, each cell whose runs have per-image records gets its
+    bootstrap interval."""
     paper = index_paper(paper_rows, *spec.paper_keys) if spec.paper_keys else {}
     view = spec.layout(params, results)
-    rows, blocks = [], []
+    rows, blocks, resampled = [], [], False
     for block in view.blocks:
         lines = ["| " + " | ".join(block.header) + " |", "|" + "---|" * len(block.header)]
         for row in block.rows:
             cells = []
             for cell in row.cells:
                 summary = summarise(results.values(**cell.where))
+                interval = None if intervals is None else intervals.interval(results.select(**cell.where))
+                resampled = resampled or interval is not None
                 published = None if cell.paper is None else paper.get(tuple(cell.paper[k] for k in spec.paper_keys))
-                rows.append({**cell.csv, **summary_columns(summary, published)})
-                cells.append(format_cell(summary, published))
+                rows.append({**cell.csv, **summary_columns(summary, published, interval)})
+                cells.append(format_cell(summary, published, interval))
             labels = [str(results.seeds(**row.runs)) if label == RUNS else label for label in row.labels]
             lines.append("| " + " | ".join([*labels, *cells]) + " |")
         blocks.append("\n".join(lines))
-    return rows, view.caption + "\n\n" + "\n\n".join(blocks) + "\n"
+    caption = view.caption
+    if resampled:
+        caption += " " + interval_note(intervals.bootstrap, spec.resampled_unit)
+    return rows, caption + "\n\n" + "\n\n".join(blocks) + "\n"
