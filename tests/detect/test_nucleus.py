@@ -210,7 +210,8 @@ def test_the_evaluation_is_the_detectors_and_its_rows_are_its_own(twin, demo_con
     assert main(["nucleus-evaluate", *evaluate_options(twin, test, val, tmp_path / "metrics.json")]) == 0
     assert main(["detect-evaluate", *evaluate_options(twin, test, val, tmp_path / "detect.json")]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics == json.loads((tmp_path / "detect.json").read_text())
+    detect = json.loads((tmp_path / "detect.json").read_text())
+    assert metrics == {**detect, "per_image": "per_image.npz"}  # each names the per-image record beside it
     assert metrics["run"] == "classical/nucleus" and "heldout" in metrics
 
     rows = Results.load([tmp_path / "metrics.json"])

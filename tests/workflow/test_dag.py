@@ -225,5 +225,6 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
         assert records == expected and "--resamples 50 --bootstrap-seed 0 --level 0.9" in line
     assert "results/demo/data/human_agreement.json" in by_table["table4_image_level"]
     evaluations = [line for line in result.stdout.splitlines() if "-evaluate " in line and "Shell command" in line]
-    assert len(evaluations) == 12 + 30  # the detection stage's and the pipeline's, each writing its record beside
+    # the detection stage's, the nucleus detector's and the pipeline's, each writing its record beside
+    assert len(evaluations) == 12 + 1 + 30
     assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)
