@@ -117,9 +117,7 @@ rule report_figures:
             if "scores" in input.keys()
             else ""
         ),
-        settings=" ".join(
-            s for s in ("bf_fluo", "bf", "bf_hoechst") if s in config["settings"]
-        ),
+        settings=" ".join(s for s in PANEL_ORDER if s in config["settings"]),
     conda:
         ENV
     shell:

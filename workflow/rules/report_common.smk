@@ -1,5 +1,8 @@
 # Inputs and targets of the figures, the long results table and the report page (included by report.smk).
 from ctcbench.compute.counts import counts_file
+from ctcbench.data.channels import (
+    SETTINGS as PANEL_ORDER,
+)  # report.common.PANEL_ORDER, torch- and matplotlib-free
 
 
 # Fig. 9: test predictions of one Table 4 pairing (Faster R-CNN, Brightfield + Fluorescence, all images, lowest
