@@ -57,8 +57,9 @@ def test_outputs_exist_and_agree(demo_results):
     per_patient = [read_image_list(results / "splits" / "images" / f"train-{p}.txt") for p in ("r06", "r07", "r08")]
     assert sorted(sum(per_patient, [])) == sorted(train)
     # crop caches: one file per split, train/val with R, G and U, test with R only (Unioned)
-    train_cache = CropCache.load(results / "crops" / "opencv" / "train.npz")
-    test_cache = CropCache.load(results / "crops" / "opencv" / "test.npz")
+    # (the demo's faithful protocol: train and val from the release's crop files, test cut from the images)
+    train_cache = CropCache.load(results / "crops" / "released" / "opencv" / "train.npz")
+    test_cache = CropCache.load(results / "crops" / "cut" / "opencv" / "test.npz")
     assert set(np.unique(train_cache.labels)) == {0, 1, 2}
     assert set(np.unique(test_cache.labels)) == {0}
     assert set(train_cache.image_ids) <= set(train)
