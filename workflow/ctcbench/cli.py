@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "crop-cache": ("ctcbench.data.crop_cache_cli", "extract every annotated cell of a split into one crop-cache file"),
     "trainsets": ("ctcbench.data.trainsets_cli", "write the crop-level training sets (patients, fractions, unknowns)"),
+    "data-profile": (
+        "ctcbench.data.profile_cli",
+        "wall time and peak memory of each data step and disk use of its outputs (profile.csv, profile.md)",
+    ),
     "twin-check": ("ctcbench.data.synth.learnability", "score a quick classifier per input setting on the crops"),
     "detect-weights": ("ctcbench.detect.weights_cli", "stage pretrained detector weights, verified by checksum"),
     "detect-train": ("ctcbench.detect.train_cli", "train (or resume) one detector run through MMDetection"),
