@@ -38,7 +38,7 @@ from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
 from ..protocol import Protocol
 from ..provenance import file_sha256, peak_memory_mb
-from ..run_record import run_record
+from ..run_record import run_record, step_seconds
 from ..tables import write_csv
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
@@ -126,6 +126,7 @@ class _Progress:
     sessions: int = 0
     peak: dict[str, float] = field(default_factory=dict)
     half_best: list[dict[str, float | None]] = field(default_factory=list)  # accuracy, step per val half (selection)
+    step_seconds: list[float] = field(default_factory=list)  # each step's batch, forward, backward and update
 
 
 def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
@@ -311,6 +312,7 @@ def train(
         disable=not progress,
         mininterval=1.0 if sys.stderr.isatty() else 30.0,
     )
+    step_clock = time.monotonic()
     for step, (images, targets) in zip(range(state.next_step, schedule.iterations), train_loader):
         lr = schedule.lr_at(step)
         for group in optimizer.param_groups:
@@ -324,7 +326,8 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        state.losses.append(float(loss.detach()))
+        state.losses.append(float(loss.detach()))  # (waits for the device: the step is done)
+        state.step_seconds.append(time.monotonic() - step_clock)
         state.next_step = step + 1
         steps_done += 1
         bar.update(1)
@@ -356,6 +359,7 @@ def train(
             train_loader.close()
             log.info("stopped after %d steps this session; resume state in %s", steps_done, resume_path)
             return TrainOutcome(False, state.next_step, state.best_accuracy, state.best_step)
+        step_clock = time.monotonic()  # validation and resume states are not part of the next step
     bar.close()
     train_loader.close()
 
@@ -443,6 +447,7 @@ def write_run_record(
             "wall_time_s": round(state.elapsed_s, 2),
             "sessions": state.sessions,
             "peak_memory": state.peak,
+            "step_seconds": step_seconds(state.step_seconds),
             "threads": cfg.threads,
             "workers": cfg.workers,
             "deterministic": cfg.deterministic,

@@ -29,7 +29,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
-from ..run_record import run_record
+from ..run_record import run_record, step_seconds
 from .configs import inference_pad_size_divisor, runner_config
 from .schedule import warmup_iterations
 from .spec import RunSpec
@@ -170,6 +170,13 @@ def _cleanup(work_dir: Path) -> None:
         path.unlink()
 
 
+def iteration_seconds(runner) -> list[float]:
+    """Each training iteration's time as mmengine's timer hook logged it (batch, forward, backward, update); the
+    history travels in the checkpoints, so a resumed run holds the iterations of its earlier attempts too."""
+    scalars = runner.message_hub.log_scalars
+    return [float(value) for value in scalars["train/time"].data[0]] if "train/time" in scalars else []
+
+
 def kept_model(runner, model) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
     """The weights the run keeps, their epoch and the val record: the final epoch's, or the best val epoch's."""
     from . import best_val
@@ -284,6 +291,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
             "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 1),
             "attempts": attempts,
             "peak_memory": provenance.peak_memory_mb(device),
+            "step_seconds": step_seconds(iteration_seconds(runner)),
             "threads": threads,
         },
     )
