@@ -86,6 +86,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "compute": ("ctcbench.report.compute_cli", "projected GPU-hours of the configured grid (compute.csv, compute.md)"),
     "report-browser-check": ("ctcbench.report.browser_cli", "open the HTML report in Chromium and check every table"),
+    "smoke-report": (
+        "ctcbench.smoke.report_cli",
+        "run a preset's DAG, kill each training once after its first resume state, tabulate time, memory, resumption",
+    ),
     "reference-check": ("ctcbench.reference.check_cli", "rerun the reference configurations and compare every table"),
     "reference-update": ("ctcbench.reference.update_cli", "rewrite the committed reference results from a fresh run"),
 }

@@ -1,12 +1,13 @@
 # Data stage: obtain the dataset (figshare, a local copy or the synthetic twin) -> validate (Table 1) ->
 # image splits -> crop caches -> crop-level training sets.
 
+from ctcbench.data.profile import BENCHMARKS as DATA_BENCHMARKS
 from ctcbench.data.synth_dataset_cli import config_options as synth_options
 
 SOURCE = config["dataset"]["source"]
 FIGSHARE = config["dataset"]["figshare"]
 # Wall time and peak memory of every data step, tabulated by `ctcbench data-profile` (one TSV per job).
-DATA_BENCH = f"{RESULTS}/benchmarks/data"
+DATA_BENCH = f"{RESULTS}/{DATA_BENCHMARKS}"
 
 if SOURCE == "figshare":
 

@@ -38,6 +38,7 @@ from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
 from ..protocol import Protocol
 from ..provenance import file_sha256, peak_memory_mb
+from ..resume_files import CLASSIFY_LAST, CLASSIFY_RESUME_DIR
 from ..run_record import run_record, step_seconds
 from ..tables import write_csv
 from .augment import Normalisation
@@ -62,10 +63,11 @@ from .spec import IN_LOADER, ON_DEVICE, ClassifierSpec
 
 log = logging.getLogger(__name__)
 
-BEST, FINAL, LAST, RUN, CURVES = "best.pt", "final.pt", "last.pt", "run.json", "curves.csv"
-# Checkpoints of an unfinished run live here, not beside the declared outputs: Snakemake deletes the outputs of a
-# killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on completion.
-RESUME_DIR = "resume"
+BEST, FINAL, RUN, CURVES = "best.pt", "final.pt", "run.json", "curves.csv"
+# Checkpoints of an unfinished run live in RESUME_DIR, not beside the declared outputs: Snakemake deletes the outputs
+# of a killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on
+# completion. LAST is the resume state itself.
+RESUME_DIR, LAST = CLASSIFY_RESUME_DIR, CLASSIFY_LAST
 VAL_WORKERS = 2
 CURVE_COLUMNS = ("step", "lr", "loss", "val_accuracy")
 

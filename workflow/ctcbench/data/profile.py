@@ -18,7 +18,7 @@ from ..benchmarks import Benchmark, read_benchmark
 from ..errors import DatasetError
 from .pointer import read_pointer
 
-BENCHMARKS = Path("benchmarks") / "data"
+BENCHMARKS = "benchmarks/data"  # below results/{preset}/: one TSV per data job (rules in data.smk)
 PROFILE = ("profile.csv", "profile.md")  # written beside the data stage's reports, in results/{preset}/data/
 # The data rules in the order they run; a benchmark file is named after its rule (crop caches: and their wildcards).
 STEP_ORDER = ("fetch_dataset", "stage_local_dataset", "synth_dataset", "validate_dataset", "audit_dataset",

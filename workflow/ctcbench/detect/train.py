@@ -29,6 +29,7 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
+from ..resume_files import DETECT_POINTER, DETECT_WORK_DIR
 from ..run_record import run_record, step_seconds
 from .configs import inference_pad_size_divisor, runner_config
 from .schedule import warmup_iterations
@@ -58,7 +59,7 @@ class TrainPaths:
 
     @property
     def work_dir(self) -> Path:
-        return self.model.parent / "work"
+        return self.model.parent / DETECT_WORK_DIR
 
 
 def prepare_work_dir(work_dir: Path, spec: RunSpec) -> None:
@@ -80,7 +81,7 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
     mmengine writes `last_checkpoint` after the checkpoint itself; a kill between the two leaves the pointer empty
     or stale, and then the highest complete epoch file is the one to continue from.
     """
-    pointer = work_dir / "last_checkpoint"
+    pointer = work_dir / DETECT_POINTER
     if pointer.is_file():
         path = Path(pointer.read_text().strip())
         if pointer.read_text().strip() and path.is_file():
@@ -165,7 +166,7 @@ def _attempts(work_dir: Path) -> list[dict[str, Any]]:
 
 
 def _cleanup(work_dir: Path) -> None:
-    (work_dir / "last_checkpoint").unlink(missing_ok=True)
+    (work_dir / DETECT_POINTER).unlink(missing_ok=True)
     for path in work_dir.glob("*.pth"):
         path.unlink()
 
