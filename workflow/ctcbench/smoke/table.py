@@ -91,7 +91,7 @@ def run_row(where: Where, run: ClassifierRun | DetectorRun, kill: dict | None, k
     record = _record_of(run_dir)
     job_s, job_peak = _benchmark_of(where, run, "train")
     row: dict[str, Any] = {
-        "stage": stage, "model": getattr(run, "backbone", None) or getattr(run, "detector", None),
+        "stage": stage, "model": getattr(run, run.FIELDS[0]),  # the backbone or the detector
         "setting": run.setting, "trainset": run.trainset, "seed": run.seed, "steps": None, "resumed": False,
         "job_s": job_s, "job_peak_rss_mb": job_peak, "killed": kill is not None,
         "killed_after_s": kill["killed_after_s"] if kill else None, "metrics": (run_dir / "metrics.json").is_file(),
@@ -112,17 +112,22 @@ def run_row(where: Where, run: ClassifierRun | DetectorRun, kill: dict | None, k
     return row
 
 
+def _pipeline_progress(plan: Plan, where: Where, run: DetectorRun) -> dict[str, int]:
+    """How many of the evaluations of the detector run's pairings exist, of those planned."""
+    evaluations = [e for e in plan.evaluations if e.pairing.detector_run == run]
+    done = sum(where.of(e.path(where.results)).is_file() for e in evaluations)
+    return {"pipeline_done": done, "pipeline_planned": len(evaluations)}
+
+
 def smoke_rows(plan: Plan, where: Where, kills: dict[str, dict] | None) -> list[dict[str, Any]]:
     """A row per planned classifier and detector run (`kills`: the ledger's entries, None when nothing was killed
     on purpose)."""
     rows = []
     for run in [*plan.classifiers, *plan.detectors]:
-        entry = (kills or {}).get(run.path(where.results))
-        rows.append(run_row(where, run, entry, kills is not None))
-    for row, run in zip(rows[len(plan.classifiers) :], plan.detectors):
-        evaluations = [e for e in plan.evaluations if e.pairing.detector_run == run]
-        row["pipeline_planned"] = len(evaluations)
-        row["pipeline_done"] = sum(where.of(e.path(where.results)).is_file() for e in evaluations)
+        row = run_row(where, run, (kills or {}).get(run.path(where.results)), kills is not None)
+        if isinstance(run, DetectorRun):
+            row.update(_pipeline_progress(plan, where, run))
+        rows.append(row)
     return rows
 
 
