@@ -33,6 +33,25 @@ def test_demo_preset_is_one_switch():
     assert config["classify"]["schedule"]["lr"] == 1e-4  # untouched keys keep the paper's value
 
 
+def test_smoke_preset_is_the_papers_grid_at_real_size_for_a_few_steps():
+    """Every real-size configuration of the main grid, a few steps each, on a CPU machine without downloads."""
+    paper, smoke = load(ROOT / "config.yaml"), load(ROOT / "config.yaml", {"preset": "smoke"})
+    assert smoke["dataset"]["synth"]["preset"] == "paper" and smoke["dataset"]["expected_image_size"] == 1080
+    assert smoke["classify"]["grid"] == paper["classify"]["grid"] and len(smoke["classify"]["grid"]) == 14
+    assert smoke["settings"] == paper["settings"] and smoke["seeds"] == [0]
+    for key in ("image_size", "backbones"):
+        assert smoke["classify"][key] == paper["classify"][key]
+    assert smoke["classify"]["schedule"]["batch_size"] == 64
+    assert {s["iterations"] for s in [smoke["classify"]["schedule"], *smoke["classify"]["schedules"].values()]} == {4}
+    detect = smoke["detect"]
+    assert detect["detectors"] == paper["detect"]["detectors"] and detect["image_scale"] is None
+    for key in ("backbone_depth", "backbone_width", "faster_rcnn", "fcos", "dino"):
+        assert detect[key] == paper["detect"][key], key
+    assert detect["batch_size"] == 1 and detect["epochs"] > detect["checkpoint_interval"]
+    assert not smoke["classify"]["pretrained"] and not detect["pretrained"]
+    assert smoke["classify"]["resources"]["gpu"] == detect["resources"]["gpu"] == 0
+
+
 def test_defaults_are_filled():
     raw = deep_merge(RAW, {})
     del raw["dataset"]["test_annotator"]
@@ -61,7 +80,11 @@ def test_defaults_are_filled():
             {"dataset": {"figshare": {"versoin": 3}}},
             "unknown key 'versoin' in dataset.figshare; did you mean 'version'?",
         ),
-        ({"preset": "huge"}, "preset = 'huge': expected paper or one of demo"),
+        ({"preset": "huge"}, "preset = 'huge': expected paper or one of demo, smoke"),
+        (
+            {"dataset": {"synth": {"images_per_patient": {"r09": 3}}}},
+            "unknown key 'r09' in dataset.synth.images_per_patient",
+        ),
         ({"ablations": {"fractions": {"values": [1.5]}}}, "ablations.fractions.values.0 = 1.5: expected less than 1"),
         (
             {"classify": {"main_backbone": "vit_b"}},

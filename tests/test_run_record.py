@@ -41,3 +41,11 @@ def test_a_record_without_its_identity_or_of_an_older_schema_is_refused(tmp_path
     old.write_text(json.dumps({"run": {"backbone": "m"}, "config": {}}))
     with pytest.raises(DatasetError, match="run record format None, expected ctcbench.run/1; train it again"):
         read_run_record(old)
+
+
+def test_step_seconds_summarise_the_steps_a_record_saw():
+    from ctcbench.run_record import step_seconds
+
+    assert step_seconds([]) is None
+    assert step_seconds([3.0, 1.0, 2.0]) == {"count": 3, "median": 2.0, "mean": 2.0, "max": 3.0}
+    assert step_seconds([9.0, 1.0, 2.0, 4.0])["median"] == 3.0  # the first, slow step does not move it much

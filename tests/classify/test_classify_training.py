@@ -61,6 +61,8 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tiny_crops, tmp_path
         assert json.loads((run.out_dir / "metrics.json").read_text()) == reference
         record = json.loads((run.out_dir / "run.json").read_text())
         assert record["compute"]["sessions"] == 2
+        # every step's time once: those of the first session up to its resume state, then the second's
+        assert record["compute"]["step_seconds"]["count"] == straight.schedule.iterations
         assert (
             record["training"]["validation"]
             == json.loads((straight.out_dir / "run.json").read_text())["training"]["validation"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from ctcbench.data.synth.style import patient_style
 from ctcbench.data.synth_dataset_cli import parse_images
 from ctcbench.data.voc import read_voc
 from ctcbench.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SPLITS = ("train", "val", "test")
 
@@ -406,6 +410,27 @@ def test_cli_writes_the_pointer_after_the_twin(tmp_path):
     assert len(record.layout.read_split("test")) == 3
     # Nothing half-written is left beside the dataset.
     assert sorted(p.name for p in root.parent.iterdir()) == ["twin"]
+
+
+def test_the_config_block_makes_a_subset_sized_paper_twin():
+    """dataset.synth of the smoke preset: the paper's generator and images, a few per patient, each patient with a
+    train, a val and a test image; counts left unset keep the generator preset's."""
+    from ctcbench.config import load
+    from ctcbench.data.synth.plan import plan_images
+    from ctcbench.data.synth_dataset_cli import add_arguments, config_from_args, config_options
+
+    synth = load(ROOT / "config.yaml", {"preset": "smoke"})["dataset"]["synth"]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = ["--root", "x", "--pointer", "y", *config_options(synth).split()]
+    config = config_from_args(parser.parse_args(options))
+    assert config == TwinConfig.paper(images_per_patient={"r06": 3, "r07": 3, "r08": 3}, test_per_patient=1,
+                                      val_fraction=0.5)  # fmt: skip
+    assert config.image_size == 1080 and config.cells_per_image == TwinConfig.paper().cells_per_image
+    splits = Counter((plan.patient, plan.split) for plan in plan_images(config))
+    assert splits == {(patient, split): 1 for patient in ("r06", "r07", "r08") for split in ("train", "val", "test")}
+    demo = load(ROOT / "config.yaml", {"preset": "demo"})["dataset"]["synth"]
+    assert config_options(demo) == "--preset demo --seed 0 --image-size 256"
 
 
 def test_regenerating_replaces_an_earlier_twin(tmp_path):

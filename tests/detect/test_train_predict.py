@@ -180,6 +180,7 @@ def test_a_killed_training_resumes_to_the_same_weights_bit_for_bit(twin, demo_co
     assert record["training"]["epochs"] == 3 and record["training"]["iterations"] == 6
     attempts = record["compute"]["attempts"]
     assert len(attempts) == 1 and attempts[0]["resumed_from_epoch"] >= 1
+    assert record["compute"]["step_seconds"]["count"] == 6  # the iterations before the kill travel in the checkpoint
 
     resumed = torch.load(out / "model.pth", weights_only=True)["state_dict"]
     reference = torch.load(whole / "model.pth", weights_only=True)["state_dict"]

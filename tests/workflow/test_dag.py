@@ -22,6 +22,16 @@ def test_demo_preset_plans_the_synthetic_twin(tmp_path):
     assert job_counts(result.stdout)["synth_dataset"] == 1
 
 
+def test_smoke_preset_plans_every_real_size_configuration_without_downloads(tmp_path):
+    """14 backbones x 3 settings and 3 detectors x 3 settings, one seed, on a few paper-size twin images."""
+    result = plan(tmp_path, "preset=smoke", options=("-p",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert counts["classify_train"] == 42 and counts["detect_train"] == 9 and counts["synth_dataset"] == 1
+    assert "stage_weights" not in counts and "detect_weights" not in counts
+    assert "--preset paper --seed 0 --image-size 1080 --images r06=3,r07=3,r08=3" in result.stdout
+
+
 def test_config_error_stops_with_one_line(tmp_path):
     result = plan(tmp_path, "protocol=fathful")
     assert result.returncode != 0

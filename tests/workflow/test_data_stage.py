@@ -1,5 +1,6 @@
 """The data stage end to end on the synthetic twin, through Snakemake, in a scratch working directory."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -57,8 +58,9 @@ def test_outputs_exist_and_agree(demo_results):
     per_patient = [read_image_list(results / "splits" / "images" / f"train-{p}.txt") for p in ("r06", "r07", "r08")]
     assert sorted(sum(per_patient, [])) == sorted(train)
     # crop caches: one file per split, train/val with R, G and U, test with R only (Unioned)
-    train_cache = CropCache.load(results / "crops" / "opencv" / "train.npz")
-    test_cache = CropCache.load(results / "crops" / "opencv" / "test.npz")
+    # (the demo's faithful protocol: train and val from the release's crop files, test cut from the images)
+    train_cache = CropCache.load(results / "crops" / "released" / "opencv" / "train.npz")
+    test_cache = CropCache.load(results / "crops" / "cut" / "opencv" / "test.npz")
     assert set(np.unique(train_cache.labels)) == {0, 1, 2}
     assert set(np.unique(test_cache.labels)) == {0}
     assert set(train_cache.image_ids) <= set(train)
@@ -122,3 +124,39 @@ def test_the_html_report_renders_table1_in_a_browser(demo_results):
     rendered = check_report(report, report.parent / "report-screenshots", chromium)  # kept beside the report
     table1 = next(r for r in rendered if r.name == "table1.html")
     assert table1.kind == "table" and table1.category.startswith("1.") and table1.screenshot.is_file()
+
+
+def test_the_profile_tabulates_every_step_and_output(demo_results):
+    """`ctcbench data-profile`: a row per data step from its benchmark file, a row per output with its size on disk."""
+    from ctcbench.cli import main
+
+    results = demo_results / "results" / "demo"
+    assert main(["data-profile", "--results", str(results)]) == 0
+    with open(results / "data" / "profile.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    steps = {row["name"]: row for row in rows if row["kind"] == "step"}
+    caches = sorted(path.relative_to(results / "crops") for path in (results / "crops").glob("*/*/*.npz"))
+    crop_steps = [f"crop_cache_{'_'.join(cache.with_suffix('').parts)}" for cache in caches]
+    assert list(steps) == [
+        "synth_dataset",
+        "validate_dataset",
+        "audit_dataset",
+        "image_splits",
+        *crop_steps,
+        "trainsets",
+    ]
+    assert all(float(row["wall_s"]) > 0 for row in steps.values())
+    outputs = {row["name"]: row for row in rows if row["kind"] == "output"}
+    dataset = results / "dataset"
+    assert int(outputs["dataset root (synth)"]["files"]) == sum(1 for p in dataset.rglob("*") if p.is_file())
+    for cache in caches:
+        size = (results / "crops" / cache).stat().st_size
+        assert float(outputs[f"crop cache {cache.with_suffix('')}"]["size_mb"]) == pytest.approx(size / 2**20, abs=1e-3)
+    assert int(outputs["image lists"]["files"]) == len(list((results / "splits" / "images").iterdir()))
+    markdown = (results / "data" / "profile.md").read_text()
+    assert "| synth_dataset |" in markdown and "| **all** |" in markdown
+    # A second profile does not count the first one among the reports.
+    assert main(["data-profile", "--results", str(results)]) == 0
+    with open(results / "data" / "profile.csv", newline="") as handle:
+        again = {row["name"]: row for row in csv.DictReader(handle) if row["kind"] == "output"}
+    assert again["reports (validation, audit, agreement)"] == outputs["reports (validation, audit, agreement)"]

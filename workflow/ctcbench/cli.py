@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "crop-cache": ("ctcbench.data.crop_cache_cli", "extract every annotated cell of a split into one crop-cache file"),
     "trainsets": ("ctcbench.data.trainsets_cli", "write the crop-level training sets (patients, fractions, unknowns)"),
+    "data-profile": (
+        "ctcbench.data.profile_cli",
+        "wall time and peak memory of each data step and disk use of its outputs (profile.csv, profile.md)",
+    ),
     "twin-check": ("ctcbench.data.synth.learnability", "score a quick classifier per input setting on the crops"),
     "detect-weights": ("ctcbench.detect.weights_cli", "stage pretrained detector weights, verified by checksum"),
     "detect-train": ("ctcbench.detect.train_cli", "train (or resume) one detector run through MMDetection"),
@@ -82,6 +86,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "compute": ("ctcbench.report.compute_cli", "projected GPU-hours of the configured grid (compute.csv, compute.md)"),
     "report-browser-check": ("ctcbench.report.browser_cli", "open the HTML report in Chromium and check every table"),
+    "smoke-report": (
+        "ctcbench.smoke.report_cli",
+        "run a preset's DAG, kill each training once after its first resume state, tabulate time, memory, resumption",
+    ),
     "reference-check": ("ctcbench.reference.check_cli", "rerun the reference configurations and compare every table"),
     "reference-update": ("ctcbench.reference.update_cli", "rewrite the committed reference results from a fresh run"),
 }

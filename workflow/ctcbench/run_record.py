@@ -11,7 +11,7 @@ A classifier run and a detector run both write:
 * `outputs`: every model file it wrote, with its path and hash;
 * `training`: what the training itself found (steps, validation, losses, the network's shape);
 * `environment`: git state, package versions and the device;
-* `compute`: wall time, sessions or attempts, peak memory, threads and workers.
+* `compute`: wall time, sessions or attempts, peak memory, the time of a training step, threads and workers.
 
 `identity` reads a record back as (stage, model, training set, setting, seed); docs/experiments.md#results-layout.
 """
@@ -60,6 +60,22 @@ def run_record(
         "training": training,
         "environment": {"git": git_state(), "packages": versions(), "device": device_info(device)},
         "compute": compute,
+    }
+
+
+def step_seconds(durations: list[float]) -> dict[str, float | int] | None:
+    """compute.step_seconds: how long a training step took (loading its batch, forward, backward, update), over the
+    steps the record saw; the median is the figure to quote (the first steps pay for warming up)."""
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {
+        "count": len(ordered),
+        "median": round(median, 4),
+        "mean": round(sum(ordered) / len(ordered), 4),
+        "max": round(ordered[-1], 4),
     }
 
 

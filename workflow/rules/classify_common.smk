@@ -14,9 +14,7 @@ CLASSIFY_RESOURCES = CLASSIFY["resources"]
 CLASSIFY_BACKBONES = CLASSIFY["backbones"]
 CLASSIFY_RUN = ClassifierRun.template(RESULTS)
 CLASSIFY_LOG = f"{LOGS}/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
-CLASSIFY_BENCH = (
-    f"{RESULTS}/benchmarks/classify/{{backbone}}/{{setting}}/{{trainset}}/seed{{seed}}"
-)
+CLASSIFY_BENCH = ClassifierRun.benchmarks_template(RESULTS)
 # Staged file -> network, for every backbone the plan trains (the protocol picks timm's or torchvision's network).
 CLASSIFY_WEIGHTS = classify_weights.needed_classifier_weights(config)
 # The pseudo-labelled sets (all, confident) one pass writes when the plan trains either (ctcbench pseudo-labels).

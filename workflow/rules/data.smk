@@ -1,8 +1,13 @@
 # Data stage: obtain the dataset (figshare, a local copy or the synthetic twin) -> validate (Table 1) ->
 # image splits -> crop caches -> crop-level training sets.
 
+from ctcbench.data.profile import BENCHMARKS as DATA_BENCHMARKS
+from ctcbench.data.synth_dataset_cli import config_options as synth_options
+
 SOURCE = config["dataset"]["source"]
 FIGSHARE = config["dataset"]["figshare"]
+# Wall time and peak memory of every data step, tabulated by `ctcbench data-profile` (one TSV per job).
+DATA_BENCH = f"{RESULTS}/{DATA_BENCHMARKS}"
 
 if SOURCE == "figshare":
 
@@ -15,6 +20,8 @@ if SOURCE == "figshare":
             DATASET,
         log:
             f"{LOGS}/data/fetch.log",
+        benchmark:
+            f"{DATA_BENCH}/fetch_dataset.tsv"
         params:
             api=FIGSHARE["api"],
             article=FIGSHARE["article_id"],
@@ -43,6 +50,8 @@ elif SOURCE == "local":
             DATASET,
         log:
             f"{LOGS}/data/stage_local.log",
+        benchmark:
+            f"{DATA_BENCH}/stage_local_dataset.tsv"
         params:
             root=config["dataset"]["local"]["root"],
         conda:
@@ -58,16 +67,15 @@ else:
             DATASET,
         log:
             f"{LOGS}/data/synth.log",
+        benchmark:
+            f"{DATA_BENCH}/synth_dataset.tsv"
         params:
             root=f"{RESULTS}/dataset",
-            preset=config["dataset"]["synth"]["preset"],
-            seed=config["dataset"]["synth"]["seed"],
-            size=config["dataset"]["synth"]["image_size"],
+            options=synth_options(config["dataset"]["synth"]),
         conda:
             ENV
         shell:
-            "python -m ctcbench synth-dataset --root {params.root} --preset {params.preset} --seed {params.seed}"
-            " --image-size {params.size} --pointer {output} > {log} 2>&1"
+            "python -m ctcbench synth-dataset --root {params.root} {params.options} --pointer {output} > {log} 2>&1"
 
 
 rule validate_dataset:
@@ -81,6 +89,8 @@ rule validate_dataset:
         html=report_table("table1", "data"),
     log:
         f"{LOGS}/data/validate.log",
+    benchmark:
+        f"{DATA_BENCH}/validate_dataset.tsv"
     threads: config["threads"]["validate"]
     params:
         size_flag=(
@@ -110,6 +120,8 @@ rule image_splits:
         [image_list(stem) for stem in PLAN.image_lists()],
     log:
         f"{LOGS}/data/image_splits.log",
+    benchmark:
+        f"{DATA_BENCH}/image_splits.tsv"
     conda:
         ENV
     shell:
@@ -126,7 +138,7 @@ rule crop_cache:
     log:
         f"{LOGS}/data/crops_{{source}}_{{reader}}_{{split}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/crops_{{source}}_{{reader}}_{{split}}.tsv"
+        f"{DATA_BENCH}/crop_cache_{{source}}_{{reader}}_{{split}}.tsv"
     threads: config["threads"]["crops"]
     resources:
         mem_mb=8000,
@@ -150,6 +162,8 @@ rule human_agreement:
         HUMAN_AGREEMENT,
     log:
         f"{LOGS}/data/human_agreement.log",
+    benchmark:
+        f"{DATA_BENCH}/human_agreement.tsv"
     params:
         protocol=PROTOCOL.name,
     conda:
@@ -168,6 +182,8 @@ rule trainsets:
         summary=f"{TRAINSETS}/summary.json",
     log:
         f"{LOGS}/data/trainsets.log",
+    benchmark:
+        f"{DATA_BENCH}/trainsets.tsv"
     params:
         spec=json.dumps(PLAN.trainsets_spec(TRAINSETS)),
         stratified="--stratified" if PROTOCOL.stratified_fractions else "",
@@ -195,6 +211,8 @@ rule audit_dataset:
         md=f"{RESULTS}/data/audit.md",
     log:
         f"{LOGS}/data/audit.log",
+    benchmark:
+        f"{DATA_BENCH}/audit_dataset.tsv"
     params:
         paper=os.path.join(PAPER_DIR, "table1_dataset.csv"),
     conda:

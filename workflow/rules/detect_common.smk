@@ -21,9 +21,7 @@ DETECT_RESOURCES = DETECT["resources"]
 DETECT_ENV = "../../envs/detect.yaml"
 DETECT_RUN = DetectorRun.template(RESULTS)
 DETECT_LOG = f"{LOGS}/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
-DETECT_BENCH = (
-    f"{RESULTS}/benchmarks/detect/{{detector}}/{{setting}}/{{trainset}}/seed{{seed}}"
-)
+DETECT_BENCH = DetectorRun.benchmarks_template(RESULTS)
 DETECT_WEIGHTS = detect_weights.needed_weights(config)
 DETECT_CONSTRAINTS = dict(
     detector="|".join(DETECTORS),

@@ -38,7 +38,8 @@ from ..errors import ConfigError, DatasetError
 from ..io import atomic_write_json
 from ..protocol import Protocol
 from ..provenance import file_sha256, peak_memory_mb
-from ..run_record import run_record
+from ..resume_files import CLASSIFY_LAST, CLASSIFY_RESUME_DIR
+from ..run_record import run_record, step_seconds
 from ..tables import write_csv
 from .augment import Normalisation
 from .checkpoint import ModelSpec, load_resume, save_model, save_resume
@@ -62,10 +63,11 @@ from .spec import IN_LOADER, ON_DEVICE, ClassifierSpec
 
 log = logging.getLogger(__name__)
 
-BEST, FINAL, LAST, RUN, CURVES = "best.pt", "final.pt", "last.pt", "run.json", "curves.csv"
-# Checkpoints of an unfinished run live here, not beside the declared outputs: Snakemake deletes the outputs of a
-# killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on completion.
-RESUME_DIR = "resume"
+BEST, FINAL, RUN, CURVES = "best.pt", "final.pt", "run.json", "curves.csv"
+# Checkpoints of an unfinished run live in RESUME_DIR, not beside the declared outputs: Snakemake deletes the outputs
+# of a killed job, and a resumed run must find its best-so-far model where it left it. best.pt moves out on
+# completion. LAST is the resume state itself.
+RESUME_DIR, LAST = CLASSIFY_RESUME_DIR, CLASSIFY_LAST
 VAL_WORKERS = 2
 CURVE_COLUMNS = ("step", "lr", "loss", "val_accuracy")
 
@@ -126,6 +128,7 @@ class _Progress:
     sessions: int = 0
     peak: dict[str, float] = field(default_factory=dict)
     half_best: list[dict[str, float | None]] = field(default_factory=list)  # accuracy, step per val half (selection)
+    step_seconds: list[float] = field(default_factory=list)  # each step's batch, forward, backward and update
 
 
 def _check_labels(labels: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
@@ -311,6 +314,7 @@ def train(
         disable=not progress,
         mininterval=1.0 if sys.stderr.isatty() else 30.0,
     )
+    step_clock = time.monotonic()
     for step, (images, targets) in zip(range(state.next_step, schedule.iterations), train_loader):
         lr = schedule.lr_at(step)
         for group in optimizer.param_groups:
@@ -324,7 +328,8 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        state.losses.append(float(loss.detach()))
+        state.losses.append(float(loss.detach()))  # (waits for the device: the step is done)
+        state.step_seconds.append(time.monotonic() - step_clock)
         state.next_step = step + 1
         steps_done += 1
         bar.update(1)
@@ -356,6 +361,7 @@ def train(
             train_loader.close()
             log.info("stopped after %d steps this session; resume state in %s", steps_done, resume_path)
             return TrainOutcome(False, state.next_step, state.best_accuracy, state.best_step)
+        step_clock = time.monotonic()  # validation and resume states are not part of the next step
     bar.close()
     train_loader.close()
 
@@ -443,6 +449,7 @@ def write_run_record(
             "wall_time_s": round(state.elapsed_s, 2),
             "sessions": state.sessions,
             "peak_memory": state.peak,
+            "step_seconds": step_seconds(state.step_seconds),
             "threads": cfg.threads,
             "workers": cfg.workers,
             "deterministic": cfg.deterministic,

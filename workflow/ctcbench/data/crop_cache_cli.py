@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..cli_args import add_threads
 from ..errors import DatasetError
 from .cli_options import add_dataset, add_reader, add_test_annotator
-from .crops import SOURCES, CropCache, build_crop_cache
+from .crop_writer import CropCacheWriter
+from .crops import SOURCES, CropCache, CropRow, cut_crops
 from .layout import SPLITS, DatasetLayout
 from .pointer import read_pointer
-from .released_crops import build_released_cache
+from .released_crops import released_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +35,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output .npz")
 
 
+def crop_rows(
+    layout: DatasetLayout, split: str, reader: str, source: str, test_annotator: str = "Unioned", threads: int = 1
+) -> Iterator[CropRow]:
+    """The crops of a split from the release's crop files (`released`) or cut from the raw images (`cut`)."""
+    image_ids = layout.read_split(split)
+    if source == "released":
+        return released_rows(layout, split, image_ids, reader, threads)
+    return cut_crops(layout, split, image_ids, reader, test_annotator, threads)
+
+
 def build_cache(
     layout: DatasetLayout, split: str, reader: str, source: str, test_annotator: str = "Unioned", threads: int = 1
 ) -> CropCache:
-    """The crop cache of a split from the release's crop files (`released`) or cut from the raw images (`cut`)."""
-    image_ids = layout.read_split(split)
-    if source == "released":
-        return build_released_cache(layout, split, image_ids, reader, threads)
-    return build_crop_cache(layout, split, image_ids, reader, test_annotator, threads)
+    """The crop cache of a split in memory (the command writes the same cache image by image)."""
+    return CropCache.from_rows(crop_rows(layout, split, reader, source, test_annotator, threads), reader, split, source)
 
 
 def run(args: argparse.Namespace) -> None:
     layout = read_pointer(args.dataset).layout
-    cache = build_cache(layout, args.split, args.reader, args.source, args.test_annotator, args.threads)
-    if len(cache) == 0:
-        raise DatasetError(f"{layout.split_file(args.split)}: no annotated cells in the {args.split} split")
-    cache.save(args.out)
-    images = len(set(cache.image_ids.tolist()))
-    log.info("%s: %d %s crops of %d images -> %s", args.split, len(cache), args.source, images, args.out)
+    rows = crop_rows(layout, args.split, args.reader, args.source, args.test_annotator, args.threads)
+    with CropCacheWriter(args.out, args.reader, args.split, args.source) as writer:
+        writer.add_all(rows)
+        if writer.count == 0:
+            raise DatasetError(f"{layout.split_file(args.split)}: no annotated cells in the {args.split} split")
+    log.info("%s: %d %s crops of %d images -> %s", args.split, writer.count, args.source, writer.images, args.out)

@@ -10,16 +10,19 @@ the ~81 k small crop files the original read one by one.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import DatasetError
 from ..io import atomic_path
-from ..parallel import ordered_map
+from ..parallel import ordered_stream
 from .channels import read_pair
 from .layout import CLASSES, DatasetLayout, crop_name, patient_of
+from .npz_stream import write_npz
 from .voc import read_voc
 
 CACHE_FORMAT = 3  # 2: the cache records its image reader, not a protocol name; 3: and its crop source
@@ -89,37 +92,28 @@ class CropCache:
         digest.update("\n".join(self.keys.tolist()).encode())
         return digest.hexdigest()
 
+    def members(self) -> dict[str, Any]:
+        """The cache file's members by name, as `load` reads them back (the format first)."""
+        return {"format": CACHE_FORMAT, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
     def save(self, path: Path | str) -> None:
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                format=CACHE_FORMAT,
-                pixels=self.pixels,
-                offsets=self.offsets,
-                shapes=self.shapes,
-                labels=self.labels,
-                image_ids=self.image_ids,
-                cells=self.cells,
-                boxes=self.boxes,
-                keys=self.keys,
-                bf_channels=self.bf_channels,
-                reader=self.reader,
-                split=self.split,
-                source=self.source,
-            )
+        with atomic_path(path) as tmp:
+            write_npz(tmp, self.members())
 
     @classmethod
-    def load(cls, path: Path | str) -> CropCache:
+    def load(cls, path: Path | str, *, pixels: bool = True) -> CropCache:
+        """The cache file `path`; `pixels=False` leaves the pixels out (an empty array) for steps that read only the
+        crops' metadata, which at the paper's size is a few MB beside about a GB of pixels."""
         path = Path(path)
         if not path.is_file():
             raise DatasetError(f"{path}: crop cache missing; build it with `ctcbench crop-cache` (rule crop_cache)")
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(path, allow_pickle=False) as data:  # members are read when accessed
             if int(data["format"]) != CACHE_FORMAT:
                 raise DatasetError(
                     f"{path}: crop cache format {int(data['format'])}, expected {CACHE_FORMAT}; rebuild it"
                 )
             return cls(
-                pixels=data["pixels"],
+                pixels=data["pixels"] if pixels else np.zeros(0, np.uint8),
                 offsets=data["offsets"],
                 shapes=data["shapes"],
                 labels=data["labels"],
@@ -132,6 +126,22 @@ class CropCache:
                 split=str(data["split"]),
                 source=str(data["source"]),
             )
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[CropRow], reader: str, split: str, source: str = "cut") -> CropCache:
+        """Pack crop rows into one cache in memory."""
+        rows = list(rows)
+        return cls.from_crops(
+            crops=[r.crop for r in rows],
+            labels=[r.label for r in rows],
+            image_ids=[r.image_id for r in rows],
+            cells=[r.cell for r in rows],
+            boxes=[r.box for r in rows],
+            keys=[r.key for r in rows],
+            reader=reader,
+            split=split,
+            source=source,
+        )
 
     @classmethod
     def from_crops(
@@ -180,20 +190,24 @@ def stack_pair(bf: np.ndarray, fl: np.ndarray) -> np.ndarray:
     return np.concatenate([bf, fl.astype(bf.dtype)], axis=2)
 
 
-@dataclass
-class _ImageCrops:
-    crops: list[np.ndarray]
-    labels: list[int]
-    cells: list[int]
-    boxes: list[tuple[int, int, int, int]]
-    keys: list[str]
+class CropRow(NamedTuple):
+    """One crop and its metadata, as a crop cache stores them (crop: H x W x C, canonical [bf, fl] channels)."""
+
+    crop: np.ndarray
+    label: int  # index into CLASSES
+    image_id: str
+    cell: int  # object index in the XML
+    box: tuple[int, int, int, int]  # clipped integer xmin, ymin, xmax, ymax
+    key: str  # released crop name, from the unclipped integer XML box
 
 
-def _crops_of_image(layout: DatasetLayout, split: str, image_id: str, reader: str, test_annotator: str) -> _ImageCrops:
+def _crops_of_image(
+    layout: DatasetLayout, split: str, image_id: str, reader: str, test_annotator: str
+) -> list[CropRow]:
     both = stacked_pair(layout, image_id, reader)
     height, width = both.shape[:2]
     xml = layout.annotation_xml(split, image_id, test_annotator)
-    result = _ImageCrops([], [], [], [], [])
+    rows = []
     for cell, box in enumerate(read_voc(xml).objects):
         if box.name not in CLASSES:
             raise DatasetError(f"{xml}: object {cell} has class {box.name!r}; expected one of {', '.join(CLASSES)}")
@@ -201,12 +215,27 @@ def _crops_of_image(layout: DatasetLayout, split: str, image_id: str, reader: st
         clipped = clip_box(coords, width, height)
         if clipped is None:
             continue  # the original skips boxes with no area left after clipping
-        result.crops.append(np.ascontiguousarray(cut(both, clipped)))
-        result.labels.append(CLASSES.index(box.name))
-        result.cells.append(cell)
-        result.boxes.append(clipped)
-        result.keys.append(crop_name(image_id, cell, coords))
-    return result
+        crop = np.ascontiguousarray(cut(both, clipped))  # a copy: the image is freed once its crops are cut
+        rows.append(CropRow(crop, CLASSES.index(box.name), image_id, cell, clipped, crop_name(image_id, cell, coords)))
+    return rows
+
+
+def cut_crops(
+    layout: DatasetLayout,
+    split: str,
+    image_ids: list[str],
+    reader: str,
+    test_annotator: str = "Unioned",
+    threads: int = 1,
+) -> Iterator[CropRow]:
+    """Every annotated cell of `image_ids` in split order, image by image; images are read in parallel, and only a
+    few at a time are held (`ordered_stream`)."""
+
+    def work(image_id: str) -> list[CropRow]:
+        return _crops_of_image(layout, split, image_id, reader, test_annotator)
+
+    for rows in ordered_stream(work, image_ids, threads, desc=f"crops {split}"):
+        yield from rows
 
 
 def build_crop_cache(
@@ -217,19 +246,6 @@ def build_crop_cache(
     test_annotator: str = "Unioned",
     threads: int = 1,
 ) -> CropCache:
-    """Cut every annotated cell of `image_ids`; images are read in parallel, results kept in split order."""
-
-    def work(image_id: str) -> _ImageCrops:
-        return _crops_of_image(layout, split, image_id, reader, test_annotator)
-
-    per_image = ordered_map(work, image_ids, threads, desc=f"crops {split}")
-    return CropCache.from_crops(
-        crops=[c for item in per_image for c in item.crops],
-        labels=[label for item in per_image for label in item.labels],
-        image_ids=[image_id for image_id, item in zip(image_ids, per_image) for _ in item.crops],
-        cells=[c for item in per_image for c in item.cells],
-        boxes=[b for item in per_image for b in item.boxes],
-        keys=[k for item in per_image for k in item.keys],
-        reader=reader,
-        split=split,
-    )
+    """Cut every annotated cell of `image_ids` into a crop cache in memory (the crop cache step writes the same
+    cache image by image instead: crop_writer.CropCacheWriter)."""
+    return CropCache.from_rows(cut_crops(layout, split, image_ids, reader, test_annotator, threads), reader, split)

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError
-from ..parallel import ordered_map
+from ..parallel import ordered_stream
 from .channels import canonical_pair
-from .crops import CropCache
+from .crops import CropCache, CropRow
 from .imageio import read_image
 from .layout import CLASSES, MODALITIES, DatasetLayout, parse_crop_name
 
@@ -130,10 +131,10 @@ def _read_cell(cell: _Cell, reader: str) -> tuple[np.ndarray, tuple[int, int, in
     return np.ascontiguousarray(np.concatenate([bf, fl.astype(bf.dtype)], axis=2)), (x0, y0, x0 + width, y0 + height)
 
 
-def build_released_cache(
+def released_rows(
     layout: DatasetLayout, split: str, image_ids: list[str], reader: str, threads: int = 1
-) -> CropCache:
-    """Every released crop of a train or val split in one crop cache, read in parallel and kept in cut-cache order."""
+) -> Iterator[CropRow]:
+    """Every released crop of a train or val split in cut-cache order, read in parallel, a few at a time."""
     if split not in CROP_SPLITS:
         raise DatasetError(f"the release has crops of {' and '.join(CROP_SPLITS)} only, not of {split}")
     folder = layout.cells_dir / split
@@ -147,15 +148,16 @@ def build_released_cache(
     cells = sorted(_paired_cells(layout, split), key=in_split_order)
     if not cells:
         raise DatasetError(f"{folder}: no crop files in {{brightfield,fluorescence}}/{{R,G,U}}/")
-    read = ordered_map(lambda cell: _read_cell(cell, reader), cells, threads, desc=f"released crops {split}")
-    return CropCache.from_crops(
-        crops=[crop for crop, _ in read],
-        labels=[CLASSES.index(c.label) for c in cells],
-        image_ids=[c.image_id for c in cells],
-        cells=[c.cell for c in cells],
-        boxes=[box for _, box in read],
-        keys=[c.key for c in cells],
-        reader=reader,
-        split=split,
-        source="released",
-    )
+
+    def work(cell: _Cell) -> CropRow:
+        crop, box = _read_cell(cell, reader)
+        return CropRow(crop, CLASSES.index(cell.label), cell.image_id, cell.cell, box, cell.key)
+
+    yield from ordered_stream(work, cells, threads, desc=f"released crops {split}", unit="crop")
+
+
+def build_released_cache(
+    layout: DatasetLayout, split: str, image_ids: list[str], reader: str, threads: int = 1
+) -> CropCache:
+    """Every released crop of a train or val split in one crop cache in memory, in cut-cache order."""
+    return CropCache.from_rows(released_rows(layout, split, image_ids, reader, threads), reader, split, "released")

@@ -9,7 +9,7 @@ that `validate.validate_dataset` found clean: a broken annotation here raises in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from tqdm import tqdm
 from ..errors import ConfigError
 from ..io import atomic_path
 from ..markup import write_table
+from ..tables import markdown_table
 from .layout import PATIENTS, SPLITS, DatasetLayout, patient_of
 from .voc import read_voc
 
@@ -172,12 +173,6 @@ def _fmt(value: Any, estimated: bool = False) -> str:
         return "n/a"
     text = f"{int(value):,}"
     return f"{text} (est.)" if estimated else text
-
-
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def _cell(tidy: pd.DataFrame, split: str, patient: str, measure: str) -> pd.Series:

@@ -43,7 +43,7 @@ def read_spec(text: str) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> None:
-    cache = CropCache.load(args.cache)
+    cache = CropCache.load(args.cache, pixels=False)  # the lists name crops: their pixels are not needed
     records = records_from_cache(cache.keys, cache.labels, cache.image_ids)
     summary = {}
     for entry in read_spec(args.spec):

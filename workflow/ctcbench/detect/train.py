@@ -29,7 +29,8 @@ from ..data.pointer import read_pointer
 from ..data.splits import read_image_list
 from ..errors import DiskFullError, DownloadError
 from ..io import atomic_torch_save, atomic_write_json, format_bytes, is_disk_full, read_json
-from ..run_record import run_record
+from ..resume_files import DETECT_POINTER, DETECT_WORK_DIR
+from ..run_record import run_record, step_seconds
 from .configs import inference_pad_size_divisor, runner_config
 from .schedule import warmup_iterations
 from .spec import RunSpec
@@ -58,7 +59,7 @@ class TrainPaths:
 
     @property
     def work_dir(self) -> Path:
-        return self.model.parent / "work"
+        return self.model.parent / DETECT_WORK_DIR
 
 
 def prepare_work_dir(work_dir: Path, spec: RunSpec) -> None:
@@ -80,7 +81,7 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
     mmengine writes `last_checkpoint` after the checkpoint itself; a kill between the two leaves the pointer empty
     or stale, and then the highest complete epoch file is the one to continue from.
     """
-    pointer = work_dir / "last_checkpoint"
+    pointer = work_dir / DETECT_POINTER
     if pointer.is_file():
         path = Path(pointer.read_text().strip())
         if pointer.read_text().strip() and path.is_file():
@@ -165,9 +166,16 @@ def _attempts(work_dir: Path) -> list[dict[str, Any]]:
 
 
 def _cleanup(work_dir: Path) -> None:
-    (work_dir / "last_checkpoint").unlink(missing_ok=True)
+    (work_dir / DETECT_POINTER).unlink(missing_ok=True)
     for path in work_dir.glob("*.pth"):
         path.unlink()
+
+
+def iteration_seconds(runner) -> list[float]:
+    """Each training iteration's time as mmengine's timer hook logged it (batch, forward, backward, update); the
+    history travels in the checkpoints, so a resumed run holds the iterations of its earlier attempts too."""
+    scalars = runner.message_hub.log_scalars
+    return [float(value) for value in scalars["train/time"].data[0]] if "train/time" in scalars else []
 
 
 def kept_model(runner, model) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
@@ -284,6 +292,7 @@ def train(spec: RunSpec, paths: TrainPaths, threads: int = 1) -> dict[str, Any]:
             "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 1),
             "attempts": attempts,
             "peak_memory": provenance.peak_memory_mb(device),
+            "step_seconds": step_seconds(iteration_seconds(runner)),
             "threads": threads,
         },
     )

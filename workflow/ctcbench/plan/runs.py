@@ -17,6 +17,8 @@ from ..errors import ConfigError
 from .trainsets import TrainingSet, trainset
 
 SEED_RE = re.compile(r"seed(\d+)")
+# Snakemake's benchmark files of a run: results/{preset}/benchmarks/<stage>/<name>/<rule>.tsv (train.tsv, ...).
+BENCHMARKS = "benchmarks"
 
 
 class RunName:
@@ -36,6 +38,14 @@ class RunName:
     @classmethod
     def template(cls, results: str) -> str:
         return "/".join([f"{results}/{cls.STAGE}", *(f"{{{f}}}" for f in cls.FIELDS[:-1]), "seed{seed}"])
+
+    def benchmarks(self, results: str) -> str:
+        """The folder of the run's benchmark files."""
+        return self.path(f"{results}/{BENCHMARKS}")
+
+    @classmethod
+    def benchmarks_template(cls, results: str) -> str:
+        return cls.template(f"{results}/{BENCHMARKS}")
 
     @classmethod
     def parse_fields(cls, name: str) -> dict[str, Any]:

@@ -7,12 +7,11 @@ file beside the results; a failure prints that log's tail.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from .. import workflow_run
 from ..errors import CtcbenchError
 from ..provenance import REPO_ROOT
 from .configs import Configuration
@@ -25,25 +24,14 @@ class RegenerationError(CtcbenchError):
 
 
 def snakemake_command(configuration: Configuration, directory: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO_ROOT / "Snakefile"),
-        "--configfile", str(REPO_ROOT / "config.yaml"),
-        "--directory", str(directory),
-        *extra,
-        "--config", *configuration.overrides,
-    ]  # fmt: skip
-
-
-def job_environment() -> dict[str, str]:
-    """This interpreter's bin folder first on PATH: the rules call `python -m ctcbench` with its packages."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return workflow_run.snakemake_command(directory, configuration.overrides, *extra)
 
 
 def _run(command: list[str], log_path: Path, what: str) -> None:
     with open(log_path, "a") as log:
-        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=job_environment(), cwd=REPO_ROOT)
+        done = subprocess.run(
+            command, stdout=log, stderr=subprocess.STDOUT, env=workflow_run.job_environment(), cwd=REPO_ROOT
+        )
     if done.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
         raise RegenerationError(f"{what} failed (exit {done.returncode}); log {log_path}:\n" + "\n".join(tail))

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DatasetError
+from ...tables import markdown_table
 from ..layout import DatasetLayout
-from ..table1 import markdown_table
 from ..voc import VocAnnotation, read_voc
 
 FORMAT = "ctcbench-audit/1"
