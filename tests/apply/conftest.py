@@ -6,36 +6,14 @@ Tests of a trained pipeline need MMDetection and skip cleanly without it (`make 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from apply_helpers import ROOT, PipelineRun, export_args, train_pipeline_runs
-from classify.classify_helpers import TinyCrops, build_tiny_crops
+from tiny_twin_fixtures import *  # noqa: F403  (the session fixtures twin, layout, pointer)
 
 from ctcbench.cli import main
 from ctcbench.config import load
-from ctcbench.data.layout import DatasetLayout
-from ctcbench.data.pointer import write_pointer
 
 PIPELINES = (("faithful", "bf_fluo"), ("corrected", "bf"))
-
-
-@pytest.fixture(scope="session")
-def twin(tmp_path_factory: pytest.TempPathFactory) -> TinyCrops:
-    """18 images of 128 x 128 with crop caches of both image readers (classify_helpers.build_tiny_crops)."""
-    return build_tiny_crops(tmp_path_factory.mktemp("apply_twin"))
-
-
-@pytest.fixture(scope="session")
-def layout(twin: TinyCrops) -> DatasetLayout:
-    return DatasetLayout(twin.root.parent / "dataset")
-
-
-@pytest.fixture(scope="session")
-def pointer(twin: TinyCrops, layout: DatasetLayout) -> Path:
-    path = twin.root.parent / "dataset.json"
-    write_pointer(path, layout.root, "synth", image_size=128, seed=0, images_per_patient={"r06": 6, "r07": 6})
-    return path
 
 
 @pytest.fixture(scope="session")

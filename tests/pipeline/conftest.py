@@ -6,29 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from classify.classify_helpers import TinyCrops, build_tiny_crops, tiny_config
+from classify.classify_helpers import TinyCrops, tiny_config
+from tiny_twin_fixtures import *  # noqa: F403  (the session fixtures twin, layout, pointer)
 
 from ctcbench.classify.train import train
-from ctcbench.data.layout import DatasetLayout
-from ctcbench.data.pointer import write_pointer
-
-
-@pytest.fixture(scope="session")
-def twin(tmp_path_factory: pytest.TempPathFactory) -> TinyCrops:
-    """18 images of 128 x 128 with crop caches of both protocols (classify_helpers.build_tiny_crops)."""
-    return build_tiny_crops(tmp_path_factory.mktemp("pipeline_twin"))
-
-
-@pytest.fixture(scope="session")
-def layout(twin: TinyCrops) -> DatasetLayout:
-    return DatasetLayout(twin.root.parent / "dataset")
-
-
-@pytest.fixture(scope="session")
-def pointer(twin: TinyCrops, layout: DatasetLayout) -> Path:
-    path = twin.root.parent / "dataset.json"
-    write_pointer(path, layout.root, "synth")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -153,13 +153,18 @@ def table4_params(config: dict[str, Any]) -> dict[str, Any]:
             "compared_omega": config["pipeline"]["ablation_omega"]}  # fmt: skip
 
 
-def table4_layout(params: dict[str, Any], results: Results) -> View:
+def table4_axes(params: dict[str, Any], results: Results) -> tuple[str, list, list, tuple, list]:
+    """Table 4's annotator, and its detectors, settings and metrics with results, and its stages."""
     annotator = params["annotator"]
     image = {"trainset": MAIN, "subset": ALL, "annotator": annotator}
     detectors = present(list(DETECTORS), results, "detector", **image)
     settings = present(list(SETTINGS), results, "setting", **image)
     metrics = with_heldout(("ap50", "f1"), results, **image)
-    stages = [DETECTION_STAGE] + [omega_name(w) for w in params["omegas"]]
+    return annotator, detectors, settings, metrics, [DETECTION_STAGE] + [omega_name(w) for w in params["omegas"]]
+
+
+def table4_layout(params: dict[str, Any], results: Results) -> View:
+    annotator, detectors, settings, metrics, stages = table4_axes(params, results)
     rows = []
     for detector in detectors:
         for stage in stages:
@@ -212,12 +217,7 @@ COMPARED = "Compared (A − B)"
 
 
 def table4_comparisons(params: dict[str, Any], results: Results) -> ComparisonView:
-    annotator = params["annotator"]
-    image = {"trainset": MAIN, "subset": ALL, "annotator": annotator}
-    detectors = present(list(DETECTORS), results, "detector", **image)
-    settings = present(list(SETTINGS), results, "setting", **image)
-    metrics = with_heldout(("ap50", "f1"), results, **image)
-    stages = [DETECTION_STAGE] + [omega_name(w) for w in params["omegas"]]
+    annotator, detectors, settings, metrics, stages = table4_axes(params, results)
     fused = omega_name(params["compared_omega"])
     pairs = [(a, b) for a, b in SETTING_PAIRS if a in settings and b in settings]
     comparisons = []
