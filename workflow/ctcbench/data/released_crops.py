@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..parallel import ordered_stream
-from .channels import canonical_pair
+from .channels import canonical_pair, check_partner
 from .crops import CropCache, CropRow
 from .imageio import read_image
 from .layout import CLASSES, MODALITIES, DatasetLayout, parse_crop_name
@@ -119,12 +119,7 @@ def _paired_cells(layout: DatasetLayout, split: str) -> list[_Cell]:
 def _read_cell(cell: _Cell, reader: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The cell's canonical [bf, fl] crop and its box inside the image."""
     bf_raw, fl_raw = read_image(cell.brightfield, reader), read_image(cell.fluorescence, reader)
-    if fl_raw.shape[2] != 3 or bf_raw.shape[:2] != fl_raw.shape[:2]:
-        raise DatasetError(
-            f"{cell.fluorescence}: {fl_raw.shape[1]}x{fl_raw.shape[0]}x{fl_raw.shape[2]}, its brightfield crop "
-            f"{bf_raw.shape[1]}x{bf_raw.shape[0]}; the two files of a crop must be the same size and the "
-            "fluorescence one RGB"
-        )
+    check_partner(bf_raw, fl_raw, cell.fluorescence)
     bf, fl = canonical_pair(bf_raw, fl_raw, reader)
     height, width = bf.shape[:2]
     x0, y0 = max(0, cell.box[0]), max(0, cell.box[1])
