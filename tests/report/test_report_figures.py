@@ -1,13 +1,14 @@
 """Figs 7 and 11 from hand-made metrics.json files: the CSVs hold exactly the means/stds numpy gives."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
 from report_helpers import write_metrics
 
 from ctcbench.errors import DatasetError
-from ctcbench.report.figures import confusion_panels, fraction_rows
+from ctcbench.report.figures import confusion_panels, fraction_rows, paper_points
 from ctcbench.report.results import Results
 
 SETTINGS = ("bf", "bf_hoechst", "bf_fluo")  # the tables' order, in which the figures draw their panels
@@ -78,6 +79,21 @@ def test_fig11_means_and_stds(tmp_path):
         assert float(row["fraction"]) == (1.0 if row["trainset"] == "all" else float(row["trainset"][5:]))
     assert [float(r["fraction"]) for r in rows if r["setting"] == "bf" and r["metric"] == "f1"] == [0.05, 0.5, 1.0]
     assert (out / "fig11_fractions.png").stat().st_size > 0
+    assert {r["paper_mean"] for r in rows} == {""}  # no --paper-dir: no published point
+
+    # With the paper's tables, the 100 % points carry Table 2's values (ConvNeXt-B, val): BF F1 60.5 ± 0.4.
+    paper = Path(__file__).resolve().parents[2] / "resources" / "paper"
+    assert main([*argv, "--paper-dir", str(paper), *outputs]) == 0
+    published = {
+        (r["setting"], r["metric"]): (r["paper_mean"], r["paper_std"])
+        for r in read_csv(out / "fig11_fractions.csv")
+        if r["paper_mean"]
+    }
+    full = {(r["setting"], r["metric"]) for r in rows if float(r["fraction"]) == 1.0}
+    assert set(published) == full and published[("bf", "f1")] == ("60.5", "0.4")
+    # Another backbone than the paper's Table 2 has no published point.
+    other = fraction_rows(Results.load(paths), "convnext_b", ("bf",), paper_points([], "convnext_b"))
+    assert all(r["paper_mean"] == "" for r in other)
 
 
 def test_missing_setting_names_rule(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pointer_helpers import write_twin_pointer
+from pointer_helpers import staged_dataset_root, write_twin_pointer
 
 from ctcbench.cli import main
 from ctcbench.errors import DatasetError
@@ -91,6 +91,24 @@ def test_cell_tables_and_the_command(tmp_path):
     assert resnet["paper_label"] == "ResNet-50" and resnet["paper_mean"] == 99.3
     assert float(resnet["mean"]) == pytest.approx(114.5)
     assert table3.count("\n| ResNet-50 | 3 |") == 1 and "BF+FL AUROC" in table3
+
+
+def test_results_of_the_release_show_ours_minus_the_paper(tmp_path):
+    """The twin's tables leave the difference to the CSV (its numbers are not comparable with the paper's); a
+    release's tables print it beside every published value."""
+    from ctcbench.data.pointer import write_pointer
+
+    paths = [write_cell(tmp_path / "runs", "convnext_b", "bf", seed, value) for seed, value in enumerate(F1["bf"])]
+    pointer = write_pointer(tmp_path / "dataset.json", staged_dataset_root(tmp_path / "release"), "local")
+    md = tmp_path / "t2.md"
+    args = ["table", "--name", "table2_cell_level", "--params", json.dumps({"backbone": "convnext_b", "label": "B"}),
+            "--metrics", *map(str, paths), "--paper-dir", str(PAPER), "--dataset", str(tmp_path / "dataset.json"),
+            "--csv", str(tmp_path / "t2.csv"), "--md", str(md)]  # fmt: skip
+    assert pointer.source == "local" and main(args) == 0
+    text = md.read_text()
+    assert "| Brightfield | 3 | 61.0 ± 1.0 (60.5 ± 0.4; Δ +0.5) |" in text and "Δ: ours − paper" in text
+    # Every published value gets its difference: precision 51.0 beside the paper's 50.5.
+    assert "51.0 ± 1.0 (50.5 ± 0.6; Δ +0.5)" in text
 
 
 def test_a_single_seed_has_no_sample_std(tmp_path):

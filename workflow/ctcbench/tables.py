@@ -80,9 +80,20 @@ def format_interval(interval: Interval | None) -> str:
     return f" [{interval[0]:.1f}, {interval[1]:.1f}]"
 
 
-def format_cell(summary: Summary, paper: tuple[float, float] | None, interval: Interval | None = None) -> str:
+def format_delta(summary: Summary, paper: tuple[float, float]) -> str:
+    """`; Δ +0.7`: ours − paper in points, or nothing where ours is undefined."""
+    return "" if math.isnan(summary.mean) else f"; Δ {summary.mean - paper[0]:+.1f}"
+
+
+def format_cell(
+    summary: Summary, paper: tuple[float, float] | None, interval: Interval | None = None, delta: bool = False
+) -> str:
+    """`ours ± std [interval] (paper ± std)`; with `delta` (the data are the release, so the two are comparable)
+    also ours − paper inside the parentheses."""
     ours = format_mean_std(summary.mean, summary.std1) + format_interval(interval)
-    return f"{ours} ({format_mean_std(*paper)})" if paper else ours
+    if not paper:
+        return ours
+    return f"{ours} ({format_mean_std(*paper)}{format_delta(summary, paper) if delta else ''})"
 
 
 def number(value: float) -> str:

@@ -100,6 +100,7 @@ rule report_figures:
         unpack(fig9_inputs),
         runs=figure_runs(),
         embeddings=figure_embeddings(),
+        paper=f"{PAPER_DIR}/{FIG11_PAPER_FILE}",
     output:
         **{key: figure_output(name) for key, name in FIGURE_OUTPUTS.items()},
     log:
@@ -118,11 +119,13 @@ rule report_figures:
             else ""
         ),
         settings=" ".join(s for s in PANEL_ORDER if s in config["settings"]),
+        paper_dir=PAPER_DIR,
     conda:
         ENV
     shell:
         "python -m ctcbench report-figures --runs {input.runs} --embeddings {input.embeddings}"
         " --backbone {params.backbone} {params.fraction_backbone} --settings {params.settings}"
+        " --paper-dir {params.paper_dir:q}"
         " {params.qualitative} {params.outputs} > {log} 2>&1"
 
 

@@ -44,6 +44,8 @@ if FIG9:
         fig9_png="fig9_predictions.png", fig9_csv="fig9_predictions.csv"
     )
 FIGURE_FILES = tuple(FIGURE_OUTPUTS.values())
+# Fig. 11's published points are Table 2's (report.figures.FIG11_PAPER_FILE).
+FIG11_PAPER_FILE = TABLES["table2_cell_level"].paper_file
 
 
 # The report category of each figure (Fig. 11 is the training-fraction ablation).

@@ -16,7 +16,8 @@ from ..io import atomic_write_json, read_json
 from ..provenance import file_sha256
 from .layout import DatasetLayout
 
-SOURCES = ("figshare", "local", "synth")
+SYNTH = "synth"  # the synthetic twin: its numbers are never compared with the paper's
+SOURCES = ("figshare", "local", SYNTH)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def describe_data(pointer: DatasetPointer) -> str:
     """Which data made a result, in one sentence for a table's title: a twin's numbers must never pass as the
     release's, and a release is named by the hash of its file manifest."""
     details = pointer.details
-    if pointer.source == "synth":
+    if pointer.source == SYNTH:
         images = sum(details.get("images_per_patient", {}).values())
         size = details.get("image_size")
         return (

@@ -25,6 +25,7 @@ from ..plan.trainsets import BY_KIND
 from ..tables import METRIC_TITLES, summarise
 from .common import add_caption, missing_input, panel_title
 from .results import ALL, CELL, Results
+from .table_specs import TABLES
 
 FIG7_COLUMNS = ("backbone", "trainset", "setting", "n_runs", "seeds", "true_class", "predicted_class", "percent", "std")
 FIG11_COLUMNS = (
@@ -38,8 +39,14 @@ FIG11_COLUMNS = (
     "mean",
     "std_ddof0",
     "std_ddof1",
+    "paper_mean",
+    "paper_std",
 )
 FIG11_METRICS = ("auroc", "f1")
+# The paper prints no number of Fig. 11's curves; their 100 % end is its Table 2 (the same model, all training crops,
+# on val), so that end is the published point drawn beside ours.
+FIG11_PAPER_FILE = TABLES["table2_cell_level"].paper_file
+PaperPoints = dict[tuple[str, str], tuple[float, float]]  # (setting, metric) -> published (mean, std), percent
 FRACTION_KIND = "fraction"  # plan.trainsets: the training fractions of Fig. 11
 FRACTION_NAMES = f"{BY_KIND[FRACTION_KIND].prefix}<value>"
 
@@ -134,8 +141,22 @@ def confusion_figure(panels: list[ConfusionPanel], backbone: str) -> Figure:
     return figure
 
 
-def fraction_rows(results: Results, backbone: str, settings: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Mean and both stds (percent) of AUROC and F1 per setting and fraction; 1.0 is the `all` runs, if given."""
+def paper_points(paper_rows: list[dict[str, str]], backbone: str) -> PaperPoints:
+    """The published 100 % points of Fig. 11's curves for `backbone`: Table 2's AUROC and F1 where the paper's
+    Table 2 is that backbone's, none otherwise."""
+    return {
+        (row["setting"], row["metric"]): (float(row["mean"]), float(row["std"]))
+        for row in paper_rows
+        if row["backbone"] == backbone and row["metric"] in FIG11_METRICS
+    }
+
+
+def fraction_rows(
+    results: Results, backbone: str, settings: tuple[str, ...], paper: PaperPoints | None = None
+) -> list[dict[str, Any]]:
+    """Mean and both stds (percent) of AUROC and F1 per setting and fraction; 1.0 is the `all` runs, if given, with
+    the published value beside it where `paper` has one."""
+    paper = paper or {}
     groups: dict[tuple[str, float, str], list[int]] = defaultdict(list)
     for row in results.select(stage=CELL, backbone=backbone, subset=ALL, metric=FIG11_METRICS[0]):
         kind = row.trainset_kind
@@ -173,9 +194,14 @@ def fraction_rows(results: Results, backbone: str, settings: tuple[str, ...]) ->
                                 ("std_ddof1", summary.std1),
                             )
                         },
+                        **published_columns(paper.get((setting, metric)) if fraction == 1.0 else None),
                     }
                 )
     return rows
+
+
+def published_columns(point: tuple[float, float] | None) -> dict[str, Any]:
+    return {"paper_mean": "" if point is None else point[0], "paper_std": "" if point is None else point[1]}
 
 
 def fractions_figure(rows: list[dict[str, Any]], backbone: str) -> Figure:
@@ -189,7 +215,15 @@ def fractions_figure(rows: list[dict[str, Any]], backbone: str) -> Figure:
             x = [r["fraction"] for r in points]
             y = [float(r["mean"]) for r in points]
             err = [float(r["std_ddof1"]) if r["std_ddof1"] != "" else 0.0 for r in points]
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=SETTING_TITLES.get(setting, setting))
+            drawn = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=SETTING_TITLES.get(setting, setting))
+            published = [r for r in points if r.get("paper_mean", "") != ""]
+            ax.errorbar(
+                [r["fraction"] for r in published],
+                [float(r["paper_mean"]) for r in published],
+                yerr=[float(r["paper_std"]) for r in published],
+                marker="D", markerfacecolor="none", linestyle="none", capsize=3, color=drawn.lines[0].get_color(),
+                label=f"{SETTING_TITLES.get(setting, setting)}, paper (Table 2)" if published else None,
+            )  # fmt: skip
         ax.set_xscale("log")
         ax.set_xticks(fractions, [f"{100 * f:g}%" for f in fractions])
         ax.minorticks_off()
@@ -203,6 +237,7 @@ def fractions_figure(rows: list[dict[str, Any]], backbone: str) -> Figure:
     add_caption(
         figure,
         f"Mean over seeds on the val crops ({short}); error bars: sample std over seeds (none for one seed). "
-        "100 % is the runs on the full training set, when given.",
+        "100 % is the runs on the full training set, when given. Hollow diamonds: the paper's values at 100 % (its "
+        "Table 2), where the curves' backbone is the paper's; the paper prints no number for its other points.",
     )
     return figure

@@ -14,16 +14,18 @@ from ..data.pointer import read_pointer
 from ..errors import ConfigError
 from ..io import read_json
 from ..pipeline.scores import read_scores
-from ..tables import write_csv
+from ..tables import read_paper_rows, write_csv
 from .common import PANEL_ORDER, save_png
 from .figures import (
     FIG7_COLUMNS,
     FIG11_COLUMNS,
+    FIG11_PAPER_FILE,
     confusion_figure,
     confusion_panels,
     confusion_rows,
     fraction_rows,
     fractions_figure,
+    paper_points,
 )
 from .qualitative import (
     QUALITATIVE_COLUMNS,
@@ -62,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embeddings", type=Path, nargs="+", default=[], help="embeddings.npz (Figs 8, 10)")
     parser.add_argument("--backbone", help="main backbone (Figs 7, 8, 10; needed for them)")
     parser.add_argument("--fraction-backbone", help="backbone of the fraction runs (Fig. 11); default --backbone")
+    parser.add_argument("--paper-dir", type=Path, help="resources/paper: Fig. 11's published 100 %% points")
     parser.add_argument("--settings", nargs="+", choices=SETTINGS, default=list(PANEL_ORDER), help="panel order")
     parser.add_argument("--seed", type=int, help="run whose embeddings are drawn; default the lowest seed given")
     parser.add_argument("--umap-max-points", type=int, help="class-stratified subsample cap per UMAP (default all)")
@@ -114,7 +117,9 @@ def run(args: argparse.Namespace) -> None:
     fraction_backbone = args.fraction_backbone or args.backbone
     fractions = None
     if "fractions" in wanted:
-        fractions = fraction_rows(records, fraction_backbone, tuple(s for s in SETTINGS if s in settings))
+        published = read_paper_rows(args.paper_dir / FIG11_PAPER_FILE) if args.paper_dir else []
+        ordered = tuple(s for s in SETTINGS if s in settings)
+        fractions = fraction_rows(records, fraction_backbone, ordered, paper_points(published, fraction_backbone))
     umap = None
     if "umap" in wanted:
         params = UmapParams(

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..data.pointer import describe_data, read_pointer
+    from ..data.pointer import SYNTH, describe_data, read_pointer
     from ..markup import write_table
     from ..tables import read_paper_rows, write_csv
     from .cli_options import bootstrap_of, table_params, table_spec
@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> None:
     params = table_params(args.params)
     paper = read_paper_rows(args.paper_dir / spec.paper_file if args.paper_dir and spec.paper_file else None)
     intervals = Intervals.load(args.per_image, bootstrap_of(args))
-    rows, text = render(spec, params, Results.load(args.metrics), paper, intervals)
+    pointer = read_pointer(args.dataset)
+    # Ours − paper is shown only for the release: the twin's numbers are not comparable with the paper's.
+    deltas = pointer.source != SYNTH
+    rows, text = render(spec, params, Results.load(args.metrics), paper, intervals, deltas)
     write_csv(args.csv, rows, spec.columns)
-    write_table(args.md, text, describe_data(read_pointer(args.dataset)), spec.title)
+    write_table(args.md, text, describe_data(pointer), spec.title)
     log.info("%s:\n%s", spec.title, text)

@@ -88,9 +88,10 @@ def render(
     results: Results,
     paper_rows: list[dict[str, str]],
     intervals: Intervals | None = None,
+    deltas: bool = False,
 ):
     """(CSV rows, Markdown) of a table; with `intervals`, each cell whose runs have per-image records gets its
-    bootstrap interval."""
+    bootstrap interval; with `deltas` (results of the released data), each published value its ours − paper."""
     paper = index_paper(paper_rows, *spec.paper_keys) if spec.paper_keys else {}
     view = spec.layout(params, results)
     rows, blocks, resampled = [], [], False
@@ -104,11 +105,13 @@ def render(
                 resampled = resampled or interval is not None
                 published = None if cell.paper is None else paper.get(tuple(cell.paper[k] for k in spec.paper_keys))
                 rows.append({**cell.csv, **summary_columns(summary, published, interval)})
-                cells.append(format_cell(summary, published, interval))
+                cells.append(format_cell(summary, published, interval, deltas))
             labels = [str(results.seeds(**row.runs)) if label == RUNS else label for label in row.labels]
             lines.append("| " + " | ".join([*labels, *cells]) + " |")
         blocks.append("\n".join(lines))
     caption = view.caption
     if resampled:
         caption += " " + interval_note(intervals.bootstrap, spec.resampled_unit)
+    if deltas and paper:
+        caption += " Δ: ours − paper, in points."
     return rows, caption + "\n\n" + "\n\n".join(blocks) + "\n"
