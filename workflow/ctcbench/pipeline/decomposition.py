@@ -3,9 +3,11 @@ classification limit a pairing?
 
 Each stage in turn is replaced by a perfect one, and the result scored with the pipeline's own evaluation at ω = 1:
 
-* **oracle classifier** (`oracle_scores`): the detector's proposals (scores.json) with S_cls = 1 for a proposal that
-  reaches a ground-truth R box (IoU ≥ 0.5 under the protocol's IoU convention, as the evaluation matches) and 0
-  otherwise: what the detector allows. Its recall is the detector's recall ceiling (`recall_ceiling`).
+* **oracle classifier** (`oracle_scores`): the detector's proposals (scores.json) with S_cls = 1 for a proposal the
+  evaluation matches to a ground-truth R box (IoU ≥ 0.5 under the protocol's IoU convention) and 0 otherwise, a
+  duplicate of a matched proposal included (the evaluation counts it a false positive): what the detector allows,
+  the best any re-scoring of its proposals can reach. Its recall is the detector's recall ceiling (`recall_ceiling`),
+  the share of R boxes some proposal reaches, and its AP50 equals it.
 * **perfect localisation** (`localised_scores`): the test annotations hold only R boxes, so "the ground-truth boxes
   scored by the classifier" alone would be trivially perfect; instead the proposals are the ground-truth R boxes
   (`truth_proposals`) and the detector's proposals that reach none of them, the negatives the classifier must still
@@ -30,7 +32,7 @@ from ..detect.evaluate import (
     integer_boxes,
     iou_pixel,
 )
-from ..detect.metrics import IOU_THRESHOLD, voc_iou
+from ..detect.metrics import IOU_THRESHOLD, match, voc_iou
 from ..errors import ConfigError
 from ..per_image import Evaluation
 from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION
@@ -51,10 +53,22 @@ def reaches(boxes: np.ndarray, truth: np.ndarray, protocol: Protocol) -> np.ndar
     return np.array([voc_iou(box, truth, iou_pixel(protocol)).max() >= IOU_THRESHOLD for box in boxes], dtype=bool)
 
 
+def matched(boxes: np.ndarray, s_det: np.ndarray, truth: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """Per box, whether the evaluation's greedy matching (`detect.metrics.match`, in the detector's order) makes it the
+    true positive of an R box; a duplicate of a matched box is a false positive and is not."""
+    curve = match({"image": (boxes, s_det)}, {"image": truth}, IOU_THRESHOLD, iou_pixel(protocol))
+    flags = np.zeros(len(s_det), dtype=bool)
+    flags[curve.order[curve.true_positive]] = True
+    return flags
+
+
 def oracle_scores(scores: Scores, truth: dict[str, np.ndarray], protocol: Protocol) -> Scores:
-    """The proposals of `scores` with a perfect classifier's S_cls: 1 where a proposal reaches an R box, else 0."""
+    """The proposals of `scores` with a perfect classifier's S_cls: 1 for each proposal the evaluation matches to an
+    R box, 0 for every other (background and duplicates): the best any re-scoring of these proposals can rank."""
     images = {
-        image_id: ScoredImage(**{**vars(entry), "s_cls": reaches(entry.boxes, truth[image_id], protocol).astype(float)})
+        image_id: ScoredImage(
+            **{**vars(entry), "s_cls": matched(entry.boxes, entry.s_det, truth[image_id], protocol).astype(float)}
+        )
         for image_id, entry in scores.images.items()
         if image_id in truth
     }

@@ -286,9 +286,11 @@ def error_decomposition_layout(params: dict[str, Any], results: Results) -> View
     header = ("Detector", "Stage", *(f"{SHORT_SETTINGS[s]} {METRIC_TITLES[m]}" for s in settings for m in metrics))
     caption = (
         "Error decomposition of Table 4's main pipeline on test: does detection or classification limit it? "
-        "Detector + oracle classifier: the detector's proposals scored 1 where they reach a ground-truth R box "
-        "(IoU ≥ 0.5, the evaluation's IoU convention) and 0 elsewhere; its recall is the detector's recall ceiling, "
-        "and its gap to the pipeline at ω = 1 is what the classifier loses. Perfect localisation + classifier: the "
+        "Detector + oracle classifier: the detector's proposals scored 1 where the evaluation matches them to a "
+        "ground-truth R box (IoU ≥ 0.5, its IoU convention) and 0 elsewhere, duplicates included, the best any "
+        "classifier could rank them; its recall is the detector's recall ceiling (the share of R boxes some proposal "
+        "reaches) and its AP50 equals it; its gap to the pipeline at ω = 1 is what the classifier loses. "
+        "Perfect localisation + classifier: the "
         "test annotations hold only R boxes, so the ground-truth boxes alone would be trivially perfect; the "
         "proposals are the ground-truth R boxes plus the detector's proposals that reach none (the negatives the "
         "classifier must still reject), every box scored by the real classifier; its gap to the pipeline at ω = 1 is "
