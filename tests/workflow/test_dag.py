@@ -238,3 +238,29 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
     # the detection stage's, the nucleus detector's and the pipeline's, each writing its record beside
     assert len(evaluations) == 12 + 1 + 30
     assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)
+
+
+def test_the_error_decomposition_is_planned_when_enabled_and_absent_when_not(tmp_path):
+    """report.error_decomposition (on by default): an oracle and a perfect-localisation job per main pairing, both
+    read by table error_decomposition (with their per-image records) and by results.csv; off, none of them."""
+    result = plan(tmp_path / "on", "preset=demo", options=("-p",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert (counts["pipeline_oracle"], counts["pipeline_localised"]) == (9, 9)
+    shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+    table = next(line for line in shells if "ctcbench table --name error_decomposition " in line)
+    folder = "results/demo/pipeline/dino/bf_fluo/all/seed0"
+    for stage in ("oracle_classifier", "perfect_localisation"):
+        assert f"{folder}/{stage}/metrics.json" in table and f"{folder}/{stage}/per_image.npz" in table
+    assert f"{folder}/omega1/metrics.json" in table and f"{folder}/omega0.7/metrics.json" in table
+    assert "results/demo/detect/dino/bf_fluo/all/seed0/metrics.json" in table
+    assert f"{folder}/oracle_classifier/metrics.json" in next(
+        line for line in shells if "ctcbench results-table" in line
+    )
+    localised = next(line for line in shells if "ctcbench pipeline-localised" in line)
+    assert "results/demo/classify/resnet_tiny/" in localised and "/best.pt" in localised
+    off = plan(tmp_path / "off", "preset=demo", "report={error_decomposition: false}")
+    assert off.returncode == 0, off.stderr[-2000:]
+    counts = job_counts(off.stdout)
+    assert "pipeline_oracle" not in counts and "pipeline_localised" not in counts
+    assert "tables/error_decomposition" not in off.stdout and "/oracle_classifier/" not in off.stdout
