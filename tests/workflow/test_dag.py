@@ -107,15 +107,16 @@ def test_lint_is_clean():
 def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     """Table 4: 3 detectors x 3 settings x 3 seeds at two omegas; Tables 5 and 6: 3 strategies and 3 patients x
     3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs); the annotator table: Table 4's
-    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2). The corrected protocol also predicts
-    and scores the val images, where it chooses its threshold."""
+    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2); the error decomposition of Table 4's
+    27 pairings. The corrected protocol also predicts and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
         result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 8 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["table"] == 9 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
         assert counts["stage_weights"] == 14

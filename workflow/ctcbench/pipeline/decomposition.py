@@ -4,10 +4,12 @@ classification limit a pairing?
 Each stage in turn is replaced by a perfect one, and the result scored with the pipeline's own evaluation at ω = 1:
 
 * **oracle classifier** (`oracle_scores`): the detector's proposals (scores.json) with S_cls = 1 for a proposal the
-  evaluation matches to a ground-truth R box (IoU ≥ 0.5 under the protocol's IoU convention) and 0 otherwise, a
-  duplicate of a matched proposal included (the evaluation counts it a false positive): what the detector allows,
-  the best any re-scoring of its proposals can reach. Its recall is the detector's recall ceiling (`recall_ceiling`),
-  the share of R boxes some proposal reaches, and its AP50 equals it.
+  evaluation matches to a ground-truth R box (IoU ≥ 0.5 under the protocol's IoU convention) and 0 otherwise,
+  background and duplicates of a matched proposal alike (the evaluation counts a duplicate a false positive): what
+  the detector allows, the best any re-scoring of its proposals can reach. Its recall is the detector's recall
+  ceiling (`recall_ceiling`), the share of R boxes some proposal reaches, and its AP50 equals it (unless cells lie
+  so close that the only proposals reaching one match another better, or NMS after fusion removes one of two
+  overlapping matched proposals).
 * **perfect localisation** (`localised_scores`): the test annotations hold only R boxes, so "the ground-truth boxes
   scored by the classifier" alone would be trivially perfect; instead the proposals are the ground-truth R boxes
   (`truth_proposals`) and the detector's proposals that reach none of them, the negatives the classifier must still
