@@ -274,3 +274,35 @@ def test_a_classical_run_has_a_name_no_trained_run_can_have():
         DetectorRun.parse(run.name)
     with pytest.raises(ConfigError, match="classical/<detector>"):
         ClassicalRun.parse("faster_rcnn/bf/all/seed0")
+
+
+def test_the_error_decomposition_adds_two_stand_ins_to_each_main_pairing_and_no_run(paper, demo):
+    """report.error_decomposition (on by default): Table 4's main pairings, every detector, each with an oracle
+    classifier and perfect localisation, and their evaluations at omega 1 and the ablation omega (Table 4's own); off,
+    the plan is the same without them. Omega 1 is evaluated for it when pipeline.omegas lacks it."""
+    from ctcbench.plan import Decomposition
+
+    for config, pairings in ((paper, 27), (demo, 9)):
+        grid = plan(config)
+        fed = grid.feeding("error_decomposition")
+        assert len(fed["pairings"]) == pairings and {p.trainset for p in fed["pairings"]} == {"all"}
+        assert set(fed["pairings"]) == set(grid.feeding("table4")["pairings"])
+        assert {e.omega for e in fed["evaluations"]} == {1.0, 0.7}
+        assert set(fed["classifiers"]) == set(grid.feeding("table2")["classifiers"])  # Table 4's classifiers
+        assert set(fed["evaluations"]) <= set(grid.feeding("table4")["evaluations"])
+        assert len(grid.decompositions) == 2 * pairings == len(fed["decompositions"])
+        pairing = Pairing("faster_rcnn", "bf", "all", 0, config["classify"]["main_backbone"])
+        assert {d.path("R") for d in grid.decompositions if d.pairing == pairing} == {
+            "R/pipeline/faster_rcnn/bf/all/seed0/oracle_classifier/metrics.json",
+            "R/pipeline/faster_rcnn/bf/all/seed0/perfect_localisation/metrics.json",
+        }
+        assert set(Decomposition.KINDS) == {"oracle_classifier", "perfect_localisation"}
+        off = plan({**config, "report": {**config["report"], "error_decomposition": False}})
+        assert off.decompositions == {} and not any(off.feeding("error_decomposition").values())
+        for kind in ("classifiers", "detectors", "pairings", "evaluations", "bundles"):
+            assert list(getattr(off, kind)) == list(getattr(grid, kind)), kind
+    fused_only = plan({**demo, "pipeline": {**demo["pipeline"], "omegas": [0.7]}})
+    fed = fused_only.feeding("error_decomposition")["evaluations"]
+    assert {e.omega for e in fed} == {1.0, 0.7} and {e.omega for e in fused_only.feeding("table4")["evaluations"]} == {
+        0.7
+    }

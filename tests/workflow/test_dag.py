@@ -107,15 +107,16 @@ def test_lint_is_clean():
 def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     """Table 4: 3 detectors x 3 settings x 3 seeds at two omegas; Tables 5 and 6: 3 strategies and 3 patients x
     3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs); the annotator table: Table 4's
-    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2). The corrected protocol also predicts
-    and scores the val images, where it chooses its threshold."""
+    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2); the error decomposition of Table 4's
+    27 pairings. The corrected protocol also predicts and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
         result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 8 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["table"] == 9 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
         assert counts["stage_weights"] == 14
@@ -238,3 +239,29 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
     # the detection stage's, the nucleus detector's and the pipeline's, each writing its record beside
     assert len(evaluations) == 12 + 1 + 30
     assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)
+
+
+def test_the_error_decomposition_is_planned_when_enabled_and_absent_when_not(tmp_path):
+    """report.error_decomposition (on by default): an oracle and a perfect-localisation job per main pairing, both
+    read by table error_decomposition (with their per-image records) and by results.csv; off, none of them."""
+    result = plan(tmp_path / "on", "preset=demo", options=("-p",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert (counts["pipeline_oracle"], counts["pipeline_localised"]) == (9, 9)
+    shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+    table = next(line for line in shells if "ctcbench table --name error_decomposition " in line)
+    folder = "results/demo/pipeline/dino/bf_fluo/all/seed0"
+    for stage in ("oracle_classifier", "perfect_localisation"):
+        assert f"{folder}/{stage}/metrics.json" in table and f"{folder}/{stage}/per_image.npz" in table
+    assert f"{folder}/omega1/metrics.json" in table and f"{folder}/omega0.7/metrics.json" in table
+    assert "results/demo/detect/dino/bf_fluo/all/seed0/metrics.json" in table
+    assert f"{folder}/oracle_classifier/metrics.json" in next(
+        line for line in shells if "ctcbench results-table" in line
+    )
+    localised = next(line for line in shells if "ctcbench pipeline-localised" in line)
+    assert "results/demo/classify/resnet_tiny/" in localised and "/best.pt" in localised
+    off = plan(tmp_path / "off", "preset=demo", "report={error_decomposition: false}")
+    assert off.returncode == 0, off.stderr[-2000:]
+    counts = job_counts(off.stdout)
+    assert "pipeline_oracle" not in counts and "pipeline_localised" not in counts
+    assert "tables/error_decomposition" not in off.stdout and "/oracle_classifier/" not in off.stdout

@@ -71,6 +71,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report-page": ("ctcbench.report.page_cli", "one page with every regenerated table and figure (report.md)"),
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),
+    "pipeline-oracle": (
+        "ctcbench.pipeline.oracle_cli",
+        "error decomposition: a pairing's proposals with a perfect classifier, and the detector's recall ceiling",
+    ),
+    "pipeline-localised": (
+        "ctcbench.pipeline.localised_cli",
+        "error decomposition: the ground-truth boxes and the detector's misses scored by a pairing's classifier",
+    ),
     "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
     "export": ("ctcbench.apply.export_cli", "pack a trained pipeline into one folder for new images (a bundle)"),
     "predict": ("ctcbench.apply.predict_cli", "run a bundle's pipeline on new images: cells, scores, cancer calls"),
@@ -101,6 +109,7 @@ GPU_COMMANDS = {
     "classify-eval",
     "pseudo-labels",
     "pipeline-score",
+    "pipeline-localised",
     "detect-train",
     "detect-predict",
     "predict",

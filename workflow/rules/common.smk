@@ -163,6 +163,8 @@ def table_metrics(wildcards):
         paths += detect_metrics({spec.feeds})
     if records.PIPELINE in spec.reads:
         paths += pipeline_metrics({spec.feeds})
+    if set(records.DECOMPOSITION_STAGES) & set(spec.reads):
+        paths += decomposition_metrics({spec.feeds})
     if records.CELL in spec.reads:
         paths += external_metrics("cell_scores")
     if records.EXTERNAL in spec.reads:

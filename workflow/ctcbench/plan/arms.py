@@ -28,6 +28,7 @@ class Arm:
     omegas: tuple[float, ...] = ()
     annotators: tuple[str, ...] = ()  # test annotators the pairings are scored against; () = dataset.test_annotator
     train: bool = True  # False: the arm reuses classifier runs another arm trains (a table's `all` row)
+    decompose: bool = False  # True: its pairings also get the error decomposition's stand-ins (plan.runs.Decomposition)
 
 
 def main_backbones(config: dict[str, Any]) -> list[str]:
@@ -50,6 +51,23 @@ def main_arms(config: dict[str, Any]) -> Iterator[Arm]:
     for detector in config["detect"]["detectors"]:
         omegas = tuple(config["pipeline"]["omegas"])
         yield Arm(MAIN_TRAINSET, main, settings, frozenset({"table4"}), detector, omegas, train=False)
+
+
+# The error decomposition's table (report.table_specs), fed by the arms below.
+ERROR_DECOMPOSITION = "error_decomposition"
+
+
+def decomposition_arms(config: dict[str, Any]) -> Iterator[Arm]:
+    """The error decomposition (config `report.error_decomposition`, docs/metrics.md#error-decomposition): Table 4's
+    main pipeline, every detector with the main model in every setting, at omega 1 and the ablation omega (the
+    evaluations Table 4 already has when pipeline.omegas holds both), with its two stand-ins."""
+    if not config["report"]["error_decomposition"]:
+        return
+    main, settings = config["classify"]["main_backbone"], tuple(config["settings"])
+    omegas = tuple(dict.fromkeys((1.0, float(config["pipeline"]["ablation_omega"]))))
+    for detector in config["detect"]["detectors"]:
+        feeds = frozenset({ERROR_DECOMPOSITION})
+        yield Arm(MAIN_TRAINSET, main, settings, feeds, detector, omegas, train=False, decompose=True)
 
 
 def _main_row(config: dict[str, Any], block: dict[str, Any], settings: tuple[str, ...], table: str) -> Arm:
@@ -111,4 +129,4 @@ def ablation_arms(config: dict[str, Any]) -> Iterator[Arm]:
 
 
 def arms(config: dict[str, Any]) -> list[Arm]:
-    return [*main_arms(config), *ablation_arms(config)]
+    return [*main_arms(config), *decomposition_arms(config), *ablation_arms(config)]

@@ -18,7 +18,7 @@ from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .runs import Bundle, ClassicalRun, ClassifierRun, Decomposition, DetectorRun, Evaluation, Pairing, omega_name
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -42,6 +42,7 @@ class Plan:
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
     bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
     classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
+    decompositions: dict[Decomposition, set[str]] = field(default_factory=dict)  # pairings with a stage made perfect
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -69,6 +70,7 @@ class Plan:
                 ("pairings", self.pairings),
                 ("evaluations", self.evaluations),
                 ("classical", self.classical),
+                ("decompositions", self.decompositions),
             )
         }
 
@@ -146,6 +148,9 @@ def _pair(plan: Plan, config: dict[str, Any], arm: Arm, setting: str, seed: int)
         for annotator in arm.annotators or (test_annotator,):
             evaluation = Evaluation(pairing, float(omega), annotator, annotator == test_annotator)
             _add(plan.evaluations, evaluation, arm.feeds)
+    if arm.decompose:
+        for kind in Decomposition.KINDS:
+            _add(plan.decompositions, Decomposition(pairing, kind), arm.feeds)
 
 
 def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:

@@ -1,7 +1,8 @@
 """The long results table: every finished run's numbers, one row per run x metric x subset (results.csv).
 
 Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate, and nucleus-evaluate for
-the classical nucleus detector) and pipeline evaluation (pipeline-evaluate) writes a metrics.json; here each becomes
+the classical nucleus detector) and pipeline evaluation (pipeline-evaluate; pipeline-oracle and pipeline-localised for
+the error decomposition) writes a metrics.json; here each becomes
 rows with the run's identity (stage, backbone, detector, setting, training set with its kind and value, seed, omega,
 test annotator), the subset (all images, or one patient's), the metric, its value (a fraction, or percent where the
 name says so) and the provenance (protocol, the metrics file). Every table and the figures' numbers are views of
@@ -21,7 +22,7 @@ from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
 from ..plan.arms import MAIN_TRAINSET
-from ..plan.runs import ClassicalRun, DetectorRun, Pairing
+from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION, ClassicalRun, Decomposition, DetectorRun, Pairing
 from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
@@ -30,6 +31,9 @@ HUMAN = "human"  # one annotator's test boxes scored against another's (data/agr
 EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
 # A detector ctcbench runs without training (the nucleus detector): no setting, training set or seed of its own.
 CLASSICAL = "classical"
+# A pairing with a stage made perfect (the error decomposition, pipeline-oracle and pipeline-localised): its kind is
+# its stage, ORACLE_CLASSIFIER or PERFECT_LOCALISATION, at omega 1.
+DECOMPOSITION_STAGES = Decomposition.KINDS
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -175,10 +179,14 @@ def classical_results(record: dict[str, Any], source: str) -> list[Result]:
 
 
 def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
-    """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient)."""
+    """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient); those of its error
+    decomposition under the stage of their kind (`decomposition`), with the pairing's identity."""
     detector, setting, trainset, seed = Pairing.parse_key(record.get("pipeline_run", ""))
     backbone = (record.get("classifier") or {}).get("backbone", "")
-    identity = _identity(PIPELINE, backbone, detector, setting, trainset, seed, omega=float(record["omega"]),
+    stage = record.get("decomposition", PIPELINE)
+    if stage not in (PIPELINE, *DECOMPOSITION_STAGES):
+        raise DatasetError(f"{source}: decomposition {stage!r}, expected one of {', '.join(DECOMPOSITION_STAGES)}")
+    identity = _identity(stage, backbone, detector, setting, trainset, seed, omega=float(record["omega"]),
                          annotator=record.get("test_annotator", ""))  # fmt: skip
     return _image_results(record, identity, source)
 
@@ -290,9 +298,12 @@ __all__ = [
     "CELL",
     "CLASSICAL",
     "COLUMNS",
+    "DECOMPOSITION_STAGES",
     "DETECTION",
     "EXTERNAL",
     "HUMAN",
+    "ORACLE_CLASSIFIER",
+    "PERFECT_LOCALISATION",
     "PIPELINE",
     "Result",
     "Results",
