@@ -18,7 +18,10 @@ from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .kfold import FIGURE as KFOLD_FIGURE
+from .kfold import TABLE as KFOLD_TABLE
+from .kfold import kfold_runs
+from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, KFoldRun, Pairing, omega_name
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -42,6 +45,7 @@ class Plan:
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
     bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
     classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
+    kfold: dict[KFoldRun, set[str]] = field(default_factory=dict)  # the k-fold track (ablations.kfold)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -69,6 +73,7 @@ class Plan:
                 ("pairings", self.pairings),
                 ("evaluations", self.evaluations),
                 ("classical", self.classical),
+                ("kfold", self.kfold),
             )
         }
 
@@ -194,5 +199,7 @@ def plan(config: dict[str, Any]) -> Plan:
                     result.classifiers[run].update(arm.feeds)
                 if arm.detector is not None:
                     _pair(result, config, arm, setting, seed)
+    for run in kfold_runs(config):
+        _add(result.kfold, run, frozenset({KFOLD_TABLE, KFOLD_FIGURE}))
     result.bundles = _bundles(result, config)
     return result

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..classify.kfold_spec import FORMAT as KFOLD_FORMAT
+from ..classify.kfold_spec import HELDOUT, TEST_PART
 from ..data.agreement import FORMAT as AGREEMENT_FORMAT
 from ..data.layout import CLASSES
 from ..errors import DatasetError
@@ -30,6 +32,10 @@ HUMAN = "human"  # one annotator's test boxes scored against another's (data/agr
 EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
 # A detector ctcbench runs without training (the nucleus detector): no setting, training set or seed of its own.
 CLASSICAL = "classical"
+# The k-fold track (classify/kfold.py): one row per fold, part and metric; its `seed` column is the fold, its
+# backbone `<model>.<init>`, its training set `kfold-<scheme>`, its subset the part scored (heldout or test).
+KFOLD = "kfold"
+KFOLD_METRICS = ("auroc", "sensitivity", "specificity")
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -209,12 +215,28 @@ def human_results(record: dict[str, Any], source: str) -> list[Result]:
     return rows
 
 
+def kfold_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a k-fold run's metrics.json: every fold's metrics on its held-out fold and on the test part."""
+    spec = record["spec"]
+    identity = dict(stage=KFOLD, backbone=f"{spec['model']}.{spec['init']}", detector="", setting=spec["setting"],
+                    trainset=f"{KFOLD}-{spec['scheme']}", trainset_kind=KFOLD, trainset_value=spec["scheme"],
+                    omega=None, annotator="", protocol=record.get("protocol", ""), source=source)  # fmt: skip
+    return [
+        Result(**identity, seed=int(fold["fold"]), subset=part, metric=metric, value=fold[part][metric])
+        for fold in record["folds"]
+        for part in (HELDOUT, TEST_PART)
+        for metric in KFOLD_METRICS
+    ]
+
+
 def results_of(path: Path | str) -> list[Result]:
     """The rows of one metrics.json, whichever stage wrote it."""
     record = read_json_input(
         path, "metrics", "run its evaluation first (classify-eval, detect-evaluate, pipeline-evaluate)"
     )
     source = str(path)
+    if record.get("format") == KFOLD_FORMAT:
+        return kfold_results(record, source)
     if "external_method" in record:
         return external_results(record, source)
     if record.get("format") == AGREEMENT_FORMAT:
@@ -293,6 +315,7 @@ __all__ = [
     "DETECTION",
     "EXTERNAL",
     "HUMAN",
+    "KFOLD",
     "PIPELINE",
     "Result",
     "Results",
