@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classify-kfold": ("ctcbench.classify.kfold_cli", "one run of the k-fold track: every fold of one network"),
     "pseudo-labels": ("ctcbench.classify.pseudo_labels_cli", "pseudo-labelled unknown-cell training sets (Table 5)"),
     "report-figures": ("ctcbench.report.figures_cli", "Figs 7-11 (PNG and the plotted numbers as CSV)"),
+    "kfold-roc": ("ctcbench.report.kfold_roc_cli", "ROC curves of the k-fold track's folds and test part (PNG, CSV)"),
     "report-page": ("ctcbench.report.page_cli", "one page with every regenerated table and figure (report.md)"),
     "pipeline-score": ("ctcbench.pipeline.score_cli", "classifier scores of a detector run's proposals (scores.json)"),
     "pipeline-evaluate": ("ctcbench.pipeline.evaluate_cli", "image-level AP50 and best F1 of a pairing at one omega"),

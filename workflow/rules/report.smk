@@ -126,6 +126,23 @@ rule report_figures:
         " {params.qualitative} {params.outputs} > {log} 2>&1"
 
 
+if KFOLD_FIGURES:
+
+    rule kfold_roc:
+        """ROC curves of every k-fold run's folds and test part, PNG and the plotted points as CSV (ctcbench kfold-roc)."""
+        input:
+            kfold_scores(),
+        output:
+            png=figure_output(KFOLD_FIGURES[0]),
+            csv=f"{RESULTS}/figures/{KFOLD_FIGURES[1]}",
+        log:
+            f"{LOGS}/report/kfold_roc.log",
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench kfold-roc --scores {input} --png {output.png} --csv {output.csv} > {log} 2>&1"
+
+
 rule training_curves:
     """Training loss and val accuracy of every run (ctcbench training-curves)."""
     input:
@@ -149,7 +166,7 @@ rule report_page:
         tables=report_tables(),
         figures=[
             f"{RESULTS}/figures/{name}"
-            for name in FIGURE_FILES + CURVE_FILES
+            for name in FIGURE_FILES + CURVE_FILES + tuple(KFOLD_FIGURES)
             if name.endswith(".png")
         ],
         runs=report_run_records(),
