@@ -274,3 +274,43 @@ def test_a_classical_run_has_a_name_no_trained_run_can_have():
         DetectorRun.parse(run.name)
     with pytest.raises(ConfigError, match="classical/<detector>"):
         ClassicalRun.parse("faster_rcnn/bf/all/seed0")
+
+
+def test_the_kfold_block_plans_its_runs_its_table_and_figure(paper, demo):
+    """ablations.kfold: every network from scratch and ImageNet in every listed setting under the protocol's fold
+    scheme (and the other one with both_schemes), each run feeding tables/kfold_cv and figures/kfold_roc; the
+    ImageNet runs' torchvision weights are staged like every classifier's; no classifier run of the grid moves."""
+    from ctcbench.plan import KFoldRun
+    from ctcbench.plan.kfold import kfold_spec
+    from ctcbench.plan.weights import needed_classifier_weights
+
+    grid = plan(paper)
+    assert len(grid.kfold) == 5 * 2 and {run.scheme for run in grid.kfold} == {"stratified"}
+    assert {run.init for run in grid.kfold} == {"scratch", "imagenet"}
+    assert all(feeds == {"kfold_cv", "kfold_roc"} for feeds in grid.kfold.values())
+    assert grid.feeding("kfold_cv")["kfold"] == list(grid.kfold)
+    assert not any(grid.feeding("kfold_cv")[kind] for kind in ("classifiers", "detectors", "pairings"))
+    staged = needed_classifier_weights(paper)
+    assert {"resources/weights/vgg16.pth", "resources/weights/alexnet.pth"} <= set(staged)
+    corrected = plan({**paper, "protocol": "corrected"})
+    assert {run.scheme for run in corrected.kfold} == {"grouped"}  # the protocol's kfold_folds
+    spec = kfold_spec(paper, KFoldRun("alexnet", "imagenet", "bf_fluo", "stratified", 0))
+    assert (spec.library, spec.network, spec.paper, spec.pretrained) == ("torchvision", "alexnet", "AlexNet", True)
+    assert spec.schedule.iterations == 3000 and spec.schedule.lr == paper["classify"]["schedule"]["lr"]
+
+    small = plan(demo)
+    assert sorted(run.name for run in small.kfold) == [
+        "resnet_tiny/scratch/bf_fluo/grouped/seed0", "resnet_tiny/scratch/bf_fluo/stratified/seed0",
+    ]  # fmt: skip
+    without = {**demo, "ablations": {k: v for k, v in demo["ablations"].items() if k != "kfold"}}
+    unplanned = plan(without)
+    assert unplanned.kfold == {} and unplanned.classifiers == small.classifiers
+
+
+def test_a_kfold_network_outside_its_catalogue_is_a_config_error(demo):
+    from ctcbench.plan.kfold import kfold_spec
+
+    block = {**demo["ablations"]["kfold"], "models": ["vgg11"]}
+    config = {**demo, "ablations": {**demo["ablations"], "kfold": block}}
+    with pytest.raises(ConfigError, match="'vgg11' is not a key of ablations.kfold.networks"):
+        kfold_spec(config, next(iter(plan(config).kfold)))
