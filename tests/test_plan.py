@@ -184,8 +184,8 @@ def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(p
     assert classifier_spec(put_back, run).network == Network(TORCHVISION, "convnext_base")
     assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
     assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
-    files = needed_classifier_weights(paper)
-    assert len(files) == 14 and all(network.library == TORCHVISION for network in files.values())
+    files = needed_classifier_weights(paper)  # the grid's 14, and the k-fold track's vgg16, vgg19, resnet18, alexnet
+    assert len(files) == 14 + 4 and all(network.library == TORCHVISION for network in files.values())
     assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
     # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
     tiny = ClassifierRun("resnet_tiny", "bf", "all", 0)

@@ -113,7 +113,7 @@ rule classify_kfold:
     log:
         f"{KFOLD_LOG}/kfold.log",
     benchmark:
-        KFoldRun.benchmarks_template(RESULTS) + "/kfold.tsv"
+        f"{KFOLD_BENCH}/kfold.tsv"
     wildcard_constraints:
         setting=classify_regex(config["settings"]),
         init="scratch|imagenet",

@@ -6,6 +6,7 @@ from ctcbench.classify.network import weights_file
 
 KFOLD_RUN = KFoldRun.template(RESULTS)
 KFOLD_LOG = f"{LOGS}/kfold/{{model}}/{{init}}/{{setting}}/{{scheme}}/seed{{seed}}"
+KFOLD_BENCH = KFoldRun.benchmarks_template(RESULTS)
 # figures/kfold_roc.{png,csv}: the ROC curves of every fold and of the test part, when the plan has k-fold runs.
 KFOLD_FIGURES = [f"{KFOLD_FIGURE}.png", f"{KFOLD_FIGURE}.csv"] if PLAN.kfold else []
 
