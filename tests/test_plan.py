@@ -300,7 +300,7 @@ def test_the_kfold_block_plans_its_runs_its_table_and_figure(paper, demo):
 
     small = plan(demo)
     assert sorted(run.name for run in small.kfold) == [
-        "resnet_tiny/scratch/bf_fluo/grouped/seed0", "resnet_tiny/scratch/bf_fluo/stratified/seed0",
+        "resnet_tiny/scratch/bf/grouped/seed0", "resnet_tiny/scratch/bf/stratified/seed0",
     ]  # fmt: skip
     without = {**demo, "ablations": {k: v for k, v in demo["ablations"].items() if k != "kfold"}}
     unplanned = plan(without)
