@@ -81,3 +81,15 @@ def test_a_bad_spec_is_refused_with_its_field():
         spec(init="imagenet21k")
     with pytest.raises(ConfigError, match="k-fold scheme 'by_patient'"):
         spec(scheme="by_patient")
+
+
+@pytest.mark.parametrize("builder", ["alexnet", "vgg11"])
+def test_the_studys_torchvision_networks_get_a_two_output_head_and_any_stem(builder, tmp_path):
+    import torch
+
+    from ctcbench.classify.kfold import build_network
+
+    model = build_network(spec(library="torchvision", network=builder, image_size=64), 4, None)
+    assert model(torch.zeros(2, 4, 64, 64)).shape == (2, 2) and model.num_features == 4096
+    with pytest.raises(ConfigError, match=f"ctcbench stage-weights --model {builder} --library torchvision"):
+        build_network(spec(library="torchvision", network=builder, init="imagenet"), 3, tmp_path / f"{builder}.pth")
