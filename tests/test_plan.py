@@ -307,10 +307,11 @@ def test_the_kfold_block_plans_its_runs_its_table_and_figure(paper, demo):
     assert unplanned.kfold == {} and unplanned.classifiers == small.classifiers
 
 
-def test_a_kfold_network_outside_its_catalogue_is_a_config_error(demo):
-    from ctcbench.plan.kfold import kfold_spec
-
+def test_a_kfold_network_outside_its_catalogue_stops_the_plan(demo):
     block = {**demo["ablations"]["kfold"], "models": ["vgg11"]}
     config = {**demo, "ablations": {**demo["ablations"], "kfold": block}}
     with pytest.raises(ConfigError, match="'vgg11' is not a key of ablations.kfold.networks"):
-        kfold_spec(config, next(iter(plan(config).kfold)))
+        plan(config)
+    both = {**block, "models": ["vgg16"], "networks": {"vgg16": {"torchvision": "vgg16", "timm": "vgg16.tv_in1k"}}}
+    with pytest.raises(ConfigError, match="give exactly one of torchvision"):
+        plan({**demo, "ablations": {**demo["ablations"], "kfold": both}})

@@ -39,6 +39,8 @@ def kfold_runs(config: dict[str, Any]) -> list[KFoldRun]:
     block = block_of(config)
     if block is None:
         return []
+    for model in block["models"]:
+        network_entry(block, model)  # a name outside the catalogue stops the plan, not a job
     return [
         KFoldRun(model, init, setting, scheme, int(block.get("seed", 0)))
         for model in block["models"]
