@@ -118,8 +118,10 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         assert counts["table"] == 9 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
-        # The classifiers start from the weights of the network the protocol builds (classifier_networks).
-        assert counts["stage_weights"] == 14
+        # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
+        # k-fold track's ImageNet runs from torchvision's vgg16, vgg19, resnet18, resnet50 and alexnet, whatever the
+        # protocol (resnet50.pth is the grid's own under faithful).
+        assert counts["stage_weights"] == 14 + (5 if extra else 4)
         staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
         assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
@@ -219,8 +221,8 @@ def test_the_nucleus_detector_is_predicted_evaluated_and_tabled_without_training
 
 
 def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
-    """Each table command reads the per-image record beside each metrics file it reads (the human agreement has
-    none), with the config's bootstrap; Tables 4 and 5 also get their paired comparisons."""
+    """Each table command reads the per-image record beside each metrics file it reads (the human agreement and the
+    k-fold runs have none), with the config's bootstrap; Tables 4 and 5 also get their paired comparisons."""
     result = plan(tmp_path, "preset=demo", "report={bootstrap: {resamples: 50, level: 0.9}}", options=("-p",))
     assert result.returncode == 0, result.stderr[-2000:]
     commands = [
@@ -232,7 +234,12 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
     for line in by_table.values():
         metrics = line.split("--metrics ")[1].split(" --")[0].split()
         records = line.split("--per-image ")[1].split(" --")[0].split()
-        expected = [m.replace("metrics", "per_image").replace(".json", ".npz") for m in metrics if "/data/" not in m]
+        # (the human agreement and the k-fold runs have no per-image records)
+        expected = [
+            m.replace("metrics", "per_image").replace(".json", ".npz")
+            for m in metrics
+            if "/data/" not in m and "/kfold/" not in m
+        ]
         assert records == expected and "--resamples 50 --bootstrap-seed 0 --level 0.9" in line
     assert "results/demo/data/human_agreement.json" in by_table["table4_image_level"]
     evaluations = [line for line in result.stdout.splitlines() if "-evaluate " in line and "Shell command" in line]

@@ -68,6 +68,12 @@ class Protocol:
         (False, True),
         "training fractions (Fig. 11) drawn stratified by class and patient (true) or uniformly over crops (false)",
     )
+    kfold_folds: str = _switch(
+        32,
+        ("stratified", "grouped"),
+        "the k-fold track's 80/20 split and folds: stratified by class over crops, as the study (stratified), or "
+        "also grouped by image, so no image has crops on both sides (grouped)",
+    )
     classifier_normalisation: str = _switch(
         2,
         ("none", "train_statistics"),
@@ -229,6 +235,7 @@ PRESETS: dict[str, Protocol] = {
         detector_scaling="uint8",
         hoechst_channels=3,
         stratified_fractions=False,
+        kfold_folds="stratified",
         classifier_normalisation="none",
         brightness_augmentation="clipped",
         classifier_networks="torchvision",
@@ -257,6 +264,7 @@ PRESETS: dict[str, Protocol] = {
         detector_scaling="float",
         hoechst_channels=3,
         stratified_fractions=True,
+        kfold_folds="grouped",
         classifier_normalisation="train_statistics",
         brightness_augmentation="scaled",
         classifier_networks="timm",

@@ -111,6 +111,11 @@ def annotators(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     yield Arm(**{**arm.__dict__, "annotators": tuple(block["values"])})
 
 
+def kfold(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """The k-fold track trains no classifier run of the grid: its runs are `plan.kfold`'s own (KFoldRun)."""
+    return iter(())
+
+
 # Config block name -> the arms it adds. A new ablation: a block in config.yaml and the schema, an entry here when
 # no existing kind expands it, and a table spec.
 ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] = {
@@ -118,6 +123,7 @@ ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] 
     "fractions": fractions,
     "unknown": unknown,
     "annotators": annotators,
+    "kfold": kfold,
 }
 
 

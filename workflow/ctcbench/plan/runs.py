@@ -139,6 +139,27 @@ class Pairing(RunName):
 
 
 @dataclass(frozen=True, order=True)
+class KFoldRun(RunName):
+    """One network of the k-fold track trained on every fold of one setting (docs/experiments.md#k-fold-track):
+    results/{preset}/kfold/{model}/{init}/{setting}/{scheme}/seed{seed}; `init` is scratch or imagenet, `scheme` the
+    fold scheme (stratified or grouped), the seed that of the split and the down-sampling."""
+
+    model: str  # key of ablations.kfold.networks
+    init: str
+    setting: str
+    scheme: str
+    seed: int
+
+    STAGE: ClassVar[str] = "kfold"
+    FIELDS: ClassVar[tuple[str, ...]] = ("model", "init", "setting", "scheme", "seed")
+    WHAT: ClassVar[str] = "k-fold run"
+
+    @classmethod
+    def parse(cls, name: str) -> KFoldRun:
+        return cls(**cls.parse_fields(name))
+
+
+@dataclass(frozen=True, order=True)
 class ClassicalRun:
     """A detector ctcbench runs without training (the classical nucleus detector, docs/metrics.md#nucleus-detector):
     one run per configuration, the same in every setting, without training set or seed, so its name has neither:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..classify.kfold_spec import FORMAT as KFOLD_FORMAT
+from ..classify.kfold_spec import HELDOUT, TEST_PART
 from ..data.agreement import FORMAT as AGREEMENT_FORMAT
 from ..data.layout import CLASSES
 from ..errors import DatasetError
@@ -34,6 +36,10 @@ CLASSICAL = "classical"
 # A pairing with a stage made perfect (the error decomposition, pipeline-oracle and pipeline-localised): its kind is
 # its stage, ORACLE_CLASSIFIER or PERFECT_LOCALISATION, at omega 1.
 DECOMPOSITION_STAGES = Decomposition.KINDS
+# The k-fold track (classify/kfold.py): one row per fold, part and metric; its `seed` column is the fold, its
+# backbone `<model>.<init>`, its training set `kfold-<scheme>`, its subset the part scored (heldout or test).
+KFOLD = "kfold"
+KFOLD_METRICS = ("auroc", "sensitivity", "specificity")
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -217,12 +223,28 @@ def human_results(record: dict[str, Any], source: str) -> list[Result]:
     return rows
 
 
+def kfold_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a k-fold run's metrics.json: every fold's metrics on its held-out fold and on the test part."""
+    spec = record["spec"]
+    identity = dict(stage=KFOLD, backbone=f"{spec['model']}.{spec['init']}", detector="", setting=spec["setting"],
+                    trainset=f"{KFOLD}-{spec['scheme']}", trainset_kind=KFOLD, trainset_value=spec["scheme"],
+                    omega=None, annotator="", protocol=record.get("protocol", ""), source=source)  # fmt: skip
+    return [
+        Result(**identity, seed=int(fold["fold"]), subset=part, metric=metric, value=fold[part][metric])
+        for fold in record["folds"]
+        for part in (HELDOUT, TEST_PART)
+        for metric in KFOLD_METRICS
+    ]
+
+
 def results_of(path: Path | str) -> list[Result]:
     """The rows of one metrics.json, whichever stage wrote it."""
     record = read_json_input(
         path, "metrics", "run its evaluation first (classify-eval, detect-evaluate, pipeline-evaluate)"
     )
     source = str(path)
+    if record.get("format") == KFOLD_FORMAT:
+        return kfold_results(record, source)
     if "external_method" in record:
         return external_results(record, source)
     if record.get("format") == AGREEMENT_FORMAT:
@@ -304,6 +326,7 @@ __all__ = [
     "HUMAN",
     "ORACLE_CLASSIFIER",
     "PERFECT_LOCALISATION",
+    "KFOLD",
     "PIPELINE",
     "Result",
     "Results",
