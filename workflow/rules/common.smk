@@ -171,6 +171,8 @@ def table_metrics(wildcards):
         paths.append(HUMAN_AGREEMENT)
     if records.CLASSICAL in spec.reads:
         paths += classical_metrics({spec.feeds})
+    if records.CONTROL in spec.reads:
+        paths += control_metrics({spec.feeds})
     return paths
 
 

@@ -30,8 +30,12 @@ def pipeline_metrics(feeds=None):
 
 
 def pipeline_targets():
-    """Every evaluation of the plan and the image-level tables."""
-    return pipeline_metrics() + table_targets(records.DETECTION, records.PIPELINE)
+    """Every evaluation of the plan, every control of the image level and the image-level tables."""
+    return (
+        pipeline_metrics()
+        + control_metrics()
+        + table_targets(records.DETECTION, records.PIPELINE)
+    )
 
 
 # An evaluation against another annotator than dataset.test_annotator is metrics-<annotator>.json (plan.runs).

@@ -122,7 +122,7 @@ def results_metrics():
     runs = (
         classify_metrics() + detect_metrics() + pipeline_metrics() + external_metrics()
     )
-    return runs + [HUMAN_AGREEMENT] + classical_metrics()
+    return runs + [HUMAN_AGREEMENT] + classical_metrics() + control_metrics()
 
 
 def report_run_records():

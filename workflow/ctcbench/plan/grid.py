@@ -18,7 +18,8 @@ from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .controls import CONTROLS_TABLE, control_runs, controls_block
+from .runs import Bundle, ClassicalRun, ClassifierRun, ControlRun, DetectorRun, Evaluation, Pairing, omega_name
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -42,6 +43,7 @@ class Plan:
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
     bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
     classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
+    controls: dict[ControlRun, set[str]] = field(default_factory=dict)  # controls of the image level (plan.controls)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -69,6 +71,7 @@ class Plan:
                 ("pairings", self.pairings),
                 ("evaluations", self.evaluations),
                 ("classical", self.classical),
+                ("controls", self.controls),
             )
         }
 
@@ -180,8 +183,12 @@ NUCLEUS_TABLE = "nucleus_detector"
 def plan(config: dict[str, Any]) -> Plan:
     """Every run of the configured grid, each once, in a stable order, with what it feeds."""
     result = Plan(protocol=of_config(config))
+    for run in control_runs(config):
+        _add(result.controls, run, frozenset({CONTROLS_TABLE}))
     if config["detect"][NUCLEUS][SWITCH]:
-        _add(result.classical, ClassicalRun(NUCLEUS), frozenset({NUCLEUS_TABLE}))
+        # The controls table reads the nucleus detector alone beside its feature-classifier control.
+        fed = {NUCLEUS_TABLE} | ({CONTROLS_TABLE} if controls_block(config)["enabled"] else set())
+        _add(result.classical, ClassicalRun(NUCLEUS), frozenset(fed))
     seeds = config["seeds"]
     for arm in arms(config):
         trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)
