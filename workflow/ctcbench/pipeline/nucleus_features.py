@@ -7,7 +7,12 @@ classifier composes them, gets S_cls from a logistic regression on hand-made cro
 size, shape, per-channel intensity statistics, radial profile, texture), fitted on the train crops, cancer (R)
 against the rest (G and U). The scores are evaluated by the pipeline's own code (`evaluate.pipeline_evaluation`) at
 ω = 1: the feature classifier alone ranks the boxes, as Table 4's ω = 1 rows rank by the network's P(R), under the
-protocol's fusion gate (a box whose S_det is below it keeps S_det), NMS, ground-truth and threshold rules.
+protocol's proposal formatting, NMS, ground-truth and threshold rules.
+
+Without the fusion gate, whatever the protocol: the faithful gate (a box whose S_det is below 0.1 keeps S_det,
+docs/defects.md#defect-15) is a cut on a trained detector's confidence, and the nucleus detector's score is a
+brightness, mostly below 0.1 (on the demo twin every box's), so the gate would leave the classifier nothing to rank.
+The metrics record the protocol they were computed under (`<protocol>,fusion_gate=null`).
 """
 
 from __future__ import annotations
@@ -108,6 +113,7 @@ def nucleus_features_evaluation(
     """The control of `setting`: fit on `train_crops`, score the nucleus boxes of the test images (and of the val
     images with `val`, which choose the held-out threshold), evaluate at ω = 1. Its metrics name the control run."""
     run = ControlRun(NUCLEUS_FEATURES, setting, seed)
+    protocol = protocol.replace(fusion_gate=None)
     scorer = fit_feature_scorer(train_crops, setting, protocol.hoechst_channels, seed, sources[0])
     meta = {
         "pipeline_run": run.name,
