@@ -4,7 +4,7 @@ They cover what a CNN could pick up from a crop: its size and shape, intensity s
 radial profile (rim, interior, nucleus) and texture energy. The crop is the exact box, so box size is cell size.
 Two steps use them: the twin's quick check of how much each input setting tells apart
 (`data.synth.learnability`) and the feature-classifier control of the image-level results
-(`pipeline.controls`, docs/metrics.md#controls).
+(`pipeline.nucleus_features`, docs/metrics.md#controls).
 """
 
 from __future__ import annotations
