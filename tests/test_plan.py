@@ -252,7 +252,7 @@ def test_the_nucleus_detector_is_one_untrained_run_of_its_own_table(paper, demo)
 
     for config in (paper, demo):
         grid = plan(config)
-        assert grid.classical == {ClassicalRun("nucleus"): {"nucleus_detector"}}
+        assert grid.classical == {ClassicalRun("nucleus"): {"nucleus_detector", "controls"}}
         assert grid.feeding("nucleus_detector")["classical"] == [ClassicalRun("nucleus")]
         assert not any(grid.feeding("nucleus_detector")[kind] for kind in ("classifiers", "detectors", "pairings"))
         off = plan(
@@ -347,3 +347,58 @@ def test_a_kfold_network_outside_its_catalogue_stops_the_plan(demo):
     both = {**block, "models": ["vgg16"], "networks": {"vgg16": {"torchvision": "vgg16", "timm": "vgg16.tv_in1k"}}}
     with pytest.raises(ConfigError, match="give exactly one of torchvision"):
         plan({**demo, "ablations": {**demo["ablations"], "kfold": both}})
+
+
+def test_the_controls_are_planned_when_enabled_and_absent_when_disabled(paper, demo):
+    """report.controls plans one random-box run per draw seed (no setting: it reads no image) and a feature-classifier
+    run per setting while the nucleus detector is planned; its table also reads the nucleus detector alone and the
+    main pipeline of its detector at the ablation omega, which Table 4 evaluates anyway. Off, none of it, and the
+    plan's runs are the same."""
+    from ctcbench.plan import ControlRun
+
+    for config in (paper, demo):
+        grid = plan(config)
+        random = [ControlRun("random_boxes", "any", seed) for seed in (0, 1, 2)]
+        features = [ControlRun("nucleus_features", setting, 0) for setting in ("bf", "bf_hoechst", "bf_fluo")]
+        assert list(grid.controls) == random + features
+        fed = grid.feeding("controls")
+        assert fed["controls"] == random + features and [r.detector for r in fed["classical"]] == ["nucleus"]
+        assert {(e.pairing.detector, e.pairing.setting, e.pairing.trainset, e.omega) for e in fed["evaluations"]} == {
+            ("faster_rcnn", setting, "all", 0.7) for setting in ("bf", "bf_hoechst", "bf_fluo")
+        }
+        assert all(e.default_annotator for e in fed["evaluations"]) and len(fed["evaluations"]) == 3 * len(
+            config["seeds"]
+        )
+        report = {**config["report"], "controls": {**config["report"]["controls"], "enabled": False}}
+        off = plan({**config, "report": report})
+        assert off.controls == {} and not any(off.feeding("controls").values())
+        for kind in ("classifiers", "detectors", "pairings", "evaluations", "classical"):
+            assert getattr(off, kind).keys() == getattr(grid, kind).keys(), kind
+        no_nucleus = {
+            **config,
+            "detect": {**config["detect"], "nucleus": {**config["detect"]["nucleus"], "enabled": False}},
+        }
+        assert (
+            list(plan(no_nucleus).controls) == random
+        )  # the feature classifier re-scores the nucleus detector's boxes
+        fewer = {
+            **config,
+            "report": {**config["report"], "controls": {**config["report"]["controls"], "random_seeds": [5]}},
+        }
+        assert [r for r in plan(fewer).controls if r.control == "random_boxes"] == [
+            ControlRun("random_boxes", "any", 5)
+        ]
+
+
+def test_a_control_run_names_its_folder_and_reads_back():
+    from ctcbench.plan import ControlRun
+
+    run = ControlRun("nucleus_features", "bf", 0)
+    assert (run.name, run.path("results/demo")) == (
+        "nucleus_features/bf/seed0",
+        "results/demo/controls/nucleus_features/bf/seed0",
+    )
+    assert ControlRun.parse(run.name) == run
+    assert ControlRun.template("results/demo") == "results/demo/controls/{control}/{setting}/seed{seed}"
+    with pytest.raises(ConfigError, match="control run 'random_boxes/seed0'"):
+        ControlRun.parse("random_boxes/seed0")

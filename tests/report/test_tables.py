@@ -373,3 +373,46 @@ def test_the_error_decomposition_table_puts_the_stand_ins_between_the_detection_
     stray = write_image(tmp_path / "stray.json", run, 0.5, 0.5, 1.0, decomposition="perfect_detector")
     with pytest.raises(DatasetError, match="stray.json: decomposition 'perfect_detector', expected one of"):
         Results.load([stray])
+
+
+def test_the_controls_table_reads_chance_and_the_baselines_against_the_pipeline(tmp_path):
+    """One row per control, in reading order: random boxes (the mean over their draws), the nucleus detector alone,
+    the feature classifier per setting, then the main pipeline of the block's detector at the ablation omega, its
+    Brightfield + Fluorescence row marked as an upper bound; other pipeline records stay out."""
+    controls = tmp_path / "controls"
+    draws = [f"random_boxes/any/seed{seed}" for seed in (0, 1, 2)]
+    paths = [write_image(controls / f"r{seed}.json", "x", 0.01 * seed, 0.002 * seed, control=name)
+             for seed, name in enumerate(draws)]  # fmt: skip
+    paths.append(write_image(tmp_path / "nucleus.json", "classical/nucleus", 0.3, 0.2))
+    for index, setting in enumerate(("bf", "bf_hoechst", "bf_fluo")):
+        name = f"nucleus_features/{setting}/seed0"
+        paths.append(write_image(controls / f"{setting}.json", name, 0.4 + 0.1 * index, 0.3, omega=1.0, control=name))
+        for detector, omega in (("faster_rcnn", 0.7), ("faster_rcnn", 1.0), ("fcos", 0.7)):
+            f1 = 0.6 + 0.1 * index if (detector, omega) == ("faster_rcnn", 0.7) else 0.01
+            paths.append(write_image(tmp_path / detector / f"{setting}{omega}.json", f"{detector}/{setting}/all/seed0",
+                                     f1, 0.5, omega=omega, classifier={"backbone": "convnext_b"}))  # fmt: skip
+    params = {"detector": "faster_rcnn", "backbone": "convnext_b", "label": "ConvNext-B", "omega": 0.7,
+              "annotator": "Unioned"}  # fmt: skip
+    spec = TABLES["controls"]
+    assert spec.paper_file is None and spec.columns[: len(spec.csv_columns)] == spec.csv_columns
+    rows, markdown = render(spec, params, Results.load(paths), [])
+    f1 = [(r["row"], r["setting"], r["detector"], r["backbone"], round(float(r["mean"]), 6)) for r in rows
+          if r["metric"] == "f1"]  # fmt: skip
+    assert f1 == [
+        ("random_boxes", "", "random_boxes", "", 1.0),
+        ("nucleus_detector", "", "nucleus", "", 30.0),
+        ("nucleus_features", "bf", "nucleus", "crop_features", 40.0),
+        ("nucleus_features", "bf_hoechst", "nucleus", "crop_features", 50.0),
+        ("nucleus_features", "bf_fluo", "nucleus", "crop_features", 60.0),
+        ("label_free", "bf", "faster_rcnn", "convnext_b", 60.0),
+        ("label_free", "bf_hoechst", "faster_rcnn", "convnext_b", 70.0),
+        ("upper_bound", "bf_fluo", "faster_rcnn", "convnext_b", 80.0),
+    ]
+    assert [r["n_runs"] for r in rows if r["metric"] == "f1"] == [3] + [1] * 7
+    assert {r["metric"] for r in rows} == {"ap50", "f1"} and "F1 (val thr.)" not in markdown
+    assert "| Random boxes (chance) | none: each image's count and box sizes | 3 | 0.2 ± 0.2 | 1.0 ± 1.0 |" in markdown
+    assert "| Upper bound (not label-free): Faster R-CNN + ConvNext-B, ω = 0.7 | BF+FL | 1 |" in markdown
+    assert "| Nucleus detector + feature classifier | Hoechst; classifier BF | 1 |" in markdown
+    heldout = write_image(tmp_path / "held.json", "classical/nucleus", 0.3, 0.2, heldout={"f1": 0.25})
+    rows, markdown = render(spec, params, Results.load([*paths[:3], heldout]), [])
+    assert {r["row"] for r in rows} == {"random_boxes", "nucleus_detector"} and "F1 (val thr.)" in markdown

@@ -115,7 +115,7 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         counts = job_counts(result.stdout)
         assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 9 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["table"] == 11 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
@@ -205,7 +205,7 @@ def test_the_nucleus_detector_is_predicted_evaluated_and_tabled_without_training
         metrics = "results/demo/detect/classical/nucleus/metrics.json"
         table = next(line for line in shells if "ctcbench table --name nucleus_detector " in line)
         assert metrics in table and metrics in next(line for line in shells if "ctcbench results-table" in line)
-        jobs = [block for block in result.stdout.split("\n\n") if "rule nucleus_" in block]
+        jobs = [block for block in result.stdout.split("\n\n") if re.search(r"rule nucleus_(predict|evaluate):", block)]
         assert len(jobs) == splits + 1 and not any("gpu=" in job for job in jobs)
         predict = next(line for line in shells if "ctcbench nucleus-predict" in line)
         reader = "opencv" if protocol == "faithful" else "native"  # the protocol's image_read
@@ -272,3 +272,36 @@ def test_the_error_decomposition_is_planned_when_enabled_and_absent_when_not(tmp
     counts = job_counts(off.stdout)
     assert "pipeline_oracle" not in counts and "pipeline_localised" not in counts
     assert "tables/error_decomposition" not in off.stdout and "/oracle_classifier/" not in off.stdout
+
+
+def test_the_controls_are_evaluated_and_tabled_without_training(tmp_path):
+    """report.controls (on by default): one random-box job per draw and one feature-classifier job per setting, no GPU
+    asked, their records in the controls table beside the nucleus detector's and the main pipeline's at the ablation
+    omega, and in results.csv; the val inputs of a held-out threshold; off, none of them."""
+    for protocol, crops in (("faithful", "released/opencv"), ("corrected,hoechst_channels=4", "cut/native")):
+        result = plan(tmp_path / protocol, "preset=demo", f"protocol={protocol}", options=("-p",))
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts = job_counts(result.stdout)
+        assert (counts["random_boxes"], counts["nucleus_features"]) == (3, 3)
+        shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+        table = next(line for line in shells if "ctcbench table --name controls " in line)
+        records = ["controls/random_boxes/any/seed2", "controls/nucleus_features/bf_fluo/seed0",
+                   "detect/classical/nucleus", "pipeline/faster_rcnn/bf/all/seed0/omega0.7"]  # fmt: skip
+        assert all(f"results/demo/{record}/metrics.json" in table for record in records)
+        assert "omega1/" not in table and "pipeline/fcos" not in table
+        results_table = next(line for line in shells if "ctcbench results-table" in line)
+        assert f"results/demo/{records[0]}/metrics.json" in results_table
+        jobs = [
+            block for block in result.stdout.split("\n\n") if re.search(r"rule (random_boxes|nucleus_features):", block)
+        ]
+        assert len(jobs) == 6 and not any("gpu=" in job for job in jobs)
+        features = next(line for line in shells if "nucleus-features" in line and "--setting bf_hoechst " in line)
+        assert f"--train-crops results/demo/crops/{crops}/train.npz " in features
+        heldout = protocol != "faithful"
+        assert ("--val-predictions results/demo/detect/classical/nucleus/predictions-val.json" in features) == heldout
+        assert ("--val-list" in next(line for line in shells if "ctcbench random-boxes" in line)) == heldout
+    off = plan(tmp_path / "off", "preset=demo", "report={controls: {enabled: false}}")
+    assert off.returncode == 0, off.stderr[-2000:]
+    counts = job_counts(off.stdout)
+    assert "random_boxes" not in counts and "nucleus_features" not in counts
+    assert "tables/controls" not in off.stdout and "results/demo/controls/" not in off.stdout

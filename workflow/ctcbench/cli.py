@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.detect.nucleus_evaluate_cli",
         "detection-stage AP50 and best F1 of the nucleus detector, as detect-evaluate scores a trained one",
     ),
+    "random-boxes": (
+        "ctcbench.detect.random_boxes_cli",
+        "random boxes of the ground truth's count and sizes, evaluated as a detector (a control, chance level)",
+    ),
     "stage-weights": (
         "ctcbench.classify.stage_weights_cli",
         "stage a backbone's ImageNet weights under resources/weights/",
@@ -80,6 +84,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline-localised": (
         "ctcbench.pipeline.localised_cli",
         "error decomposition: the ground-truth boxes and the detector's misses scored by a pairing's classifier",
+    ),
+    "nucleus-features": (
+        "ctcbench.pipeline.nucleus_features_cli",
+        "the nucleus detector's boxes re-scored by a feature classifier, evaluated as the pipeline (a control)",
     ),
     "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
     "export": ("ctcbench.apply.export_cli", "pack a trained pipeline into one folder for new images (a bundle)"),

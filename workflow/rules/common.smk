@@ -175,6 +175,8 @@ def table_metrics(wildcards):
         paths += classical_metrics({spec.feeds})
     if records.KFOLD in spec.reads:
         paths += kfold_metrics({spec.feeds})
+    if records.CONTROL in spec.reads:
+        paths += control_metrics({spec.feeds})
     return paths
 
 

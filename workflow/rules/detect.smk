@@ -9,6 +9,7 @@ localrules:
     detect_evaluate,
     nucleus_predict,
     nucleus_evaluate,
+    random_boxes,
 
 
 if DETECT_WEIGHTS:
@@ -183,3 +184,37 @@ rule nucleus_evaluate:
         " --predictions {input.predictions} --test-annotator {params.annotator}"
         " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --out {output.metrics}"
         " --per-image {output.per_image} > {log} 2>&1"
+
+
+# Random boxes, a control of the image level (docs/metrics.md#controls): one draw per seed of report.controls, no
+# image read but their headers, scored by the detection stage's evaluation.
+rule random_boxes:
+    """One draw of random boxes of the test images' cancer-cell counts and sizes, a control (ctcbench random-boxes)."""
+    input:
+        **RANDOM_BOXES_VAL_INPUTS,
+        dataset=DATASET,
+        test_list=image_list("test"),
+    output:
+        metrics=f"{CONTROL_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{CONTROL_RUN}/metrics.json")),
+    log:
+        f"{CONTROL_LOG}/evaluate.log",
+    benchmark:
+        f"{CONTROL_BENCH}/evaluate.tsv"
+    wildcard_constraints:
+        control=RANDOM_BOXES,
+        setting=ANY_SETTING,
+        seed=r"\d+",
+    params:
+        annotator=config["dataset"]["test_annotator"],
+        protocol=PROTOCOL.name,
+        nms_iou=config["pipeline"]["nms_iou"],
+        val=lambda wildcards, input: (
+            f"--val-list {input.val_list}" if "val_list" in input.keys() else ""
+        ),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench random-boxes --dataset {input.dataset} --image-list {input.test_list}"
+        " --seed {wildcards.seed} --test-annotator {params.annotator} --protocol {params.protocol:q}"
+        " --nms-iou {params.nms_iou} {params.val} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"

@@ -8,10 +8,12 @@ from ctcbench.detect.recipes import DETECTORS
 from ctcbench.plan import (
     SPLIT_SUFFIXES,
     ClassicalRun,
+    ControlRun,
     DetectorRun,
     split_file,
     split_of,
 )
+from ctcbench.plan.controls import ANY_SETTING, NUCLEUS_FEATURES, RANDOM_BOXES
 from ctcbench.plan import weights as detect_weights
 from ctcbench.plan.specs import detector_spec
 from ctcbench.plan.trainsets import detector_pattern
@@ -57,6 +59,25 @@ NUCLEUS_VAL_INPUTS = (
     if "val" in PLAN.predicted_splits
     else {}
 )
+
+
+# The controls of the image level (plan.controls, docs/metrics.md#controls): random boxes here, the nucleus detector
+# with a feature classifier in pipeline.smk; each writes metrics.json and its per-image record.
+CONTROL_RUN = ControlRun.template(RESULTS)
+CONTROL_LOG = f"{LOGS}/controls/{{control}}/{{setting}}/seed{{seed}}"
+CONTROL_BENCH = ControlRun.benchmarks_template(RESULTS)
+RANDOM_BOXES_VAL_INPUTS = (
+    {"val_list": image_list("val")} if "val" in PLAN.predicted_splits else {}
+)
+
+
+def control_metrics(feeds=None):
+    """metrics.json of every planned control run, or of those that feed one of the tables `feeds`."""
+    return [
+        f"{run.path(RESULTS)}/metrics.json"
+        for run, fed in PLAN.controls.items()
+        if feeds is None or fed & set(feeds)
+    ]
 
 
 def evaluate_val_option(wildcards, input):

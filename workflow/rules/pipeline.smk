@@ -8,6 +8,7 @@ include: "pipeline_common.smk"
 localrules:
     pipeline_evaluate,
     pipeline_oracle,
+    nucleus_features,
 
 
 rule pipeline_score:
@@ -151,3 +152,38 @@ rule pipeline_localised:
         " --nms-iou {params.nms_iou} --test-annotator {params.annotator} --threads {threads}"
         " --workers {params.workers} --out-scores {output.scores} --out {output.metrics}"
         " --per-image {output.per_image} > {log} 2>&1"
+
+
+# The nucleus detector with a feature classifier, a control of the image level (docs/metrics.md#controls): a
+# logistic regression on hand-made crop features of one setting re-scores the nucleus detector's boxes; seconds of CPU.
+rule nucleus_features:
+    """Nucleus detector boxes re-scored by a feature classifier of one setting, a control (ctcbench nucleus-features)."""
+    input:
+        **NUCLEUS_VAL_INPUTS,
+        dataset=DATASET,
+        test_list=image_list("test"),
+        predictions=f"{NUCLEUS_RUN}/{split_file('predictions', 'test')}",
+        train_crops=crop_cache("train"),
+    output:
+        metrics=f"{CONTROL_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{CONTROL_RUN}/metrics.json")),
+    log:
+        f"{CONTROL_LOG}/evaluate.log",
+    benchmark:
+        f"{CONTROL_BENCH}/evaluate.tsv"
+    wildcard_constraints:
+        control=NUCLEUS_FEATURES,
+        setting=DETECT_CONSTRAINTS["setting"],
+        seed=r"\d+",
+    params:
+        annotator=config["dataset"]["test_annotator"],
+        protocol=PROTOCOL.name,
+        nms_iou=PIPELINE["nms_iou"],
+        val=evaluate_val_option,
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench nucleus-features --dataset {input.dataset} --image-list {input.test_list}"
+        " --predictions {input.predictions} --train-crops {input.train_crops} --setting {wildcards.setting}"
+        " --seed {wildcards.seed} --test-annotator {params.annotator} --protocol {params.protocol:q}"
+        " --nms-iou {params.nms_iou} {params.val} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"

@@ -40,10 +40,12 @@ def decomposition_metrics(feeds=None):
 
 
 def pipeline_targets():
-    """Every evaluation and error decomposition of the plan and the image-level tables."""
+    """Every evaluation and error decomposition of the plan, every control of the image level and the image-level
+    tables."""
     return (
         pipeline_metrics()
         + decomposition_metrics()
+        + control_metrics()
         + table_targets(records.DETECTION, records.PIPELINE)
     )
 

@@ -124,7 +124,12 @@ def results_metrics():
     runs = (
         classify_metrics() + detect_metrics() + pipeline_metrics() + external_metrics()
     )
-    extra = classical_metrics() + decomposition_metrics() + kfold_metrics()
+    extra = (
+        classical_metrics()
+        + decomposition_metrics()
+        + kfold_metrics()
+        + control_metrics()
+    )
     return runs + [HUMAN_AGREEMENT] + extra
 
 

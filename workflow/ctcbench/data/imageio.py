@@ -47,6 +47,22 @@ def read_native(path: Path | str) -> np.ndarray:
     raise DatasetError(f"{path}: unsupported TIFF layout {axes} {array.shape}; expected one 2-D gray or RGB image")
 
 
+def image_size(path: Path | str) -> tuple[int, int]:
+    """(width, height) of a TIFF from its header, without decoding its pixels (as `read_native` lays it out)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: image file missing")
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape = dict(zip(series.axes, series.shape))
+    except Exception as exc:  # noqa: BLE001 - as read_native: a damaged header fails with any error
+        raise DatasetError(f"{path}: not a readable TIFF ({exc}); re-download or re-export the image") from None
+    if "X" not in shape or "Y" not in shape:
+        raise DatasetError(f"{path}: unsupported TIFF layout {series.axes}; expected one 2-D gray or RGB image")
+    return int(shape["X"]), int(shape["Y"])
+
+
 def to_opencv_8bit(native: np.ndarray, path: Path | str = "<array>") -> np.ndarray:
     """What `cv2.imread` makes of these stored pixels: uint8, H x W x 3, BGR."""
     channels = native.shape[2]

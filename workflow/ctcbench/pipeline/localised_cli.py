@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> None:
     from ..provenance import file_sha256
     from .decomposition import decomposition_evaluation, localised_scores, truth_proposals
     from .scores import read_scores, write_scores
-    from .scoring import classify_images
+    from .scoring import classify_in_chunks
 
     torch.set_num_threads(max(1, args.threads))
     scores = read_scores(args.scores)
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> None:
     image_ids = read_image_list(args.image_list)
     truth = ground_truth(layout, "test", image_ids, args.test_annotator)
     scorer = CellScorer(args.classifier, args.device, args.workers)
-    scored_truth = classify_images(scorer, layout, truth_proposals(scores, truth), args.protocol.image_read)
+    scored_truth = classify_in_chunks(layout, truth_proposals(scores, truth), scorer, args.protocol.image_read)
     localised = localised_scores(scores, truth, scored_truth, args.protocol)
     write_scores(args.out_scores, localised)
     evaluation = decomposition_evaluation(localised, truth, image_ids, protocol=args.protocol, nms_iou=args.nms_iou,

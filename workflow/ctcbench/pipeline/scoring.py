@@ -13,11 +13,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from typing import Protocol as Interface
 
+import numpy as np
 from tqdm import tqdm
 
 from .. import provenance
-from ..classify.scorer import CellScorer
 from ..data.crops import CropCache
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
@@ -49,8 +50,15 @@ def check_pairing(
             )
 
 
+class CropScorer(Interface):
+    """What scores proposal crops: P(R) of every crop of a cache, in its order (the trained classifier,
+    `classify.scorer.CellScorer`; the feature classifier of the controls, `pipeline.nucleus_features`)."""
+
+    def p_cancer(self, cache: CropCache) -> np.ndarray: ...
+
+
 def classify_proposals(
-    scorer: CellScorer, proposals: Mapping[str, ImageProposals], crops: CropCache
+    scorer: CropScorer, proposals: Mapping[str, ImageProposals], crops: CropCache
 ) -> dict[str, ScoredImage]:
     """The proposals with the S_cls of their crops (`proposals.proposal_crops` or `cut_proposals` of them)."""
     p_cancer = scorer.p_cancer(crops)
@@ -61,11 +69,10 @@ def classify_proposals(
     }
 
 
-def classify_images(
-    scorer: CellScorer, layout: DatasetLayout, proposals: Mapping[str, ImageProposals], reader: str
+def classify_in_chunks(
+    layout: DatasetLayout, proposals: Mapping[str, ImageProposals], scorer: CropScorer, reader: str
 ) -> dict[str, ScoredImage]:
-    """The proposals of every image, in their order, with the S_cls of their crops as `reader` reads the images, a
-    chunk of images at a time."""
+    """`classify_proposals` of every image's proposals, cutting the crops of a chunk of images at a time."""
     image_ids = list(proposals)
     images: dict[str, ScoredImage] = {}
     with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
@@ -89,13 +96,15 @@ def score_proposals(
     workers: int = 0,
 ) -> Scores:
     """Proposals of every listed image with S_det and S_cls, and the record of what produced them."""
+    from ..classify.scorer import CellScorer  # torch: only this step of the module needs it
+
     started = time.time()
     scorer = CellScorer(classifier, device, workers)
     spec, info = scorer.spec, scorer.info
     predictions = read_predictions(predictions_path)
     check_pairing(spec, predictions.meta, protocol, Path(classifier), Path(predictions_path))
     proposals = propose(predictions, image_ids, protocol, nms_iou, str(predictions_path))
-    images = classify_images(scorer, layout, proposals, protocol.image_read)
+    images = classify_in_chunks(layout, proposals, scorer, protocol.image_read)
     # The pairing's name in results/ (docs/experiments.md#results-layout): the detector's kind and setting, the
     # classifier's training set and seed (the grid pairs seed i with seed i; both seeds stay in their own records).
     pipeline_run = f"{predictions.meta.get('detector')}/{spec.setting}/{info.get('trainset')}/seed{info.get('seed')}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .controls import CONTROLS_TABLE, controls_block
 from .trainsets import named, trainset
 
 MAIN_TRAINSET = "all"
@@ -134,5 +135,13 @@ def ablation_arms(config: dict[str, Any]) -> Iterator[Arm]:
         yield from ABLATIONS[name](config, block)
 
 
+def control_arms(config: dict[str, Any]) -> Iterator[Arm]:
+    """The controls table's pipeline rows (`report.controls`): the block's detector with the main model at the
+    ablation omega in every setting, the label-free settings and the fluorescence upper bound; it trains nothing."""
+    block = controls_block(config)
+    if block["enabled"]:
+        yield _main_row(config, block, tuple(config["settings"]), CONTROLS_TABLE)
+
+
 def arms(config: dict[str, Any]) -> list[Arm]:
-    return [*main_arms(config), *decomposition_arms(config), *ablation_arms(config)]
+    return [*main_arms(config), *decomposition_arms(config), *ablation_arms(config), *control_arms(config)]

@@ -18,6 +18,7 @@ from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
+from .controls import CONTROLS_TABLE, control_runs, controls_block
 from .kfold import FIGURE as KFOLD_FIGURE
 from .kfold import TABLE as KFOLD_TABLE
 from .kfold import kfold_runs
@@ -25,6 +26,7 @@ from .runs import (
     Bundle,
     ClassicalRun,
     ClassifierRun,
+    ControlRun,
     Decomposition,
     DetectorRun,
     Evaluation,
@@ -57,6 +59,7 @@ class Plan:
     classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
     decompositions: dict[Decomposition, set[str]] = field(default_factory=dict)  # pairings with a stage made perfect
     kfold: dict[KFoldRun, set[str]] = field(default_factory=dict)  # the k-fold track (ablations.kfold)
+    controls: dict[ControlRun, set[str]] = field(default_factory=dict)  # controls of the image level (plan.controls)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -86,6 +89,7 @@ class Plan:
                 ("classical", self.classical),
                 ("decompositions", self.decompositions),
                 ("kfold", self.kfold),
+                ("controls", self.controls),
             )
         }
 
@@ -200,8 +204,12 @@ NUCLEUS_TABLE = "nucleus_detector"
 def plan(config: dict[str, Any]) -> Plan:
     """Every run of the configured grid, each once, in a stable order, with what it feeds."""
     result = Plan(protocol=of_config(config))
+    for run in control_runs(config):
+        _add(result.controls, run, frozenset({CONTROLS_TABLE}))
     if config["detect"][NUCLEUS][SWITCH]:
-        _add(result.classical, ClassicalRun(NUCLEUS), frozenset({NUCLEUS_TABLE}))
+        # The controls table reads the nucleus detector alone beside its feature-classifier control.
+        fed = {NUCLEUS_TABLE} | ({CONTROLS_TABLE} if controls_block(config)["enabled"] else set())
+        _add(result.classical, ClassicalRun(NUCLEUS), frozenset(fed))
     seeds = config["seeds"]
     for arm in arms(config):
         trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)

@@ -1,6 +1,6 @@
 """Run records: a classifier run, a detector run, a classical detector run, a pipeline pairing, one evaluation of it,
-its error decomposition and a bundle of it, each with its name, its folder under results/{preset}/, its wildcard
-template and a parser (docs/experiments.md#results-layout).
+its error decomposition, a bundle of it, a control run and a k-fold run, each with its name, its folder under
+results/{preset}/, its wildcard template and a parser (docs/experiments.md#results-layout).
 
 A name is the run's wildcard path (`convnext_b/bf/all/seed0`); the folder is the stage's directory plus the name;
 the template is the same pattern with Snakemake wildcards; `parse` reads a name back. Records are frozen and
@@ -188,6 +188,25 @@ class ClassicalRun:
         if not cls.is_name(name):
             raise ConfigError(f"{cls.WHAT} {name!r}: expected {cls.KIND}/<detector>")
         return cls(name.split("/")[1])
+
+
+@dataclass(frozen=True, order=True)
+class ControlRun(RunName):
+    """One run of a control of the image-level results (plan.controls, docs/metrics.md#controls):
+    results/{preset}/controls/{control}/{setting}/seed{seed}; a control that reads no image channel (random boxes)
+    has the setting `any`, and its seed is its draw's."""
+
+    control: str
+    setting: str
+    seed: int
+
+    STAGE: ClassVar[str] = "controls"
+    FIELDS: ClassVar[tuple[str, ...]] = ("control", "setting", "seed")
+    WHAT: ClassVar[str] = "control run"
+
+    @classmethod
+    def parse(cls, name: str) -> ControlRun:
+        return cls(**cls.parse_fields(name))
 
 
 # The split a detector predicts or a pairing is scored on, as a suffix of its file: predictions.json (test, what the

@@ -1,12 +1,12 @@
 """The long results table: every finished run's numbers, one row per run x metric x subset (results.csv).
 
-Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate, and nucleus-evaluate for
-the classical nucleus detector) and pipeline evaluation (pipeline-evaluate; pipeline-oracle and pipeline-localised for
-the error decomposition) writes a metrics.json; here each becomes
-rows with the run's identity (stage, backbone, detector, setting, training set with its kind and value, seed, omega,
-test annotator), the subset (all images, or one patient's), the metric, its value (a fraction, or percent where the
-name says so) and the provenance (protocol, the metrics file). Every table and the figures' numbers are views of
-these rows (`report.views`), and results.csv is all of them in one file (docs/experiments.md#results-table).
+Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate, and nucleus-evaluate for the
+classical nucleus detector), pipeline evaluation (pipeline-evaluate; pipeline-oracle and pipeline-localised for the
+error decomposition) and control of the image level (random-boxes, nucleus-features) writes a metrics.json; here each
+becomes rows with the run's identity (stage, backbone, detector, setting, training set with its kind and value, seed,
+omega, test annotator), the subset (all images, or one patient's), the metric, its value (a fraction, or percent
+where the name says so) and the provenance (protocol, the metrics file). Every table and the figures' numbers are
+views of these rows (`report.views`), and results.csv is all of them in one file (docs/experiments.md#results-table).
 """
 
 from __future__ import annotations
@@ -24,7 +24,16 @@ from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
 from ..plan.arms import MAIN_TRAINSET
-from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION, ClassicalRun, Decomposition, DetectorRun, Pairing
+from ..plan.controls import control_identity
+from ..plan.runs import (
+    ORACLE_CLASSIFIER,
+    PERFECT_LOCALISATION,
+    ClassicalRun,
+    ControlRun,
+    Decomposition,
+    DetectorRun,
+    Pairing,
+)
 from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
@@ -40,6 +49,8 @@ DECOMPOSITION_STAGES = Decomposition.KINDS
 # backbone `<model>.<init>`, its training set `kfold-<scheme>`, its subset the part scored (heldout or test).
 KFOLD = "kfold"
 KFOLD_METRICS = ("auroc", "sensitivity", "specificity")
+# A control of the image-level results (plan.controls): random boxes, the nucleus detector with a feature classifier.
+CONTROL = "control"
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -184,6 +195,18 @@ def classical_results(record: dict[str, Any], source: str) -> list[Result]:
     return _image_results(record, identity, source)
 
 
+def control_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a control's metrics.json: stage `control`, its identity from its run (`plan.controls`: what its boxes
+    come from as the detector, what re-scores them as the backbone; no setting for one that reads no image)."""
+    identity = control_identity(ControlRun.parse(record["control"]))
+    trainset = identity["trainset"]
+    kind = training_set(trainset) if trainset else None
+    identity.update(stage=CONTROL, trainset_kind="" if kind is None else kind.kind.kind,
+                    trainset_value="" if kind is None or kind.value is None else kind.value,
+                    annotator=record.get("test_annotator", ""))  # fmt: skip
+    return _image_results(record, identity, source)
+
+
 def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
     """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient); those of its error
     decomposition under the stage of their kind (`decomposition`), with the pairing's identity."""
@@ -245,6 +268,8 @@ def results_of(path: Path | str) -> list[Result]:
     source = str(path)
     if record.get("format") == KFOLD_FORMAT:
         return kfold_results(record, source)
+    if "control" in record:
+        return control_results(record, source)
     if "external_method" in record:
         return external_results(record, source)
     if record.get("format") == AGREEMENT_FORMAT:
@@ -321,6 +346,7 @@ __all__ = [
     "CLASSICAL",
     "COLUMNS",
     "DECOMPOSITION_STAGES",
+    "CONTROL",
     "DETECTION",
     "EXTERNAL",
     "HUMAN",

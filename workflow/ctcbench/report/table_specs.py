@@ -19,6 +19,7 @@ from ..detect.nucleus import NAME as NUCLEUS
 from ..detect.nucleus import TITLE as NUCLEUS_TITLE
 from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..plan.arms import ERROR_DECOMPOSITION
+from ..plan.controls import CONTROLS, CONTROLS_TABLE, FEATURE_CLASSIFIER, NUCLEUS_FEATURES, RANDOM_BOXES
 from ..plan.grid import NUCLEUS_TABLE
 from ..plan.kfold import BLOCK as KFOLD_BLOCK
 from ..plan.kfold import TABLE as KFOLD_TABLE
@@ -28,7 +29,19 @@ from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION, omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES, summarise
 from .comparisons import Comparison, ComparisonView
-from .results import ALL, CELL, CLASSICAL, DETECTION, EXTERNAL, HUMAN, KFOLD, KFOLD_METRICS, PIPELINE, Results
+from .results import (
+    ALL,
+    CELL,
+    CLASSICAL,
+    CONTROL,
+    DETECTION,
+    EXTERNAL,
+    HUMAN,
+    KFOLD,
+    KFOLD_METRICS,
+    PIPELINE,
+    Results,
+)
 from .views import RUNS, Block, Cell, Row, TableSpec, View
 
 CELL_COLUMNS = ("table", "backbone", "paper_label", "setting", "trainset", "metric")
@@ -633,6 +646,68 @@ def kfold_layout(params: dict[str, Any], results: Results) -> View:
     return View(caption, tuple(blocks))
 
 
+# -- Controls: chance, a non-deep baseline and the fluorescence upper bound, beside the label-free pipeline. --------
+CONTROL_COLUMNS = ("table", "row", "detector", "backbone", "setting", "stage", "metric")
+UPPER_BOUND = "bf_fluo"  # the cancer stain's channels are the label itself: not a label-free result
+
+
+def controls_params(config: dict[str, Any]) -> dict[str, Any]:
+    main = config["classify"]["main_backbone"]
+    return {"detector": config["report"]["controls"]["detector"], "backbone": main,
+            "label": config["classify"]["backbones"][main]["paper"], "omega": config["pipeline"]["ablation_omega"],
+            "annotator": config["dataset"]["test_annotator"]}  # fmt: skip
+
+
+def control_arms(params: dict[str, Any], results: Results) -> list[tuple[tuple[str, str], dict, dict]]:
+    """((title, input), results rows, CSV identity) of each row of the controls table, in reading order."""
+    annotator, detector, omega = params["annotator"], params["detector"], float(params["omega"])
+    random = {"stage": CONTROL, "detector": RANDOM_BOXES, "annotator": annotator}
+    nucleus = {"stage": CLASSICAL, "detector": NUCLEUS, "annotator": annotator}
+    arms = [
+        (("Random boxes (chance)", "none: each image's count and box sizes"), random,
+         {"row": RANDOM_BOXES, "detector": RANDOM_BOXES, "backbone": "", "setting": "", "stage": CONTROL}),
+        (("Nucleus detector alone", "Hoechst"), nucleus,
+         {"row": NUCLEUS_TABLE, "detector": NUCLEUS, "backbone": "", "setting": "", "stage": CLASSICAL}),
+    ]  # fmt: skip
+    features = {"stage": CONTROL, "detector": NUCLEUS, "backbone": FEATURE_CLASSIFIER, "annotator": annotator}
+    for setting in present(list(SETTINGS), results, "setting", **features):
+        csv = {"row": NUCLEUS_FEATURES, "detector": NUCLEUS, "backbone": FEATURE_CLASSIFIER, "setting": setting,
+               "stage": CONTROL}  # fmt: skip
+        labels = (CONTROLS[NUCLEUS_FEATURES].title, f"Hoechst; classifier {SHORT_SETTINGS[setting]}")
+        arms.append((labels, {**features, "setting": setting}, csv))
+    pipeline = {"stage": PIPELINE, "detector": detector, "trainset": MAIN, "omega": omega, "annotator": annotator}
+    title = f"{DETECTOR_TITLES[detector]} + {params['label']}, ω = {omega:g}"
+    for setting in present(list(SETTINGS), results, "setting", **pipeline):
+        bound = setting == UPPER_BOUND
+        csv = {"row": "upper_bound" if bound else "label_free", "detector": detector, "backbone": params["backbone"],
+               "setting": setting, "stage": omega_name(omega)}  # fmt: skip
+        labels = (f"{'Upper bound (not label-free)' if bound else 'Pipeline'}: {title}", SHORT_SETTINGS[setting])
+        arms.append((labels, {**pipeline, "setting": setting}, csv))
+    return [arm for arm in arms if results.has(**arm[1])]
+
+
+def controls_layout(params: dict[str, Any], results: Results) -> View:
+    metrics = with_heldout(("ap50", "f1"), results, annotator=params["annotator"], subset=ALL)
+    rows = []
+    for labels, where, csv in control_arms(params, results):
+        csv = {"table": CONTROLS_TABLE, **csv}
+        cells = tuple(Cell({**where, "subset": ALL, "metric": m}, {**csv, "metric": m}) for m in metrics)
+        rows.append(Row((*labels, RUNS), cells, {**where, "subset": ALL}))
+    header = ("Row", "Input", "n", *(METRIC_TITLES[m] for m in metrics))
+    caption = (
+        "Controls of the image-level results, on test against the cancer (R) boxes, mean ± sample std over runs (n: "
+        "random draws or seeds), percent. Random boxes: per image as many boxes as its cancer cells, of their sizes, "
+        "at random places with random scores (chance). The nucleus detector (Hoechst, OpenCV, trained on nothing) "
+        "ranks its boxes by brightness; with the feature classifier, a logistic regression on hand-made crop "
+        "features of the setting's channels fitted on the train crops (R against the rest) ranks them alone "
+        f"(ω = 1). The pipeline rows are Table 4's at ω = {float(params['omega']):g}: Brightfield and Brightfield + "
+        "Hoechst (a nuclear stain on every cell) are label-free; Brightfield + Fluorescence sees the cancer stain, "
+        "the label itself, so it is an upper bound. F1 is the best F1 over the test PR curve (an oracle threshold)"
+        + ("; F1 (val thr.) is the F1 at the threshold chosen on the val images." if HELDOUT in metrics else ".")
+    )
+    return View(caption, (Block(header, tuple(rows)),))
+
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -662,5 +737,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(KFOLD_TABLE, "K-fold track: the related study's classifier protocol", "ablations", KFOLD_TABLE,
                   (KFOLD,), KFOLD_COLUMNS, kfold_params, kfold_layout, "seed004_kfold.csv",
                   ("model", "init", "evaluation", "metric")),
+        TableSpec(CONTROLS_TABLE, "Controls: chance, a non-deep baseline, the fluorescence upper bound",
+                  "image_level", CONTROLS_TABLE, (CONTROL, CLASSICAL, PIPELINE), CONTROL_COLUMNS, controls_params,
+                  controls_layout),
     )
 }  # fmt: skip

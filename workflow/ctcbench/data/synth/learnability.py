@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ...errors import DatasetError
 from ...io import atomic_write_json, atomic_write_text
-from ..channels import SETTINGS, compose
+from ..channels import SETTINGS
+from ..crop_features import linear_classifier, setting_features
 from ..crops import build_crop_cache
 from ..layout import CLASSES, DatasetLayout
 from ..pointer import read_pointer
-from .features import crop_features
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +43,10 @@ def load_cells(layout: DatasetLayout, split: str) -> CellSet:
     cache = build_crop_cache(layout, split, layout.read_split(split), "opencv")
     if len(cache) == 0:
         raise DatasetError(f"{layout.root}: no annotated cells in the {split} split; cannot score a classifier")
-    rows: dict[str, list[np.ndarray]] = {name: [] for name in SETTINGS}
-    for index in range(len(cache)):
-        bf, fl = cache.pair(index)
-        for name in SETTINGS:
-            rows[name].append(crop_features(compose(bf, fl, name)))
+    pairs = [cache.pair(index) for index in range(len(cache))]
     labels = [CLASSES[int(label)] for label in cache.labels]
     is_cancer = np.array([label == "R" for label in labels])
-    return CellSet({name: np.stack(r) for name, r in rows.items()}, is_cancer, labels)
+    return CellSet({name: setting_features(pairs, name) for name in SETTINGS}, is_cancer, labels)
 
 
 def best_f1(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -71,7 +64,7 @@ def score_settings(train: CellSet, val: CellSet, seed: int = 0) -> dict[str, dic
         raise DatasetError("val cells are all R or all non-R; the check needs both")
     results = {}
     for name in SETTINGS:
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=seed))
+        model = linear_classifier(seed)
         model.fit(train.features[name], train.is_cancer)
         scores = model.predict_proba(val.features[name])[:, 1]
         f1, threshold = best_f1(val.is_cancer, scores)
