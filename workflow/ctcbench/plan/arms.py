@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..classify.bf_only.variants import MAIN as BF_ONLY_MAIN
+from ..classify.bf_only.variants import STATS_PAIR as BF_ONLY_STATS_PAIR
 from ..errors import ConfigError
 from .trainsets import named, trainset
 
@@ -28,6 +30,7 @@ class Arm:
     omegas: tuple[float, ...] = ()
     annotators: tuple[str, ...] = ()  # test annotators the pairings are scored against; () = dataset.test_annotator
     train: bool = True  # False: the arm reuses classifier runs another arm trains (a table's `all` row)
+    seeds: tuple[int, ...] = ()  # its own seeds; () = config `seeds`
 
 
 def main_backbones(config: dict[str, Any]) -> list[str]:
@@ -93,6 +96,20 @@ def annotators(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     yield Arm(**{**arm.__dict__, "annotators": tuple(block["values"])})
 
 
+def bf_only(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """The brightfield-only track (classify.bf_only), Brightfield only, over the block's own seeds: its backbones on
+    its main variant (the study's Table 2), its variants with its main backbone (Table 3), and the two variants its
+    statistics compare."""
+    seeds, main, settings = tuple(block["seeds"]), block["main_backbone"], ("bf",)
+    for backbone in block["backbones"]:
+        yield Arm(
+            named("bf_only", BF_ONLY_MAIN).name, backbone, settings, frozenset({"bf_only_backbones"}), seeds=seeds
+        )
+    for value in block["variants"]:
+        feeds = {"bf_only_ablation"} | ({"bf_only_stats"} if value in BF_ONLY_STATS_PAIR else set())
+        yield Arm(named("bf_only", value).name, main, settings, frozenset(feeds), seeds=seeds)
+
+
 # Config block name -> the arms it adds. A new ablation: a block in config.yaml and the schema, an entry here when
 # no existing kind expands it, and a table spec.
 ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] = {
@@ -100,6 +117,7 @@ ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] 
     "fractions": fractions,
     "unknown": unknown,
     "annotators": annotators,
+    "bf_only": bf_only,
 }
 
 

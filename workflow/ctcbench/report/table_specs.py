@@ -19,6 +19,7 @@ from ..plan.grid import NUCLEUS_TABLE
 from ..plan.runs import omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES
+from . import bf_only_tables as bf_only
 from .comparisons import Comparison, ComparisonView
 from .results import ALL, CELL, CLASSICAL, DETECTION, EXTERNAL, HUMAN, PIPELINE, Results
 from .views import RUNS, Block, Cell, Row, TableSpec, View
@@ -508,5 +509,14 @@ TABLES: dict[str, TableSpec] = {
                   AGREEMENT_COLUMNS, human_agreement_params, human_agreement_layout),
         TableSpec(NUCLEUS_TABLE, "Classical nucleus detector: a non-deep baseline", "image_level", NUCLEUS_TABLE,
                   (CLASSICAL,), NUCLEUS_COLUMNS, nucleus_detector_params, nucleus_detector_layout),
+        TableSpec("bf_only_backbones", "Brightfield-only track: backbones", "ablations", "bf_only_backbones",
+                  (CELL,), CELL_COLUMNS, bf_only.backbones_params, bf_only.backbones_layout, "bf_only_backbones.csv",
+                  ("backbone", "metric")),
+        TableSpec("bf_only_ablation", "Brightfield-only track: nuclear images and augmentation", "ablations",
+                  "bf_only_ablation", (CELL,), CELL_COLUMNS, bf_only.ablation_params, bf_only.ablation_layout,
+                  "bf_only_ablation.csv", ("trainset", "metric")),
+        TableSpec("bf_only_stats", "Brightfield-only track: statistics over seeds", "ablations", "bf_only_stats",
+                  (CELL,), bf_only.STATS_COLUMNS, bf_only.stats_params, bf_only.stats_layout, "bf_only_stats.csv",
+                  writer=bf_only.render_stats),
     )
 }  # fmt: skip
