@@ -32,11 +32,14 @@ def demo():
 
 def test_the_paper_grid(paper):
     grid = plan(paper)
-    assert len(grid.classifiers) == 180 and len(grid.detectors) == 36
+    assert len(grid.classifiers) == 180 + 50 and len(grid.detectors) == 36  # 50: the brightfield-only track's
     assert len(grid.pairings) == 45 and len(grid.evaluations) == 72 + 18  # 18: the annotator ablation's own
     kinds = collections.Counter(trainset(run.trainset).kind.kind for run in grid.classifiers)
-    assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3}
-    assert {r.backbone for r in grid.classifiers if r.trainset != "all"} == {"convnext_b"}
+    assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3,
+                     "bf_only": 50}  # fmt: skip
+    assert {r.backbone for r in grid.classifiers if r.trainset != "all" and not r.trainset.startswith("bfo-")} == {
+        "convnext_b"
+    }
     assert collections.Counter(run.trainset for run in grid.detectors) == {
         "all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3,
     }  # fmt: skip
@@ -56,7 +59,8 @@ def test_the_paper_grid(paper):
 
 def test_the_demo_grid(demo):
     grid = plan(demo)
-    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (15, 12, 15, 30)
+    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (29, 12, 15, 30)
+    assert sum(run.trainset.startswith("bfo-") for run in grid.classifiers) == 14  # the brightfield-only track
     assert grid.image_lists() == ["train", "val", "test", "train-r06", "train-r07", "train-r08"]
     assert [entry["file"] for entry in grid.trainsets_spec("t")] == [
         "t/all.tsv", "t/patient-r06.tsv", "t/patient-r07.tsv", "t/patient-r08.tsv", "t/frac-0.1/seed0.tsv",
@@ -77,7 +81,7 @@ def test_a_grid_without_ablations_plans_only_the_main_runs(demo):
 def test_extra_backbones_join_the_grid_and_one_pairing_has_one_classifier(demo, monkeypatch):
     raw = read_config_file(ROOT / "config.yaml")
     config = resolve(raw, overrides={"preset": "demo", "classify": {"grid": ["resnet_tiny", "resnet18"]}})
-    assert len(plan(config).classifiers) == 18 and len(plan(config).pairings) == 15
+    assert len(plan(config).classifiers) == 18 + 14 and len(plan(config).pairings) == 15
     # An ablation whose pairing names another table's pairing but scores it with another backbone is refused.
     rival = Arm("u-drop", "resnet18", ("bf_hoechst",), frozenset({"rival"}), "faster_rcnn", (0.7,))
     monkeypatch.setitem(ABLATIONS, "rival", lambda config, block: iter([rival]))
@@ -138,7 +142,9 @@ def test_wildcard_patterns_match_exactly_the_registered_names():
     for name in ("u-candidates", "frac-0.1/seed0", "patient-", "u-pseudo-", "allx"):
         assert not pattern.fullmatch(name), name
     assert re.fullmatch(detector_pattern(), "patient-r08") and not re.fullmatch(detector_pattern(), "u-drop")
-    assert len(KINDS) == 7
+    assert not pattern.fullmatch("bfo-bfnuc-aug3")  # trained by rule classify_bf_only, not classify_train
+    assert re.fullmatch(wildcard_pattern(trainer="classify_bf_only"), "bfo-nucbf-aug0")
+    assert len(KINDS) == 8
 
 
 @pytest.mark.parametrize(
@@ -185,7 +191,8 @@ def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(p
     assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
     assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
     files = needed_classifier_weights(paper)
-    assert len(files) == 14 and all(network.library == TORCHVISION for network in files.values())
+    assert len(files) == 14 + 1 and all(network.library == TORCHVISION for network in files.values())  # + ResNet-34
+    assert files["resources/weights/resnet34.pth"] == Network(TORCHVISION, "resnet34")  # the brightfield-only track
     assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
     # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
     tiny = ClassifierRun("resnet_tiny", "bf", "all", 0)
@@ -209,7 +216,7 @@ def test_the_annotator_ablation_scores_table4s_main_pipeline_against_each_expert
     assert {e.path("R").rsplit("/", 1)[1] for e in fed["evaluations"]} == {
         "metrics.json", "metrics-Expert1.json", "metrics-Expert2.json",
     }  # fmt: skip
-    assert len(grid.evaluations) == 72 + 18 and len(grid.classifiers) == 180 and len(grid.pairings) == 45
+    assert len(grid.evaluations) == 72 + 18 and len(grid.classifiers) == 180 + 50 and len(grid.pairings) == 45
     without = {k: v for k, v in paper["ablations"].items() if k != "annotators"}
     assert len(plan({**paper, "ablations": without}).evaluations) == 72
 
@@ -274,3 +281,24 @@ def test_a_classical_run_has_a_name_no_trained_run_can_have():
         DetectorRun.parse(run.name)
     with pytest.raises(ConfigError, match="classical/<detector>"):
         ClassicalRun.parse("faster_rcnn/bf/all/seed0")
+
+
+def test_the_bf_only_block_plans_its_runs_and_tables(paper, demo):
+    """ablations.bf_only: the backbones on the main variant (its Table 2), every variant with the main backbone (its
+    Table 3), over the block's own seeds, Brightfield only, each run once; its lists are the main `all` list."""
+    grid = plan(paper)
+    backbones = grid.feeding("bf_only_backbones")["classifiers"]
+    ablation = grid.feeding("bf_only_ablation")["classifiers"]
+    stats = grid.feeding("bf_only_stats")["classifiers"]
+    assert {(r.backbone, r.trainset) for r in backbones} == {
+        (b, "bfo-bfnuc-aug3") for b in ("resnet50", "resnet34", "efficientnet_b4", "densenet121")
+    }
+    assert {r.seed for r in backbones + ablation} == {0, 1, 2, 3, 4} and {r.setting for r in ablation} == {"bf"}
+    assert len(ablation) == 7 * 5 and {r.backbone for r in ablation} == {"resnet50"}
+    assert {r.trainset for r in stats} == {"bfo-bf-aug3", "bfo-bfnuc-aug3"} and len(stats) == 10
+    assert len([r for r in grid.classifiers if r.trainset.startswith("bfo-")]) == 4 * 5 + 6 * 5
+    assert all(run.training_set.listed_as.name == "all" for run in ablation)
+    assert [e["name"] for e in plan({**demo, "ablations": {"bf_only": demo["ablations"]["bf_only"]}})
+            .trainsets_spec("t")] == ["all"]  # fmt: skip
+    small = plan(demo)
+    assert {r.seed for r in small.feeding("bf_only_ablation")["classifiers"]} == {0, 1}

@@ -52,6 +52,8 @@ def workload(config: dict[str, Any], counts: DatasetCounts) -> list[Work]:
 def classifier_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     pseudo_labels = grid.pseudo_labelled() is not None
     for run in grid.classifiers:
+        if not run.training_set.kind.trains_in_grid:
+            continue  # the brightfield-only track trains by epochs of its own: not projected (docs/experiments.md)
         spec = classifier_spec(config, run)
         network, schedule = classifier_network(spec), spec.schedule
         yield Work(CLASSIFIERS, run.backbone, "train", network, TRAIN, 1, schedule.iterations)
