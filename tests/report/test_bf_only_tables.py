@@ -42,9 +42,9 @@ def runs(tmp_path) -> list[Path]:
 
 
 def run_table(tmp_path: Path, name: str, params: dict, paths: list[Path]) -> tuple[list[dict], str]:
-    out = tmp_path / "tables"
+    out, pointer = tmp_path / "tables", write_twin_pointer(tmp_path)
     args = ["table", "--name", name, "--params", json.dumps(params), "--metrics", *map(str, paths),
-            "--paper-dir", str(PAPER), "--dataset", str(write_twin_pointer(tmp_path)), "--csv", str(out / f"{name}.csv"),
+            "--paper-dir", str(PAPER), "--dataset", str(pointer), "--csv", str(out / f"{name}.csv"),
             "--md", str(out / f"{name}.md")]  # fmt: skip
     assert main(args) == 0
     return list(csv.DictReader(open(out / f"{name}.csv"))), (out / f"{name}.md").read_text()
