@@ -26,10 +26,9 @@ from ...data.layout import CLASSES
 from ...data.splits import CropRecord
 from ...errors import ConfigError, DatasetError
 from .augment import Draw, draw
-from .variants import BRIGHTFIELD, Variant
+from .variants import BRIGHTFIELD, UNKNOWN_CHOICES, Variant
 
 CANCER, NOT_CANCER = 0, 1
-UNKNOWN_CHOICES = ("drop", "not_cancer")
 OFFLINE, ONLINE = "offline", "online"
 
 

@@ -10,8 +10,7 @@ from ...errors import ConfigError
 from ...protocol import Protocol, of_config, parse
 from ...spec_json import JsonSpec
 from ..network import Network, choose_network
-from .samples import UNKNOWN_CHOICES
-from .variants import Variant, variant
+from .variants import UNKNOWN_CHOICES, Variant, variant
 
 BLOCK = "bf_only"
 

@@ -17,6 +17,7 @@ from ...errors import ConfigError
 BRIGHTFIELD, NUCLEAR = "bf", "nuc"
 TRAIN_SETS = {"bf": (BRIGHTFIELD,), "bfnuc": (BRIGHTFIELD, NUCLEAR), "nuc": (NUCLEAR,), "nucbf": (NUCLEAR, BRIGHTFIELD)}
 MAX_LEVEL = 3
+UNKNOWN_CHOICES = ("drop", "not_cancer")  # unknown cells (U) left out, or counted as not-cancer (G)
 PATTERN = r"(?:bf|bfnuc|nuc|nucbf)-aug[0-3]"
 # The study's row names (nuclear for its DAPI: on the CCA data the nuclear stain is Hoechst).
 TITLES = {
