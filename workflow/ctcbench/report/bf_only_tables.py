@@ -17,13 +17,14 @@ from .views import RUNS, Block, Cell, Row, View
 
 METRICS = ("accuracy", "precision", "recall", "f1")
 STATS_METRIC = "f1"
-DIFFERENT_DATA = (
-    " The study's numbers in parentheses are from its own private data (DEPArray single-cell images, CTCs against "
-    "leukocytes, its test split), not from this dataset: they show what the method gave there, not a target here."
+STUDY_DATA = (
+    "from its own private data (DEPArray single-cell images, CTCs against leukocytes, its test split), not from this "
+    "dataset: they show what the method gave there, not a target here."
 )
+DIFFERENT_DATA = " The study's numbers in parentheses are " + STUDY_DATA
 READING = (
-    "Accuracy and macro precision, recall and F1 over cancer (R) and not-cancer (G) at the argmax, on the val crops "
-    "(brightfield, or Hoechst for the nuclear rows), mean ± sample std over seeds, percent"
+    "Accuracy and macro precision, recall and F1 over cancer (R) and not-cancer (G) at the argmax, on the val crops, "
+    "mean ± sample std over seeds, percent"
 )
 
 
@@ -53,7 +54,8 @@ def backbones_layout(params: dict[str, Any], results: Results) -> View:
     header = ("Backbone", "n", *(METRIC_TITLES[m] for m in METRICS))
     caption = (
         f"Brightfield-only track, backbones (the related study's Table 2): each trained on brightfield crops plus the "
-        f"Hoechst crop of every training cell (`{trainset}`), unknown cells {unknown_note(params)}. {READING}."
+        f"Hoechst crop of every training cell (`{trainset}`), validated on brightfield alone, unknown cells "
+        f"{unknown_note(params)}. {READING}."
         + DIFFERENT_DATA
     )
     return View(caption, (Block(header, tuple(rows)),))
@@ -130,7 +132,8 @@ def render_stats(spec, params: dict[str, Any], results: Results, paper_rows: lis
         f"Brightfield-only track, statistics over seeds: macro F1 of {variant(a).title} (A, `{bf_only_name(a)}`, "
         f"{len(values[a])} runs) against {variant(b).title} (B, `{bf_only_name(b)}`, {len(values[b])} runs), "
         f"`{backbone}`, on the val crops: Shapiro-Wilk of each arm, Levene (median-centred) and the two-sided "
-        "Mann-Whitney U test, scipy.stats; '–' where an arm has too few runs or no spread. The study reports one "
-        "Shapiro-Wilk p (arm not stated) and its p-values come from Jamovi on its own data." + DIFFERENT_DATA
+        "Mann-Whitney U test, scipy.stats; '–' where an arm has too few runs (Shapiro-Wilk and Levene need three "
+        "each) or no spread. The study reports one Shapiro-Wilk p (arm not stated), from Jamovi; its p-values are "
+        + STUDY_DATA
     )
     return rows, caption + "\n\n" + "\n".join(lines) + "\n"

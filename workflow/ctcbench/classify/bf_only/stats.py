@@ -16,7 +16,7 @@ TEST_TITLES = {
     "levene": "Levene (equal variances)",
     "mann_whitney_u": "Mann-Whitney U (two-sided)",
 }
-MIN_SHAPIRO = 3  # scipy's Shapiro-Wilk needs three values
+MIN_SPREAD = 3  # values per arm Shapiro-Wilk needs; Levene with two is degenerate (no spread within an arm)
 
 
 def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, tuple[float, float]]:
@@ -24,12 +24,12 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, tuple[float, fl
     nan = (math.nan, math.nan)
 
     def shapiro(values: Sequence[float]) -> tuple[float, float]:
-        if len(values) < MIN_SHAPIRO or len(set(values)) == 1:
+        if len(values) < MIN_SPREAD or len(set(values)) == 1:
             return nan
         result = stats.shapiro(values)
         return float(result.statistic), float(result.pvalue)
 
-    both = len(a) >= 2 and len(b) >= 2
+    both = len(a) >= MIN_SPREAD and len(b) >= MIN_SPREAD
     levene = stats.levene(a, b) if both else None
     mann_whitney = stats.mannwhitneyu(a, b, alternative="two-sided") if len(a) and len(b) else None
     return {
