@@ -55,8 +55,7 @@ def backbones_layout(params: dict[str, Any], results: Results) -> View:
     caption = (
         f"Brightfield-only track, backbones (the related study's Table 2): each trained on brightfield crops plus the "
         f"Hoechst crop of every training cell (`{trainset}`), validated on brightfield alone, unknown cells "
-        f"{unknown_note(params)}. {READING}."
-        + DIFFERENT_DATA
+        f"{unknown_note(params)}. {READING}." + DIFFERENT_DATA
     )
     return View(caption, (Block(header, tuple(rows)),))
 
