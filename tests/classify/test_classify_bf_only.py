@@ -182,3 +182,21 @@ def test_a_run_trains_and_writes_cell_level_records(tiny_crops, tmp_path, protoc
     assert run["inputs"]["training_images"] == 5 * int(
         np.isin(CropCache.load(tiny_crops.cache("train")).labels, [0, 1]).sum()
     )
+
+
+def test_the_pipelines_scorer_feeds_the_checkpoint_as_the_track_does(tiny_crops, tmp_path):
+    """best.pt records ImageNet's statistics in the crops' units, so the classifier's evaluation path (the pipeline's
+    CellScorer: composition, resize, normalisation) gives the P(R) the track's own input gives."""
+    import torch
+
+    from ctcbench.classify.bf_only.train import Files, predict, train_and_evaluate
+    from ctcbench.classify.scorer import CellScorer
+
+    files = Files(tiny_crops.cache("train"), tiny_crops.cache("val"), tiny_crops.trainset("all"), tmp_path / "run")
+    train_and_evaluate(tiny_bf_only_spec(epochs=1), files, "cpu")
+    scorer = CellScorer(tmp_path / "run" / "best.pt", "cpu")
+    val_cache = CropCache.load(tiny_crops.cache("val"))
+    val = validation_samples(val_cache, variant("bfnuc-aug3"), "drop")
+    track = predict(scorer.model, val_cache, val, 32, torch.device("cpu"))[:, 0]
+    pipeline = scorer.p_cancer(val_cache, np.array([s.index for s in val]))
+    assert np.allclose(pipeline, track, atol=1e-5) and track.std() > 0

@@ -82,3 +82,30 @@ def test_the_statistics_table_is_scipys(tmp_path, runs):
     assert float(by_test["shapiro_b"]["statistic"]) == pytest.approx(stats.shapiro(WITH).statistic, abs=1e-6)
     assert by_test["mann_whitney_u"]["paper_p_value"] == "0.011" and by_test["levene"]["paper_p_value"] == "0.176"
     assert by_test["levene"]["n_a"] == "5" and "| Mann-Whitney U (two-sided) | 0.000000 | 0.008 | 0.011 |" in text
+
+
+def write_image(folder: Path, name: str, f1: float, omega: float | None = None, backbone: str = "") -> Path:
+    record = {"best_f1": f1, "ap50": f1 - 0.1, "per_patient": {}, "test_annotator": "Unioned", "run": name}
+    if omega is not None:
+        record.update({"pipeline_run": name, "omega": omega, "classifier": {"backbone": backbone}})
+    path = folder / name / (f"omega{omega:g}" if omega is not None else "") / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_the_image_level_table_puts_the_track_beside_table4s_brightfield_rows(tmp_path):
+    paths = []
+    for seed in (0, 1):
+        paths.append(write_image(tmp_path / "detect", f"fcos/bf/all/seed{seed}", 0.40))
+        paths.append(write_image(tmp_path / "pipeline", f"fcos/bf/all/seed{seed}", 0.50, 0.7, "convnext_b"))
+        paths.append(write_image(tmp_path / "pipeline", f"fcos/bf/bfo-bfnuc-aug3/seed{seed}", 0.55, 0.7, "resnet50"))
+    params = {"detectors": ["fcos"], "omegas": [0.7], "annotator": "Unioned", "backbone": "resnet50",
+              "main_backbone": "convnext_b", "labels": {"resnet50": "ResNet-50", "convnext_b": "ConvNeXt-B"}}  # fmt: skip
+    rows, text = run_table(tmp_path, "bf_only_image_level", params, paths)
+    f1 = {(r["stage"], r["trainset"]): r for r in rows if r["metric"] == "f1"}
+    assert float(f1[("omega0.7", "bfo-bfnuc-aug3")]["mean"]) == pytest.approx(55.0)
+    assert f1[("omega0.7", "bfo-bfnuc-aug3")]["paper_mean"] == ""  # the study had no image level
+    assert f1[("omega0.7", "all")]["paper_mean"] != "" and f1[("detection", "all")]["paper_mean"] != ""
+    assert float(f1[("detection", "all")]["mean"]) == pytest.approx(40.0)
+    assert "ResNet-50, brightfield-only track (`bfo-bfnuc-aug3`)" in text

@@ -113,12 +113,14 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
-        assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
-        assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 8 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        # + 9 pairings of the brightfield-only track with the Brightfield detectors, at both omegas
+        assert counts["pipeline_score"] == (27 + 9 + 9 + 9) * (1 + extra)
+        assert counts["detect_predict"] == 36 * (1 + extra)
+        assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18 + 9 * 2
+        assert counts["table"] == 8 + 4 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks).
-        assert counts["stage_weights"] == 14
+        assert counts["stage_weights"] == 14 + 1  # + the brightfield-only track's ResNet-34
         staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
         assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout

@@ -108,6 +108,15 @@ def bf_only(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     for value in block["variants"]:
         feeds = {"bf_only_ablation"} | ({"bf_only_stats"} if value in BF_ONLY_STATS_PAIR else set())
         yield Arm(named("bf_only", value).name, main, settings, frozenset(feeds), seeds=seeds)
+    # The image level: the main variant's model paired with each brightfield detector of Table 4 (the seeds the
+    # detectors have), beside Table 4's own brightfield pairings.
+    paired = tuple(seed for seed in seeds if seed in config["seeds"])
+    omegas, image_level = tuple(config["pipeline"]["omegas"]), frozenset({"bf_only_image_level"})
+    for detector in block["detectors"] if paired and BF_ONLY_MAIN in block["variants"] else ():
+        yield Arm(named("bf_only", BF_ONLY_MAIN).name, main, settings, image_level, detector, omegas, train=False,
+                  seeds=paired)  # fmt: skip
+        yield Arm(MAIN_TRAINSET, config["classify"]["main_backbone"], settings, image_level, detector, omegas,
+                  train=False)  # fmt: skip
 
 
 # Config block name -> the arms it adds. A new ablation: a block in config.yaml and the schema, an entry here when

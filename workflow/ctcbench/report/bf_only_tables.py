@@ -10,6 +10,7 @@ from typing import Any
 
 from ..classify.bf_only.stats import TEST_TITLES, TESTS, compare
 from ..classify.bf_only.variants import MAIN, STATS_PAIR, variant
+from ..detect.recipes import DETECTOR_TITLES
 from ..plan.trainsets import named
 from ..tables import METRIC_TITLES, number
 from .results import ALL, CELL, Results
@@ -136,3 +137,58 @@ def render_stats(spec, params: dict[str, Any], results: Results, paper_rows: lis
         + STUDY_DATA
     )
     return rows, caption + "\n\n" + "\n".join(lines) + "\n"
+
+
+# -- The image level: the track's model in the pipeline beside Table 4's Brightfield rows. -------------------------
+IMAGE_COLUMNS = ("table", "detector", "setting", "trainset", "stage", "tested_on", "metric")
+
+
+def image_level_params(config: dict[str, Any]) -> dict[str, Any]:
+    block, classify = config["ablations"]["bf_only"], config["classify"]
+    return {"detectors": block["detectors"], "omegas": list(config["pipeline"]["omegas"]),
+            "annotator": config["dataset"]["test_annotator"], "backbone": block["main_backbone"],
+            "main_backbone": classify["main_backbone"],
+            "labels": {key: classify["backbones"][key]["paper"]
+                       for key in (block["main_backbone"], classify["main_backbone"])}}  # fmt: skip
+
+
+def image_level_layout(params: dict[str, Any], results: Results) -> View:
+    # Imported here: Table 4's helpers live in the module that imports this one.
+    from .table_specs import DETECTION_STAGE, paper_stage, stage_title, stage_where, with_heldout
+
+    annotator, track = params["annotator"], bf_only_name(MAIN)
+    image = {"setting": "bf", "subset": ALL, "annotator": annotator}
+    metrics = with_heldout(("ap50", "f1"), results, **image)
+    label = {"all": f"{params['labels'][params['main_backbone']]} on all crops (Table 4)",
+             track: f"{params['labels'][params['backbone']]}, brightfield-only track (`{track}`)"}  # fmt: skip
+    rows = []
+    for detector in params["detectors"]:
+        title = DETECTOR_TITLES[detector]
+        stages = [(DETECTION_STAGE, "all")] + [(f"omega{w:g}", ts) for w in params["omegas"] for ts in ("all", track)]
+        for stage, trainset in stages:
+            where = {**stage_where(stage, annotator), "detector": detector, "setting": "bf", "trainset": trainset,
+                     "subset": ALL}  # fmt: skip
+            csv = {"table": "bf_only_image_level", "detector": detector, "setting": "bf", "trainset": trainset,
+                   "stage": stage, "tested_on": ALL}  # fmt: skip
+            published = trainset == "all"  # the track's rows have no published value: the study had no image level
+            cells = tuple(
+                Cell(
+                    {**where, "metric": m},
+                    {**csv, "metric": m},
+                    {"detector": title, "setting": "bf", "stage": paper_stage(stage), "metric": m}
+                    if published
+                    else None,
+                )  # fmt: skip
+                for m in metrics
+            )
+            classifier = "–" if stage == DETECTION_STAGE else label[trainset]
+            rows.append(Row((title, stage_title(stage), classifier, RUNS), cells, where))
+    header = ("Detector", "Stage", "Classifier", "n", *(METRIC_TITLES[m] for m in metrics))
+    caption = (
+        "Brightfield-only track at the image level (not in the related study, which classified single cells): its "
+        f"{params['labels'][params['backbone']]} trained on brightfield plus Hoechst crops (`{track}`) scoring the "
+        "Brightfield detectors' proposals, beside Table 4's Brightfield rows (the same detector runs with the main "
+        "classifier); test images, mean ± sample std over seeds (the track's seeds that the detectors have), percent; "
+        "the CCA paper's Table 4 in parentheses."
+    )
+    return View(caption, (Block(header, tuple(rows)),))

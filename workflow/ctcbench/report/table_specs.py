@@ -518,5 +518,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("bf_only_stats", "Brightfield-only track: statistics over seeds", "ablations", "bf_only_stats",
                   (CELL,), bf_only.STATS_COLUMNS, bf_only.stats_params, bf_only.stats_layout, "bf_only_stats.csv",
                   writer=bf_only.render_stats),
+        TableSpec("bf_only_image_level", "Brightfield-only track: image level", "ablations", "bf_only_image_level",
+                  (DETECTION, PIPELINE), bf_only.IMAGE_COLUMNS, bf_only.image_level_params, bf_only.image_level_layout,
+                  "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
     )
 }  # fmt: skip

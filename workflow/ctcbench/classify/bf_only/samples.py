@@ -95,16 +95,18 @@ def validation_samples(cache: CropCache, variant: Variant, unknown: str) -> list
     return samples
 
 
+def pixel_scale(cache: CropCache) -> float:
+    """The largest value of the cache's pixel type (255 for 8-bit crops): what maps its crops to [0, 1]."""
+    dtype = cache.pixels.dtype
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+
+
 def image(cache: CropCache, sample: Sample) -> np.ndarray:
     """The sample's crop through its channel: H x W x 3 float32 in [0, 1]."""
     crop = cache.crop(sample.index)
-    channel = (
-        crop[..., : cache.bf_channels]
-        if sample.channel == BRIGHTFIELD
-        else crop[..., cache.bf_channels + HOECHST, None]
-    )
-    scale = np.iinfo(crop.dtype).max if np.issubdtype(crop.dtype, np.integer) else 1.0
-    channel = channel.astype(np.float32) / np.float32(scale)
+    bf_channels = cache.bf_channels
+    channel = crop[..., :bf_channels] if sample.channel == BRIGHTFIELD else crop[..., bf_channels + HOECHST, None]
+    channel = channel.astype(np.float32) / np.float32(pixel_scale(cache))
     return channel if channel.shape[2] == 3 else np.repeat(channel, 3, axis=2)
 
 

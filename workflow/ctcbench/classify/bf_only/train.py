@@ -40,7 +40,7 @@ from ..selection import HALF_BEST, image_halves
 from .augment import prepared
 from .metrics import CANCER_FIRST, confusion, macro_metrics
 from .records import MacroRecords
-from .samples import Sample, image, sample_draw, training_samples, validation_samples
+from .samples import Sample, image, pixel_scale, sample_draw, training_samples, validation_samples
 from .spec import BfOnlySpec
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,14 @@ class Files:
     trainset_file: Path
     out_dir: Path
     weights: Path | None = None  # staged ImageNet weights when the spec is pretrained
+
+
+def checkpoint_norm(cache: CropCache) -> dict[str, list[float]]:
+    """The normalisation best.pt records: ImageNet's statistics in the crops' own units, so that the classifier's
+    evaluation path (`classify.scorer`: the Brightfield composition, resize, this normalisation) feeds a brightfield
+    crop as the track does (scaled to [0, 1], then standardised): the pipeline scores its proposals with it."""
+    scale = pixel_scale(cache)
+    return {"mean": [float(m) * scale for m in IMAGENET_MEAN], "std": [float(s) * scale for s in IMAGENET_STD]}
 
 
 def batch(cache: CropCache, samples: list[Sample], draws: list, size: int) -> torch.Tensor:
@@ -115,7 +123,7 @@ def train_and_evaluate(spec: BfOnlySpec, files: Files, device_name: str = "auto"
     halves = None if spec.val_halves_seed is None else image_halves(image_ids, patients, spec.val_halves_seed)
 
     model_spec = ModelSpec(spec.backbone, spec.timm_name, 3, 2, CANCER_FIRST, spec.image_size, "bf", spec.protocol,
-                           spec.drop_path, {}, spec.torchvision_name)  # fmt: skip
+                           spec.drop_path, checkpoint_norm(train_cache), spec.torchvision_name)  # fmt: skip
     model = model_spec.build(files.weights).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     criterion = nn.CrossEntropyLoss()
