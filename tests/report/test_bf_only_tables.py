@@ -100,8 +100,9 @@ def test_the_image_level_table_puts_the_track_beside_table4s_brightfield_rows(tm
         paths.append(write_image(tmp_path / "detect", f"fcos/bf/all/seed{seed}", 0.40))
         paths.append(write_image(tmp_path / "pipeline", f"fcos/bf/all/seed{seed}", 0.50, 0.7, "convnext_b"))
         paths.append(write_image(tmp_path / "pipeline", f"fcos/bf/bfo-bfnuc-aug3/seed{seed}", 0.55, 0.7, "resnet50"))
+    labels = {"resnet50": "ResNet-50", "convnext_b": "ConvNeXt-B"}
     params = {"detectors": ["fcos"], "omegas": [0.7], "annotator": "Unioned", "backbone": "resnet50",
-              "main_backbone": "convnext_b", "labels": {"resnet50": "ResNet-50", "convnext_b": "ConvNeXt-B"}}  # fmt: skip
+              "main_backbone": "convnext_b", "labels": labels}  # fmt: skip
     rows, text = run_table(tmp_path, "bf_only_image_level", params, paths)
     f1 = {(r["stage"], r["trainset"]): r for r in rows if r["metric"] == "f1"}
     assert float(f1[("omega0.7", "bfo-bfnuc-aug3")]["mean"]) == pytest.approx(55.0)
