@@ -85,6 +85,8 @@ def max_proposals(block: dict[str, Any]) -> int:
 
 def scoring_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     for pairing in grid.pairings:
+        if not pairing.classifier.training_set.kind.trains_in_grid:
+            continue  # the brightfield-only track's pairings: not projected, as its training
         network = classifier_network(classifier_spec(config, pairing.classifier))
         proposals = max_proposals(config["detect"][pairing.detector])
         for split in grid.predicted_splits:
