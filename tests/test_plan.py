@@ -196,8 +196,8 @@ def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(p
     assert classifier_spec(put_back, run).network == Network(TORCHVISION, "convnext_base")
     assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
     assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
-    files = needed_classifier_weights(paper)
-    assert len(files) == 14 + 1 and all(network.library == TORCHVISION for network in files.values())  # + ResNet-34
+    files = needed_classifier_weights(paper)  # the grid's 14, the k-fold track's vgg16, vgg19, resnet18, alexnet
+    assert len(files) == 14 + 4 + 1 and all(network.library == TORCHVISION for network in files.values())
     assert files["resources/weights/resnet34.pth"] == Network(TORCHVISION, "resnet34")  # the brightfield-only track
     assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
     # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
@@ -325,3 +325,76 @@ def test_the_bf_only_image_level_pairs_the_track_with_table4s_brightfield_detect
     off = {**paper, "ablations": {**paper["ablations"], "bf_only": {**paper["ablations"]["bf_only"], "detectors": []}}}
     assert plan(off).feeding("bf_only_image_level")["pairings"] == []
     assert {p.seed for p in plan(demo).feeding("bf_only_image_level")["pairings"]} == {0}  # the demo's detectors'
+
+
+def test_the_error_decomposition_adds_two_stand_ins_to_each_main_pairing_and_no_run(paper, demo):
+    """report.error_decomposition (on by default): Table 4's main pairings, every detector, each with an oracle
+    classifier and perfect localisation, and their evaluations at omega 1 and the ablation omega (Table 4's own); off,
+    the plan is the same without them. Omega 1 is evaluated for it when pipeline.omegas lacks it."""
+    from ctcbench.plan import Decomposition
+
+    for config, pairings in ((paper, 27), (demo, 9)):
+        grid = plan(config)
+        fed = grid.feeding("error_decomposition")
+        assert len(fed["pairings"]) == pairings and {p.trainset for p in fed["pairings"]} == {"all"}
+        assert set(fed["pairings"]) == set(grid.feeding("table4")["pairings"])
+        assert {e.omega for e in fed["evaluations"]} == {1.0, 0.7}
+        assert set(fed["classifiers"]) == set(grid.feeding("table2")["classifiers"])  # Table 4's classifiers
+        assert set(fed["evaluations"]) <= set(grid.feeding("table4")["evaluations"])
+        assert len(grid.decompositions) == 2 * pairings == len(fed["decompositions"])
+        pairing = Pairing("faster_rcnn", "bf", "all", 0, config["classify"]["main_backbone"])
+        assert {d.path("R") for d in grid.decompositions if d.pairing == pairing} == {
+            "R/pipeline/faster_rcnn/bf/all/seed0/oracle_classifier/metrics.json",
+            "R/pipeline/faster_rcnn/bf/all/seed0/perfect_localisation/metrics.json",
+        }
+        assert set(Decomposition.KINDS) == {"oracle_classifier", "perfect_localisation"}
+        off = plan({**config, "report": {**config["report"], "error_decomposition": False}})
+        assert off.decompositions == {} and not any(off.feeding("error_decomposition").values())
+        for kind in ("classifiers", "detectors", "pairings", "evaluations", "bundles"):
+            assert list(getattr(off, kind)) == list(getattr(grid, kind)), kind
+    fused_only = plan({**demo, "pipeline": {**demo["pipeline"], "omegas": [0.7]}})
+    fed = fused_only.feeding("error_decomposition")["evaluations"]
+    assert {e.omega for e in fed} == {1.0, 0.7} and {e.omega for e in fused_only.feeding("table4")["evaluations"]} == {
+        0.7
+    }
+
+
+def test_the_kfold_block_plans_its_runs_its_table_and_figure(paper, demo):
+    """ablations.kfold: every network from scratch and ImageNet in every listed setting under the protocol's fold
+    scheme (and the other one with both_schemes), each run feeding tables/kfold_cv and figures/kfold_roc; the
+    ImageNet runs' torchvision weights are staged like every classifier's; no classifier run of the grid moves."""
+    from ctcbench.plan import KFoldRun
+    from ctcbench.plan.kfold import kfold_spec
+    from ctcbench.plan.weights import needed_classifier_weights
+
+    grid = plan(paper)
+    assert len(grid.kfold) == 5 * 2 and {run.scheme for run in grid.kfold} == {"stratified"}
+    assert {run.init for run in grid.kfold} == {"scratch", "imagenet"}
+    assert all(feeds == {"kfold_cv", "kfold_roc"} for feeds in grid.kfold.values())
+    assert grid.feeding("kfold_cv")["kfold"] == list(grid.kfold)
+    assert not any(grid.feeding("kfold_cv")[kind] for kind in ("classifiers", "detectors", "pairings"))
+    staged = needed_classifier_weights(paper)
+    assert {"resources/weights/vgg16.pth", "resources/weights/alexnet.pth"} <= set(staged)
+    corrected = plan({**paper, "protocol": "corrected"})
+    assert {run.scheme for run in corrected.kfold} == {"grouped"}  # the protocol's kfold_folds
+    spec = kfold_spec(paper, KFoldRun("alexnet", "imagenet", "bf_fluo", "stratified", 0))
+    assert (spec.library, spec.network, spec.paper, spec.pretrained) == ("torchvision", "alexnet", "AlexNet", True)
+    assert spec.schedule.iterations == 3000 and spec.schedule.lr == paper["classify"]["schedule"]["lr"]
+
+    small = plan(demo)
+    assert sorted(run.name for run in small.kfold) == [
+        "resnet_tiny/scratch/bf/grouped/seed0", "resnet_tiny/scratch/bf/stratified/seed0",
+    ]  # fmt: skip
+    without = {**demo, "ablations": {k: v for k, v in demo["ablations"].items() if k != "kfold"}}
+    unplanned = plan(without)
+    assert unplanned.kfold == {} and unplanned.classifiers == small.classifiers
+
+
+def test_a_kfold_network_outside_its_catalogue_stops_the_plan(demo):
+    block = {**demo["ablations"]["kfold"], "models": ["vgg11"]}
+    config = {**demo, "ablations": {**demo["ablations"], "kfold": block}}
+    with pytest.raises(ConfigError, match="'vgg11' is not a key of ablations.kfold.networks"):
+        plan(config)
+    both = {**block, "models": ["vgg16"], "networks": {"vgg16": {"torchvision": "vgg16", "timm": "vgg16.tv_in1k"}}}
+    with pytest.raises(ConfigError, match="give exactly one of torchvision"):
+        plan({**demo, "ablations": {**demo["ablations"], "kfold": both}})

@@ -174,6 +174,20 @@ def probe_stratified_fractions(protocol: Protocol, inputs: Inputs) -> str:
     return ",".join(sorted(r.key for r in chosen))
 
 
+def probe_kfold_folds(protocol: Protocol, inputs: Inputs) -> str:
+    # The k-fold track's first planned run (the protocol's scheme) split on the tiny crops.
+    from ctcbench.classify.kfold import labelled_pool
+    from ctcbench.data.crops import CropCache
+    from ctcbench.data.kfold_splits import split_parts
+    from ctcbench.plan import plan
+    from ctcbench.plan.kfold import kfold_spec
+
+    config = demo_config(protocol)
+    spec = kfold_spec(config, next(iter(plan(config).kfold)))
+    pool = labelled_pool(*(CropCache.load(inputs.crops.cache(s)) for s in ("train", "val")), spec.unknown)
+    return digest(split_parts(pool.labels, pool.image_ids, spec.scheme, folds=3, seed=spec.seed))
+
+
 def prepared(protocol: Protocol, inputs: Inputs, trainset: str = "all"):
     from ctcbench.classify.train import TrainConfig, prepare_data
 

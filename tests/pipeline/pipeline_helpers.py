@@ -46,3 +46,26 @@ def fake_predictions(layout: DatasetLayout, split: str, image_ids: list[str], me
 def write_fake_predictions(path: Path, layout: DatasetLayout, split: str, meta: dict, seed: int = 0) -> Path:
     write_predictions(path, fake_predictions(layout, split, layout.read_split(split), meta, seed))
     return path
+
+
+def score_args(pointer, split_list, predictions, classifier, protocol, out) -> list[str]:
+    """`ctcbench pipeline-score` of a predictions file on CPU."""
+    return [
+        "pipeline-score",
+        "--dataset",
+        str(pointer),
+        "--image-list",
+        str(split_list),
+        "--predictions",
+        str(predictions),
+        "--classifier",
+        str(classifier),
+        "--protocol",
+        protocol,
+        "--nms-iou",
+        "0.5",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]

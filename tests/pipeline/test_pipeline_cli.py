@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from pipeline_helpers import detector_meta, write_fake_predictions
+from pipeline_helpers import detector_meta, score_args, write_fake_predictions
 
 from ctcbench.classify.checkpoint import load_model
 from ctcbench.classify.data import CropSource
@@ -20,28 +20,6 @@ from ctcbench.pipeline.proposals import proposal_crops, propose
 from ctcbench.protocol import FAITHFUL
 from ctcbench.provenance import file_sha256
 from ctcbench.report.intervals import load_record
-
-
-def score_args(pointer, split_list, predictions, classifier, protocol, out):
-    return [
-        "pipeline-score",
-        "--dataset",
-        str(pointer),
-        "--image-list",
-        str(split_list),
-        "--predictions",
-        str(predictions),
-        "--classifier",
-        str(classifier),
-        "--protocol",
-        protocol,
-        "--nms-iou",
-        "0.5",
-        "--device",
-        "cpu",
-        "--out",
-        str(out),
-    ]
 
 
 def test_faithful_score_and_evaluate(tmp_path, pointer, layout, classifiers, monkeypatch):

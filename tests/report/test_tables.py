@@ -325,3 +325,51 @@ def test_the_nucleus_detector_table_lists_its_one_run_overall_and_per_patient(tm
     assert "one run stands for every setting" in markdown
     table4, _ = table("table4_image_level", {"omegas": [], "annotator": "Unioned"}, [nucleus, trained])
     assert {r["detector"] for r in table4} == {"faster_rcnn"}
+
+
+def test_the_error_decomposition_table_puts_the_stand_ins_between_the_detection_stage_and_the_pipeline(tmp_path):
+    """Per detector: the detection stage, the oracle classifier, perfect localisation and the pipeline at each omega,
+    each row from its own stage of the long table; a record of an unknown decomposition is refused."""
+    run = "faster_rcnn/bf/all/seed0"
+    classifier = {"classifier": {"backbone": "convnext_b"}}
+    paths = [
+        write_image(tmp_path / "detection.json", run, 0.40, 0.30, recall_at_best_f1=0.5),
+        write_image(
+            tmp_path / "oracle.json",
+            run,
+            0.80,
+            0.667,
+            1.0,
+            decomposition="oracle_classifier",
+            recall_at_best_f1=0.667,
+            **classifier,
+        ),  # fmt: skip
+        write_image(
+            tmp_path / "localised.json",
+            run,
+            0.60,
+            0.55,
+            1.0,
+            decomposition="perfect_localisation",
+            recall_at_best_f1=0.9,
+            **classifier,
+        ),  # fmt: skip
+        write_image(tmp_path / "w1.json", run, 0.45, 0.35, 1.0, **classifier),
+        write_image(tmp_path / "w07.json", run, 0.50, 0.42, 0.7, **classifier),
+    ]
+    params = {"omegas": [1.0, 0.7], "annotator": "Unioned"}
+    rows, markdown = render(TABLES["error_decomposition"], params, Results.load(paths), [])
+    stages = [r["stage"] for r in rows if r["metric"] == "ap50"]
+    assert stages == ["detection", "oracle_classifier", "perfect_localisation", "omega1", "omega0.7"]
+    ap50 = {r["stage"]: float(r["mean"]) for r in rows if r["metric"] == "ap50"}
+    assert ap50 == pytest.approx({"detection": 30.0, "oracle_classifier": 66.7, "perfect_localisation": 55.0,
+                                  "omega1": 35.0, "omega0.7": 42.0})  # fmt: skip
+    assert {r["table"] for r in rows} == {"error_decomposition"} and {r["metric"] for r in rows} == {
+        "ap50", "f1", "recall",
+    }  # fmt: skip
+    assert "| Faster R-CNN | Detector + oracle classifier (ω = 1) | 66.7 ± – | 80.0 ± – | 66.7 ± – |" in markdown
+    assert "| Faster R-CNN | Perfect localisation + classifier (ω = 1) |" in markdown
+    assert "| Faster R-CNN | Full pipeline (ω = 0.7) |" in markdown and "trivially perfect" in markdown
+    stray = write_image(tmp_path / "stray.json", run, 0.5, 0.5, 1.0, decomposition="perfect_detector")
+    with pytest.raises(DatasetError, match="stray.json: decomposition 'perfect_detector', expected one of"):
+        Results.load([stray])

@@ -107,8 +107,8 @@ def test_lint_is_clean():
 def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
     """Table 4: 3 detectors x 3 settings x 3 seeds at two omegas; Tables 5 and 6: 3 strategies and 3 patients x
     3 seeds at one omega (their `all` rows reuse Table 4's Faster R-CNN BF+H runs); the annotator table: Table 4's
-    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2). The corrected protocol also predicts
-    and scores the val images, where it chooses its threshold."""
+    Faster R-CNN pairings at omega 0.7 scored against the two experts (9 x 2); the error decomposition of Table 4's
+    27 pairings. The corrected protocol also predicts and scores the val images, where it chooses its threshold."""
     for protocol, extra in (("faithful", 0), ("corrected", 1)):
         result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
@@ -117,10 +117,13 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         assert counts["pipeline_score"] == (27 + 9 + 9 + 9) * (1 + extra)
         assert counts["detect_predict"] == 36 * (1 + extra)
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18 + 9 * 2
-        assert counts["table"] == 8 + 4 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["table"] == 9 + 4 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
-        # The classifiers start from the weights of the network the protocol builds (classifier_networks).
-        assert counts["stage_weights"] == 14 + 1  # + the brightfield-only track's ResNet-34
+        # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
+        # k-fold track's ImageNet runs from torchvision's vgg16, vgg19, resnet18, resnet50 and alexnet, whatever the
+        # protocol (resnet50.pth is the grid's own under faithful); + the brightfield-only track's ResNet-34.
+        assert counts["stage_weights"] == 14 + (5 if extra else 4) + 1
         staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
         assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
@@ -220,8 +223,8 @@ def test_the_nucleus_detector_is_predicted_evaluated_and_tabled_without_training
 
 
 def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
-    """Each table command reads the per-image record beside each metrics file it reads (the human agreement has
-    none), with the config's bootstrap; Tables 4 and 5 also get their paired comparisons."""
+    """Each table command reads the per-image record beside each metrics file it reads (the human agreement and the
+    k-fold runs have none), with the config's bootstrap; Tables 4 and 5 also get their paired comparisons."""
     result = plan(tmp_path, "preset=demo", "report={bootstrap: {resamples: 50, level: 0.9}}", options=("-p",))
     assert result.returncode == 0, result.stderr[-2000:]
     commands = [
@@ -233,10 +236,41 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
     for line in by_table.values():
         metrics = line.split("--metrics ")[1].split(" --")[0].split()
         records = line.split("--per-image ")[1].split(" --")[0].split()
-        expected = [m.replace("metrics", "per_image").replace(".json", ".npz") for m in metrics if "/data/" not in m]
+        # (the human agreement and the k-fold runs have no per-image records)
+        expected = [
+            m.replace("metrics", "per_image").replace(".json", ".npz")
+            for m in metrics
+            if "/data/" not in m and "/kfold/" not in m
+        ]
         assert records == expected and "--resamples 50 --bootstrap-seed 0 --level 0.9" in line
     assert "results/demo/data/human_agreement.json" in by_table["table4_image_level"]
     evaluations = [line for line in result.stdout.splitlines() if "-evaluate " in line and "Shell command" in line]
     # the detection stage's, the nucleus detector's and the pipeline's, each writing its record beside
     assert len(evaluations) == 12 + 1 + 30
     assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)
+
+
+def test_the_error_decomposition_is_planned_when_enabled_and_absent_when_not(tmp_path):
+    """report.error_decomposition (on by default): an oracle and a perfect-localisation job per main pairing, both
+    read by table error_decomposition (with their per-image records) and by results.csv; off, none of them."""
+    result = plan(tmp_path / "on", "preset=demo", options=("-p",))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = job_counts(result.stdout)
+    assert (counts["pipeline_oracle"], counts["pipeline_localised"]) == (9, 9)
+    shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
+    table = next(line for line in shells if "ctcbench table --name error_decomposition " in line)
+    folder = "results/demo/pipeline/dino/bf_fluo/all/seed0"
+    for stage in ("oracle_classifier", "perfect_localisation"):
+        assert f"{folder}/{stage}/metrics.json" in table and f"{folder}/{stage}/per_image.npz" in table
+    assert f"{folder}/omega1/metrics.json" in table and f"{folder}/omega0.7/metrics.json" in table
+    assert "results/demo/detect/dino/bf_fluo/all/seed0/metrics.json" in table
+    assert f"{folder}/oracle_classifier/metrics.json" in next(
+        line for line in shells if "ctcbench results-table" in line
+    )
+    localised = next(line for line in shells if "ctcbench pipeline-localised" in line)
+    assert "results/demo/classify/resnet_tiny/" in localised and "/best.pt" in localised
+    off = plan(tmp_path / "off", "preset=demo", "report={error_decomposition: false}")
+    assert off.returncode == 0, off.stderr[-2000:]
+    counts = job_counts(off.stdout)
+    assert "pipeline_oracle" not in counts and "pipeline_localised" not in counts
+    assert "tables/error_decomposition" not in off.stdout and "/oracle_classifier/" not in off.stdout

@@ -157,7 +157,7 @@ def test_torchvision_builders_ctcbench_cannot_build_are_named():
         "classify.backbones.convnext_b.torchvision = 'convnext_bas': not a torchvision builder; did you mean "
         "convnext_base, convnext_small, convnext_large?",
         "classify.backbones.swin_b.torchvision = 'vit_b_16': not of a family whose head and stem ctcbench replaces "
-        "(convnext, swin, efficientnet, densenet, resnet)",
+        "(convnext, swin, efficientnet, densenet, resnet, vgg, alexnet)",
     ]
 
 

@@ -68,6 +68,12 @@ class Protocol:
         (False, True),
         "training fractions (Fig. 11) drawn stratified by class and patient (true) or uniformly over crops (false)",
     )
+    kfold_folds: str = _switch(
+        32,
+        ("stratified", "grouped"),
+        "the k-fold track's 80/20 split and folds: stratified by class over crops, as the study (stratified), or "
+        "also grouped by image, so no image has crops on both sides (grouped)",
+    )
     classifier_normalisation: str = _switch(
         2,
         ("none", "train_statistics"),
@@ -115,14 +121,14 @@ class Protocol:
         "images and applied to the other (cross_fitted; the oracle is kept beside it)",
     )
     bf_only_expansion: str = _switch(
-        32,
+        33,
         ("offline", "online"),
         "brightfield-only track: the training set expanded once, before training, to ablations.bf_only.expansion "
         "times its crops with seeded augmented copies, as the study (offline), or every image augmented afresh "
         "each time it is drawn (online)",
     )
     bf_only_lr: str = _switch(
-        33,
+        34,
         ("printed", "tuned"),
         "brightfield-only track: AdamW at the learning rate the study printed, 1e-7 (printed: ablations.bf_only."
         "printed_lr), or at ablations.bf_only.lr (tuned)",
@@ -242,6 +248,7 @@ PRESETS: dict[str, Protocol] = {
         detector_scaling="uint8",
         hoechst_channels=3,
         stratified_fractions=False,
+        kfold_folds="stratified",
         classifier_normalisation="none",
         brightness_augmentation="clipped",
         classifier_networks="torchvision",
@@ -272,6 +279,7 @@ PRESETS: dict[str, Protocol] = {
         detector_scaling="float",
         hoechst_channels=3,
         stratified_fractions=True,
+        kfold_folds="grouped",
         classifier_normalisation="train_statistics",
         brightness_augmentation="scaled",
         classifier_networks="timm",

@@ -28,6 +28,8 @@ METRIC_TITLES = {
     "accuracy": "Accuracy",
     "ap50": "AP50",
     "f1_heldout": "F1 (val thr.)",
+    "sensitivity": "Sens.",
+    "specificity": "Spec.",
 }
 # The numeric columns of a table cell (`summary_columns`), after the columns that say which cell it is.
 SUMMARY_COLUMNS = ("n_runs", "mean", "std_ddof0", "std_ddof1", "ci_low", "ci_high", "paper_mean", "paper_std", "delta")

@@ -1,6 +1,7 @@
 # Classification stage: stage weights -> train every classifier of the grid -> evaluate on val (metrics,
 # embeddings) -> Tables 2 and 3. The drop-U runs of all seeds pseudo-label the unknown cells for Table 5.
 include: "classify_common.smk"
+include: "kfold_common.smk"
 
 
 if CLASSIFY_WEIGHTS:
@@ -138,6 +139,41 @@ rule classify_bf_only:
         "python -m ctcbench classify-bf-only --spec {params.spec:q} --weights-dir {params.weights_dir:q}"
         " --train-cache {input.train} --val-cache {input.val} --trainset-file {input.trainset}"
         " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
+
+
+rule classify_kfold:
+    """One run of the k-fold track: every fold of one network in one setting, scored (ctcbench classify-kfold)."""
+    input:
+        unpack(kfold_inputs),
+    output:
+        metrics=f"{KFOLD_RUN}/metrics.json",
+        scores=f"{KFOLD_RUN}/scores.csv",
+        confusion=f"{KFOLD_RUN}/confusion.csv",
+        splits=f"{KFOLD_RUN}/splits.csv",
+    log:
+        f"{KFOLD_LOG}/kfold.log",
+    benchmark:
+        f"{KFOLD_BENCH}/kfold.tsv"
+    wildcard_constraints:
+        setting=classify_regex(config["settings"]),
+        init="scratch|imagenet",
+        scheme="stratified|grouped",
+        seed=r"\d+",
+    threads: CLASSIFY_RESOURCES["threads"]
+    resources:
+        gpu=CLASSIFY_RESOURCES["gpu"],
+        mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+        runtime=CLASSIFY_RESOURCES["runtime"],
+    params:
+        spec=lambda wildcards: kfold_spec(config, kfold_run(wildcards)).to_json(),
+        weights_dir=CLASSIFY["weights_dir"],
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench classify-kfold --spec {params.spec:q} --weights-dir {params.weights_dir:q}"
+        " --train-cache {input.train} --val-cache {input.val} --out-dir {params.out_dir}"
+        " --threads {threads} > {log} 2>&1"
 
 
 if PSEUDO_SETS:

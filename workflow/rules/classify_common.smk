@@ -39,8 +39,13 @@ def classify_half_checkpoints():
 
 
 def classify_targets():
-    """Everything the classification stage produces: metrics and embeddings of every run, and its tables."""
-    return classify_metrics() + table_targets(records.CELL)
+    """Everything the classification stage produces: metrics and embeddings of every run (and of the k-fold
+    track), and its tables."""
+    return (
+        classify_metrics()
+        + kfold_metrics()
+        + table_targets(records.CELL, records.KFOLD)
+    )
 
 
 def classify_run(wildcards):

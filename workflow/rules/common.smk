@@ -163,6 +163,8 @@ def table_metrics(wildcards):
         paths += detect_metrics({spec.feeds})
     if records.PIPELINE in spec.reads:
         paths += pipeline_metrics({spec.feeds})
+    if set(records.DECOMPOSITION_STAGES) & set(spec.reads):
+        paths += decomposition_metrics({spec.feeds})
     if records.CELL in spec.reads:
         paths += external_metrics("cell_scores")
     if records.EXTERNAL in spec.reads:
@@ -171,15 +173,18 @@ def table_metrics(wildcards):
         paths.append(HUMAN_AGREEMENT)
     if records.CLASSICAL in spec.reads:
         paths += classical_metrics({spec.feeds})
+    if records.KFOLD in spec.reads:
+        paths += kfold_metrics({spec.feeds})
     return paths
 
 
 def table_per_image(wildcards):
-    """The per-image record beside each of those metrics (the human agreement has none): the bootstrap's input."""
+    """The per-image record beside each of those metrics (the human agreement and the k-fold runs have none): the
+    bootstrap's input."""
     return [
         str(per_image_path(path))
         for path in table_metrics(wildcards)
-        if path != HUMAN_AGREEMENT
+        if path != HUMAN_AGREEMENT and path not in kfold_metrics()
     ]
 
 

@@ -7,6 +7,7 @@ include: "pipeline_common.smk"
 # Evaluation and tables are seconds of JSON arithmetic: not worth a cluster job each.
 localrules:
     pipeline_evaluate,
+    pipeline_oracle,
 
 
 rule pipeline_score:
@@ -78,3 +79,75 @@ rule pipeline_evaluate:
         " --scores {input.scores} --omega {wildcards.omega} --protocol {params.protocol:q}"
         " --nms-iou {params.nms_iou} --test-annotator {params.annotator} {params.val}"
         " --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"
+
+
+# The error decomposition (docs/metrics.md#error-decomposition): each stage of a pairing made perfect in turn, scored at
+# omega 1 with the pipeline's evaluation, beside its per-image record.
+rule pipeline_oracle:
+    """A pairing's test proposals with a perfect classifier, and the detector's recall ceiling (ctcbench pipeline-oracle)."""
+    input:
+        dataset=DATASET,
+        image_list=image_list("test"),
+        scores=f"{PIPELINE_RUN}/{split_file('scores', 'test')}",
+    output:
+        metrics=f"{PIPELINE_RUN}/{ORACLE_CLASSIFIER}/metrics.json",
+        per_image=str(
+            per_image_path(f"{PIPELINE_RUN}/{ORACLE_CLASSIFIER}/metrics.json")
+        ),
+    log:
+        f"{PIPELINE_LOG}/{ORACLE_CLASSIFIER}.log",
+    benchmark:
+        f"{Pairing.benchmarks_template(RESULTS)}/{ORACLE_CLASSIFIER}.tsv"
+    wildcard_constraints:
+        **PIPELINE_CONSTRAINTS,
+    params:
+        protocol=PROTOCOL.name,
+        nms_iou=PIPELINE["nms_iou"],
+        annotator=config["dataset"]["test_annotator"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench pipeline-oracle --dataset {input.dataset} --image-list {input.image_list}"
+        " --scores {input.scores} --protocol {params.protocol:q} --nms-iou {params.nms_iou}"
+        " --test-annotator {params.annotator} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"
+
+
+rule pipeline_localised:
+    """The ground-truth boxes and the detector's misses scored by a pairing's classifier (ctcbench pipeline-localised)."""
+    input:
+        dataset=DATASET,
+        image_list=image_list("test"),
+        scores=f"{PIPELINE_RUN}/{split_file('scores', 'test')}",
+        classifier=lambda wildcards: (
+            f"{pipeline_run(wildcards).classifier.path(RESULTS)}/best.pt"
+        ),
+    output:
+        scores=f"{PIPELINE_RUN}/{PERFECT_LOCALISATION}/scores.json",
+        metrics=f"{PIPELINE_RUN}/{PERFECT_LOCALISATION}/metrics.json",
+        per_image=str(
+            per_image_path(f"{PIPELINE_RUN}/{PERFECT_LOCALISATION}/metrics.json")
+        ),
+    log:
+        f"{PIPELINE_LOG}/{PERFECT_LOCALISATION}.log",
+    benchmark:
+        f"{Pairing.benchmarks_template(RESULTS)}/{PERFECT_LOCALISATION}.tsv"
+    wildcard_constraints:
+        **PIPELINE_CONSTRAINTS,
+    threads: CLASSIFY_RESOURCES["threads"]
+    resources:
+        gpu=CLASSIFY_RESOURCES["gpu"],
+        mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+        runtime=30,
+    params:
+        protocol=PROTOCOL.name,
+        nms_iou=PIPELINE["nms_iou"],
+        annotator=config["dataset"]["test_annotator"],
+        workers=CLASSIFY_RESOURCES["workers"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench pipeline-localised --dataset {input.dataset} --image-list {input.image_list}"
+        " --scores {input.scores} --classifier {input.classifier} --protocol {params.protocol:q}"
+        " --nms-iou {params.nms_iou} --test-annotator {params.annotator} --threads {threads}"
+        " --workers {params.workers} --out-scores {output.scores} --out {output.metrics}"
+        " --per-image {output.per_image} > {log} 2>&1"

@@ -1,6 +1,7 @@
 # Target lists and input functions of the image-level pipeline (included by pipeline.smk); pairings come from the plan.
 from ctcbench.data.layout import TEST_ANNOTATORS
 from ctcbench.plan import Pairing, omega_name, wildcard_pattern
+from ctcbench.plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION
 
 PIPELINE = config["pipeline"]
 PIPELINE_RUN = Pairing.template(RESULTS)
@@ -29,9 +30,22 @@ def pipeline_metrics(feeds=None):
     ]
 
 
+def decomposition_metrics(feeds=None):
+    """metrics.json of every planned error decomposition, or of those feeding one of the tables `feeds`."""
+    return [
+        decomposition.path(RESULTS)
+        for decomposition, fed in PLAN.decompositions.items()
+        if feeds is None or fed & set(feeds)
+    ]
+
+
 def pipeline_targets():
-    """Every evaluation of the plan and the image-level tables."""
-    return pipeline_metrics() + table_targets(records.DETECTION, records.PIPELINE)
+    """Every evaluation and error decomposition of the plan and the image-level tables."""
+    return (
+        pipeline_metrics()
+        + decomposition_metrics()
+        + table_targets(records.DETECTION, records.PIPELINE)
+    )
 
 
 # An evaluation against another annotator than dataset.test_annotator is metrics-<annotator>.json (plan.runs).

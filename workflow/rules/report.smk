@@ -119,7 +119,7 @@ rule report_figures:
             else ""
         ),
         settings=" ".join(s for s in PANEL_ORDER if s in config["settings"]),
-        paper_dir=PAPER_DIR,
+        paper_dir=lambda wildcards, input: os.path.dirname(input.paper),
     conda:
         ENV
     shell:
@@ -127,6 +127,23 @@ rule report_figures:
         " --backbone {params.backbone} {params.fraction_backbone} --settings {params.settings}"
         " --paper-dir {params.paper_dir:q}"
         " {params.qualitative} {params.outputs} > {log} 2>&1"
+
+
+if KFOLD_FIGURES:
+
+    rule kfold_roc:
+        """ROC curves of every k-fold run's folds and test part, PNG and the plotted points as CSV (ctcbench kfold-roc)."""
+        input:
+            kfold_scores(),
+        output:
+            png=figure_output(KFOLD_FIGURES[0]),
+            csv=f"{RESULTS}/figures/{KFOLD_FIGURES[1]}",
+        log:
+            f"{LOGS}/report/kfold_roc.log",
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench kfold-roc --scores {input} --png {output.png} --csv {output.csv} > {log} 2>&1"
 
 
 rule training_curves:
@@ -152,7 +169,7 @@ rule report_page:
         tables=report_tables(),
         figures=[
             f"{RESULTS}/figures/{name}"
-            for name in FIGURE_FILES + CURVE_FILES
+            for name in FIGURE_FILES + CURVE_FILES + tuple(KFOLD_FIGURES)
             if name.endswith(".png")
         ],
         runs=report_run_records(),

@@ -51,6 +51,7 @@ FIG11_PAPER_FILE = TABLES["table2_cell_level"].paper_file
 # The report category of each figure (Fig. 11 is the training-fraction ablation).
 FIGURE_CATEGORIES = {
     "fig11_fractions": "ablations",
+    "kfold_roc": "ablations",
     "training_curves_classify": "training",
     "training_curves_detect": "training",
 }
@@ -99,7 +100,8 @@ CURVE_FILES = (
 
 
 def figure_targets():
-    return [f"{RESULTS}/figures/{name}" for name in FIGURE_FILES + CURVE_FILES]
+    names = FIGURE_FILES + CURVE_FILES + tuple(KFOLD_FIGURES)
+    return [f"{RESULTS}/figures/{name}" for name in names]
 
 
 def figure_options(wildcards, output):
@@ -122,7 +124,8 @@ def results_metrics():
     runs = (
         classify_metrics() + detect_metrics() + pipeline_metrics() + external_metrics()
     )
-    return runs + [HUMAN_AGREEMENT] + classical_metrics()
+    extra = classical_metrics() + decomposition_metrics() + kfold_metrics()
+    return runs + [HUMAN_AGREEMENT] + extra
 
 
 def report_run_records():

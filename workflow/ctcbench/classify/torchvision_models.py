@@ -42,6 +42,9 @@ FAMILIES = {
     "efficientnet": Family(stem="features.0.0", head="classifier", last_block_full_rate=False),
     "densenet": Family(stem="features.conv0", head="classifier"),  # ReLU -> avg pool stay
     "resnet": Family(stem="conv1", head="fc"),
+    # The k-fold track's (docs/experiments.md#k-fold-track): the last Linear goes, the 4096-wide layers before it stay.
+    "vgg": Family(stem="features.0", head="classifier.6"),
+    "alexnet": Family(stem="features.0", head="classifier.6"),
 }
 
 

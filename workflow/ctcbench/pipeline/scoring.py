@@ -61,6 +61,22 @@ def classify_proposals(
     }
 
 
+def classify_images(
+    scorer: CellScorer, layout: DatasetLayout, proposals: Mapping[str, ImageProposals], reader: str
+) -> dict[str, ScoredImage]:
+    """The proposals of every image, in their order, with the S_cls of their crops as `reader` reads the images, a
+    chunk of images at a time."""
+    image_ids = list(proposals)
+    images: dict[str, ScoredImage] = {}
+    with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
+        for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
+            chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
+            crops = proposal_crops(layout, chunk, reader, progress=False)
+            images.update(classify_proposals(scorer, chunk, crops))
+            bar.update(len(chunk))
+    return images
+
+
 def score_proposals(
     layout: DatasetLayout,
     predictions_path: Path,
@@ -79,13 +95,7 @@ def score_proposals(
     predictions = read_predictions(predictions_path)
     check_pairing(spec, predictions.meta, protocol, Path(classifier), Path(predictions_path))
     proposals = propose(predictions, image_ids, protocol, nms_iou, str(predictions_path))
-    images: dict[str, ScoredImage] = {}
-    with tqdm(total=len(image_ids), desc="score proposals", unit="image") as bar:
-        for start in range(0, len(image_ids), IMAGES_PER_CHUNK):
-            chunk = {i: proposals[i] for i in image_ids[start : start + IMAGES_PER_CHUNK]}
-            crops = proposal_crops(layout, chunk, protocol.image_read, progress=False)
-            images.update(classify_proposals(scorer, chunk, crops))
-            bar.update(len(chunk))
+    images = classify_images(scorer, layout, proposals, protocol.image_read)
     # The pairing's name in results/ (docs/experiments.md#results-layout): the detector's kind and setting, the
     # classifier's training set and seed (the grid pairs seed i with seed i; both seeds stay in their own records).
     pipeline_run = f"{predictions.meta.get('detector')}/{spec.setting}/{info.get('trainset')}/seed{info.get('seed')}"

@@ -31,6 +31,7 @@ class Arm:
     annotators: tuple[str, ...] = ()  # test annotators the pairings are scored against; () = dataset.test_annotator
     train: bool = True  # False: the arm reuses classifier runs another arm trains (a table's `all` row)
     seeds: tuple[int, ...] = ()  # its own seeds; () = config `seeds`
+    decompose: bool = False  # True: its pairings also get the error decomposition's stand-ins (plan.runs.Decomposition)
 
 
 def main_backbones(config: dict[str, Any]) -> list[str]:
@@ -53,6 +54,23 @@ def main_arms(config: dict[str, Any]) -> Iterator[Arm]:
     for detector in config["detect"]["detectors"]:
         omegas = tuple(config["pipeline"]["omegas"])
         yield Arm(MAIN_TRAINSET, main, settings, frozenset({"table4"}), detector, omegas, train=False)
+
+
+# The error decomposition's table (report.table_specs), fed by the arms below.
+ERROR_DECOMPOSITION = "error_decomposition"
+
+
+def decomposition_arms(config: dict[str, Any]) -> Iterator[Arm]:
+    """The error decomposition (config `report.error_decomposition`, docs/metrics.md#error-decomposition): Table 4's
+    main pipeline, every detector with the main model in every setting, at omega 1 and the ablation omega (the
+    evaluations Table 4 already has when pipeline.omegas holds both), with its two stand-ins."""
+    if not config["report"]["error_decomposition"]:
+        return
+    main, settings = config["classify"]["main_backbone"], tuple(config["settings"])
+    omegas = tuple(dict.fromkeys((1.0, float(config["pipeline"]["ablation_omega"]))))
+    for detector in config["detect"]["detectors"]:
+        feeds = frozenset({ERROR_DECOMPOSITION})
+        yield Arm(MAIN_TRAINSET, main, settings, feeds, detector, omegas, train=False, decompose=True)
 
 
 def _main_row(config: dict[str, Any], block: dict[str, Any], settings: tuple[str, ...], table: str) -> Arm:
@@ -119,6 +137,11 @@ def bf_only(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
                   train=False)  # fmt: skip
 
 
+def kfold(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """The k-fold track trains no classifier run of the grid: its runs are `plan.kfold`'s own (KFoldRun)."""
+    return iter(())
+
+
 # Config block name -> the arms it adds. A new ablation: a block in config.yaml and the schema, an entry here when
 # no existing kind expands it, and a table spec.
 ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] = {
@@ -127,6 +150,7 @@ ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] 
     "unknown": unknown,
     "annotators": annotators,
     "bf_only": bf_only,
+    "kfold": kfold,
 }
 
 
@@ -138,4 +162,4 @@ def ablation_arms(config: dict[str, Any]) -> Iterator[Arm]:
 
 
 def arms(config: dict[str, Any]) -> list[Arm]:
-    return [*main_arms(config), *ablation_arms(config)]
+    return [*main_arms(config), *decomposition_arms(config), *ablation_arms(config)]

@@ -18,7 +18,20 @@ from ..detect.nucleus import SWITCH
 from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
-from .runs import Bundle, ClassicalRun, ClassifierRun, DetectorRun, Evaluation, Pairing, omega_name
+from .kfold import FIGURE as KFOLD_FIGURE
+from .kfold import TABLE as KFOLD_TABLE
+from .kfold import kfold_runs
+from .runs import (
+    Bundle,
+    ClassicalRun,
+    ClassifierRun,
+    Decomposition,
+    DetectorRun,
+    Evaluation,
+    KFoldRun,
+    Pairing,
+    omega_name,
+)
 from .trainsets import (
     PSEUDO_ALL,
     PSEUDO_CONFIDENT,
@@ -42,6 +55,8 @@ class Plan:
     evaluations: dict[Evaluation, set[str]] = field(default_factory=dict)
     bundles: list[Bundle] = field(default_factory=list)  # pairings exported for new images (config `export`)
     classical: dict[ClassicalRun, set[str]] = field(default_factory=dict)  # detectors run without training
+    decompositions: dict[Decomposition, set[str]] = field(default_factory=dict)  # pairings with a stage made perfect
+    kfold: dict[KFoldRun, set[str]] = field(default_factory=dict)  # the k-fold track (ablations.kfold)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -69,6 +84,8 @@ class Plan:
                 ("pairings", self.pairings),
                 ("evaluations", self.evaluations),
                 ("classical", self.classical),
+                ("decompositions", self.decompositions),
+                ("kfold", self.kfold),
             )
         }
 
@@ -146,6 +163,9 @@ def _pair(plan: Plan, config: dict[str, Any], arm: Arm, setting: str, seed: int)
         for annotator in arm.annotators or (test_annotator,):
             evaluation = Evaluation(pairing, float(omega), annotator, annotator == test_annotator)
             _add(plan.evaluations, evaluation, arm.feeds)
+    if arm.decompose:
+        for kind in Decomposition.KINDS:
+            _add(plan.decompositions, Decomposition(pairing, kind), arm.feeds)
 
 
 def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:
@@ -194,5 +214,7 @@ def plan(config: dict[str, Any]) -> Plan:
                     result.classifiers[run].update(arm.feeds)
                 if arm.detector is not None:
                     _pair(result, config, arm, setting, seed)
+    for run in kfold_runs(config):
+        _add(result.kfold, run, frozenset({KFOLD_TABLE, KFOLD_FIGURE}))
     result.bundles = _bundles(result, config)
     return result

@@ -1,6 +1,6 @@
-"""Run records: a classifier run, a detector run, a classical detector run, a pipeline pairing, one evaluation of it
-and a bundle of it, each with its name, its folder under results/{preset}/, its wildcard template and a parser
-(docs/experiments.md#results-layout).
+"""Run records: a classifier run, a detector run, a classical detector run, a pipeline pairing, one evaluation of it,
+its error decomposition and a bundle of it, each with its name, its folder under results/{preset}/, its wildcard
+template and a parser (docs/experiments.md#results-layout).
 
 A name is the run's wildcard path (`convnext_b/bf/all/seed0`); the folder is the stage's directory plus the name;
 the template is the same pattern with Snakemake wildcards; `parse` reads a name back. Records are frozen and
@@ -139,6 +139,27 @@ class Pairing(RunName):
 
 
 @dataclass(frozen=True, order=True)
+class KFoldRun(RunName):
+    """One network of the k-fold track trained on every fold of one setting (docs/experiments.md#k-fold-track):
+    results/{preset}/kfold/{model}/{init}/{setting}/{scheme}/seed{seed}; `init` is scratch or imagenet, `scheme` the
+    fold scheme (stratified or grouped), the seed that of the split and the down-sampling."""
+
+    model: str  # key of ablations.kfold.networks
+    init: str
+    setting: str
+    scheme: str
+    seed: int
+
+    STAGE: ClassVar[str] = "kfold"
+    FIELDS: ClassVar[tuple[str, ...]] = ("model", "init", "setting", "scheme", "seed")
+    WHAT: ClassVar[str] = "k-fold run"
+
+    @classmethod
+    def parse(cls, name: str) -> KFoldRun:
+        return cls(**cls.parse_fields(name))
+
+
+@dataclass(frozen=True, order=True)
 class ClassicalRun:
     """A detector ctcbench runs without training (the classical nucleus detector, docs/metrics.md#nucleus-detector):
     one run per configuration, the same in every setting, without training set or seed, so its name has neither:
@@ -205,6 +226,28 @@ class Evaluation:
 
     def path(self, results: str) -> str:
         return f"{self.pairing.path(results)}/{omega_name(self.omega)}/{self.metrics_file}"
+
+
+# The error decomposition's two stand-ins (docs/metrics.md#error-decomposition): each a folder of a pairing, the stage
+# name of its rows in results.csv and of its table rows.
+ORACLE_CLASSIFIER = "oracle_classifier"  # the detector's proposals, a perfect classifier
+PERFECT_LOCALISATION = "perfect_localisation"  # the ground-truth boxes and the detector's misses, the real classifier
+
+
+@dataclass(frozen=True, order=True)
+class Decomposition:
+    """One pairing with one stage of its pipeline made perfect, scored at omega 1: <pairing>/<kind>/metrics.json."""
+
+    pairing: Pairing
+    kind: str  # ORACLE_CLASSIFIER | PERFECT_LOCALISATION
+
+    KINDS: ClassVar[tuple[str, ...]] = (ORACLE_CLASSIFIER, PERFECT_LOCALISATION)
+
+    def folder(self, results: str) -> str:
+        return f"{self.pairing.path(results)}/{self.kind}"
+
+    def path(self, results: str) -> str:
+        return f"{self.folder(results)}/metrics.json"
 
 
 @dataclass(frozen=True, order=True)

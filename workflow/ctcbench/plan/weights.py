@@ -15,6 +15,7 @@ from ..classify.network import Network, choose_network, weights_file
 from ..detect.spec import run_spec
 from ..protocol import of_config
 from .grid import plan
+from .kfold import kfold_weights
 
 
 def weights_inputs(config: dict[str, Any], detector: str) -> list[str]:
@@ -57,9 +58,10 @@ def classifier_weights_inputs(config: dict[str, Any], backbone: str) -> list[str
 
 
 def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
-    """Staged file -> its network, for every file some planned classifier run needs."""
-    return {
+    """Staged file -> its network, for every file some planned classifier run (or k-fold run) needs."""
+    grid = {
         path: backbone_network(config, backbone)
         for backbone in sorted({run.backbone for run in plan(config).classifiers})
         for path in classifier_weights_inputs(config, backbone)
     }
+    return {**grid, **kfold_weights(config)}

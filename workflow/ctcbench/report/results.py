@@ -1,7 +1,8 @@
 """The long results table: every finished run's numbers, one row per run x metric x subset (results.csv).
 
 Each cell-level evaluation (classify-eval), detection-stage evaluation (detect-evaluate, and nucleus-evaluate for
-the classical nucleus detector) and pipeline evaluation (pipeline-evaluate) writes a metrics.json; here each becomes
+the classical nucleus detector) and pipeline evaluation (pipeline-evaluate; pipeline-oracle and pipeline-localised for
+the error decomposition) writes a metrics.json; here each becomes
 rows with the run's identity (stage, backbone, detector, setting, training set with its kind and value, seed, omega,
 test annotator), the subset (all images, or one patient's), the metric, its value (a fraction, or percent where the
 name says so) and the provenance (protocol, the metrics file). Every table and the figures' numbers are views of
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..classify.kfold_spec import FORMAT as KFOLD_FORMAT
+from ..classify.kfold_spec import HELDOUT, TEST_PART
 from ..data.agreement import FORMAT as AGREEMENT_FORMAT
 from ..data.layout import CLASSES
 from ..errors import DatasetError
 from ..io import read_json_input
 from ..plan.arms import MAIN_TRAINSET
-from ..plan.runs import ClassicalRun, DetectorRun, Pairing
+from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION, ClassicalRun, Decomposition, DetectorRun, Pairing
 from ..plan.trainsets import trainset as training_set
 from ..tables import write_csv
 
@@ -30,6 +33,13 @@ HUMAN = "human"  # one annotator's test boxes scored against another's (data/agr
 EXTERNAL = "external"  # detections of a method ctcbench did not train (ctcbench score); its cell scores are CELL rows
 # A detector ctcbench runs without training (the nucleus detector): no setting, training set or seed of its own.
 CLASSICAL = "classical"
+# A pairing with a stage made perfect (the error decomposition, pipeline-oracle and pipeline-localised): its kind is
+# its stage, ORACLE_CLASSIFIER or PERFECT_LOCALISATION, at omega 1.
+DECOMPOSITION_STAGES = Decomposition.KINDS
+# The k-fold track (classify/kfold.py): one row per fold, part and metric; its `seed` column is the fold, its
+# backbone `<model>.<init>`, its training set `kfold-<scheme>`, its subset the part scored (heldout or test).
+KFOLD = "kfold"
+KFOLD_METRICS = ("auroc", "sensitivity", "specificity")
 ALL = "all"  # the subset of every image (or val crop) of the split
 COLUMNS = (
     "stage",
@@ -175,10 +185,14 @@ def classical_results(record: dict[str, Any], source: str) -> list[Result]:
 
 
 def pipeline_results(record: dict[str, Any], source: str) -> list[Result]:
-    """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient)."""
+    """Rows of a pairing's metrics.json at one omega (the test images, overall and per patient); those of its error
+    decomposition under the stage of their kind (`decomposition`), with the pairing's identity."""
     detector, setting, trainset, seed = Pairing.parse_key(record.get("pipeline_run", ""))
     backbone = (record.get("classifier") or {}).get("backbone", "")
-    identity = _identity(PIPELINE, backbone, detector, setting, trainset, seed, omega=float(record["omega"]),
+    stage = record.get("decomposition", PIPELINE)
+    if stage not in (PIPELINE, *DECOMPOSITION_STAGES):
+        raise DatasetError(f"{source}: decomposition {stage!r}, expected one of {', '.join(DECOMPOSITION_STAGES)}")
+    identity = _identity(stage, backbone, detector, setting, trainset, seed, omega=float(record["omega"]),
                          annotator=record.get("test_annotator", ""))  # fmt: skip
     return _image_results(record, identity, source)
 
@@ -209,12 +223,28 @@ def human_results(record: dict[str, Any], source: str) -> list[Result]:
     return rows
 
 
+def kfold_results(record: dict[str, Any], source: str) -> list[Result]:
+    """Rows of a k-fold run's metrics.json: every fold's metrics on its held-out fold and on the test part."""
+    spec = record["spec"]
+    identity = dict(stage=KFOLD, backbone=f"{spec['model']}.{spec['init']}", detector="", setting=spec["setting"],
+                    trainset=f"{KFOLD}-{spec['scheme']}", trainset_kind=KFOLD, trainset_value=spec["scheme"],
+                    omega=None, annotator="", protocol=record.get("protocol", ""), source=source)  # fmt: skip
+    return [
+        Result(**identity, seed=int(fold["fold"]), subset=part, metric=metric, value=fold[part][metric])
+        for fold in record["folds"]
+        for part in (HELDOUT, TEST_PART)
+        for metric in KFOLD_METRICS
+    ]
+
+
 def results_of(path: Path | str) -> list[Result]:
     """The rows of one metrics.json, whichever stage wrote it."""
     record = read_json_input(
         path, "metrics", "run its evaluation first (classify-eval, detect-evaluate, pipeline-evaluate)"
     )
     source = str(path)
+    if record.get("format") == KFOLD_FORMAT:
+        return kfold_results(record, source)
     if "external_method" in record:
         return external_results(record, source)
     if record.get("format") == AGREEMENT_FORMAT:
@@ -290,9 +320,13 @@ __all__ = [
     "CELL",
     "CLASSICAL",
     "COLUMNS",
+    "DECOMPOSITION_STAGES",
     "DETECTION",
     "EXTERNAL",
     "HUMAN",
+    "ORACLE_CLASSIFIER",
+    "PERFECT_LOCALISATION",
+    "KFOLD",
     "PIPELINE",
     "Result",
     "Results",

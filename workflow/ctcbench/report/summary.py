@@ -36,6 +36,7 @@ FIGURES = {
     "fig9_predictions": "Fig. 9: test predictions of the full pipeline",
     "fig10_umap_patient": "Fig. 10: UMAP of the embeddings by patient",
     "fig11_fractions": "Fig. 11: training fraction",
+    "kfold_roc": "K-fold track: ROC curves of the folds and the test part (the related study's protocol)",
     "training_curves_classify": "Training curves: classifiers (not in the paper)",
     "training_curves_detect": "Training curves: detectors (not in the paper)",
 }

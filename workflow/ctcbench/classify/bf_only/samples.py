@@ -8,7 +8,7 @@ Validation uses the primary channel alone. An image is 3 channels in [0, 1]: the
 
 Labels: cancer (R) 0, not-cancer (G) 1; unknown cells (U) are dropped or made G (`ablations.bf_only.unknown`).
 
-The offline expansion (protocol `bf_only_expansion: offline`, docs/defects.md#defect-32) adds, per primary image,
+The offline expansion (protocol `bf_only_expansion: offline`, docs/defects.md#defect-33) adds, per primary image,
 as many augmented copies as bring the set to `expansion` times its crops (the study's 782 -> 3,910: every
 brightfield image, its nuclear image and three augmented copies), each copy's draw seeded with (seed, crop, copy).
 The online one keeps the same slots but draws every primary image afresh each epoch.
