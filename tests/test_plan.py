@@ -32,16 +32,20 @@ def demo():
 
 def test_the_paper_grid(paper):
     grid = plan(paper)
-    assert len(grid.classifiers) == 180 and len(grid.detectors) == 36
-    assert len(grid.pairings) == 45 and len(grid.evaluations) == 72 + 18  # 18: the annotator ablation's own
+    assert len(grid.classifiers) == 180 + 50 and len(grid.detectors) == 36  # 50: the brightfield-only track's
+    # 18 evaluations: the annotator ablation's own; 9 pairings and 18 evaluations: the brightfield-only track's
+    assert len(grid.pairings) == 45 + 9 and len(grid.evaluations) == 72 + 18 + 18
     kinds = collections.Counter(trainset(run.trainset).kind.kind for run in grid.classifiers)
-    assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3}
-    assert {r.backbone for r in grid.classifiers if r.trainset != "all"} == {"convnext_b"}
+    assert kinds == {"all": 126, "patient": 9, "fraction": 36, "u-drop": 3, "u-pseudo-all": 3, "u-pseudo": 3,
+                     "bf_only": 50}  # fmt: skip
+    assert {r.backbone for r in grid.classifiers if r.trainset != "all" and not r.trainset.startswith("bfo-")} == {
+        "convnext_b"
+    }
     assert collections.Counter(run.trainset for run in grid.detectors) == {
         "all": 27, "patient-r06": 3, "patient-r07": 3, "patient-r08": 3,
     }  # fmt: skip
     omegas = collections.Counter(e.omega for e in grid.evaluations if e.default_annotator)
-    assert omegas == {1.0: 27, 0.7: 27 + 9 + 9}  # Table 4 at both omegas; Tables 5 and 6 at the ablation omega
+    assert omegas == {1.0: 27 + 9, 0.7: 27 + 9 + 9 + 9}  # Table 4 at both omegas; Tables 5 and 6 at the ablation omega
     # What feeds what: Table 2 is the main backbone's, Table 3 every grid backbone's, Table 6 the patients'.
     table2 = grid.feeding("table2")["classifiers"]
     assert len(table2) == 9 and {r.backbone for r in table2} == {"convnext_b"}
@@ -56,7 +60,13 @@ def test_the_paper_grid(paper):
 
 def test_the_demo_grid(demo):
     grid = plan(demo)
-    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (15, 12, 15, 30)
+    assert (len(grid.classifiers), len(grid.detectors), len(grid.pairings), len(grid.evaluations)) == (
+        29,
+        12,
+        15 + 3,
+        30 + 6,
+    )
+    assert sum(run.trainset.startswith("bfo-") for run in grid.classifiers) == 14  # the brightfield-only track
     assert grid.image_lists() == ["train", "val", "test", "train-r06", "train-r07", "train-r08"]
     assert [entry["file"] for entry in grid.trainsets_spec("t")] == [
         "t/all.tsv", "t/patient-r06.tsv", "t/patient-r07.tsv", "t/patient-r08.tsv", "t/frac-0.1/seed0.tsv",
@@ -77,7 +87,7 @@ def test_a_grid_without_ablations_plans_only_the_main_runs(demo):
 def test_extra_backbones_join_the_grid_and_one_pairing_has_one_classifier(demo, monkeypatch):
     raw = read_config_file(ROOT / "config.yaml")
     config = resolve(raw, overrides={"preset": "demo", "classify": {"grid": ["resnet_tiny", "resnet18"]}})
-    assert len(plan(config).classifiers) == 18 and len(plan(config).pairings) == 15
+    assert len(plan(config).classifiers) == 18 + 14 and len(plan(config).pairings) == 15 + 3
     # An ablation whose pairing names another table's pairing but scores it with another backbone is refused.
     rival = Arm("u-drop", "resnet18", ("bf_hoechst",), frozenset({"rival"}), "faster_rcnn", (0.7,))
     monkeypatch.setitem(ABLATIONS, "rival", lambda config, block: iter([rival]))
@@ -138,7 +148,9 @@ def test_wildcard_patterns_match_exactly_the_registered_names():
     for name in ("u-candidates", "frac-0.1/seed0", "patient-", "u-pseudo-", "allx"):
         assert not pattern.fullmatch(name), name
     assert re.fullmatch(detector_pattern(), "patient-r08") and not re.fullmatch(detector_pattern(), "u-drop")
-    assert len(KINDS) == 7
+    assert not pattern.fullmatch("bfo-bfnuc-aug3")  # trained by rule classify_bf_only, not classify_train
+    assert re.fullmatch(wildcard_pattern(trainer="classify_bf_only"), "bfo-nucbf-aug0")
+    assert len(KINDS) == 8
 
 
 @pytest.mark.parametrize(
@@ -184,8 +196,9 @@ def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(p
     assert classifier_spec(put_back, run).network == Network(TORCHVISION, "convnext_base")
     assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
     assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
-    files = needed_classifier_weights(paper)  # the grid's 14, and the k-fold track's vgg16, vgg19, resnet18, alexnet
-    assert len(files) == 14 + 4 and all(network.library == TORCHVISION for network in files.values())
+    files = needed_classifier_weights(paper)  # the grid's 14, the k-fold track's vgg16, vgg19, resnet18, alexnet
+    assert len(files) == 14 + 4 + 1 and all(network.library == TORCHVISION for network in files.values())
+    assert files["resources/weights/resnet34.pth"] == Network(TORCHVISION, "resnet34")  # the brightfield-only track
     assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
     # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
     tiny = ClassifierRun("resnet_tiny", "bf", "all", 0)
@@ -209,8 +222,8 @@ def test_the_annotator_ablation_scores_table4s_main_pipeline_against_each_expert
     assert {e.path("R").rsplit("/", 1)[1] for e in fed["evaluations"]} == {
         "metrics.json", "metrics-Expert1.json", "metrics-Expert2.json",
     }  # fmt: skip
-    assert len(grid.evaluations) == 72 + 18 and len(grid.classifiers) == 180 and len(grid.pairings) == 45
-    without = {k: v for k, v in paper["ablations"].items() if k != "annotators"}
+    assert len(grid.evaluations) == 72 + 18 + 18 and len(grid.classifiers) == 180 + 50 and len(grid.pairings) == 54
+    without = {k: v for k, v in paper["ablations"].items() if k not in ("annotators", "bf_only")}
     assert len(plan({**paper, "ablations": without}).evaluations) == 72
 
 
@@ -274,6 +287,44 @@ def test_a_classical_run_has_a_name_no_trained_run_can_have():
         DetectorRun.parse(run.name)
     with pytest.raises(ConfigError, match="classical/<detector>"):
         ClassicalRun.parse("faster_rcnn/bf/all/seed0")
+
+
+def test_the_bf_only_block_plans_its_runs_and_tables(paper, demo):
+    """ablations.bf_only: the backbones on the main variant (its Table 2), every variant with the main backbone (its
+    Table 3), over the block's own seeds, Brightfield only, each run once; its lists are the main `all` list."""
+    grid = plan(paper)
+    backbones = grid.feeding("bf_only_backbones")["classifiers"]
+    ablation = grid.feeding("bf_only_ablation")["classifiers"]
+    stats = grid.feeding("bf_only_stats")["classifiers"]
+    assert {(r.backbone, r.trainset) for r in backbones} == {
+        (b, "bfo-bfnuc-aug3") for b in ("resnet50", "resnet34", "efficientnet_b4", "densenet121")
+    }
+    assert {r.seed for r in backbones + ablation} == {0, 1, 2, 3, 4} and {r.setting for r in ablation} == {"bf"}
+    assert len(ablation) == 7 * 5 and {r.backbone for r in ablation} == {"resnet50"}
+    assert {r.trainset for r in stats} == {"bfo-bf-aug3", "bfo-bfnuc-aug3"} and len(stats) == 10
+    assert len([r for r in grid.classifiers if r.trainset.startswith("bfo-")]) == 4 * 5 + 6 * 5
+    assert all(run.training_set.listed_as.name == "all" for run in ablation)
+    assert [e["name"] for e in plan({**demo, "ablations": {"bf_only": demo["ablations"]["bf_only"]}})
+            .trainsets_spec("t")] == ["all"]  # fmt: skip
+    small = plan(demo)
+    assert {r.seed for r in small.feeding("bf_only_ablation")["classifiers"]} == {0, 1}
+
+
+def test_the_bf_only_image_level_pairs_the_track_with_table4s_brightfield_detectors(paper, demo):
+    """ablations.bf_only.detectors: the track's main model on bfnuc-aug3 scores each Brightfield detector run of the
+    seeds both have (no new detector), at every omega, beside Table 4's own Brightfield pairings."""
+    grid = plan(paper)
+    fed = grid.feeding("bf_only_image_level")
+    track = {p for p in fed["pairings"] if p.trainset == "bfo-bfnuc-aug3"}
+    assert {(p.detector, p.setting, p.seed, p.backbone) for p in track} == {
+        (d, "bf", s, "resnet50") for d in ("faster_rcnn", "fcos", "dino") for s in (0, 1, 2)
+    }
+    assert {p.trainset for p in set(fed["pairings"]) - track} == {"all"} and len(fed["pairings"]) == 18
+    assert set(fed["detectors"]) <= set(grid.feeding("table4")["detectors"]) and len(grid.detectors) == 36
+    assert {e.omega for e in fed["evaluations"]} == {1.0, 0.7}
+    off = {**paper, "ablations": {**paper["ablations"], "bf_only": {**paper["ablations"]["bf_only"], "detectors": []}}}
+    assert plan(off).feeding("bf_only_image_level")["pairings"] == []
+    assert {p.seed for p in plan(demo).feeding("bf_only_image_level")["pairings"]} == {0}  # the demo's detectors'
 
 
 def test_the_error_decomposition_adds_two_stand_ins_to_each_main_pairing_and_no_run(paper, demo):

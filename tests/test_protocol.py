@@ -279,6 +279,23 @@ def probe_cell_threshold(protocol: Protocol, inputs: Inputs) -> str:
     return repr({k: metrics[k] for k in ("f1", "precision", "recall", "threshold")})
 
 
+def probe_bf_only_expansion(protocol: Protocol, inputs: Inputs) -> str:
+    # The draws of one crop's image and its first copy in the first two epochs, as the track's trainer asks.
+    from ctcbench.classify.bf_only.samples import Sample, sample_draw
+    from ctcbench.classify.bf_only.variants import variant
+
+    main = variant("bfnuc-aug3")
+    draws = [sample_draw(Sample(0, "bf", 0, copy), main, protocol.bf_only_expansion, 0, epoch, copy)
+             for copy in (0, 1) for epoch in (0, 1)]  # fmt: skip
+    return repr(draws)
+
+
+def probe_bf_only_lr(protocol: Protocol, inputs: Inputs) -> float:
+    from ctcbench.classify.bf_only.spec import bf_only_spec
+
+    return bf_only_spec(demo_config(protocol), "resnet_tiny", "bfo-bfnuc-aug3", 0).lr
+
+
 def probe_detector_standardise(protocol: Protocol, inputs: Inputs) -> str:
     pytest.importorskip("mmdet")
     from ctcbench.detect.configs import data_preprocessor

@@ -113,15 +113,17 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         result = plan(tmp_path, f"protocol={protocol}")
         assert result.returncode == 0, result.stderr
         counts = job_counts(result.stdout)
-        assert counts["pipeline_score"] == (27 + 9 + 9) * (1 + extra) and counts["detect_predict"] == 36 * (1 + extra)
-        assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18
-        assert counts["table"] == 11 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
+        # + 9 pairings of the brightfield-only track with the Brightfield detectors, at both omegas
+        assert counts["pipeline_score"] == (27 + 9 + 9 + 9) * (1 + extra)
+        assert counts["detect_predict"] == 36 * (1 + extra)
+        assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18 + 9 * 2
+        assert counts["table"] == 11 + 4 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
         # k-fold track's ImageNet runs from torchvision's vgg16, vgg19, resnet18, resnet50 and alexnet, whatever the
-        # protocol (resnet50.pth is the grid's own under faithful).
-        assert counts["stage_weights"] == 14 + (5 if extra else 4)
+        # protocol (resnet50.pth is the grid's own under faithful); + the brightfield-only track's ResNet-34.
+        assert counts["stage_weights"] == 14 + (5 if extra else 4) + 1
         staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
         assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout
@@ -244,7 +246,7 @@ def test_the_tables_get_every_runs_per_image_record_and_the_bootstrap(tmp_path):
     assert "results/demo/data/human_agreement.json" in by_table["table4_image_level"]
     evaluations = [line for line in result.stdout.splitlines() if "-evaluate " in line and "Shell command" in line]
     # the detection stage's, the nucleus detector's and the pipeline's, each writing its record beside
-    assert len(evaluations) == 12 + 1 + 30
+    assert len(evaluations) == 12 + 1 + 30 + 6  # + the brightfield-only track's 3 pairings at 2 omegas
     assert all(re.search(r"--out (\S+)/metrics(\S*)\.json --per-image \1/per_image\2\.npz ", e) for e in evaluations)
 
 

@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "classify-train": ("ctcbench.classify.train_cli", "train (or resume) one classifier run of the grid"),
     "classify-eval": ("ctcbench.classify.eval_cli", "cell-level metrics and embeddings of a run on the val crops"),
+    "classify-bf-only": (
+        "ctcbench.classify.bf_only_cli",
+        "train and evaluate one run of the brightfield-only track (nuclear crops as extra training images)",
+    ),
     "classify-kfold": ("ctcbench.classify.kfold_cli", "one run of the k-fold track: every fold of one network"),
     "pseudo-labels": ("ctcbench.classify.pseudo_labels_cli", "pseudo-labelled unknown-cell training sets (Table 5)"),
     "report-figures": ("ctcbench.report.figures_cli", "Figs 7-11 (PNG and the plotted numbers as CSV)"),
@@ -117,6 +121,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 GPU_COMMANDS = {
     "classify-train",
     "classify-eval",
+    "classify-bf-only",
     "pseudo-labels",
     "pipeline-score",
     "pipeline-localised",

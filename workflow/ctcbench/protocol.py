@@ -120,6 +120,19 @@ class Protocol:
         "cell-level F1 threshold: chosen on val and reported on val (oracle), or chosen on one half of the val "
         "images and applied to the other (cross_fitted; the oracle is kept beside it)",
     )
+    bf_only_expansion: str = _switch(
+        33,
+        ("offline", "online"),
+        "brightfield-only track: the training set expanded once, before training, to ablations.bf_only.expansion "
+        "times its crops with seeded augmented copies, as the study (offline), or every image augmented afresh "
+        "each time it is drawn (online)",
+    )
+    bf_only_lr: str = _switch(
+        34,
+        ("printed", "tuned"),
+        "brightfield-only track: AdamW at the learning rate the study printed, 1e-7 (printed: ablations.bf_only."
+        "printed_lr), or at ablations.bf_only.lr (tuned)",
+    )
     detector_standardise: str = _switch(
         12,
         ("original", "imagenet"),
@@ -244,6 +257,8 @@ PRESETS: dict[str, Protocol] = {
         backbone_lr_overrides=True,
         classifier_checkpoint="oracle",
         cell_threshold="oracle",
+        bf_only_expansion="offline",
+        bf_only_lr="printed",
         detector_standardise="original",
         detector_stem="random",
         box_shift=-1,
@@ -273,6 +288,8 @@ PRESETS: dict[str, Protocol] = {
         backbone_lr_overrides=False,
         classifier_checkpoint="cross_fitted",
         cell_threshold="cross_fitted",
+        bf_only_expansion="online",
+        bf_only_lr="tuned",
         detector_standardise="imagenet",
         detector_stem="inflate",
         box_shift=0,

@@ -84,6 +84,7 @@ rule classify_eval:
         f"{CLASSIFY_BENCH}/eval.tsv"
     wildcard_constraints:
         backbone=classify_regex(CLASSIFY_BACKBONES),
+        trainset=wildcard_pattern(),
         seed=r"\d+",
     threads: CLASSIFY_RESOURCES["threads"]
     resources:
@@ -99,6 +100,45 @@ rule classify_eval:
     shell:
         "python -m ctcbench classify-eval --run-dir {params.out_dir} --val-cache {input.val}"
         " --split-seed {params.split_seed} --threads {threads} --workers {params.workers} > {log} 2>&1"
+
+
+rule classify_bf_only:
+    """Train and evaluate one run of the brightfield-only track (ctcbench classify-bf-only)."""
+    input:
+        unpack(classify_train_inputs),
+    output:
+        best=f"{CLASSIFY_RUN}/best.pt",
+        halves=classify_half_checkpoints(),
+        metrics=f"{CLASSIFY_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{CLASSIFY_RUN}/metrics.json")),
+        curves=f"{CLASSIFY_RUN}/curves.csv",
+        run=f"{CLASSIFY_RUN}/run.json",
+    log:
+        f"{CLASSIFY_LOG}/bf_only.log",
+    benchmark:
+        f"{CLASSIFY_BENCH}/bf_only.tsv"
+    wildcard_constraints:
+        backbone=classify_regex(CLASSIFY_BACKBONES),
+        setting="bf",
+        trainset=wildcard_pattern(trainer="classify_bf_only"),
+        seed=r"\d+",
+    threads: CLASSIFY_RESOURCES["threads"]
+    resources:
+        gpu=CLASSIFY_RESOURCES["gpu"],
+        mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+        runtime=CLASSIFY_RESOURCES["runtime"],
+    params:
+        spec=lambda wildcards: bf_only_spec(
+            config, wildcards.backbone, wildcards.trainset, wildcards.seed
+        ).to_json(),
+        weights_dir=CLASSIFY["weights_dir"],
+        out_dir=lambda wildcards, output: os.path.dirname(output.run),
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench classify-bf-only --spec {params.spec:q} --weights-dir {params.weights_dir:q}"
+        " --train-cache {input.train} --val-cache {input.val} --trainset-file {input.trainset}"
+        " --out-dir {params.out_dir} --threads {threads} > {log} 2>&1"
 
 
 rule classify_kfold:

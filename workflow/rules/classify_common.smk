@@ -6,6 +6,7 @@ from ctcbench.classify.network import stage_options
 from ctcbench.plan import ClassifierRun, trainset, wildcard_pattern
 from ctcbench.plan import weights as classify_weights
 from ctcbench.plan.specs import classifier_spec
+from ctcbench.classify.bf_only.spec import bf_only_spec
 from ctcbench.plan.trainsets import PSEUDO_BASE, PSEUDO_CANDIDATES
 from ctcbench.classify.selection import HALF_BEST
 
@@ -54,7 +55,7 @@ def classify_run(wildcards):
 
 
 def classify_train_inputs(wildcards):
-    list_file = trainset(wildcards.trainset).list_file(wildcards.seed)
+    list_file = trainset(wildcards.trainset).listed_as.list_file(wildcards.seed)
     inputs = {
         "train": crop_cache("train"),
         "val": crop_cache("val"),

@@ -9,7 +9,7 @@ PIPELINE_LOG = f"{LOGS}/pipeline/{{detector}}/{{setting}}/{{trainset}}/seed{{see
 PIPELINE_CONSTRAINTS = dict(
     detector=DETECT_CONSTRAINTS["detector"],
     setting=DETECT_CONSTRAINTS["setting"],
-    trainset=wildcard_pattern(),
+    trainset=f"{wildcard_pattern()}|{wildcard_pattern(trainer='classify_bf_only')}",
     seed=r"\d+",
 )
 

@@ -52,6 +52,8 @@ def workload(config: dict[str, Any], counts: DatasetCounts) -> list[Work]:
 def classifier_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     pseudo_labels = grid.pseudo_labelled() is not None
     for run in grid.classifiers:
+        if not run.training_set.kind.trains_in_grid:
+            continue  # the brightfield-only track trains by epochs of its own: not projected (docs/experiments.md)
         spec = classifier_spec(config, run)
         network, schedule = classifier_network(spec), spec.schedule
         yield Work(CLASSIFIERS, run.backbone, "train", network, TRAIN, 1, schedule.iterations)
@@ -83,6 +85,8 @@ def max_proposals(block: dict[str, Any]) -> int:
 
 def scoring_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     for pairing in grid.pairings:
+        if not pairing.classifier.training_set.kind.trains_in_grid:
+            continue  # the brightfield-only track's pairings: not projected, as its training
         network = classifier_network(classifier_spec(config, pairing.classifier))
         proposals = max_proposals(config["detect"][pairing.detector])
         for split in grid.predicted_splits:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..classify.bf_only.variants import MAIN as BF_ONLY_MAIN
+from ..classify.bf_only.variants import STATS_PAIR as BF_ONLY_STATS_PAIR
 from ..errors import ConfigError
 from .controls import CONTROLS_TABLE, controls_block
 from .trainsets import named, trainset
@@ -29,6 +31,7 @@ class Arm:
     omegas: tuple[float, ...] = ()
     annotators: tuple[str, ...] = ()  # test annotators the pairings are scored against; () = dataset.test_annotator
     train: bool = True  # False: the arm reuses classifier runs another arm trains (a table's `all` row)
+    seeds: tuple[int, ...] = ()  # its own seeds; () = config `seeds`
     decompose: bool = False  # True: its pairings also get the error decomposition's stand-ins (plan.runs.Decomposition)
 
 
@@ -112,6 +115,29 @@ def annotators(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     yield Arm(**{**arm.__dict__, "annotators": tuple(block["values"])})
 
 
+def bf_only(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
+    """The brightfield-only track (classify.bf_only), Brightfield only, over the block's own seeds: its backbones on
+    its main variant (the study's Table 2), its variants with its main backbone (Table 3), and the two variants its
+    statistics compare."""
+    seeds, main, settings = tuple(block["seeds"]), block["main_backbone"], ("bf",)
+    for backbone in block["backbones"]:
+        yield Arm(
+            named("bf_only", BF_ONLY_MAIN).name, backbone, settings, frozenset({"bf_only_backbones"}), seeds=seeds
+        )
+    for value in block["variants"]:
+        feeds = {"bf_only_ablation"} | ({"bf_only_stats"} if value in BF_ONLY_STATS_PAIR else set())
+        yield Arm(named("bf_only", value).name, main, settings, frozenset(feeds), seeds=seeds)
+    # The image level: the main variant's model paired with each brightfield detector of Table 4 (the seeds the
+    # detectors have), beside Table 4's own brightfield pairings.
+    paired = tuple(seed for seed in seeds if seed in config["seeds"])
+    omegas, image_level = tuple(config["pipeline"]["omegas"]), frozenset({"bf_only_image_level"})
+    for detector in block["detectors"] if paired and BF_ONLY_MAIN in block["variants"] else ():
+        yield Arm(named("bf_only", BF_ONLY_MAIN).name, main, settings, image_level, detector, omegas, train=False,
+                  seeds=paired)  # fmt: skip
+        yield Arm(MAIN_TRAINSET, config["classify"]["main_backbone"], settings, image_level, detector, omegas,
+                  train=False)  # fmt: skip
+
+
 def kfold(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     """The k-fold track trains no classifier run of the grid: its runs are `plan.kfold`'s own (KFoldRun)."""
     return iter(())
@@ -124,6 +150,7 @@ ABLATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Iterator[Arm]]] 
     "fractions": fractions,
     "unknown": unknown,
     "annotators": annotators,
+    "bf_only": bf_only,
     "kfold": kfold,
 }
 

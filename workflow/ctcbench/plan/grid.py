@@ -97,7 +97,7 @@ class Plan:
         """(training set, seed or None) of every list `producer` writes: those a planned classifier trains on, and
         the inputs of the pseudo-labels when a pseudo-labelled set is planned. The seed is None where one list
         serves every seed."""
-        entries = [(trainset(run.trainset), run.seed) for run in self.classifiers]
+        entries = [(trainset(run.trainset).listed_as, run.seed) for run in self.classifiers]
         if any(ts.kind.producer == PSEUDO_STEP for ts, _ in entries):
             entries += [(trainset(name), None) for name in PSEUDO_INPUTS]
         chosen: dict[str, tuple[TrainingSet, int | None]] = {}
@@ -214,7 +214,7 @@ def plan(config: dict[str, Any]) -> Plan:
     for arm in arms(config):
         trainset(arm.trainset)  # one grammar for every name (ConfigError otherwise)
         for setting in arm.settings:
-            for seed in seeds:
+            for seed in arm.seeds or seeds:
                 run = ClassifierRun(arm.backbone, setting, arm.trainset, seed)
                 if arm.train:
                     _add(result.classifiers, run, arm.feeds)

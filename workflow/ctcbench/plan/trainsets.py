@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..classify.bf_only import variants as bf_only
 from ..data.layout import CLASSES
 from ..data.splits import image_list_name
 from ..errors import ConfigError
@@ -51,6 +52,13 @@ class Kind:
     own_detector: bool = False  # pairs with the detector trained on the same images (patients); else `all`
     stale_head: bool = False  # the original's drop-U config kept NUM_CLASSES=3 (docs/defects.md#defect-5)
     value_type: Callable[[str], object] = str
+    trainer: str = "classify_train"  # the rule that trains it (the brightfield-only track has its own)
+    list_of: str | None = None  # reads the list of this fixed-name set instead of one of its own
+
+    @property
+    def trains_in_grid(self) -> bool:
+        """Whether rule classify_train trains it (a classifier's training set of the main trainer)."""
+        return self.trains and self.trainer == "classify_train"
 
     @property
     def name_pattern(self) -> str:
@@ -103,6 +111,11 @@ class TrainingSet:
         """The value as its type: the fraction or threshold as a float, the patient as text."""
         return None if self.value is None else self.kind.value_type(self.value)
 
+    @property
+    def listed_as(self) -> TrainingSet:
+        """The training set whose list it reads: itself, or the set its kind shares a list with."""
+        return self if self.kind.list_of is None else trainset(self.kind.list_of)
+
     def list_file(self, seed: int | str | None = None) -> str:
         """Its list relative to splits/trainsets/: <name>.tsv, or <name>/seed<S>.tsv when drawn per seed."""
         if self.kind.per_seed:
@@ -145,6 +158,18 @@ KINDS: tuple[Kind, ...] = (
         value_pattern=r"0?\.\d+",  # the schema's grammar: a threshold in (0, 1)
         value_type=float,
     ),
+    # The brightfield-only track (classify.bf_only): cancer (R) against not-cancer (G), trained by its own rule on
+    # the crops of `all` (U dropped, or made G, by its config block) with the variant's images and augmentation.
+    Kind(
+        "bf_only",
+        TRAINSETS_STEP,
+        TWO_CLASSES,
+        lambda value: f"Brightfield-only track: {bf_only.variant(value).title}",
+        prefix="bfo-",
+        value_pattern=bf_only.PATTERN,
+        trainer="classify_bf_only",
+        list_of="all",
+    ),
 )
 BY_KIND = {kind.kind: kind for kind in KINDS}
 
@@ -186,7 +211,14 @@ def detector_pattern() -> str:
     return "|".join([BY_KIND["all"].name_pattern] + [k.name_pattern for k in KINDS if k.own_detector])
 
 
-def wildcard_pattern(*, trainable: bool = True, producer: str | None = None) -> str:
-    """The regex of every training-set name (of those a classifier trains on, or that `producer` writes)."""
-    kinds = [k for k in KINDS if (not trainable or k.trains) and (producer is None or k.producer == producer)]
+def wildcard_pattern(*, trainable: bool = True, producer: str | None = None, trainer: str | None = None) -> str:
+    """The regex of every training-set name (of those rule classify_train trains, those that `producer` writes, or
+    those rule `trainer` trains)."""
+    kinds = [
+        k
+        for k in KINDS
+        if (not trainable or k.trains_in_grid or trainer is not None)
+        and (producer is None or k.producer == producer)
+        and (trainer is None or k.trainer == trainer)
+    ]
     return "|".join(kind.name_pattern for kind in kinds)

@@ -28,10 +28,12 @@ from .results import ALL, Result
 def load_record(path: Path | str) -> PerImage:
     """The per-image record of either level (detect.image_matches or classify.crop_records)."""
     # Imported here: the workflow imports the table specs when it plans, and the cell level's metrics import scipy.
+    from ..classify.bf_only.records import MacroRecords
     from ..classify.crop_records import CropRecords
     from ..detect.image_matches import ImageMatches
 
-    kinds = {ImageMatches.FORMAT: ImageMatches.from_arrays, CropRecords.FORMAT: CropRecords.from_arrays}
+    kinds = {ImageMatches.FORMAT: ImageMatches.from_arrays, CropRecords.FORMAT: CropRecords.from_arrays,
+             MacroRecords.FORMAT: MacroRecords.from_arrays}  # fmt: skip
     tag, arrays = read_arrays(path, tuple(kinds))
     return kinds[tag](arrays)
 

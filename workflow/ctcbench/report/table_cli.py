@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> None:
     pointer = read_pointer(args.dataset)
     # Ours − paper is shown only for the release: the twin's numbers are not comparable with the paper's.
     deltas = pointer.source != SYNTH
-    rows, text = render(spec, params, Results.load(args.metrics), paper, intervals, deltas)
+    rows, text = (spec.writer or render)(spec, params, Results.load(args.metrics), paper, intervals, deltas)
     write_csv(args.csv, rows, spec.columns)
     write_table(args.md, text, describe_data(pointer), spec.title)
     log.info("%s:\n%s", spec.title, text)

@@ -28,6 +28,7 @@ from ..plan.kfold import schemes as kfold_schemes
 from ..plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION, omega_name
 from ..plan.trainsets import named, trainset
 from ..tables import METRIC_TITLES, summarise
+from . import bf_only_tables as bf_only
 from .comparisons import Comparison, ComparisonView
 from .results import (
     ALL,
@@ -731,6 +732,18 @@ TABLES: dict[str, TableSpec] = {
                   AGREEMENT_COLUMNS, human_agreement_params, human_agreement_layout),
         TableSpec(NUCLEUS_TABLE, "Classical nucleus detector: a non-deep baseline", "image_level", NUCLEUS_TABLE,
                   (CLASSICAL,), NUCLEUS_COLUMNS, nucleus_detector_params, nucleus_detector_layout),
+        TableSpec("bf_only_backbones", "Brightfield-only track: backbones", "ablations", "bf_only_backbones",
+                  (CELL,), CELL_COLUMNS, bf_only.backbones_params, bf_only.backbones_layout, "bf_only_backbones.csv",
+                  ("backbone", "metric")),
+        TableSpec("bf_only_ablation", "Brightfield-only track: nuclear images and augmentation", "ablations",
+                  "bf_only_ablation", (CELL,), CELL_COLUMNS, bf_only.ablation_params, bf_only.ablation_layout,
+                  "bf_only_ablation.csv", ("trainset", "metric")),
+        TableSpec("bf_only_stats", "Brightfield-only track: statistics over seeds", "ablations", "bf_only_stats",
+                  (CELL,), bf_only.STATS_COLUMNS, bf_only.stats_params, bf_only.stats_layout, "bf_only_stats.csv",
+                  writer=bf_only.render_stats),
+        TableSpec("bf_only_image_level", "Brightfield-only track: image level", "ablations", "bf_only_image_level",
+                  (DETECTION, PIPELINE), bf_only.IMAGE_COLUMNS, bf_only.image_level_params, bf_only.image_level_layout,
+                  "table4_image_level.csv", ("detector", "setting", "stage", "metric")),
         TableSpec(ERROR_DECOMPOSITION, "Error decomposition: detection or classification?", "image_level",
                   ERROR_DECOMPOSITION, (DETECTION, PIPELINE, ORACLE_CLASSIFIER, PERFECT_LOCALISATION), IMAGE_COLUMNS,
                   error_decomposition_params, error_decomposition_layout),

@@ -62,10 +62,13 @@ class TableSpec:
     paper_file: str | None = None  # under resources/paper/
     paper_keys: tuple[str, ...] = ()  # columns of the paper's CSV that identify a published value
     comparisons: Callable[[dict[str, Any], Results], Any] | None = None  # -> report.comparisons.ComparisonView
+    # A table that is not a summary of cells (statistical tests over runs) renders itself: (spec, params, results,
+    # paper rows, intervals, deltas) -> (CSV rows of `csv_columns`, Markdown), in place of `render`.
+    writer: Callable[..., tuple[list[dict[str, Any]], str]] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.csv_columns + SUMMARY_COLUMNS
+        return self.csv_columns if self.writer is not None else self.csv_columns + SUMMARY_COLUMNS
 
     @property
     def comparisons_name(self) -> str:
