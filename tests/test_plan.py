@@ -406,14 +406,27 @@ def test_the_controls_are_planned_when_enabled_and_absent_when_disabled(paper, d
     main pipeline of its detector at the ablation omega, which Table 4 evaluates anyway. Off, none of it, and the
     plan's runs are the same."""
     from ctcbench.plan import ControlRun
+    from ctcbench.plan.controls import control_classifier
 
     for config in (paper, demo):
         grid = plan(config)
         random = [ControlRun("random_boxes", "any", seed) for seed in (0, 1, 2)]
         features = [ControlRun("nucleus_features", setting, 0) for setting in ("bf", "bf_hoechst", "bf_fluo")]
-        assert list(grid.controls) == random + features
+        trained = [ControlRun("nucleus_classifier", s, seed) for s in ("bf", "bf_hoechst", "bf_fluo")
+                   for seed in config["seeds"]]  # fmt: skip
+        assert list(grid.controls) == random + features + trained
         fed = grid.feeding("controls")
-        assert fed["controls"] == random + features and [r.detector for r in fed["classical"]] == ["nucleus"]
+        assert fed["controls"] == random + features + trained and [r.detector for r in fed["classical"]] == ["nucleus"]
+        # The nucleus detector as the pipeline's proposal source: scored by Table 4's classifier of its setting and
+        # seed, which the grid trains anyway.
+        main = config["classify"]["main_backbone"]
+        assert (
+            {control_classifier(config, run) for run in trained}
+            == {
+                ClassifierRun(main, s, "all", seed) for s in ("bf", "bf_hoechst", "bf_fluo") for seed in config["seeds"]
+            }
+            <= set(grid.classifiers)
+        )
         assert {(e.pairing.detector, e.pairing.setting, e.pairing.trainset, e.omega) for e in fed["evaluations"]} == {
             ("faster_rcnn", setting, "all", 0.7) for setting in ("bf", "bf_hoechst", "bf_fluo")
         }
@@ -429,9 +442,7 @@ def test_the_controls_are_planned_when_enabled_and_absent_when_disabled(paper, d
             **config,
             "detect": {**config["detect"], "nucleus": {**config["detect"]["nucleus"], "enabled": False}},
         }
-        assert (
-            list(plan(no_nucleus).controls) == random
-        )  # the feature classifier re-scores the nucleus detector's boxes
+        assert list(plan(no_nucleus).controls) == random  # both classifiers re-score the nucleus detector's boxes
         fewer = {
             **config,
             "report": {**config["report"], "controls": {**config["report"]["controls"], "random_seeds": [5]}},

@@ -5,11 +5,14 @@ rows of stage `control`."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from pipeline_helpers import fake_predictions
+from pipeline_helpers import detector_meta, fake_predictions, score_args, write_fake_predictions
 from sklearn.metrics import roc_auc_score
 
+from ctcbench.cli import main
 from ctcbench.data.channels import GREEN, RED
 from ctcbench.data.crops import CropCache
 from ctcbench.data.layout import CLASSES
@@ -18,6 +21,7 @@ from ctcbench.errors import DatasetError
 from ctcbench.per_image import write_evaluation
 from ctcbench.pipeline.nucleus_features import fit_feature_scorer, nucleus_features_evaluation
 from ctcbench.protocol import CORRECTED, FAITHFUL
+from ctcbench.provenance import file_sha256
 from ctcbench.report.results import CONTROL, results_of
 
 CANCER = CLASSES.index("R")
@@ -93,3 +97,51 @@ def test_the_control_scores_a_detectors_boxes_as_the_pipeline_at_omega_one(twin,
         (CONTROL, "nucleus", "crop_features", "bf_fluo", "all", 0, 1.0)
     }
     assert next(r.value for r in rows if r.metric == "ap50" and r.subset == "all") == metrics["ap50"]
+
+
+def nucleus_args(pointer, test_list, predictions, protocol: str, out) -> list[str]:
+    return ["nucleus-features", "--dataset", str(pointer), "--image-list", str(test_list), "--predictions",
+            str(predictions), "--protocol", protocol, "--nms-iou", "0.5", "--out", str(out)]  # fmt: skip
+
+
+def test_the_nucleus_boxes_scored_by_a_trained_classifier_equal_the_pipeline_at_omega_one(
+    tmp_path, pointer, layout, classifiers
+):
+    """The nucleus detector as the pipeline's proposal source: its boxes scored by a trained classifier run give
+    exactly what pipeline-score and pipeline-evaluate give at ω = 1 for the same boxes where no gate applies (the
+    corrected protocol), and the control's own rows in results.csv carry the classifier's backbone."""
+    test_list = layout.split_file("test")
+    predictions = write_fake_predictions(tmp_path / "predictions.json", layout, "test", detector_meta("corrected"))
+    control = tmp_path / "control" / "metrics.json"
+    args = nucleus_args(pointer, test_list, predictions, "corrected", control)
+    assert main([*args, "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 0
+
+    scores = tmp_path / "scores.json"
+    assert main(score_args(pointer, test_list, predictions, classifiers["corrected"], "corrected", scores)) == 0
+    pipeline = tmp_path / "pipeline.json"
+    evaluate = ["pipeline-evaluate", "--dataset", str(pointer), "--image-list", str(test_list), "--scores",
+                str(scores), "--protocol", "corrected", "--nms-iou", "0.5", "--omega", "1",
+                "--out", str(pipeline)]  # fmt: skip
+    assert main(evaluate) == 0
+    ours, theirs = json.loads(control.read_text()), json.loads(pipeline.read_text())
+    assert (ours["ap50"], ours["best_f1"]) == (theirs["ap50"], theirs["best_f1"]) and ours["per_patient"]
+    assert ours["per_patient"] == theirs["per_patient"]
+    assert ours["control"] == "nucleus_classifier/bf_fluo/seed0" and (ours["omega"], ours["gate"]) == (1.0, None)
+    assert ours["classifier"]["sha256"] == file_sha256(classifiers["corrected"])
+    rows = results_of(control)
+    assert {(r.stage, r.detector, r.backbone, r.setting, r.trainset, r.seed) for r in rows} == {
+        (CONTROL, "nucleus", "tiny", "bf_fluo", "all", 0)
+    }
+
+
+def test_the_nucleus_control_refuses_a_classifier_of_another_protocol_and_features_without_a_setting(
+    tmp_path, pointer, layout, classifiers, capsys
+):
+    test_list = layout.split_file("test")
+    predictions = write_fake_predictions(tmp_path / "predictions.json", layout, "test", detector_meta("faithful"))
+    args = nucleus_args(pointer, test_list, predictions, "faithful", tmp_path / "metrics.json")
+    assert main([*args, "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 1
+    assert "trained under protocol 'corrected', not faithful" in capsys.readouterr().err
+    assert main([*args, "--train-crops", str(tmp_path / "train.npz")]) == 1
+    assert "--train-crops needs --setting" in capsys.readouterr().err
+    assert not (tmp_path / "metrics.json").exists()

@@ -387,6 +387,9 @@ def test_the_controls_table_reads_chance_and_the_baselines_against_the_pipeline(
     for index, setting in enumerate(("bf", "bf_hoechst", "bf_fluo")):
         name = f"nucleus_features/{setting}/seed0"
         paths.append(write_image(controls / f"{setting}.json", name, 0.4 + 0.1 * index, 0.3, omega=1.0, control=name))
+        name = f"nucleus_classifier/{setting}/seed0"
+        paths.append(write_image(controls / f"t{setting}.json", name, 0.45 + 0.1 * index, 0.3, omega=1.0, control=name,
+                                 classifier={"backbone": "convnext_b"}))  # fmt: skip
         for detector, omega in (("faster_rcnn", 0.7), ("faster_rcnn", 1.0), ("fcos", 0.7)):
             f1 = 0.6 + 0.1 * index if (detector, omega) == ("faster_rcnn", 0.7) else 0.01
             paths.append(write_image(tmp_path / detector / f"{setting}{omega}.json", f"{detector}/{setting}/all/seed0",
@@ -404,15 +407,19 @@ def test_the_controls_table_reads_chance_and_the_baselines_against_the_pipeline(
         ("nucleus_features", "bf", "nucleus", "crop_features", 40.0),
         ("nucleus_features", "bf_hoechst", "nucleus", "crop_features", 50.0),
         ("nucleus_features", "bf_fluo", "nucleus", "crop_features", 60.0),
+        ("nucleus_classifier", "bf", "nucleus", "convnext_b", 45.0),
+        ("nucleus_classifier", "bf_hoechst", "nucleus", "convnext_b", 55.0),
+        ("nucleus_classifier", "bf_fluo", "nucleus", "convnext_b", 65.0),
         ("label_free", "bf", "faster_rcnn", "convnext_b", 60.0),
         ("label_free", "bf_hoechst", "faster_rcnn", "convnext_b", 70.0),
         ("upper_bound", "bf_fluo", "faster_rcnn", "convnext_b", 80.0),
     ]
-    assert [r["n_runs"] for r in rows if r["metric"] == "f1"] == [3] + [1] * 7
+    assert [r["n_runs"] for r in rows if r["metric"] == "f1"] == [3] + [1] * 10
     assert {r["metric"] for r in rows} == {"ap50", "f1"} and "F1 (val thr.)" not in markdown
     assert "| Random boxes (chance) | none: each image's count and box sizes | 3 | 0.2 ± 0.2 | 1.0 ± 1.0 |" in markdown
     assert "| Upper bound (not label-free): Faster R-CNN + ConvNext-B, ω = 0.7 | BF+FL | 1 |" in markdown
     assert "| Nucleus detector + feature classifier | Hoechst; classifier BF | 1 |" in markdown
+    assert "| Nucleus detector + ConvNext-B | Hoechst; classifier BF+H | 1 |" in markdown
     heldout = write_image(tmp_path / "held.json", "classical/nucleus", 0.3, 0.2, heldout={"f1": 0.25})
     rows, markdown = render(spec, params, Results.load([*paths[:3], heldout]), [])
     assert {r["row"] for r in rows} == {"random_boxes", "nucleus_detector"} and "F1 (val thr.)" in markdown

@@ -284,7 +284,7 @@ def test_the_controls_are_evaluated_and_tabled_without_training(tmp_path):
         result = plan(tmp_path / protocol, "preset=demo", f"protocol={protocol}", options=("-p",))
         assert result.returncode == 0, result.stderr[-2000:]
         counts = job_counts(result.stdout)
-        assert (counts["random_boxes"], counts["nucleus_features"]) == (3, 3)
+        assert (counts["random_boxes"], counts["nucleus_features"], counts["nucleus_classifier"]) == (3, 3, 3)
         shells = [line for line in result.stdout.splitlines() if line.startswith("Shell command:")]
         table = next(line for line in shells if "ctcbench table --name controls " in line)
         records = ["controls/random_boxes/any/seed2", "controls/nucleus_features/bf_fluo/seed0",
@@ -297,6 +297,11 @@ def test_the_controls_are_evaluated_and_tabled_without_training(tmp_path):
             block for block in result.stdout.split("\n\n") if re.search(r"rule (random_boxes|nucleus_features):", block)
         ]
         assert len(jobs) == 6 and not any("gpu=" in job for job in jobs)
+        # The nucleus detector as the pipeline's proposal source: scored by Table 4's classifier of its setting.
+        trained = next(
+            line for line in shells if "nucleus-features" in line and "--classifier" in line and "/bf/" in line
+        )
+        assert "--classifier results/demo/classify/resnet_tiny/bf/all/seed0/best.pt " in trained
         features = next(line for line in shells if "nucleus-features" in line and "--setting bf_hoechst " in line)
         assert f"--train-crops results/demo/crops/{crops}/train.npz " in features
         heldout = protocol != "faithful"
@@ -305,5 +310,5 @@ def test_the_controls_are_evaluated_and_tabled_without_training(tmp_path):
     off = plan(tmp_path / "off", "preset=demo", "report={controls: {enabled: false}}")
     assert off.returncode == 0, off.stderr[-2000:]
     counts = job_counts(off.stdout)
-    assert "random_boxes" not in counts and "nucleus_features" not in counts
+    assert "random_boxes" not in counts and "nucleus_features" not in counts and "nucleus_classifier" not in counts
     assert "tables/controls" not in off.stdout and "results/demo/controls/" not in off.stdout

@@ -13,7 +13,13 @@ from ctcbench.plan import (
     split_file,
     split_of,
 )
-from ctcbench.plan.controls import ANY_SETTING, NUCLEUS_FEATURES, RANDOM_BOXES
+from ctcbench.plan.controls import (
+    ANY_SETTING,
+    NUCLEUS_CLASSIFIER,
+    NUCLEUS_FEATURES,
+    RANDOM_BOXES,
+    control_classifier,
+)
 from ctcbench.plan import weights as detect_weights
 from ctcbench.plan.specs import detector_spec
 from ctcbench.plan.trainsets import detector_pattern

@@ -187,3 +187,44 @@ rule nucleus_features:
         " --predictions {input.predictions} --train-crops {input.train_crops} --setting {wildcards.setting}"
         " --seed {wildcards.seed} --test-annotator {params.annotator} --protocol {params.protocol:q}"
         " --nms-iou {params.nms_iou} {params.val} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"
+
+
+# The nucleus detector as the pipeline's proposal source, a control of the image level (docs/metrics.md#controls): its
+# boxes scored by the main classifier run of one setting and seed, at omega 1.
+rule nucleus_classifier:
+    """Nucleus detector boxes scored by a trained classifier run, a control (ctcbench nucleus-features --classifier)."""
+    input:
+        **NUCLEUS_VAL_INPUTS,
+        dataset=DATASET,
+        test_list=image_list("test"),
+        predictions=f"{NUCLEUS_RUN}/{split_file('predictions', 'test')}",
+        classifier=nucleus_classifier_checkpoint,
+    output:
+        metrics=f"{CONTROL_RUN}/metrics.json",
+        per_image=str(per_image_path(f"{CONTROL_RUN}/metrics.json")),
+    log:
+        f"{CONTROL_LOG}/evaluate.log",
+    benchmark:
+        f"{CONTROL_BENCH}/evaluate.tsv"
+    wildcard_constraints:
+        control=NUCLEUS_CLASSIFIER,
+        setting=DETECT_CONSTRAINTS["setting"],
+        seed=r"\d+",
+    threads: CLASSIFY_RESOURCES["threads"]
+    resources:
+        gpu=CLASSIFY_RESOURCES["gpu"],
+        mem_mb=CLASSIFY_RESOURCES["mem_mb"],
+        runtime=30,
+    params:
+        annotator=config["dataset"]["test_annotator"],
+        protocol=PROTOCOL.name,
+        nms_iou=PIPELINE["nms_iou"],
+        val=evaluate_val_option,
+        workers=CLASSIFY_RESOURCES["workers"],
+    conda:
+        ENV
+    shell:
+        "python -m ctcbench nucleus-features --dataset {input.dataset} --image-list {input.test_list}"
+        " --predictions {input.predictions} --classifier {input.classifier} --test-annotator {params.annotator}"
+        " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --threads {threads}"
+        " --workers {params.workers} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"

@@ -70,3 +70,9 @@ def pipeline_evaluate_inputs(wildcards):
         inputs["val_list"] = image_list("val")
         inputs["val_scores"] = f"{folder}/{split_file('scores', 'val')}"
     return inputs
+
+
+def nucleus_classifier_checkpoint(wildcards):
+    """best.pt of the classifier run that scores a nucleus_classifier control's boxes (plan.controls)."""
+    run = ControlRun(wildcards.control, wildcards.setting, int(wildcards.seed))
+    return f"{control_classifier(config, run).path(RESULTS)}/best.pt"

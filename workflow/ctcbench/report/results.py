@@ -198,7 +198,8 @@ def classical_results(record: dict[str, Any], source: str) -> list[Result]:
 def control_results(record: dict[str, Any], source: str) -> list[Result]:
     """Rows of a control's metrics.json: stage `control`, its identity from its run (`plan.controls`: what its boxes
     come from as the detector, what re-scores them as the backbone; no setting for one that reads no image)."""
-    identity = control_identity(ControlRun.parse(record["control"]))
+    classifier = (record.get("classifier") or {}).get("backbone", "")
+    identity = control_identity(ControlRun.parse(record["control"]), classifier)
     trainset = identity["trainset"]
     kind = training_set(trainset) if trainset else None
     identity.update(stage=CONTROL, trainset_kind="" if kind is None else kind.kind.kind,

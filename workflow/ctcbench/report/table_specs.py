@@ -19,7 +19,14 @@ from ..detect.nucleus import NAME as NUCLEUS
 from ..detect.nucleus import TITLE as NUCLEUS_TITLE
 from ..detect.recipes import DETECTOR_TITLES, DETECTORS
 from ..plan.arms import ERROR_DECOMPOSITION
-from ..plan.controls import CONTROLS, CONTROLS_TABLE, FEATURE_CLASSIFIER, NUCLEUS_FEATURES, RANDOM_BOXES
+from ..plan.controls import (
+    CONTROLS,
+    CONTROLS_TABLE,
+    FEATURE_CLASSIFIER,
+    NUCLEUS_CLASSIFIER,
+    NUCLEUS_FEATURES,
+    RANDOM_BOXES,
+)
 from ..plan.grid import NUCLEUS_TABLE
 from ..plan.kfold import BLOCK as KFOLD_BLOCK
 from ..plan.kfold import TABLE as KFOLD_TABLE
@@ -676,6 +683,13 @@ def control_arms(params: dict[str, Any], results: Results) -> list[tuple[tuple[s
                "stage": CONTROL}  # fmt: skip
         labels = (CONTROLS[NUCLEUS_FEATURES].title, f"Hoechst; classifier {SHORT_SETTINGS[setting]}")
         arms.append((labels, {**features, "setting": setting}, csv))
+    # The nucleus detector as the pipeline's proposal source: its boxes scored by the main classifier (Table 4's).
+    trained = {**features, "backbone": params["backbone"]}
+    for setting in present(list(SETTINGS), results, "setting", **trained):
+        csv = {"row": NUCLEUS_CLASSIFIER, "detector": NUCLEUS, "backbone": params["backbone"], "setting": setting,
+               "stage": CONTROL}  # fmt: skip
+        labels = (f"Nucleus detector + {params['label']}", f"Hoechst; classifier {SHORT_SETTINGS[setting]}")
+        arms.append((labels, {**trained, "setting": setting}, csv))
     pipeline = {"stage": PIPELINE, "detector": detector, "trainset": MAIN, "omega": omega, "annotator": annotator}
     title = f"{DETECTOR_TITLES[detector]} + {params['label']}, ω = {omega:g}"
     for setting in present(list(SETTINGS), results, "setting", **pipeline):
@@ -701,7 +715,9 @@ def controls_layout(params: dict[str, Any], results: Results) -> View:
         "at random places with random scores (chance). The nucleus detector (Hoechst, OpenCV, trained on nothing) "
         "ranks its boxes by brightness; with the feature classifier, a logistic regression on hand-made crop "
         "features of the setting's channels fitted on the train crops (R against the rest) ranks them alone "
-        f"(ω = 1). The pipeline rows are Table 4's at ω = {float(params['omega']):g}: Brightfield and Brightfield + "
+        f"(ω = 1); with {params['label']}, Table 4's classifier of the setting ranks them alone (ω = 1): the nucleus "
+        "detector as the pipeline's proposal source. Both without the fusion gate. The pipeline rows are Table 4's "
+        f"at ω = {float(params['omega']):g}: Brightfield and Brightfield + "
         "Hoechst (a nuclear stain on every cell) are label-free; Brightfield + Fluorescence sees the cancer stain, "
         "the label itself, so it is an upper bound. F1 is the best F1 over the test PR curve (an oracle threshold)"
         + ("; F1 (val thr.) is the F1 at the threshold chosen on the val images." if HELDOUT in metrics else ".")
