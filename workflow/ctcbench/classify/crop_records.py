@@ -32,8 +32,35 @@ FORMAT = "ctcbench.crop_records/1"
 CELL_METRICS = ("f1", "precision", "recall", "auroc")
 
 
+class CropsOfImages:
+    """The val images of a run's records, for resampling them: needs `crop_images` and `crop_patients` (per crop,
+    its image and patient)."""
+
+    crop_images: np.ndarray
+    crop_patients: np.ndarray
+
+    @cached_property
+    def _images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, first, crop_image = np.unique(self.crop_images, return_index=True, return_inverse=True)
+        return images, self.crop_patients[first], crop_image
+
+    @property
+    def images(self) -> np.ndarray:
+        """The val images with crops, sorted."""
+        return self._images[0]
+
+    @property
+    def image_patients(self) -> np.ndarray:
+        return self._images[1]
+
+    @property
+    def crop_image(self) -> np.ndarray:
+        """Per crop: the index of its image in `images`."""
+        return self._images[2]
+
+
 @dataclass(frozen=True)
-class CropRecords:
+class CropRecords(CropsOfImages):
     FORMAT: ClassVar[str] = FORMAT
     metric_names: ClassVar[tuple[str, ...]] = CELL_METRICS
 
@@ -63,25 +90,6 @@ class CropRecords:
             p_cancer=arrays["p_cancer"],
             heldout=None if heldout is None else heldout.astype(bool),
         )
-
-    @cached_property
-    def _images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        images, first, crop_image = np.unique(self.crop_images, return_index=True, return_inverse=True)
-        return images, self.crop_patients[first], crop_image
-
-    @property
-    def images(self) -> np.ndarray:
-        """The val images with crops, sorted."""
-        return self._images[0]
-
-    @property
-    def image_patients(self) -> np.ndarray:
-        return self._images[1]
-
-    @property
-    def crop_image(self) -> np.ndarray:
-        """Per crop: the index of its image in `images`."""
-        return self._images[2]
 
     def metrics(self, weights: np.ndarray | None = None) -> dict[str, Any]:
         """F1, precision and recall under the run's threshold rule, and AUROC, of the multiset `weights` (per image of

@@ -15,6 +15,7 @@ Checked against OpenCV 4.12 itself in the tests:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -25,19 +26,24 @@ from ..io import atomic_path
 READERS = ("opencv", "native")  # the values of Protocol.image_read
 
 
-def read_native(path: Path | str) -> np.ndarray:
-    """Pixels as stored, H x W x C in file channel order (planar files are moved to channels-last)."""
+def tiff_series(path: Path | str, pixels: bool = True) -> tuple[str, Any]:
+    """The axes of a TIFF's first series and its decoded pixels (or, without `pixels`, only its shape from the
+    header); a missing or damaged file is a DatasetError naming it."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: image file missing")
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            axes = series.axes
-            array = series.asarray()
+            return series.axes, series.asarray() if pixels else series.shape
     except Exception as exc:  # noqa: BLE001 - a damaged file fails in its codec (zlib, LZW, ...) with any error
         reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (tifffile.TiffFileError, OSError)) else exc
         raise DatasetError(f"{path}: not a readable TIFF ({reason}); re-download or re-export the image") from None
+
+
+def read_native(path: Path | str) -> np.ndarray:
+    """Pixels as stored, H x W x C in file channel order (planar files are moved to channels-last)."""
+    axes, array = tiff_series(path)
     if array.ndim == 2:
         return array[:, :, None]
     if array.ndim == 3 and axes in ("YXS", "YXC"):
@@ -49,18 +55,11 @@ def read_native(path: Path | str) -> np.ndarray:
 
 def image_size(path: Path | str) -> tuple[int, int]:
     """(width, height) of a TIFF from its header, without decoding its pixels (as `read_native` lays it out)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: image file missing")
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            shape = dict(zip(series.axes, series.shape))
-    except Exception as exc:  # noqa: BLE001 - as read_native: a damaged header fails with any error
-        raise DatasetError(f"{path}: not a readable TIFF ({exc}); re-download or re-export the image") from None
-    if "X" not in shape or "Y" not in shape:
-        raise DatasetError(f"{path}: unsupported TIFF layout {series.axes}; expected one 2-D gray or RGB image")
-    return int(shape["X"]), int(shape["Y"])
+    axes, shape = tiff_series(path, pixels=False)
+    sizes = dict(zip(axes, shape))
+    if "X" not in sizes or "Y" not in sizes:
+        raise DatasetError(f"{path}: unsupported TIFF layout {axes}; expected one 2-D gray or RGB image")
+    return int(sizes["X"]), int(sizes["Y"])
 
 
 def to_opencv_8bit(native: np.ndarray, path: Path | str = "<array>") -> np.ndarray:

@@ -10,13 +10,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..crop_records import CropsOfImages
 from .metrics import CLASSES, METRICS, confusion, from_confusion
 
 FORMAT = "ctcbench.bf_only_records/1"
 
 
 @dataclass(frozen=True)
-class MacroRecords:
+class MacroRecords(CropsOfImages):
     FORMAT: ClassVar[str] = FORMAT
     metric_names: ClassVar[tuple[str, ...]] = METRICS
 
@@ -35,29 +36,16 @@ class MacroRecords:
                    arrays["labels"].astype(np.int64), arrays["predicted"].astype(np.int64))  # fmt: skip
 
     @cached_property
-    def _images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        images, first, crop_image = np.unique(self.crop_images, return_index=True, return_inverse=True)
-        return images, self.crop_patients[first], crop_image
-
-    @property
-    def images(self) -> np.ndarray:
-        return self._images[0]
-
-    @property
-    def image_patients(self) -> np.ndarray:
-        return self._images[1]
-
-    @cached_property
     def _per_image(self) -> np.ndarray:
         """[image, cell of the flattened 2 x 2 confusion]: the crops of each image in each cell."""
         cells = self.labels * CLASSES + self.predicted
         table = np.zeros((len(self.images), CLASSES * CLASSES))
-        np.add.at(table, (self._images[2], cells), 1)
+        np.add.at(table, (self.crop_image, cells), 1)
         return table
 
     def metrics(self, weights: np.ndarray | None = None) -> dict[str, Any]:
         weights = np.ones(len(self.images)) if weights is None else np.asarray(weights, np.float64)
-        return from_confusion(confusion(self.labels, self.predicted, weights[self._images[2]]))
+        return from_confusion(confusion(self.labels, self.predicted, weights[self.crop_image]))
 
     def resampled(self, counts: np.ndarray) -> dict[str, np.ndarray]:
         """Every metric for each row of `counts` (resamples x images)."""
