@@ -119,6 +119,12 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         assert counts["pipeline_evaluate"] == 27 * 2 + 9 + 9 + 18 + 9 * 2
         assert counts["table"] == 11 + 4 and counts["results_table"] == 1 and counts["table_comparisons"] == 2
         assert counts["pipeline_oracle"] == counts["pipeline_localised"] == 27
+        # The related studies' tracks (README): 5 seeds x (3 more backbones + 7 variants); 5 networks x 2 inits;
+        # the nucleus detector's boxes scored by Table 4's classifier of each setting and seed.
+        assert (counts["classify_bf_only"], counts["classify_kfold"], counts["nucleus_classifier"]) == (50, 10, 9)
+        assert counts["classify_train"] == 180 and counts["detect_train"] == 36
+        if not extra:
+            assert re.search(r"^total\s+816$", result.stdout, re.M)  # the README's count
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
         # k-fold track's ImageNet runs from torchvision's vgg16, vgg19, resnet18, resnet50 and alexnet, whatever the
