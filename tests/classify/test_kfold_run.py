@@ -93,3 +93,38 @@ def test_the_studys_torchvision_networks_get_a_two_output_head_and_any_stem(buil
     assert model(torch.zeros(2, 4, 64, 64)).shape == (2, 2) and model.num_features == 4096
     with pytest.raises(ConfigError, match=f"ctcbench stage-weights --model {builder} --library torchvision"):
         build_network(spec(library="torchvision", network=builder, init="imagenet"), 3, tmp_path / f"{builder}.pth")
+
+
+def test_a_stopped_run_resumes_at_its_first_unfinished_fold(tiny_crops, tmp_path, monkeypatch):
+    """A run killed during fold 1 keeps fold 0: started again it trains folds 1 and 2 only, and its files equal
+    those of a run never stopped; a fold trained under another spec is trained again."""
+    from ctcbench.classify import kfold
+
+    train, val = tiny_crops.cache("train"), tiny_crops.cache("val")
+    whole = run_kfold(spec(), train, val, tmp_path / "whole")
+    trained = []
+    real = kfold.train_fold
+
+    def stopped_at_fold_one(run_spec, source, positions, weights, device, seed):
+        if seed == 1 and not trained:  # fold 1 of seed 0: the kill
+            raise KeyboardInterrupt
+        return real(run_spec, source, positions, weights, device, seed)
+
+    monkeypatch.setattr(kfold, "train_fold", stopped_at_fold_one)
+    with pytest.raises(KeyboardInterrupt):
+        run_kfold(spec(), train, val, tmp_path / "resumed")
+    assert sorted(p.name for p in (tmp_path / "resumed" / "folds").iterdir()) == ["fold0.json"]
+    assert not (tmp_path / "resumed" / "metrics.json").exists()
+
+    def counted(run_spec, source, positions, weights, device, seed):
+        trained.append(seed)
+        return real(run_spec, source, positions, weights, device, seed)
+
+    monkeypatch.setattr(kfold, "train_fold", counted)
+    resumed = run_kfold(spec(), train, val, tmp_path / "resumed")
+    assert trained == [1, 2] and resumed["folds"] == whole["folds"]
+    for name in ("scores.csv", "confusion.csv", "splits.csv"):
+        assert (tmp_path / "resumed" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    trained.clear()
+    run_kfold(spec(folds=3, image_size=48), train, val, tmp_path / "resumed")  # another spec: nothing kept
+    assert trained == [0, 1, 2]

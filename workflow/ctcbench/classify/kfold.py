@@ -5,8 +5,9 @@ The labelled crops are the train and val crops of the setting (cancer R against 
 as not cancer, the spec's `unknown`), split by `data.kfold_splits`. Each fold trains with the project's classifier
 pieces (the network builders, the batch sampler and augmentation, Adam under the schedule, fp32 scoring) from the
 same start, for the spec's schedule, without validation or checkpoint choice (the study reports the trained
-model); a killed run starts over. Its outputs, in the run folder: metrics.json (per fold and part), scores.csv
-(P(cancer) of every scored crop), confusion.csv and splits.csv (the part of every crop).
+model). Each finished fold is kept in the run folder (`folds/fold<k>.json`, with the spec it was trained under), so a
+killed run resumes at its first unfinished fold. Its outputs, in the run folder: metrics.json (per fold and part),
+scores.csv (P(cancer) of every scored crop), confusion.csv and splits.csv (the part of every crop).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from ..data.crops import CropCache
 from ..data.kfold_splits import TEST, split_parts, training_positions
 from ..data.layout import CLASSES
-from ..io import atomic_write_json
+from ..io import atomic_write_json, read_json
 from ..tables import write_csv
 from .augment import Normalisation
 from .data import CropSource, TrainBatches, channel_statistics, train_stream
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CANCER, NOT_CANCER = 0, 1
 METRICS, SCORES, CONFUSION, SPLITS = "metrics.json", "scores.csv", "confusion.csv", "splits.csv"
+FOLDS = "folds"  # a finished fold's record, scores and confusion: what a resumed run keeps
 
 
 @dataclass
@@ -138,6 +141,42 @@ def _confusion(fold: int, part: str, metrics: dict[str, Any]) -> list[dict[str, 
     return [{"fold": fold, "part": part, "true": t, "predicted": p, "count": metrics[k]} for t, p, k in cells]
 
 
+def fold_file(out_dir: Path, fold: int) -> Path:
+    return out_dir / FOLDS / f"fold{fold}.json"
+
+
+def finished_fold(out_dir: Path, spec: KFoldSpec, fold: int) -> dict[str, Any] | None:
+    """A fold this run finished before it was stopped, if trained under the same spec; else None (train it)."""
+    path = fold_file(out_dir, fold)
+    if not path.is_file():
+        return None
+    done = read_json(path)
+    return done if done.get("spec") == spec.to_dict() else None
+
+
+def score_fold(
+    spec: KFoldSpec,
+    source: PooledSource,
+    parts: np.ndarray,
+    test: np.ndarray,
+    fold: int,
+    weights: Path | None,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Train fold `fold` and score its held-out fold and the test part: its record, scores and confusion rows."""
+    pool = source.pool
+    trained_on = training_positions(parts, pool.labels, fold, spec.seed)
+    model, norm = train_fold(spec, source, trained_on, weights, device, spec.seed * 1000 + fold)
+    record: dict[str, Any] = {"fold": fold, "trained_on": int(trained_on.size)}
+    scores, confusion = [], []
+    for part, positions in ((HELDOUT, np.flatnonzero(parts == fold)), (TEST_PART, test)):
+        p_cancer = predict(model, source, positions, spec.image_size, norm, device, desc=None).p_cancer
+        record[part] = binary_metrics(pool.labels[positions] == CANCER, p_cancer)
+        scores += _scored(part, fold, positions, p_cancer, pool)
+        confusion += _confusion(fold, part, record[part])
+    return {"record": record, "scores": scores, "confusion": confusion}
+
+
 def run_kfold(
     spec: KFoldSpec,
     train_cache: Path,
@@ -158,17 +197,18 @@ def run_kfold(
     source = PooledSource(pool, spec.setting, spec.switches.hoechst_channels)
     test = np.flatnonzero(parts == TEST)
     folds, scores, confusion = [], [], []
-    for fold in range(spec.folds):
-        trained_on = training_positions(parts, pool.labels, fold, spec.seed)
-        model, norm = train_fold(spec, source, trained_on, weights, torch_device, spec.seed * 1000 + fold)
-        record: dict[str, Any] = {"fold": fold, "trained_on": int(trained_on.size)}
-        for part, positions in ((HELDOUT, np.flatnonzero(parts == fold)), (TEST_PART, test)):
-            p_cancer = predict(model, source, positions, spec.image_size, norm, torch_device, desc=None).p_cancer
-            record[part] = binary_metrics(pool.labels[positions] == CANCER, p_cancer)
-            scores += _scored(part, fold, positions, p_cancer, pool)
-            confusion += _confusion(fold, part, record[part])
+    for fold in tqdm(range(spec.folds), desc=f"k-fold {spec.name}", unit="fold"):
+        done = finished_fold(out_dir, spec, fold)
+        if done is None:
+            done = score_fold(spec, source, parts, test, fold, weights, torch_device)
+            atomic_write_json(fold_file(out_dir, fold), {"spec": spec.to_dict(), **done})
+        else:
+            log.info("fold %d: finished before, kept (%s)", fold, fold_file(out_dir, fold))
+        record = done["record"]
         log.info("fold %d: %s", fold, {part: record[part]["auroc"] for part in (HELDOUT, TEST_PART)})
         folds.append(record)
+        scores += done["scores"]
+        confusion += done["confusion"]
     write_csv(out_dir / SCORES, scores, ("fold", "part", "key", "image_id", "cancer", "p_cancer"))
     write_csv(out_dir / CONFUSION, confusion, ("fold", "part", "true", "predicted", "count"))
     splits = [{"key": k, "image_id": i, "cancer": int(label == CANCER), "part": "test" if p == TEST else f"fold{p}"}
