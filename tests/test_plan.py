@@ -464,3 +464,18 @@ def test_a_control_run_names_its_folder_and_reads_back():
     assert ControlRun.template("results/demo") == "results/demo/controls/{control}/{setting}/seed{seed}"
     with pytest.raises(ConfigError, match="control run 'random_boxes/seed0'"):
         ControlRun.parse("random_boxes/seed0")
+
+
+def test_the_controls_and_the_brightfield_only_track_pair_with_table_4s_detectors_only(demo):
+    """With fewer detectors than the default, the controls' pipeline rows use the first of them (null) and the
+    brightfield-only track pairs with those it lists; a named controls detector outside them is refused; the default
+    bundle stays Table 4's."""
+    fcos = {**demo, "detect": {**demo["detect"], "detectors": ["fcos"]}}
+    grid = plan(fcos)
+    assert {p.detector for p in grid.feeding("controls")["pairings"]} == {"fcos"}
+    assert {p.detector for p in grid.feeding("bf_only_image_level")["pairings"]} == {"fcos"}
+    # (the ablation blocks name their own detector: the demo's Tables 5 and 6 train Faster R-CNN runs of their own)
+    assert grid.bundles[0].pairing.detector == "fcos"
+    named = {**fcos, "report": {**fcos["report"], "controls": {**fcos["report"]["controls"], "detector": "dino"}}}
+    with pytest.raises(ConfigError, match=r"^report.controls.detector: dino is not among detect.detectors \(fcos\)"):
+        plan(named)

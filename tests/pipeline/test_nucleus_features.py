@@ -114,7 +114,9 @@ def test_the_nucleus_boxes_scored_by_a_trained_classifier_equal_the_pipeline_at_
     predictions = write_fake_predictions(tmp_path / "predictions.json", layout, "test", detector_meta("corrected"))
     control = tmp_path / "control" / "metrics.json"
     args = nucleus_args(pointer, test_list, predictions, "corrected", control)
-    assert main([*args, "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 0
+    assert (
+        main(["nucleus-classifier", *args[1:], "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 0
+    )
 
     scores = tmp_path / "scores.json"
     assert main(score_args(pointer, test_list, predictions, classifiers["corrected"], "corrected", scores)) == 0
@@ -134,14 +136,12 @@ def test_the_nucleus_boxes_scored_by_a_trained_classifier_equal_the_pipeline_at_
     }
 
 
-def test_the_nucleus_control_refuses_a_classifier_of_another_protocol_and_features_without_a_setting(
-    tmp_path, pointer, layout, classifiers, capsys
-):
+def test_the_nucleus_control_refuses_a_classifier_of_another_protocol(tmp_path, pointer, layout, classifiers, capsys):
     test_list = layout.split_file("test")
     predictions = write_fake_predictions(tmp_path / "predictions.json", layout, "test", detector_meta("faithful"))
     args = nucleus_args(pointer, test_list, predictions, "faithful", tmp_path / "metrics.json")
-    assert main([*args, "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 1
+    assert (
+        main(["nucleus-classifier", *args[1:], "--classifier", str(classifiers["corrected"]), "--device", "cpu"]) == 1
+    )
     assert "trained under protocol 'corrected', not faithful" in capsys.readouterr().err
-    assert main([*args, "--train-crops", str(tmp_path / "train.npz")]) == 1
-    assert "--train-crops needs --setting" in capsys.readouterr().err
     assert not (tmp_path / "metrics.json").exists()

@@ -5,6 +5,8 @@ import re
 from pointer_helpers import staged_dataset_root
 from snakemake_helpers import ROOT, in_directory, job_counts, plan, snakemake
 
+from ctcbench.data.channels import SETTINGS
+
 
 def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
     result = plan(tmp_path)
@@ -304,10 +306,9 @@ def test_the_controls_are_evaluated_and_tabled_without_training(tmp_path):
         ]
         assert len(jobs) == 6 and not any("gpu=" in job for job in jobs)
         # The nucleus detector as the pipeline's proposal source: scored by Table 4's classifier of its setting.
-        trained = next(
-            line for line in shells if "nucleus-features" in line and "--classifier" in line and "/bf/" in line
-        )
-        assert "--classifier results/demo/classify/resnet_tiny/bf/all/seed0/best.pt " in trained
+        trained = [line for line in shells if "ctcbench nucleus-classifier " in line]
+        checkpoints = {line.split("--classifier ")[1].split()[0] for line in trained}
+        assert checkpoints == {f"results/demo/classify/resnet_tiny/{s}/all/seed0/best.pt" for s in SETTINGS}
         features = next(line for line in shells if "nucleus-features" in line and "--setting bf_hoechst " in line)
         assert f"--train-crops results/demo/crops/{crops}/train.npz " in features
         heldout = protocol != "faithful"

@@ -93,6 +93,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.pipeline.nucleus_features_cli",
         "the nucleus detector's boxes re-scored by a feature classifier, evaluated as the pipeline (a control)",
     ),
+    "nucleus-classifier": (
+        "ctcbench.pipeline.nucleus_classifier_cli",
+        "the nucleus detector's boxes scored by a trained classifier run, evaluated as the pipeline (a control)",
+    ),
     "score": ("ctcbench.external.score_cli", "score a method ctcbench did not train, exactly as its own models"),
     "export": ("ctcbench.apply.export_cli", "pack a trained pipeline into one folder for new images (a bundle)"),
     "predict": ("ctcbench.apply.predict_cli", "run a bundle's pipeline on new images: cells, scores, cancer calls"),

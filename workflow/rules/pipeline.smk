@@ -192,7 +192,7 @@ rule nucleus_features:
 # The nucleus detector as the pipeline's proposal source, a control of the image level (docs/metrics.md#controls): its
 # boxes scored by the main classifier run of one setting and seed, at omega 1.
 rule nucleus_classifier:
-    """Nucleus detector boxes scored by a trained classifier run, a control (ctcbench nucleus-features --classifier)."""
+    """Nucleus detector boxes scored by a trained classifier run, a control (ctcbench nucleus-classifier)."""
     input:
         **NUCLEUS_VAL_INPUTS,
         dataset=DATASET,
@@ -224,7 +224,7 @@ rule nucleus_classifier:
     conda:
         ENV
     shell:
-        "python -m ctcbench nucleus-features --dataset {input.dataset} --image-list {input.test_list}"
+        "python -m ctcbench nucleus-classifier --dataset {input.dataset} --image-list {input.test_list}"
         " --predictions {input.predictions} --classifier {input.classifier} --test-annotator {params.annotator}"
         " --protocol {params.protocol:q} --nms-iou {params.nms_iou} {params.val} --threads {threads}"
         " --workers {params.workers} --out {output.metrics} --per-image {output.per_image} > {log} 2>&1"

@@ -15,7 +15,7 @@ from typing import Any
 from ..classify.bf_only.variants import MAIN as BF_ONLY_MAIN
 from ..classify.bf_only.variants import STATS_PAIR as BF_ONLY_STATS_PAIR
 from ..errors import ConfigError
-from .controls import CONTROLS_TABLE, controls_block
+from .controls import CONTROLS_TABLE, controls_block, controls_detector
 from .trainsets import named, trainset
 
 MAIN_TRAINSET = "all"
@@ -127,11 +127,12 @@ def bf_only(config: dict[str, Any], block: dict[str, Any]) -> Iterator[Arm]:
     for value in block["variants"]:
         feeds = {"bf_only_ablation"} | ({"bf_only_stats"} if value in BF_ONLY_STATS_PAIR else set())
         yield Arm(named("bf_only", value).name, main, settings, frozenset(feeds), seeds=seeds)
-    # The image level: the main variant's model paired with each brightfield detector of Table 4 (the seeds the
-    # detectors have), beside Table 4's own brightfield pairings.
+    # The image level: the main variant's model paired with each brightfield detector of Table 4 the block lists (the
+    # seeds the detectors have), beside Table 4's own brightfield pairings.
     paired = tuple(seed for seed in seeds if seed in config["seeds"])
     omegas, image_level = tuple(config["pipeline"]["omegas"]), frozenset({"bf_only_image_level"})
-    for detector in block["detectors"] if paired and BF_ONLY_MAIN in block["variants"] else ():
+    table4 = [detector for detector in config["detect"]["detectors"] if detector in block["detectors"]]
+    for detector in table4 if paired and BF_ONLY_MAIN in block["variants"] else ():
         yield Arm(named("bf_only", BF_ONLY_MAIN).name, main, settings, image_level, detector, omegas, train=False,
                   seeds=paired)  # fmt: skip
         yield Arm(MAIN_TRAINSET, config["classify"]["main_backbone"], settings, image_level, detector, omegas,
@@ -167,7 +168,7 @@ def control_arms(config: dict[str, Any]) -> Iterator[Arm]:
     ablation omega in every setting, the label-free settings and the fluorescence upper bound; it trains nothing."""
     block = controls_block(config)
     if block["enabled"]:
-        yield _main_row(config, block, tuple(config["settings"]), CONTROLS_TABLE)
+        yield _main_row(config, {"detector": controls_detector(config)}, tuple(config["settings"]), CONTROLS_TABLE)
 
 
 def arms(config: dict[str, Any]) -> list[Arm]:

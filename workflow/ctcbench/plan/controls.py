@@ -16,6 +16,7 @@ from typing import Any
 
 from ..detect.nucleus import NAME as NUCLEUS
 from ..detect.nucleus import SWITCH
+from ..errors import ConfigError
 from .runs import ClassifierRun, ControlRun
 
 CONTROLS_TABLE = "controls"  # its table spec's name and the name its runs feed
@@ -54,6 +55,20 @@ CONTROLS = {
 
 def controls_block(config: dict[str, Any]) -> dict[str, Any]:
     return config["report"]["controls"]
+
+
+def controls_detector(config: dict[str, Any]) -> str:
+    """The detector of the controls table's pipeline rows: `report.controls.detector`, one of Table 4's detectors;
+    null (the default) for the first of `detect.detectors`."""
+    detectors, chosen = config["detect"]["detectors"], controls_block(config).get("detector")
+    if chosen is None:
+        return detectors[0]
+    if chosen not in detectors:
+        raise ConfigError(
+            f"report.controls.detector: {chosen} is not among detect.detectors ({', '.join(detectors)}); its rows are "
+            "Table 4's pipeline: name one of those, or null for the first"
+        )
+    return chosen
 
 
 def control_runs(config: dict[str, Any]) -> list[ControlRun]:

@@ -179,7 +179,10 @@ def _bundles(plan: Plan, config: dict[str, Any]) -> list[Bundle]:
     names = export.get("pairings")
     if names is None:  # by default the label-free main pairing: the first detector, Brightfield, all, the first seed
         main = [p for p in plan.pairings if p.key[2] == "all" and p.key[3] == min(config["seeds"])]
-        main.sort(key=lambda p: (p.key[1] != "bf", config["detect"]["detectors"].index(p.key[0])))
+        detectors = config["detect"]["detectors"]
+        rank = {detector: index for index, detector in enumerate(detectors)}
+        main = [p for p in main if p.key[0] in rank]  # Table 4's detectors, not an ablation's own
+        main.sort(key=lambda p: (p.key[1] != "bf", rank[p.key[0]]))
         names = [main[0].name] if main else []
     for name in names:
         key = Pairing.parse_key(name)

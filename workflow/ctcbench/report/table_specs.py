@@ -26,6 +26,7 @@ from ..plan.controls import (
     NUCLEUS_CLASSIFIER,
     NUCLEUS_FEATURES,
     RANDOM_BOXES,
+    controls_detector,
 )
 from ..plan.grid import NUCLEUS_TABLE
 from ..plan.kfold import BLOCK as KFOLD_BLOCK
@@ -661,7 +662,7 @@ UPPER_BOUND = "bf_fluo"  # the cancer stain's channels are the label itself: not
 
 def controls_params(config: dict[str, Any]) -> dict[str, Any]:
     main = config["classify"]["main_backbone"]
-    return {"detector": config["report"]["controls"]["detector"], "backbone": main,
+    return {"detector": controls_detector(config), "backbone": main,
             "label": config["classify"]["backbones"][main]["paper"], "omega": config["pipeline"]["ablation_omega"],
             "annotator": config["dataset"]["test_annotator"]}  # fmt: skip
 

@@ -120,10 +120,12 @@ def _pipeline_progress(plan: Plan, where: Where, run: DetectorRun) -> dict[str, 
 
 
 def smoke_rows(plan: Plan, where: Where, kills: dict[str, dict] | None) -> list[dict[str, Any]]:
-    """A row per planned classifier and detector run (`kills`: the ledger's entries, None when nothing was killed
-    on purpose)."""
+    """A row per planned classifier and detector run of the grid's trainers (`kills`: the ledger's entries, None when
+    nothing was killed on purpose); the brightfield-only track's runs, trained and evaluated in one job without a
+    resume state, are not among them."""
     rows = []
-    for run in [*plan.classifiers, *plan.detectors]:
+    classifiers = [run for run in plan.classifiers if run.training_set.kind.trains_in_grid]
+    for run in [*classifiers, *plan.detectors]:
         row = run_row(where, run, (kills or {}).get(run.path(where.results)), kills is not None)
         if isinstance(run, DetectorRun):
             row.update(_pipeline_progress(plan, where, run))
