@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ..errors import ConfigError
 from .trainsets import TrainingSet, trainset
@@ -48,6 +48,11 @@ class RunName:
         return cls.template(f"{results}/{BENCHMARKS}")
 
     @classmethod
+    def parse(cls, name: str) -> Self:
+        """The record of a name (a record whose fields are all in its name; a pairing's are not)."""
+        return cls(**cls.parse_fields(name))
+
+    @classmethod
     def parse_fields(cls, name: str) -> dict[str, Any]:
         """The fields of a name, the seed as an int."""
         parts = str(name).split("/")
@@ -72,10 +77,6 @@ class ClassifierRun(RunName):
     FIELDS: ClassVar[tuple[str, ...]] = ("backbone", "setting", "trainset", "seed")
     WHAT: ClassVar[str] = "classifier run"
 
-    @classmethod
-    def parse(cls, name: str) -> ClassifierRun:
-        return cls(**cls.parse_fields(name))
-
     @property
     def training_set(self) -> TrainingSet:
         return trainset(self.trainset)
@@ -93,10 +94,6 @@ class DetectorRun(RunName):
     STAGE: ClassVar[str] = "detect"
     FIELDS: ClassVar[tuple[str, ...]] = ("detector", "setting", "trainset", "seed")
     WHAT: ClassVar[str] = "detector run"
-
-    @classmethod
-    def parse(cls, name: str) -> DetectorRun:
-        return cls(**cls.parse_fields(name))
 
     @property
     def image_list(self) -> str:
@@ -154,10 +151,6 @@ class KFoldRun(RunName):
     FIELDS: ClassVar[tuple[str, ...]] = ("model", "init", "setting", "scheme", "seed")
     WHAT: ClassVar[str] = "k-fold run"
 
-    @classmethod
-    def parse(cls, name: str) -> KFoldRun:
-        return cls(**cls.parse_fields(name))
-
 
 @dataclass(frozen=True, order=True)
 class ClassicalRun:
@@ -203,10 +196,6 @@ class ControlRun(RunName):
     STAGE: ClassVar[str] = "controls"
     FIELDS: ClassVar[tuple[str, ...]] = ("control", "setting", "seed")
     WHAT: ClassVar[str] = "control run"
-
-    @classmethod
-    def parse(cls, name: str) -> ControlRun:
-        return cls(**cls.parse_fields(name))
 
 
 # The split a detector predicts or a pairing is scored on, as a suffix of its file: predictions.json (test, what the
