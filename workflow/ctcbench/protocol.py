@@ -27,9 +27,17 @@ from .errors import ConfigError
 BASE_KEY = "base"
 
 
-def _switch(defect: int, choices: tuple[Any, ...], doc: str) -> Any:
-    """A protocol field: the defect it reproduces or fixes, its allowed values, and what it does."""
-    return field(metadata={"defect": defect, "choices": choices, "doc": doc})
+# The runs of the main pipeline that read a switch (`reads`): a change of the switch retrains a classifier or a
+# detector, or only re-scores and re-evaluates a pairing (the image level). A switch no run of the main pipeline reads
+# (an ablation's or a track's own) has none. The defect-effects table (plan.defects) reruns only what reads it.
+CLASSIFIER, DETECTOR, IMAGE = "classifier", "detector", "image"
+READERS = (CLASSIFIER, DETECTOR, IMAGE)
+
+
+def _switch(defect: int, choices: tuple[Any, ...], doc: str, reads: tuple[str, ...] = ()) -> Any:
+    """A protocol field: the defect it reproduces or fixes, its allowed values, what it does, and the runs of the main
+    pipeline that read it."""
+    return field(metadata={"defect": defect, "choices": choices, "doc": doc, "reads": reads})
 
 
 @dataclass(frozen=True)
@@ -45,23 +53,27 @@ class Protocol:
         ("opencv", "native"),
         "opencv: every TIFF as OpenCV's default imread returns it (8-bit, 3-channel BGR); native: full bit depth, "
         "brightfield as one channel",
+        reads=(CLASSIFIER, DETECTOR, IMAGE),
     )
     crop_source: str = _switch(
         7,
         ("released", "cut"),
         "classifier crops of train and val: the release's own crop files (released, what the original trained on) "
         "or cut from the raw images by the documented rule (cut)",
+        reads=(CLASSIFIER,),
     )
     detector_scaling: str = _switch(
         20,
         ("uint8", "float"),
         "the detectors' per-image min-max to 0-255: uint8 truncates it to 8 bit (OpenCV NORM_MINMAX itself); float "
         "keeps the exact values",
+        reads=(DETECTOR,),
     )
     hoechst_channels: int = _switch(
         3,
         (3, 4),
         "Brightfield + Hoechst input: 3 (Hoechst overwrites the third brightfield channel) or 4 (Hoechst appended)",
+        reads=(CLASSIFIER, DETECTOR),
     )
     stratified_fractions: bool = _switch(
         11,
@@ -78,11 +90,13 @@ class Protocol:
         2,
         ("none", "train_statistics"),
         "classifier input: raw values (none) or standardised per channel with the training crops' mean and std",
+        reads=(CLASSIFIER,),
     )
     brightness_augmentation: str = _switch(
         1,
         ("clipped", "scaled"),
         "clipped: albumentations' brightness shift clipped to [0, 1] on 0-255 input; scaled: x(1 + beta) in range",
+        reads=(CLASSIFIER,),
     )
     classifier_networks: str = _switch(
         31,
@@ -90,12 +104,14 @@ class Protocol:
         "the classifier networks: torchvision's builders and ImageNet-1k V1 weights, as the original (torchvision), "
         "or timm's with the weight tag of classify.backbones.*.timm (timm); a backbone without a torchvision builder "
         "is timm's under either",
+        reads=(CLASSIFIER,),
     )
     classifier_stem: str = _switch(
         9,
         ("fresh", "adapted"),
         "first conv of a 4- or 6-channel classifier: freshly initialised (fresh) or the pretrained RGB filters "
         "adapted to the channels (adapted)",
+        reads=(CLASSIFIER,),
     )
     stale_drop_u_head: bool = _switch(
         5,
@@ -106,6 +122,7 @@ class Protocol:
         14,
         (True, False),
         "apply a backbone's own learning rate (classify.backbones.*.faithful_lr, EfficientNet-B4 at 1e-3) or not",
+        reads=(CLASSIFIER,),
     )
     classifier_checkpoint: str = _switch(
         8,
@@ -113,12 +130,14 @@ class Protocol:
         "checkpoint behind the cell-level numbers: the best val accuracy, reported on the same val crops (oracle), "
         "or chosen on one half of the val images and reported on the other (cross_fitted; the pipeline keeps the "
         "best on all val images, the oracle numbers are kept beside it)",
+        reads=(CLASSIFIER,),
     )
     cell_threshold: str = _switch(
         8,
         ("oracle", "cross_fitted"),
         "cell-level F1 threshold: chosen on val and reported on val (oracle), or chosen on one half of the val "
         "images and applied to the other (cross_fitted; the oracle is kept beside it)",
+        reads=(CLASSIFIER,),
     )
     bf_only_expansion: str = _switch(
         33,
@@ -138,60 +157,73 @@ class Protocol:
         ("original", "imagenet"),
         "detector input standardisation: the original's per detector, or the statistics each pretrained backbone "
         "expects",
+        reads=(DETECTOR,),
     )
     detector_stem: str = _switch(
         9,
         ("random", "inflate"),
         "first conv of a 4- or 6-channel detector: random (the pretrained conv1 skipped, and frozen with "
         "frozen_stages) or inflate (the pretrained conv1 tiled over the channels)",
+        reads=(DETECTOR,),
     )
     box_shift: int = _switch(
-        18, (-1, 0), "added to the VOC box corners the detectors train on (the original's loader subtracted 1)"
+        18,
+        (-1, 0),
+        "added to the VOC box corners the detectors train on (the original's loader subtracted 1)",
+        reads=(DETECTOR,),
     )
     detector_test_padding: str = _switch(
         12,
         ("original", "as_train"),
         "test-time padding of the detector input: original (Faster R-CNN pads to a multiple of 32 in training only) "
         "or as_train (every detector pads its test images as its training images)",
+        reads=(DETECTOR,),
     )
     detector_schedule_scaling: str = _switch(
         4,
         ("fixed", "scaled"),
         "detector warm-up: fixed (detect.warmup_iters iterations in every run, however short) or scaled (at most "
         "detect.warmup_fraction of the run's iterations, so the short per-patient runs leave it)",
+        reads=(DETECTOR,),
     )
     detector_checkpoint: str = _switch(
         22,
         ("final", "best_val"),
         "the detector a run keeps: the final epoch (final) or the epoch of the best image-level AP50 on the val "
         "images, checked every detect.checkpoint_interval epochs (best_val)",
+        reads=(DETECTOR,),
     )
     iou_plus_one: bool = _switch(
         18,
         (True, False),
         "image-level IoU with the VOC +1 pixel convention (true: x2, y2 inclusive, as the original's evaluator) or "
         "exact (false: x2, y2 exclusive, as the crops and the detectors' boxes are)",
+        reads=(IMAGE,),
     )
     image_threshold: str = _switch(
         8,
         ("oracle", "heldout"),
         "image-level F1: the best F1 over the test PR curve (oracle), or also the F1 at the score threshold chosen "
         "on the val images (heldout; the detectors then predict val too)",
+        reads=(IMAGE,),
     )
     fusion_gate: float | None = _switch(
         15,
         (0.1, None),
         "a box whose detector score is below this keeps it and skips the classifier; null fuses every box",
+        reads=(IMAGE,),
     )
     nms_before_classification: bool = _switch(
         16,
         (True, False),
         "class-agnostic NMS on the detector score before classification, as well as on the fused score",
+        reads=(IMAGE,),
     )
     drop_undetected_ground_truth: bool = _switch(
         17,
         (True, False),
         "the ground truth of a test image without any predicted box is dropped from the evaluation",
+        reads=(IMAGE,),
     )
 
     def __post_init__(self) -> None:
@@ -358,6 +390,19 @@ def same_protocol(found: Any, expected: Protocol) -> bool:
         return found is not None and parse(found) == expected
     except ConfigError:
         return False
+
+
+def agrees(found: Any, expected: Protocol, reader: str) -> bool:
+    """Whether a recorded protocol (a name) sets every switch a run of `reader` (CLASSIFIER, DETECTOR, IMAGE) reads as
+    `expected` does: such a run serves `expected` unchanged (a defect variant reuses its endpoint's runs so);
+    False if missing or unreadable."""
+    try:
+        recorded = parse(found) if found is not None else None
+    except ConfigError:
+        return False
+    return recorded is not None and all(
+        getattr(recorded, key) == getattr(expected, key) for key in SWITCHES if reader in FIELDS[key].metadata["reads"]
+    )
 
 
 def of_config(config: Mapping[str, Any]) -> Protocol:

@@ -42,10 +42,7 @@ rule classify_train:
     benchmark:
         f"{CLASSIFY_BENCH}/train.tsv"
     wildcard_constraints:
-        backbone=classify_regex(CLASSIFY_BACKBONES),
-        setting=classify_regex(config["settings"]),
-        trainset=wildcard_pattern(),
-        seed=r"\d+",
+        **CLASSIFY_CONSTRAINTS,
     threads: CLASSIFY_RESOURCES["threads"]
     resources:
         gpu=CLASSIFY_RESOURCES["gpu"],
@@ -70,10 +67,7 @@ rule classify_train:
 rule classify_eval:
     """Cell-level metrics, per-crop records and embeddings of one run on the val crops (ctcbench classify-eval)."""
     input:
-        best=f"{CLASSIFY_RUN}/best.pt",
-        halves=classify_half_checkpoints(),
-        run=f"{CLASSIFY_RUN}/run.json",
-        val=crop_cache("val"),
+        unpack(classify_eval_inputs),
     output:
         metrics=f"{CLASSIFY_RUN}/metrics.json",
         per_image=str(per_image_path(f"{CLASSIFY_RUN}/metrics.json")),

@@ -9,6 +9,7 @@ from ctcbench.plan.specs import classifier_spec
 from ctcbench.classify.bf_only.spec import bf_only_spec
 from ctcbench.plan.trainsets import PSEUDO_BASE, PSEUDO_CANDIDATES
 from ctcbench.classify.selection import HALF_BEST
+from ctcbench.protocol import CLASSIFIER
 
 CLASSIFY = config["classify"]
 CLASSIFY_RESOURCES = CLASSIFY["resources"]
@@ -31,11 +32,11 @@ def classify_metrics(feeds=None):
     ]
 
 
-def classify_half_checkpoints():
+def classify_half_checkpoints(protocol=PROTOCOL, folder=CLASSIFY_RUN):
     """The checkpoints chosen on each val half: kept when the protocol cross-fits checkpoints (defect 8)."""
-    if PROTOCOL.classifier_checkpoint != "cross_fitted":
+    if protocol.classifier_checkpoint != "cross_fitted":
         return []
-    return [f"{CLASSIFY_RUN}/{name}" for name in HALF_BEST]
+    return [f"{folder}/{name}" for name in HALF_BEST]
 
 
 def classify_targets():
@@ -56,20 +57,34 @@ def classify_run(wildcards):
 
 def classify_train_inputs(wildcards):
     list_file = trainset(wildcards.trainset).listed_as.list_file(wildcards.seed)
+    protocol = protocol_of(wildcards)
     inputs = {
-        "train": crop_cache("train"),
-        "val": crop_cache("val"),
+        "train": crop_cache("train", protocol),
+        "val": crop_cache("val", protocol),
         "trainset": f"{TRAINSETS}/{list_file}",
     }
-    weights = classify_weights.classifier_weights_inputs(config, wildcards.backbone)
+    weights = classify_weights.classifier_weights_inputs(
+        config_of(wildcards), wildcards.backbone
+    )
     if weights:
         inputs["weights"] = weights[0]
     return inputs
 
 
+def classify_eval_inputs(wildcards):
+    """A run's checkpoints and spec, and the val crops of its protocol."""
+    folder = classify_run(wildcards).path(root_of(wildcards, CLASSIFIER))
+    return {
+        "best": f"{folder}/best.pt",
+        "halves": classify_half_checkpoints(protocol_of(wildcards), folder),
+        "run": f"{folder}/run.json",
+        "val": crop_cache("val", protocol_of(wildcards)),
+    }
+
+
 def classify_spec(wildcards):
     """The run's spec (ctcbench.classify.spec): everything that changes its numbers, as classify-train reads it."""
-    return classifier_spec(config, classify_run(wildcards))
+    return classifier_spec(config_of(wildcards), classify_run(wildcards))
 
 
 def classify_runtime(wildcards):
@@ -103,3 +118,11 @@ def classify_pseudo_models(wildcards):
 
 def classify_regex(names):
     return "|".join(re.escape(str(name)) for name in names)
+
+
+CLASSIFY_CONSTRAINTS = dict(
+    backbone=classify_regex(CLASSIFY_BACKBONES),
+    setting=classify_regex(config["settings"]),
+    trainset=wildcard_pattern(),
+    seed=r"\d+",
+)

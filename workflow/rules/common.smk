@@ -11,6 +11,7 @@ from ctcbench.per_image import per_image_path
 from ctcbench.plan import plan
 from ctcbench.report import results as records
 from ctcbench.report.table_specs import TABLES
+from ctcbench.plan.defects import Variant, variant_root
 from ctcbench.protocol import of_config
 from ctcbench.results_stamp import check_stamp, write_stamp
 
@@ -98,10 +99,32 @@ def image_list(stem):
     return f"{IMAGE_LISTS}/{stem}.txt"
 
 
-def crop_cache(split):
+def crop_cache(split, protocol=PROTOCOL):
     """The crop cache of a split: from the release's crop files for train and val when the protocol says so."""
-    source = PROTOCOL.crop_source if split in ("train", "val") else "cut"
-    return f"{RESULTS}/crops/{source}/{PROTOCOL.image_read}/{split}.npz"
+    source = protocol.crop_source if split in ("train", "val") else "cut"
+    return f"{RESULTS}/crops/{source}/{protocol.image_read}/{split}.npz"
+
+
+# -- A job's protocol: the configured one, or that of the defect variant whose folder its run is in (defects.smk). --
+def protocol_of(wildcards):
+    """The protocol of a job's run: the configured one, or its `variant` wildcard's (plan.defects)."""
+    if "variant" not in wildcards.keys():
+        return PROTOCOL
+    return Variant.parse(wildcards.variant).protocol(PROTOCOL)
+
+
+def config_of(wildcards):
+    """The config a job's run specs are built from: `config`, with a defect variant's protocol in its runs."""
+    protocol = protocol_of(wildcards)
+    return config if protocol == PROTOCOL else {**config, "protocol": protocol.name}
+
+
+def root_of(wildcards, reader):
+    """results/{preset}, or the folder of the defect variant holding the run of `reader` (protocol CLASSIFIER,
+    DETECTOR, IMAGE) that a job of a variant reads."""
+    if "variant" not in wildcards.keys():
+        return RESULTS
+    return variant_root(RESULTS, Variant.parse(wildcards.variant).holder(reader), PROTOCOL)
 
 
 def data_targets():

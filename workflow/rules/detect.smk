@@ -38,12 +38,7 @@ if DETECT_WEIGHTS:
 rule detect_train:
     """Train (or resume) one detector run through MMDetection (ctcbench detect-train)."""
     input:
-        **DETECT_TRAIN_VAL_INPUTS,
-        dataset=DATASET,
-        train_list=lambda wildcards: image_list(detect_run(wildcards).image_list),
-        weights=lambda wildcards: detect_weights.weights_inputs(
-            config, wildcards.detector
-        ),
+        unpack(detect_train_inputs),
     output:
         model=f"{DETECT_RUN}/model.pth",
         run=f"{DETECT_RUN}/run.json",
@@ -60,7 +55,9 @@ rule detect_train:
         mem_mb=DETECT_RESOURCES["mem_mb"],
         runtime=DETECT_RESOURCES["runtime"],
     params:
-        spec=lambda wildcards: detector_spec(config, detect_run(wildcards)).to_json(),
+        spec=lambda wildcards: detector_spec(
+            config_of(wildcards), detect_run(wildcards)
+        ).to_json(),
         weights=lambda wildcards, input: (
             f"--weights {input.weights}" if input.weights else ""
         ),
@@ -82,7 +79,7 @@ rule detect_predict:
     input:
         dataset=DATASET,
         image_list=lambda wildcards: image_list(split_of(wildcards.split)),
-        model=f"{DETECT_RUN}/model.pth",
+        model=detect_model,
     output:
         f"{DETECT_RUN}/predictions{{split}}.json",
     log:

@@ -23,6 +23,7 @@ from ctcbench.plan.controls import (
 from ctcbench.plan import weights as detect_weights
 from ctcbench.plan.specs import detector_spec
 from ctcbench.plan.trainsets import detector_pattern
+from ctcbench.protocol import DETECTOR
 
 DETECT = config["detect"]
 DETECT_RESOURCES = DETECT["resources"]
@@ -93,12 +94,23 @@ def evaluate_val_option(wildcards, input):
     return f"--val-predictions {input.val_predictions} --val-list {input.val_list}"
 
 
-# With detector_checkpoint best_val a detector scores the val images during training and keeps its best epoch.
-DETECT_TRAIN_VAL_INPUTS = (
-    {"val_list": image_list("val")}
-    if PROTOCOL.detector_checkpoint == "best_val"
-    else {}
-)
+def detect_train_inputs(wildcards):
+    """The dataset, the run's training list, its staged weights and, with detector_checkpoint best_val (a detector
+    that scores the val images during training and keeps its best epoch), the val list."""
+    run = detect_run(wildcards)
+    inputs = {
+        "dataset": DATASET,
+        "train_list": image_list(run.image_list),
+        "weights": detect_weights.weights_inputs(config_of(wildcards), run.detector),
+    }
+    if protocol_of(wildcards).detector_checkpoint == "best_val":
+        inputs["val_list"] = image_list("val")
+    return inputs
+
+
+def detect_model(wildcards):
+    """model.pth of a detector job's run (in its defect variant's folder for a variant's)."""
+    return f"{detect_run(wildcards).path(root_of(wildcards, DETECTOR))}/model.pth"
 
 
 def detect_targets():

@@ -17,10 +17,11 @@ rule pipeline_score:
         dataset=DATASET,
         image_list=lambda wildcards: image_list(split_of(wildcards.split)),
         predictions=lambda wildcards: (
-            f"{pipeline_run(wildcards).detector_run.path(RESULTS)}/predictions{wildcards.split}.json"
+            f"{pipeline_run(wildcards).detector_run.path(root_of(wildcards, DETECTOR))}"
+            f"/predictions{wildcards.split}.json"
         ),
         classifier=lambda wildcards: (
-            f"{pipeline_run(wildcards).classifier.path(RESULTS)}/best.pt"
+            f"{pipeline_run(wildcards).classifier.path(root_of(wildcards, CLASSIFIER))}/best.pt"
         ),
     output:
         f"{PIPELINE_RUN}/scores{{split}}.json",
@@ -37,7 +38,7 @@ rule pipeline_score:
         mem_mb=CLASSIFY_RESOURCES["mem_mb"],
         runtime=60,
     params:
-        protocol=PROTOCOL.name,
+        protocol=lambda wildcards: protocol_of(wildcards).name,
         nms_iou=PIPELINE["nms_iou"],
         workers=CLASSIFY_RESOURCES["workers"],
     conda:
@@ -65,7 +66,7 @@ rule pipeline_evaluate:
         omega=r"[0-9.]+",
         annotator=PIPELINE_ANNOTATOR_SUFFIX,
     params:
-        protocol=PROTOCOL.name,
+        protocol=lambda wildcards: protocol_of(wildcards).name,
         nms_iou=PIPELINE["nms_iou"],
         annotator=pipeline_annotator,
         val=lambda wildcards, input: (

@@ -2,6 +2,7 @@
 from ctcbench.data.layout import TEST_ANNOTATORS
 from ctcbench.plan import Pairing, omega_name, wildcard_pattern
 from ctcbench.plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION
+from ctcbench.protocol import IMAGE
 
 PIPELINE = config["pipeline"]
 PIPELINE_RUN = Pairing.template(RESULTS)
@@ -60,13 +61,13 @@ def pipeline_annotator(wildcards):
 
 def pipeline_evaluate_inputs(wildcards):
     """The test scores, and with a held-out threshold the val scores that choose it."""
-    folder = PIPELINE_RUN.format(**wildcards)
+    folder = pipeline_run(wildcards).path(root_of(wildcards, IMAGE))
     inputs = {
         "dataset": DATASET,
         "image_list": image_list("test"),
         "scores": f"{folder}/{split_file('scores', 'test')}",
     }
-    if "val" in PLAN.predicted_splits:
+    if protocol_of(wildcards).image_threshold == "heldout":
         inputs["val_list"] = image_list("val")
         inputs["val_scores"] = f"{folder}/{split_file('scores', 'val')}"
     return inputs

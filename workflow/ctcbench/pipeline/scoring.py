@@ -23,7 +23,7 @@ from ..data.crops import CropCache
 from ..data.layout import DatasetLayout
 from ..detect.predictions import read_predictions
 from ..errors import ConfigError
-from ..protocol import Protocol, same_protocol
+from ..protocol import CLASSIFIER, DETECTOR, Protocol, agrees
 from .proposals import ImageProposals, proposal_crops, propose
 from .scores import ScoredImage, Scores
 
@@ -36,17 +36,21 @@ IMAGES_PER_CHUNK = 16
 def check_pairing(
     spec: ModelSpec, detector_meta: dict[str, Any], protocol: Protocol, classifier: Path, predictions: Path
 ) -> None:
-    """The classifier and the detector must share the input setting, and both the requested protocol."""
+    """The classifier and the detector must share the input setting, and each the requested protocol in every switch
+    its stage reads (a run of another protocol that differs elsewhere is the same run: protocol.agrees)."""
     if spec.setting != detector_meta.get("setting"):
         raise ConfigError(
             f"{classifier}: classifier of setting {spec.setting!r}, but {predictions} come from a detector of "
             f"setting {detector_meta.get('setting')!r}; pair runs of the same setting"
         )
-    for path, found in ((classifier, spec.protocol), (predictions, detector_meta.get("protocol"))):
-        if not same_protocol(found, protocol):
+    for path, found, reader in (
+        (classifier, spec.protocol, CLASSIFIER),
+        (predictions, detector_meta.get("protocol"), DETECTOR),
+    ):
+        if not agrees(found, protocol, reader):
             raise ConfigError(
                 f"{path}: protocol {found!r}, but --protocol {protocol.name} (with {classifier} and {predictions}); "
-                "use runs of the same protocol"
+                f"use runs of the same protocol (at least in every switch a {reader} reads)"
             )
 
 

@@ -57,15 +57,15 @@ def controls_block(config: dict[str, Any]) -> dict[str, Any]:
     return config["report"]["controls"]
 
 
-def controls_detector(config: dict[str, Any]) -> str:
-    """The detector of the controls table's pipeline rows: `report.controls.detector`, one of Table 4's detectors;
-    null (the default) for the first of `detect.detectors`."""
-    detectors, chosen = config["detect"]["detectors"], controls_block(config).get("detector")
+def controls_detector(config: dict[str, Any], block: str = CONTROLS_TABLE) -> str:
+    """The detector of a report block's pipeline rows (`report.<block>.detector`, the controls' by default), one of
+    Table 4's detectors; null (the default) for the first of `detect.detectors`."""
+    detectors, chosen = config["detect"]["detectors"], config["report"][block].get("detector")
     if chosen is None:
         return detectors[0]
     if chosen not in detectors:
         raise ConfigError(
-            f"report.controls.detector: {chosen} is not among detect.detectors ({', '.join(detectors)}); its rows are "
+            f"report.{block}.detector: {chosen} is not among detect.detectors ({', '.join(detectors)}); its rows are "
             "Table 4's pipeline: name one of those, or null for the first"
         )
     return chosen

@@ -1,0 +1,197 @@
+"""The effect of each original defect (config `report.defect_effects`, docs/metrics.md#defect-effects): Table 4's main
+pipeline of each setting rerun once per protocol switch from each end of the protocol, with only that switch flipped.
+
+The two endpoints are the configured protocol and the other preset with the configured overrides kept (for the
+default `faithful`: `corrected`). A variant is an endpoint with one switch set to the other endpoint's value: from
+faithful, only that correction applied; from corrected, only that defect put back. Its effect is the variant minus
+its endpoint, on the same test images and val cells.
+
+A variant reruns only the runs that read its switch (`protocol` `reads`): a classifier switch retrains the classifier
+and reuses the endpoint's detector, a detector switch the reverse, an image-level switch only re-scores and
+re-evaluates the endpoint's runs. Runs of the configured protocol are the grid's own (results/{preset}/...); every
+other run lives in results/{preset}/defects/<variant>/, laid out as results/{preset}/ is. Torch-free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from ..protocol import CLASSIFIER, FIELDS, IMAGE, PRESETS, SWITCHES, Protocol, of_config
+from .arms import MAIN_TRAINSET
+from .controls import controls_detector
+from .runs import ClassifierRun, Evaluation, Pairing
+
+DEFECT_EFFECTS = "defect_effects"  # the table spec's name, the config block's and what its runs feed
+DEFECTS_DIR = "defects"  # results/{preset}/defects/<variant>/
+
+
+def reads(switch: str) -> tuple[str, ...]:
+    """The runs of the main pipeline that read a switch (protocol CLASSIFIER, DETECTOR, IMAGE); () for none."""
+    return FIELDS[switch].metadata["reads"]
+
+
+def endpoint_protocol(configured: Protocol, base: str) -> Protocol:
+    """The endpoint of preset `base`: the configured protocol itself, or the other preset with its overrides."""
+    if base == configured.base:
+        return configured
+    return PRESETS[base].replace(**configured.overrides())
+
+
+def other_base(base: str) -> str:
+    return next(name for name in PRESETS if name != base)
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """An endpoint (`faithful` or `corrected`) with at most one switch flipped to the other endpoint's value; its
+    name is the folder under defects/: `corrected`, `faithful-fusion_gate`."""
+
+    endpoint: str
+    switch: str = ""  # '' for the endpoint itself
+
+    @property
+    def name(self) -> str:
+        return f"{self.endpoint}-{self.switch}" if self.switch else self.endpoint
+
+    @classmethod
+    def parse(cls, name: str) -> Variant:
+        endpoint, _, switch = str(name).partition("-")
+        if endpoint not in PRESETS or (switch and switch not in SWITCHES):
+            raise ConfigError(f"defect variant {name!r}: expected <preset> or <preset>-<switch>")
+        return cls(endpoint, switch)
+
+    @property
+    def base(self) -> Variant:
+        """The endpoint it is compared with."""
+        return Variant(self.endpoint)
+
+    def protocol(self, configured: Protocol) -> Protocol:
+        start = endpoint_protocol(configured, self.endpoint)
+        if not self.switch:
+            return start
+        other = endpoint_protocol(configured, other_base(self.endpoint))
+        return start.replace(**{self.switch: getattr(other, self.switch)})
+
+    def holder(self, reader: str) -> Variant:
+        """The variant whose run `reader` (protocol CLASSIFIER, DETECTOR, IMAGE) this one uses: its own where the
+        switch is read there, else its endpoint's. The image level (scoring, evaluation) is always its own."""
+        return self if reader == IMAGE or (self.switch and reader in reads(self.switch)) else self.base
+
+
+def flippable(configured: Protocol) -> list[str]:
+    """The switches the two endpoints set differently and some run of the main pipeline reads, in field order."""
+    other = endpoint_protocol(configured, other_base(configured.base))
+    return [s for s in SWITCHES if reads(s) and getattr(configured, s) != getattr(other, s)]
+
+
+def defects_block(config: dict[str, Any]) -> dict[str, Any]:
+    return config["report"][DEFECT_EFFECTS]
+
+
+def effect_switches(config: dict[str, Any]) -> list[str]:
+    """`report.defect_effects.switches` (null: every flippable one), each checked against the flippable ones."""
+    configured = of_config(config)
+    allowed = flippable(configured)
+    chosen = defects_block(config)["switches"]
+    if chosen is None:
+        return allowed
+    for switch in chosen:
+        if switch not in allowed:
+            why = (
+                "no run of the main pipeline reads it"
+                if switch in SWITCHES and not reads(switch)
+                else ("both endpoints set it alike" if switch in SWITCHES else "no such switch")
+            )
+            raise ConfigError(
+                f"report.defect_effects.switches: {switch}: {why}; flippable: {', '.join(allowed)}"
+            )  # fmt: skip
+    return [s for s in allowed if s in chosen]
+
+
+def variants(config: dict[str, Any]) -> list[Variant]:
+    """The other endpoint, then every chosen switch flipped from each endpoint; [] when the block is off."""
+    if not defects_block(config)["enabled"]:
+        return []
+    configured = of_config(config)
+    ends = [configured.base, other_base(configured.base)]
+    switched = [Variant(end, switch) for switch in effect_switches(config) for end in ends]
+    return [Variant(ends[1]), *switched]
+
+
+def variant_root(results: str, variant: Variant, configured: Protocol) -> str:
+    """Where a variant's runs live: results/{preset} for the configured protocol, else its defects/ folder."""
+    if variant.protocol(configured) == configured:
+        return results
+    return f"{results}/{DEFECTS_DIR}/{variant.name}"
+
+
+def variant_pattern(config: dict[str, Any], reader: str | None = None) -> str:
+    """Regex of the variant folders holding a run of `reader` (None: any), for Snakemake's constraints; one that
+    matches nothing when there are none."""
+    configured = of_config(config)
+    names = sorted(
+        {
+            (variant.holder(reader) if reader else variant).name
+            for variant in variants(config)
+            if (variant.holder(reader) if reader else variant).protocol(configured) != configured
+        }
+    )
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+def settings_and_seeds(config: dict[str, Any]) -> tuple[list[str], list[int]]:
+    """The block's settings and seeds (null: all the configured settings; the first seed), each a configured one."""
+    block = defects_block(config)
+    settings = block["settings"] or list(config["settings"])
+    seeds = block["seeds"] or [min(config["seeds"])]
+    for key, chosen, known in (("settings", settings, config["settings"]), ("seeds", seeds, config["seeds"])):
+        unknown = [str(value) for value in chosen if value not in known]
+        if unknown:
+            raise ConfigError(
+                f"report.defect_effects.{key}: {', '.join(unknown)} not among the configured {key} "
+                f"({', '.join(map(str, known))})"
+            )
+    return list(settings), [int(seed) for seed in seeds]
+
+
+@dataclass(frozen=True, order=True)
+class DefectRun:
+    """The main pipeline of one setting and seed under one variant: its evaluation at pipeline.ablation_omega and its
+    classifier's cell-level metrics, each in the folder of the variant that holds that run."""
+
+    variant: Variant
+    pairing: Pairing
+    omega: float
+
+    @property
+    def classifier(self) -> ClassifierRun:
+        return self.pairing.classifier
+
+    def evaluation_path(self, results: str, configured: Protocol, annotator: str) -> str:
+        root = variant_root(results, self.variant, configured)
+        return Evaluation(self.pairing, self.omega, annotator).path(root)
+
+    def classifier_path(self, results: str, configured: Protocol) -> str:
+        root = variant_root(results, self.variant.holder(CLASSIFIER), configured)
+        return self.classifier.path(root)
+
+
+def defect_runs(config: dict[str, Any]) -> list[DefectRun]:
+    """Every variant's main pipeline in the block's settings and seeds (the configured endpoint's are the grid's)."""
+    chosen = variants(config)
+    if not chosen:
+        return []
+    configured = of_config(config)
+    detector = controls_detector(config, DEFECT_EFFECTS)
+    backbone = config["classify"]["main_backbone"]
+    omega = float(config["pipeline"]["ablation_omega"])
+    settings, seeds = settings_and_seeds(config)
+    runs = []
+    for variant in [Variant(configured.base), *chosen]:
+        for setting in settings:
+            for seed in seeds:
+                runs.append(DefectRun(variant, Pairing(detector, setting, MAIN_TRAINSET, seed, backbone), omega))
+    return runs
