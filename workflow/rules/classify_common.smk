@@ -32,11 +32,16 @@ def classify_metrics(feeds=None):
     ]
 
 
+def half_checkpoints(folder):
+    """The checkpoints chosen on each val half of a run folder (or template)."""
+    return [f"{folder}/{name}" for name in HALF_BEST]
+
+
 def classify_half_checkpoints(protocol=PROTOCOL, folder=CLASSIFY_RUN):
     """The checkpoints chosen on each val half: kept when the protocol cross-fits checkpoints (defect 8)."""
     if protocol.classifier_checkpoint != "cross_fitted":
         return []
-    return [f"{folder}/{name}" for name in HALF_BEST]
+    return half_checkpoints(folder)
 
 
 def classify_targets():

@@ -15,6 +15,7 @@ other run lives in results/{preset}/defects/<variant>/, laid out as results/{pre
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,16 +129,15 @@ def variant_root(results: str, variant: Variant, configured: Protocol) -> str:
     return f"{results}/{DEFECTS_DIR}/{variant.name}"
 
 
-def variant_pattern(config: dict[str, Any], reader: str | None = None) -> str:
-    """Regex of the variant folders holding a run of `reader` (None: any), for Snakemake's constraints; one that
-    matches nothing when there are none."""
+def variant_pattern(config: dict[str, Any], reader: str, where: Callable[[Protocol], bool] | None = None) -> str:
+    """Regex of the defects/ folders holding a run of `reader` (whose protocol satisfies `where`, if given), for
+    Snakemake's wildcard constraints; one that matches nothing when there are none."""
     configured = of_config(config)
+    holders = {variant.holder(reader) for variant in variants(config)}
     names = sorted(
-        {
-            (variant.holder(reader) if reader else variant).name
-            for variant in variants(config)
-            if (variant.holder(reader) if reader else variant).protocol(configured) != configured
-        }
+        holder.name
+        for holder in holders
+        if holder.protocol(configured) != configured and (where is None or where(holder.protocol(configured)))
     )
     return "|".join(re.escape(name) for name in names) or "(?!)"
 

@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..protocol import FAITHFUL, Protocol, of_config
 from .arms import Arm, arms
 from .controls import CONTROLS_TABLE, control_runs, controls_block
+from .defects import DefectRun, defect_runs
 from .kfold import FIGURE as KFOLD_FIGURE
 from .kfold import TABLE as KFOLD_TABLE
 from .kfold import kfold_runs
@@ -60,6 +61,7 @@ class Plan:
     decompositions: dict[Decomposition, set[str]] = field(default_factory=dict)  # pairings with a stage made perfect
     kfold: dict[KFoldRun, set[str]] = field(default_factory=dict)  # the k-fold track (ablations.kfold)
     controls: dict[ControlRun, set[str]] = field(default_factory=dict)  # controls of the image level (plan.controls)
+    defects: list[DefectRun] = field(default_factory=list)  # the main pipeline under each defect variant (plan.defects)
 
     def pairing(self, detector: str, setting: str, trainset_name: str, seed: int | str) -> Pairing:
         """The planned pairing of a pipeline folder's wildcards (which backbone scores it is the plan's)."""
@@ -134,8 +136,10 @@ class Plan:
     @property
     def scored_splits(self) -> list[str]:
         """The splits a detector may predict and a pairing may be scored on for some target: the predicted ones,
-        and val as well when bundles are planned (a bundle's threshold is chosen on val under every protocol)."""
-        return ["test", "val"] if self.bundles else self.predicted_splits
+        and val as well when bundles are planned (a bundle's threshold is chosen on val under every protocol) or a
+        defect variant chooses its image threshold there."""
+        heldout = any(run.variant.protocol(self.protocol).image_threshold == "heldout" for run in self.defects)
+        return ["test", "val"] if self.bundles or heldout else self.predicted_splits
 
     def image_lists(self) -> list[str]:
         """Stems of the image lists: the released splits, then each detector training set's own list."""
@@ -228,4 +232,5 @@ def plan(config: dict[str, Any]) -> Plan:
     for run in kfold_runs(config):
         _add(result.kfold, run, frozenset({KFOLD_TABLE, KFOLD_FIGURE}))
     result.bundles = _bundles(result, config)
+    result.defects = defect_runs(config)
     return result

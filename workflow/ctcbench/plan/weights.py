@@ -13,7 +13,7 @@ from typing import Any
 
 from ..classify.network import Network, choose_network, weights_file
 from ..detect.spec import run_spec
-from ..protocol import of_config
+from ..protocol import CLASSIFIER, of_config
 from .grid import plan
 from .kfold import kfold_weights
 
@@ -58,10 +58,18 @@ def classifier_weights_inputs(config: dict[str, Any], backbone: str) -> list[str
 
 
 def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
-    """Staged file -> its network, for every file some planned classifier run (or k-fold run) needs."""
+    """Staged file -> its network, for every file some planned classifier run (or k-fold run, or a defect variant's
+    classifier run, whose protocol may build another network) needs."""
+    planned = plan(config)
+    configured = of_config(config)
+    configs = [config] + [
+        {**config, "protocol": run.variant.holder(CLASSIFIER).protocol(configured).name} for run in planned.defects
+    ]
+    runs = [(config, run.backbone) for run in planned.classifiers]
+    runs += [(variant_config, config["classify"]["main_backbone"]) for variant_config in configs[1:]]
     grid = {
-        path: backbone_network(config, backbone)
-        for backbone in sorted({run.backbone for run in plan(config).classifiers})
-        for path in classifier_weights_inputs(config, backbone)
+        path: backbone_network(run_config, backbone)
+        for run_config, backbone in runs
+        for path in classifier_weights_inputs(run_config, backbone)
     }
     return {**grid, **kfold_weights(config)}
