@@ -105,6 +105,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ctcbench.report.table_comparisons_cli",
         "the paired bootstrap comparisons a result table declares (CSV, Markdown, HTML)",
     ),
+    "defect-effects": (
+        "ctcbench.report.defect_effects_cli",
+        "each protocol switch flipped alone from each endpoint: its effect with paired intervals (CSV, Markdown, HTML)",
+    ),
     "results-table": ("ctcbench.report.results_table_cli", "every run's numbers in one long table (results.csv)"),
     "training-curves": (
         "ctcbench.report.training_curves_cli",
