@@ -34,6 +34,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/pipeline.smk"
+include: "workflow/rules/defects.smk"
 include: "workflow/rules/external.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/apply.smk"
@@ -46,6 +47,7 @@ rule all:
         classify_targets(),
         detect_targets(),
         pipeline_targets(),
+        defect_targets(),
         figure_targets(),
         report_targets(),
         apply_targets(),

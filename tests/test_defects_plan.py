@@ -82,11 +82,15 @@ def test_the_demo_plans_its_switches_in_brightfield_from_both_ends():
 
 
 def test_a_switch_outside_the_flippable_ones_is_refused_with_the_reason():
-    for switch, reason in (("kfold_folds", "no run of the main pipeline"), ("hoechst_channels", "alike"),
-                           ("fusion_gte", "no such switch")):  # fmt: skip
+    for switch, reason in (("kfold_folds", "no run of the main pipeline"), ("fusion_gte", "no such switch")):
         config = config_of(preset="demo", report={"defect_effects": {"switches": [switch]}})
         with pytest.raises(ConfigError, match=reason):
             effect_switches(config)
+    # A switch the configured protocol overrides is set alike at both ends: skipped, not refused.
+    both = config_of(preset="demo", report={"defect_effects": {"switches": ["hoechst_channels", "fusion_gate"]}})
+    assert effect_switches(both) == ["fusion_gate"]
+    overridden = config_of(preset="demo", protocol="faithful,classifier_normalisation=train_statistics")
+    assert "classifier_normalisation" not in effect_switches(overridden) and len(effect_switches(overridden)) == 6
     config = config_of(preset="demo", report={"defect_effects": {"settings": ["bf_nope"]}})
     with pytest.raises(ConfigError, match="settings"):
         defect_runs(config)

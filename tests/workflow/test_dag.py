@@ -125,13 +125,18 @@ def test_paper_grid_plans_every_pipeline_pairing(tmp_path):
         # the nucleus detector's boxes scored by Table 4's classifier of each setting and seed.
         assert (counts["classify_bf_only"], counts["classify_kfold"], counts["nucleus_classifier"]) == (50, 10, 9)
         assert counts["classify_train"] == 180 and counts["detect_train"] == 36
+        # The defect effects (plan.defects): the other preset and 21 switches x 2 ends, every setting, seed 0; a
+        # variant retrains only the runs that read its switch (9 classifier and 8 detector switches).
+        assert counts["defect_classify_eval"] == (1 + 9 * 2) * 3 and counts["defect_detect_train"] == (1 + 8 * 2) * 3
+        assert counts["defect_pipeline_evaluate"] == (1 + 21 * 2) * 3
         if not extra:
-            assert re.search(r"^total\s+816$", result.stdout, re.M)  # the README's count
+            assert re.search(r"^total\s+1395$", result.stdout, re.M)  # the README's count
         assert ("seed2/scores-val.json" in result.stdout) == bool(extra)  # one rule, a {split} wildcard
         # The classifiers start from the weights of the network the protocol builds (classifier_networks); the
         # k-fold track's ImageNet runs from torchvision's vgg16, vgg19, resnet18, resnet50 and alexnet, whatever the
         # protocol (resnet50.pth is the grid's own under faithful); + the brightfield-only track's ResNet-34.
-        assert counts["stage_weights"] == 14 + (5 if extra else 4) + 1
+        # + the main backbone's network under the other protocol, for the defect effects' classifier variants.
+        assert counts["stage_weights"] == 14 + (5 if extra else 4) + 1 + 1
         staged = "convnext_base.fb_in1k.safetensors" if extra else "convnext_base.pth"
         assert f"output: resources/weights/{staged}" in result.stdout
     assert "results/paper/pipeline/faster_rcnn/bf_hoechst/patient-r07/seed2/omega0.7/metrics.json" in result.stdout

@@ -11,7 +11,7 @@ from ctcbench.per_image import per_image_path
 from ctcbench.plan import plan
 from ctcbench.report import results as records
 from ctcbench.report.table_specs import TABLES
-from ctcbench.plan.defects import Variant, variant_root
+from ctcbench.plan.defects import Variant, variant_config, variant_root
 from ctcbench.protocol import of_config
 from ctcbench.results_stamp import check_stamp, write_stamp
 
@@ -115,8 +115,9 @@ def protocol_of(wildcards):
 
 def config_of(wildcards):
     """The config a job's run specs are built from: `config`, with a defect variant's protocol in its runs."""
-    protocol = protocol_of(wildcards)
-    return config if protocol == PROTOCOL else {**config, "protocol": protocol.name}
+    if "variant" not in wildcards.keys():
+        return config
+    return variant_config(config, Variant.parse(wildcards.variant))
 
 
 def root_of(wildcards, reader):
@@ -124,7 +125,9 @@ def root_of(wildcards, reader):
     DETECTOR, IMAGE) that a job of a variant reads."""
     if "variant" not in wildcards.keys():
         return RESULTS
-    return variant_root(RESULTS, Variant.parse(wildcards.variant).holder(reader), PROTOCOL)
+    return variant_root(
+        RESULTS, Variant.parse(wildcards.variant).holder(reader), PROTOCOL
+    )
 
 
 def data_targets():

@@ -96,7 +96,8 @@ def evaluate_val_option(wildcards, input):
 
 def detect_train_inputs(wildcards):
     """The dataset, the run's training list, its staged weights and, with detector_checkpoint best_val (a detector
-    that scores the val images during training and keeps its best epoch), the val list."""
+    that scores the val images during training and keeps its best epoch), the val list.
+    """
     run = detect_run(wildcards)
     inputs = {
         "dataset": DATASET,

@@ -16,13 +16,8 @@ rule pipeline_score:
     input:
         dataset=DATASET,
         image_list=lambda wildcards: image_list(split_of(wildcards.split)),
-        predictions=lambda wildcards: (
-            f"{pipeline_run(wildcards).detector_run.path(root_of(wildcards, DETECTOR))}"
-            f"/predictions{wildcards.split}.json"
-        ),
-        classifier=lambda wildcards: (
-            f"{pipeline_run(wildcards).classifier.path(root_of(wildcards, CLASSIFIER))}/best.pt"
-        ),
+        predictions=pipeline_predictions,
+        classifier=pipeline_classifier,
     output:
         f"{PIPELINE_RUN}/scores{{split}}.json",
     log:

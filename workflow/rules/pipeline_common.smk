@@ -2,7 +2,7 @@
 from ctcbench.data.layout import TEST_ANNOTATORS
 from ctcbench.plan import Pairing, omega_name, wildcard_pattern
 from ctcbench.plan.runs import ORACLE_CLASSIFIER, PERFECT_LOCALISATION
-from ctcbench.protocol import IMAGE
+from ctcbench.protocol import CLASSIFIER, DETECTOR, IMAGE
 
 PIPELINE = config["pipeline"]
 PIPELINE_RUN = Pairing.template(RESULTS)
@@ -20,6 +20,18 @@ def pipeline_run(wildcards):
     return PLAN.pairing(
         wildcards.detector, wildcards.setting, wildcards.trainset, wildcards.seed
     )
+
+
+def pipeline_predictions(wildcards):
+    """The predictions a pairing's job scores: its detector run's on the job's split (a defect variant's own or its
+    end's, plan.defects)."""
+    folder = pipeline_run(wildcards).detector_run.path(root_of(wildcards, DETECTOR))
+    return f"{folder}/{split_file('predictions', split_of(wildcards.split))}"
+
+
+def pipeline_classifier(wildcards):
+    """best.pt of the classifier run that scores a pairing's proposals."""
+    return f"{pipeline_run(wildcards).classifier.path(root_of(wildcards, CLASSIFIER))}/best.pt"
 
 
 def pipeline_metrics(feeds=None):

@@ -113,9 +113,10 @@ def figure_options(wildcards, output):
 
 def report_tables():
     comparisons = [spec.comparisons_name for spec in COMPARED_TABLES.values()]
+    own_rule = [DEFECT_EFFECTS] if PLAN.defects else []  # rule defect_effects
     return [
         f"{RESULTS}/tables/{name}.md"
-        for name in ["table1", *PLANNED_TABLES, *comparisons]
+        for name in ["table1", *PLANNED_TABLES, *comparisons, *own_rule]
     ]
 
 

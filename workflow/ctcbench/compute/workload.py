@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..plan import Plan, plan
+from ..plan import ClassifierRun, DetectorRun, Pairing, Plan, plan
+from ..plan.defects import variant_config, variant_trainings
 from ..plan.specs import classifier_spec
 from ..plan.trainsets import PSEUDO_BASE
+from ..protocol import of_config
 from .counts import DatasetCounts
 from .networks import INFER, TRAIN, ClassifierNetwork, DetectorNetwork, classifier_network, detector_network
 
@@ -40,12 +42,13 @@ class Work:
 
 
 def workload(config: dict[str, Any], counts: DatasetCounts) -> list[Work]:
-    """Every piece of GPU work of the configured grid, in the plan's order."""
+    """Every piece of GPU work of the configured grid, in the plan's order, then the defect variants' own."""
     grid = plan(config)
     return [
         *classifier_work(config, grid, counts),
         *detector_work(config, grid, counts),
         *scoring_work(config, grid, counts),
+        *defect_work(config, grid, counts),
     ]
 
 
@@ -54,28 +57,48 @@ def classifier_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -
     for run in grid.classifiers:
         if not run.training_set.kind.trains_in_grid:
             continue  # the brightfield-only track trains by epochs of its own: not projected (docs/experiments.md)
-        spec = classifier_spec(config, run)
-        network, schedule = classifier_network(spec), spec.schedule
-        yield Work(CLASSIFIERS, run.backbone, "train", network, TRAIN, 1, schedule.iterations)
-        passes = schedule.iterations // schedule.val_every
-        val_crops = counts.crops_of("val", run.training_set.classes)
-        yield Work(INFERENCE, run.backbone, "validation", network, INFER, 1, passes * val_crops)
-        yield Work(INFERENCE, run.backbone, "evaluation", network, INFER, 1, counts.crops_of("val"))
+        yield from classifier_run_work(config, run, counts)
         if pseudo_labels and run.trainset == PSEUDO_BASE:
+            network = classifier_network(classifier_spec(config, run))
             yield Work(INFERENCE, run.backbone, "pseudo_labels", network, INFER, 1, counts.crops["train"]["U"])
 
 
+def classifier_run_work(
+    config: dict[str, Any], run: ClassifierRun, counts: DatasetCounts, tag: str = ""
+) -> Iterator[Work]:
+    """A classifier run's training, its validation passes and its evaluation (`tag` appended to each task)."""
+    spec = classifier_spec(config, run)
+    network, schedule = classifier_network(spec), spec.schedule
+    yield Work(CLASSIFIERS, f"{run.backbone}{model_label(tag)}", f"train{tag}", network, TRAIN, 1, schedule.iterations)
+    passes = schedule.iterations // schedule.val_every
+    val_crops = counts.crops_of("val", run.training_set.classes)
+    yield Work(
+        INFERENCE, f"{run.backbone}{model_label(tag)}", f"validation{tag}", network, INFER, 1, passes * val_crops
+    )
+    yield Work(
+        INFERENCE, f"{run.backbone}{model_label(tag)}", f"evaluation{tag}", network, INFER, 1, counts.crops_of("val")
+    )
+
+
 def detector_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
-    detect = config["detect"]
-    boxes = counts.cancer_cells_per_train_image
     for run in grid.detectors:
-        network = detector_network(config, run, boxes)
-        images = counts.list_images(run.image_list)
-        steps = detect["epochs"] * math.ceil(images / detect["batch_size"])
-        estimate = "a patient's training images, estimated" if counts.list_is_estimate(run.image_list) else ""
-        yield Work(DETECTORS, run.detector, "train", network, TRAIN, 1, steps, estimate)
-        for split in grid.predicted_splits:
-            yield Work(INFERENCE, run.detector, "predict", network, INFER, 1, counts.images[split])
+        yield from detector_run_work(config, run, counts, grid.predicted_splits)
+
+
+def detector_run_work(
+    config: dict[str, Any], run: DetectorRun, counts: DatasetCounts, splits: list[str], tag: str = ""
+) -> Iterator[Work]:
+    """A detector run's training and its predictions on `splits` (`tag` appended to each task)."""
+    detect = config["detect"]
+    network = detector_network(config, run, counts.cancer_cells_per_train_image)
+    images = counts.list_images(run.image_list)
+    steps = detect["epochs"] * math.ceil(images / detect["batch_size"])
+    estimate = "a patient's training images, estimated" if counts.list_is_estimate(run.image_list) else ""
+    yield Work(DETECTORS, f"{run.detector}{model_label(tag)}", f"train{tag}", network, TRAIN, 1, steps, estimate)
+    for split in splits:
+        yield Work(
+            INFERENCE, f"{run.detector}{model_label(tag)}", f"predict{tag}", network, INFER, 1, counts.images[split]
+        )
 
 
 def max_proposals(block: dict[str, Any]) -> int:
@@ -87,9 +110,48 @@ def scoring_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> I
     for pairing in grid.pairings:
         if not pairing.classifier.training_set.kind.trains_in_grid:
             continue  # the brightfield-only track's pairings: not projected, as its training
-        network = classifier_network(classifier_spec(config, pairing.classifier))
-        proposals = max_proposals(config["detect"][pairing.detector])
-        for split in grid.predicted_splits:
-            crops = counts.images[split] * proposals
-            estimate = f"upper bound: {proposals} proposals per image (max_per_img)"
-            yield Work(INFERENCE, pairing.backbone, f"score_{pairing.detector}", network, INFER, 1, crops, estimate)
+        yield from pairing_work(config, pairing, counts, grid.predicted_splits)
+
+
+def pairing_work(
+    config: dict[str, Any], pairing: Pairing, counts: DatasetCounts, splits: list[str], tag: str = ""
+) -> Iterator[Work]:
+    """A pairing's classifier scoring its detector's proposals on `splits` (`tag` appended to the task)."""
+    network = classifier_network(classifier_spec(config, pairing.classifier))
+    proposals = max_proposals(config["detect"][pairing.detector])
+    for split in splits:
+        crops = counts.images[split] * proposals
+        estimate = f"upper bound: {proposals} proposals per image (max_per_img)"
+        task = f"score_{pairing.detector}{tag}"
+        yield Work(INFERENCE, f"{pairing.backbone}{model_label(tag)}", task, network, INFER, 1, crops, estimate)
+
+
+# The defect variants' work is tagged so compute.md shows it apart from the grid's (plan.defects): its tasks end in
+# the tag, its models in the label.
+DEFECT_TAG = "_defect_variants"
+
+
+def model_label(tag: str) -> str:
+    return " (defect variants)" if tag == DEFECT_TAG else ""
+
+
+def defect_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
+    """The runs the defect variants train themselves, their predictions, and every variant's re-scoring."""
+    classifiers, detectors = variant_trainings(config)
+    for variant, run in classifiers:
+        yield from classifier_run_work(variant_config(config, variant), run, counts, DEFECT_TAG)
+    for variant, run in detectors:
+        # A detector switch changes the input or the schedule, not the network: the configured protocol's network
+        # stands for every variant's (one FLOP count instead of one per variant).
+        splits = scored_splits(variant_config(config, variant))
+        yield from detector_run_work(config, run, counts, splits, DEFECT_TAG)
+    configured = of_config(config)
+    for defect in grid.defects:
+        if defect.variant.protocol(configured) != configured:
+            variant_cfg = variant_config(config, defect.variant)
+            yield from pairing_work(variant_cfg, defect.pairing, counts, scored_splits(variant_cfg), DEFECT_TAG)
+
+
+def scored_splits(config: dict[str, Any]) -> list[str]:
+    """The splits a protocol predicts and scores: val too where it chooses its image threshold there."""
+    return ["test", "val"] if of_config(config).image_threshold == "heldout" else ["test"]

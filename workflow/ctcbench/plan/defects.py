@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..protocol import CLASSIFIER, FIELDS, IMAGE, PRESETS, SWITCHES, Protocol, of_config
+from ..protocol import CLASSIFIER, DETECTOR, FIELDS, IMAGE, PRESETS, SWITCHES, Protocol, of_config
 from .arms import MAIN_TRAINSET
 from .controls import controls_detector
-from .runs import ClassifierRun, Evaluation, Pairing
+from .runs import ClassifierRun, DetectorRun, Evaluation, Pairing
 
 DEFECT_EFFECTS = "defect_effects"  # the table spec's name, the config block's and what its runs feed
 DEFECTS_DIR = "defects"  # results/{preset}/defects/<variant>/
@@ -93,22 +93,19 @@ def defects_block(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def effect_switches(config: dict[str, Any]) -> list[str]:
-    """`report.defect_effects.switches` (null: every flippable one), each checked against the flippable ones."""
-    configured = of_config(config)
-    allowed = flippable(configured)
+    """`report.defect_effects.switches` (null: every flippable one) in field order. A listed switch the configured
+    protocol overrides is set alike at both ends, so it is skipped; one that is no switch, or that no run of the main
+    pipeline reads, is refused."""
+    allowed = flippable(of_config(config))
     chosen = defects_block(config)["switches"]
     if chosen is None:
         return allowed
     for switch in chosen:
-        if switch not in allowed:
-            why = (
-                "no run of the main pipeline reads it"
-                if switch in SWITCHES and not reads(switch)
-                else ("both endpoints set it alike" if switch in SWITCHES else "no such switch")
-            )
-            raise ConfigError(
-                f"report.defect_effects.switches: {switch}: {why}; flippable: {', '.join(allowed)}"
-            )  # fmt: skip
+        if switch not in SWITCHES or not reads(switch):
+            why = "no run of the main pipeline reads it" if switch in SWITCHES else "no such switch"
+            readable = ", ".join(s for s in SWITCHES if reads(s))
+            raise ConfigError(f"report.defect_effects.switches: {switch}: {why}; switches the main pipeline reads: "
+                              f"{readable}")  # fmt: skip
     return [s for s in allowed if s in chosen]
 
 
@@ -195,3 +192,24 @@ def defect_runs(config: dict[str, Any]) -> list[DefectRun]:
             for seed in seeds:
                 runs.append(DefectRun(variant, Pairing(detector, setting, MAIN_TRAINSET, seed, backbone), omega))
     return runs
+
+
+def variant_config(config: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    """The config a variant's runs are specified from: `config` with the variant's protocol."""
+    return {**config, "protocol": variant.protocol(of_config(config)).name}
+
+
+def variant_trainings(
+    config: dict[str, Any],
+) -> tuple[list[tuple[Variant, ClassifierRun]], list[tuple[Variant, DetectorRun]]]:
+    """The classifier and detector runs the variants train themselves (not the grid's), each once, in plan order."""
+    configured = of_config(config)
+    classifiers: dict[tuple[Variant, ClassifierRun], None] = {}
+    detectors: dict[tuple[Variant, DetectorRun], None] = {}
+    for run in defect_runs(config):
+        for reader, found, record in ((CLASSIFIER, classifiers, run.classifier),
+                                      (DETECTOR, detectors, run.pairing.detector_run)):  # fmt: skip
+            holder = run.variant.holder(reader)
+            if holder.protocol(configured) != configured:
+                found[(holder, record)] = None
+    return list(classifiers), list(detectors)

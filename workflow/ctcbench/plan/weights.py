@@ -13,7 +13,8 @@ from typing import Any
 
 from ..classify.network import Network, choose_network, weights_file
 from ..detect.spec import run_spec
-from ..protocol import CLASSIFIER, of_config
+from ..protocol import of_config
+from .defects import variant_config, variant_trainings
 from .grid import plan
 from .kfold import kfold_weights
 
@@ -61,12 +62,8 @@ def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
     """Staged file -> its network, for every file some planned classifier run (or k-fold run, or a defect variant's
     classifier run, whose protocol may build another network) needs."""
     planned = plan(config)
-    configured = of_config(config)
-    configs = [config] + [
-        {**config, "protocol": run.variant.holder(CLASSIFIER).protocol(configured).name} for run in planned.defects
-    ]
     runs = [(config, run.backbone) for run in planned.classifiers]
-    runs += [(variant_config, config["classify"]["main_backbone"]) for variant_config in configs[1:]]
+    runs += [(variant_config(config, variant), run.backbone) for variant, run in variant_trainings(config)[0]]
     grid = {
         path: backbone_network(run_config, backbone)
         for run_config, backbone in runs
