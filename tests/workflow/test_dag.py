@@ -14,7 +14,9 @@ def test_default_config_plans_the_data_stage_for_the_real_dataset(tmp_path):
     counts = job_counts(result.stdout)
     assert counts["fetch_dataset"] == 1
     assert counts["validate_dataset"] == 1
-    assert counts["crop_cache"] == 3
+    # train, val and test; + train and val of the other three sources and readers the defect variants read
+    # (crop_source, image_read: plan.defects)
+    assert counts["crop_cache"] == 3 + 3 * 2
     assert "results/paper/crops/released/opencv/train.npz" in result.stdout
 
 
