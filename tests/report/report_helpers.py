@@ -1,4 +1,5 @@
-"""Hand-made run records for the figure tests: metrics.json and embeddings.npz in the workflow's run layout."""
+"""Hand-made run records for the report tests: metrics.json and embeddings.npz in the workflow's run layout, and
+random detections with their ground truth."""
 
 import json
 
@@ -114,3 +115,22 @@ def write_tiny_pipeline_run(root):
     metrics_path = root / "omega0.7" / "metrics.json"
     atomic_write_json(metrics_path, metrics)
     return pointer, scores_path, metrics_path
+
+
+def random_detections(seed, hit=0.7, per_patient=10, least_cells=0, least_background=0):
+    """(detections, truth, image ids): `per_patient` images per patient, cells of 30 px each found with probability
+    `hit` by a jittered box, and boxes on the background (at least `least_cells` and `least_background` per image);
+    scores random, higher for the boxes on cells."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{p}c01f{i:02d}p01" for p in PATIENTS for i in range(per_patient)]
+    detections, truth = {}, {}
+    for image_id in ids:
+        corners = rng.uniform(0, 900, (rng.integers(least_cells, 8), 2))
+        truth[image_id] = np.hstack([corners, corners + 30])
+        found = corners[rng.uniform(size=len(corners)) < hit]
+        found = found + rng.normal(0, 3, found.shape)
+        background = rng.uniform(0, 900, (rng.integers(least_background, 5), 2))
+        boxes = np.vstack([found, background])
+        scores = np.concatenate([rng.uniform(0.4, 1, len(found)), rng.uniform(0, 0.7, len(background))])
+        detections[image_id] = (np.hstack([boxes, boxes + 30]), scores)
+    return detections, truth, ids

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 from pointer_helpers import write_twin_pointer
+from report_helpers import random_detections
 
 from ctcbench.classify.evaluate import cell_evaluation
 from ctcbench.classify.predict import Predictions
@@ -84,21 +85,9 @@ def patterned_run(path: Path, pattern: str, protocol: Protocol, seed: int = 0) -
 
 
 def random_case(seed: int, hit: float, every_image_detected: bool = True):
-    """(detections, truth, ids): ten images per patient, cells of 30 px each found with probability `hit`, boxes on
-    the background; with `every_image_detected`, each image has at least one box."""
-    rng = np.random.default_rng(seed)
-    ids = [f"{p}c01f{i:02d}p01" for p in PATIENTS for i in range(10)]
-    detections, truth = {}, {}
-    for image_id in ids:
-        corners = rng.uniform(0, 900, (rng.integers(1, 8), 2))
-        truth[image_id] = np.hstack([corners, corners + 30])
-        found = corners[rng.uniform(size=len(corners)) < hit]
-        found = found + rng.normal(0, 3, found.shape)
-        background = rng.uniform(0, 900, (rng.integers(1 if every_image_detected else 0, 5), 2))
-        boxes = np.vstack([found, background])
-        scores = np.concatenate([rng.uniform(0.4, 1, len(found)), rng.uniform(0, 0.7, len(background))])
-        detections[image_id] = (np.hstack([boxes, boxes + 30]), scores)
-    return detections, truth, ids
+    """(detections, truth, ids): ten images per patient, at least one cell each; with `every_image_detected`, each
+    image has at least one box (report_helpers.random_detections)."""
+    return random_detections(seed, hit, least_cells=1, least_background=1 if every_image_detected else 0)
 
 
 def cell_run(path: Path, protocol: Protocol, separation: float, seed: int = 0) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pointer_helpers import write_twin_pointer
+from report_helpers import random_detections
 
 from ctcbench.classify.crop_records import CropRecords
 from ctcbench.classify.evaluate import cell_evaluation
@@ -40,21 +41,8 @@ def image_ids_of(per_patient: int = 10) -> list[str]:
 
 
 def random_case(seed: int, hit: float = 0.7, per_patient: int = 10):
-    """(detections, truth, image ids): cells of 30 px, each found with probability `hit` by a jittered box, and some
-    boxes on the background; scores random, higher for the boxes on cells."""
-    rng = np.random.default_rng(seed)
-    ids = image_ids_of(per_patient)
-    detections, truth = {}, {}
-    for image_id in ids:
-        corners = rng.uniform(0, 900, (rng.integers(0, 8), 2))
-        truth[image_id] = np.hstack([corners, corners + 30])
-        found = corners[rng.uniform(size=len(corners)) < hit]
-        found = found + rng.normal(0, 3, found.shape)
-        background = rng.uniform(0, 900, (rng.integers(0, 5), 2))
-        boxes = np.vstack([found, background])
-        scores = np.concatenate([rng.uniform(0.4, 1, len(found)), rng.uniform(0, 0.7, len(background))])
-        detections[image_id] = (np.hstack([boxes, boxes + 30]), scores)
-    return detections, truth, ids
+    """(detections, truth, image ids) of `per_patient` images per patient (report_helpers.random_detections)."""
+    return random_detections(seed, hit, per_patient)
 
 
 def reproduced(again: dict, record: dict, keys=IMAGE_KEYS) -> bool:
