@@ -178,3 +178,14 @@ def test_a_failed_jobs_message_reaches_the_console(tmp_path):
     assert result.returncode == 1
     assert f"problems found in {staged}; see the list above" in result.stderr
     assert "Annotations/train.txt" in result.stderr
+
+
+def test_a_defect_variants_classifier_training_is_checked_as_the_grids():
+    from ctcbench.config import load
+    from ctcbench.launch_checks import CLASSIFIER_TRAINING, PlannedJob, launch_problems
+
+    config = load(ROOT / "config.yaml")
+    config["classify"]["backbones"]["convnext_b"]["torchvision"] = "convnext_bas"
+    for rule in CLASSIFIER_TRAINING:
+        job = PlannedJob(rule, {"backbone": "convnext_b"}, ["best.pt"], 0)
+        assert any("convnext_bas" in problem for problem in launch_problems(config, "local", [job])), rule

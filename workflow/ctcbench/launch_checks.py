@@ -133,6 +133,10 @@ def _unknown_torchvision(key: str, builder: str) -> list[str]:
     return [f"classify.backbones.{key}.torchvision = {builder!r}: {problem}"] if problem else []
 
 
+# The rules that train a grid classifier: the grid's and the defect variants' copies of it (rules/defects.smk).
+CLASSIFIER_TRAINING = ("classify_train", "defect_classify_train", "defect_classify_train_cross_fitted")
+
+
 def launch_problems(config: dict[str, Any], executor: str | None, jobs: Sequence[PlannedJob]) -> list[str]:
     """Every reason the planned jobs would fail or misbehave on this machine, one line each."""
     problems = [
@@ -142,7 +146,7 @@ def launch_problems(config: dict[str, Any], executor: str | None, jobs: Sequence
     problems += unstageable_weights(
         config, [path for job in jobs if job.rule == "detect_weights" for path in job.outputs]
     )
-    backbones = {job.wildcards["backbone"] for job in jobs if job.rule == "classify_train"}
+    backbones = {job.wildcards["backbone"] for job in jobs if job.rule in CLASSIFIER_TRAINING}
     if backbones and importlib.util.find_spec("timm") is not None:
         # Only when a classifier is about to train (importing timm takes seconds), and only where Snakemake's own
         # environment has timm: with --sdm conda the jobs' environment may be the only one that does.
