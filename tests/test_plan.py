@@ -197,7 +197,10 @@ def test_the_protocol_picks_the_network_and_the_weights_file_a_run_starts_from(p
     assert classifier_weights_inputs(paper, "convnext_b") == ["resources/weights/convnext_base.pth"]
     assert classifier_weights_inputs(corrected, "convnext_b") == ["resources/weights/convnext_base.fb_in1k.safetensors"]
     files = needed_classifier_weights(paper)  # the grid's 14, the k-fold track's vgg16, vgg19, resnet18, alexnet
-    assert len(files) == 14 + 4 + 1 and all(network.library == TORCHVISION for network in files.values())
+    torchvision = {path: network for path, network in files.items() if network.library == TORCHVISION}
+    assert len(torchvision) == 14 + 4 + 1
+    # + the main backbone's timm network: the defect effects' corrected end builds it (plan.defects)
+    assert set(files) - set(torchvision) == {"resources/weights/convnext_base.fb_in1k.safetensors"}
     assert files["resources/weights/resnet34.pth"] == Network(TORCHVISION, "resnet34")  # the brightfield-only track
     assert files["resources/weights/swin_b.pth"] == Network(TORCHVISION, "swin_b")
     # The demo's tiny ResNet has no torchvision builder: timm's under both protocols, and untrained weights.
@@ -239,7 +242,12 @@ def test_the_bundle_of_the_main_pairing_and_its_val_scores(paper, demo):
         assert Bundle.template("r") == "r/bundles/{detector}/{setting}/{trainset}/seed{seed}/omega{omega}"
         assert grid.bundle("faster_rcnn", "bf", "all", "0", "0.7") == bundle
         assert grid.predicted_splits == ["test"] and grid.scored_splits == ["test", "val"]
-    assert plan({**demo, "export": {"pairings": [], "omega": 0.7}}).scored_splits == ["test"]
+    # Without bundles val is scored only where a defect variant chooses its image threshold there (plan.defects).
+    no_bundle = {**demo, "export": {"pairings": [], "omega": 0.7}}
+    assert plan(no_bundle).scored_splits == ["test", "val"]
+    no_defects = {**no_bundle, "report": {**demo["report"], "defect_effects": {**demo["report"]["defect_effects"],
+                                                                             "enabled": False}}}  # fmt: skip
+    assert plan(no_defects).scored_splits == ["test"]
 
 
 @pytest.mark.parametrize(

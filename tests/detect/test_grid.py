@@ -52,7 +52,10 @@ def test_dry_run_lists_every_detector_training_job(tmp_path, preset, trainings):
     if "detect_train" not in counts:
         pytest.skip("the Snakefile does not include workflow/rules/detect.smk yet")
     assert counts["detect_train"] == trainings
-    assert counts["detect_predict"] == trainings and counts["detect_evaluate"] == trainings
+    # + the val images of Table 4's first detector in the defect effects' settings (paper: 3, demo: Brightfield),
+    # where the variant faithful-image_threshold chooses its threshold (plan.defects)
+    assert counts["detect_predict"] == trainings + (3 if preset == "paper" else 1)
+    assert counts["detect_evaluate"] == trainings
     assert counts.get("detect_weights", 0) == (3 if preset == "paper" else 0)
     assert f"results/{preset}/detect/faster_rcnn/bf_hoechst/patient-r08/seed0/metrics.json" in done.stdout
 

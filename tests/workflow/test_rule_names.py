@@ -18,6 +18,12 @@ TARGETS = {"all", "data", "classify", "detect", "pipeline", "figures", "bundles"
 # Rules that `all` does not reach, planned as targets of their own (docs/experiments.md#compute-projection).
 OUTSIDE_ALL = ("compute",)
 JOB = re.compile(r"^(?:local)?rule (?P<rule>\w+):$")
+# The grid's rules reused with their files moved (`use rule <rule> as <copy> with:`): a copy runs its rule's command.
+COPIES = dict(
+    (copy, rule)
+    for path in sorted(RULES.glob("*.smk"))
+    for rule, copy in re.findall(r"^use rule (\w+) as (\w+) with:", path.read_text(), re.M)
+)
 SHELL = re.compile(r"^Shell command: (?P<shell>.*)$")
 COMMAND = re.compile(r"^python -m ctcbench (?P<command>[a-z][a-z0-9-]*)(?: |$)")
 
@@ -93,9 +99,10 @@ def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
             commands = {match["command"] if (match := COMMAND.match(s)) else s for s in shells}
             assert len(commands) == 1, (name, rule, commands)
             command = commands.pop()
-            assert command == rule.replace("_", "-"), (name, rule, command)
+            named = COPIES.get(rule, rule)
+            assert command == named.replace("_", "-"), (name, rule, command)
             stage = stage_of(command)
-            module = expected_module(rule, stage)
+            module = expected_module(named, stage)
             assert COMMANDS[command][0] == module, (rule, command, COMMANDS[command][0], module)
             assert (ROOT / "workflow" / Path(*module.split("."))).with_suffix(".py").is_file(), module
             assert listed[rule].endswith(f"(ctcbench {command}).)"), (rule, listed[rule])
@@ -103,6 +110,7 @@ def test_every_rule_runs_the_command_and_module_of_its_name(tmp_path):
     # Every rule any of these configs defines was seen running its command, unless it is an aggregate target.
     assert set(listed) - TARGETS - checked == set()
     assert {"fetch_dataset", "stage_local_dataset", "synth_dataset", "detect_predict", "pipeline_score"} <= checked
+    assert {"defect_classify_train_cross_fitted", "defect_pipeline_score", "defect_effects"} <= checked
     assert set(OUTSIDE_ALL) <= checked
 
 

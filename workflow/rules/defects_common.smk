@@ -1,7 +1,4 @@
 # Constants, target list and helpers of the defect variants' rules (included by defects.smk).
-from pathlib import Path
-
-from ctcbench.io import atomic_write_json
 from ctcbench.plan.defects import DEFECT_EFFECTS, DEFECTS_DIR, variant_pattern
 from ctcbench.protocol import CLASSIFIER, DETECTOR, IMAGE
 from ctcbench.report.defect_effects import defect_spec, spec_inputs
@@ -35,9 +32,3 @@ def defect_targets():
         return []
     runs = spec_inputs(defect_spec(config, RESULTS)["rows"])
     return runs + [f"{RESULTS}/tables/{DEFECT_EFFECTS}.{ext}" for ext in ("csv", "md")]
-
-
-def write_spec(spec, path, log):
-    """The table's spec as JSON, and how many rows it holds in the log."""
-    atomic_write_json(path, spec)
-    Path(log).write_text(f"{len(spec['rows'])} rows: {path}\n")

@@ -206,11 +206,39 @@ rule compute:
         mem_mb=12000,
         runtime=30,
     params:
-        config=json.dumps(
-            {key: value for key, value in config.items() if key != "presets"}
-        ),
+        config=RESOLVED_CONFIG_JSON,
     conda:
         DETECT_ENV
     shell:
         "python -m ctcbench compute --config-json {params.config:q} --counts {input.counts}"
         " --paper-table3 {input.table3} --threads {threads} --csv {output.csv} --md {output.md} > {log} 2>&1"
+
+
+if PLAN.defects:
+
+    localrules:
+        defect_effects,
+
+    rule defect_effects:
+        """Each protocol switch's effect on the main pipeline, paired on the same images (ctcbench defect-effects)."""
+        input:
+            metrics=spec_inputs(defect_spec(config, RESULTS)["rows"]),
+            dataset=DATASET,
+        output:
+            csv=f"{RESULTS}/tables/{DEFECT_EFFECTS}.csv",
+            md=f"{RESULTS}/tables/{DEFECT_EFFECTS}.md",
+            html=report(
+                f"{RESULTS}/tables/{DEFECT_EFFECTS}.html",
+                caption="../report/defect_effects.rst",
+                category=REPORT_CATEGORIES["ablations"],
+            ),
+        log:
+            f"{LOGS}/report/{DEFECT_EFFECTS}.log",
+        params:
+            config=RESOLVED_CONFIG_JSON,
+            bootstrap=BOOTSTRAP_OPTIONS,
+        conda:
+            ENV
+        shell:
+            "python -m ctcbench defect-effects --config-json {params.config:q} --results {RESULTS}"
+            " {params.bootstrap} --dataset {input.dataset} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

@@ -147,3 +147,9 @@ def report_targets():
 
 # The compute projection reads the dataset's size from the Table 1 that compute.dataset_counts chooses.
 COMPUTE_COUNTS = str(counts_file(config, PAPER_DIR, RESULTS))
+
+
+# The resolved config as one JSON argument, for the commands that plan from it (compute, defect-effects).
+RESOLVED_CONFIG_JSON = json.dumps(
+    {key: value for key, value in config.items() if key != "presets"}
+)

@@ -138,9 +138,14 @@ class DefectSpec:
 
 
 def read_spec(path: Path | str) -> DefectSpec:
-    """The spec JSON, checked: every row complete, each variant its endpoint with only its switch changed, no seed of
-    an effect twice."""
-    spec = read_json_input(path, "defect-effects spec", "the rule defect_effects writes it (report.defect_effects)")
+    """A spec JSON file (`defect_spec`'s), checked as `parse_spec` does."""
+    spec = read_json_input(path, "defect-effects spec", "write it with report.defect_effects.defect_spec")
+    return parse_spec(spec, path)
+
+
+def parse_spec(spec: Any, path: Path | str) -> DefectSpec:
+    """The spec, checked: every row complete, each variant its endpoint with only its switch changed, no seed of an
+    effect twice; `path` names where it came from in errors."""
     if not isinstance(spec, dict) or not isinstance(spec.get("rows"), list):
         raise ConfigError(f"{path}: expected {{'configured', 'annotator', 'rows': [...]}}; write it with defect_spec")
     groups: dict[tuple, list[dict[str, Any]]] = {}
