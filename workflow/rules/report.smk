@@ -236,9 +236,13 @@ if PLAN.defects:
             f"{LOGS}/report/{DEFECT_EFFECTS}.log",
         params:
             config=RESOLVED_CONFIG_JSON,
+            # results/<preset>: the folder of tables/
+            results=lambda wildcards, output: os.path.dirname(
+                os.path.dirname(output.csv)
+            ),
             bootstrap=BOOTSTRAP_OPTIONS,
         conda:
             ENV
         shell:
-            "python -m ctcbench defect-effects --config-json {params.config:q} --results {RESULTS}"
+            "python -m ctcbench defect-effects --config-json {params.config:q} --results {params.results}"
             " {params.bootstrap} --dataset {input.dataset} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
