@@ -19,6 +19,7 @@ from typing import Any
 
 from ..plan import ClassifierRun, DetectorRun, Pairing, Plan, plan
 from ..plan.defects import variant_config, variant_trainings
+from ..plan.grid import predicted_splits
 from ..plan.specs import classifier_spec
 from ..plan.trainsets import PSEUDO_BASE
 from ..protocol import of_config
@@ -137,21 +138,17 @@ def model_label(tag: str) -> str:
 
 def defect_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     """The runs the defect variants train themselves, their predictions, and every variant's re-scoring."""
+    configured = of_config(config)
     classifiers, detectors = variant_trainings(config)
     for variant, run in classifiers:
         yield from classifier_run_work(variant_config(config, variant), run, counts, DEFECT_TAG)
     for variant, run in detectors:
         # A detector switch changes the input or the schedule, not the network: the configured protocol's network
         # stands for every variant's (one FLOP count instead of one per variant).
-        splits = scored_splits(variant_config(config, variant))
+        splits = predicted_splits(variant.protocol(configured))
         yield from detector_run_work(config, run, counts, splits, DEFECT_TAG)
-    configured = of_config(config)
     for defect in grid.defects:
         if defect.variant.protocol(configured) != configured:
             variant_cfg = variant_config(config, defect.variant)
-            yield from pairing_work(variant_cfg, defect.pairing, counts, scored_splits(variant_cfg), DEFECT_TAG)
-
-
-def scored_splits(config: dict[str, Any]) -> list[str]:
-    """The splits a protocol predicts and scores: val too where it chooses its image threshold there."""
-    return ["test", "val"] if of_config(config).image_threshold == "heldout" else ["test"]
+            splits = predicted_splits(defect.variant.protocol(configured))
+            yield from pairing_work(variant_cfg, defect.pairing, counts, splits, DEFECT_TAG)

@@ -131,14 +131,14 @@ class Plan:
     def predicted_splits(self) -> list[str]:
         """The splits detectors (trained or classical) predict and pairings are scored on: test, and val where the
         protocol chooses the image-level threshold there (image_threshold: heldout)."""
-        return ["test", "val"] if self.protocol.image_threshold == "heldout" else ["test"]
+        return predicted_splits(self.protocol)
 
     @property
     def scored_splits(self) -> list[str]:
         """The splits a detector may predict and a pairing may be scored on for some target: the predicted ones,
         and val as well when bundles are planned (a bundle's threshold is chosen on val under every protocol) or a
         defect variant chooses its image threshold there."""
-        heldout = any(run.variant.protocol(self.protocol).image_threshold == "heldout" for run in self.defects)
+        heldout = any("val" in predicted_splits(run.variant.protocol(self.protocol)) for run in self.defects)
         return ["test", "val"] if self.bundles or heldout else self.predicted_splits
 
     def image_lists(self) -> list[str]:
@@ -148,6 +148,12 @@ class Plan:
             if run.image_list not in stems:
                 stems.append(run.image_list)
         return stems
+
+
+def predicted_splits(protocol: Protocol) -> list[str]:
+    """The splits a protocol's detectors predict and its pairings are scored on: test, and val where it chooses the
+    image-level threshold there (image_threshold: heldout)."""
+    return ["test", "val"] if protocol.image_threshold == "heldout" else ["test"]
 
 
 def _add(records: dict, record, feeds: frozenset[str]) -> None:

@@ -61,12 +61,13 @@ def classifier_weights_inputs(config: dict[str, Any], backbone: str) -> list[str
 def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
     """Staged file -> its network, for every file some planned classifier run (or k-fold run, or a defect variant's
     classifier run, whose protocol may build another network) needs."""
-    planned = plan(config)
-    runs = [(config, run.backbone) for run in planned.classifiers]
-    runs += [(variant_config(config, variant), run.backbone) for variant, run in variant_trainings(config)[0]]
+    # Each backbone once per protocol: the grid's under the config's, the variants' under their own.
+    runs = {(None, run.backbone) for run in plan(config).classifiers}
+    runs |= {(variant, run.backbone) for variant, run in variant_trainings(config)[0]}
     grid = {
         path: backbone_network(run_config, backbone)
-        for run_config, backbone in runs
+        for variant, backbone in sorted(runs, key=lambda item: (item[0] is not None, str(item[0]), item[1]))
+        for run_config in [config if variant is None else variant_config(config, variant)]
         for path in classifier_weights_inputs(run_config, backbone)
     }
     return {**grid, **kfold_weights(config)}
