@@ -26,9 +26,16 @@ def cross_fitted(protocol):
     return protocol.classifier_checkpoint == "cross_fitted"
 
 
+# Every variant's and endpoint's metrics.json and per-image record the table reads, planned once.
+DEFECT_INPUTS = (
+    spec_inputs(defect_spec(config, RESULTS)["rows"]) if PLAN.defects else []
+)
+
+
 def defect_targets():
     """Every variant's main-pipeline evaluation and cell-level metrics, and the table (none when the block is off)."""
     if not PLAN.defects:
         return []
-    runs = spec_inputs(defect_spec(config, RESULTS)["rows"])
-    return runs + [f"{RESULTS}/tables/{DEFECT_EFFECTS}.{ext}" for ext in ("csv", "md")]
+    return DEFECT_INPUTS + [
+        f"{RESULTS}/tables/{DEFECT_EFFECTS}.{ext}" for ext in ("csv", "md")
+    ]

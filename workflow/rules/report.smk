@@ -222,7 +222,7 @@ if PLAN.defects:
     rule defect_effects:
         """Each protocol switch's effect on the main pipeline, paired on the same images (ctcbench defect-effects)."""
         input:
-            metrics=spec_inputs(defect_spec(config, RESULTS)["rows"]),
+            metrics=DEFECT_INPUTS,
             dataset=DATASET,
         output:
             csv=f"{RESULTS}/tables/{DEFECT_EFFECTS}.csv",
