@@ -42,6 +42,24 @@ class Work:
     estimate: str = ""  # why `steps` is an estimate; empty when it is exact
 
 
+@dataclass(frozen=True)
+class Tag:
+    """Marks work apart in compute.md: its tasks end in `suffix`, its models in `label`."""
+
+    suffix: str = ""
+    label: str = ""
+
+    def task(self, name: str) -> str:
+        return f"{name}{self.suffix}"
+
+    def model(self, name: str) -> str:
+        return f"{name}{self.label}"
+
+
+GRID = Tag()
+DEFECT_VARIANTS = Tag("_defect_variants", " (defect variants)")  # the variants' own runs (plan.defects)
+
+
 def workload(config: dict[str, Any], counts: DatasetCounts) -> list[Work]:
     """Every piece of GPU work of the configured grid, in the plan's order, then the defect variants' own."""
     grid = plan(config)
@@ -65,20 +83,17 @@ def classifier_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -
 
 
 def classifier_run_work(
-    config: dict[str, Any], run: ClassifierRun, counts: DatasetCounts, tag: str = ""
+    config: dict[str, Any], run: ClassifierRun, counts: DatasetCounts, tag: Tag = GRID
 ) -> Iterator[Work]:
-    """A classifier run's training, its validation passes and its evaluation (`tag` appended to each task)."""
+    """A classifier run's training, its validation passes and its evaluation."""
     spec = classifier_spec(config, run)
     network, schedule = classifier_network(spec), spec.schedule
-    yield Work(CLASSIFIERS, f"{run.backbone}{model_label(tag)}", f"train{tag}", network, TRAIN, 1, schedule.iterations)
+    model = tag.model(run.backbone)
+    yield Work(CLASSIFIERS, model, tag.task("train"), network, TRAIN, 1, schedule.iterations)
     passes = schedule.iterations // schedule.val_every
     val_crops = counts.crops_of("val", run.training_set.classes)
-    yield Work(
-        INFERENCE, f"{run.backbone}{model_label(tag)}", f"validation{tag}", network, INFER, 1, passes * val_crops
-    )
-    yield Work(
-        INFERENCE, f"{run.backbone}{model_label(tag)}", f"evaluation{tag}", network, INFER, 1, counts.crops_of("val")
-    )
+    yield Work(INFERENCE, model, tag.task("validation"), network, INFER, 1, passes * val_crops)
+    yield Work(INFERENCE, model, tag.task("evaluation"), network, INFER, 1, counts.crops_of("val"))
 
 
 def detector_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
@@ -87,19 +102,18 @@ def detector_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> 
 
 
 def detector_run_work(
-    config: dict[str, Any], run: DetectorRun, counts: DatasetCounts, splits: list[str], tag: str = ""
+    config: dict[str, Any], run: DetectorRun, counts: DatasetCounts, splits: list[str], tag: Tag = GRID
 ) -> Iterator[Work]:
-    """A detector run's training and its predictions on `splits` (`tag` appended to each task)."""
+    """A detector run's training and its predictions on `splits`."""
     detect = config["detect"]
     network = detector_network(config, run, counts.cancer_cells_per_train_image)
     images = counts.list_images(run.image_list)
     steps = detect["epochs"] * math.ceil(images / detect["batch_size"])
     estimate = "a patient's training images, estimated" if counts.list_is_estimate(run.image_list) else ""
-    yield Work(DETECTORS, f"{run.detector}{model_label(tag)}", f"train{tag}", network, TRAIN, 1, steps, estimate)
+    model = tag.model(run.detector)
+    yield Work(DETECTORS, model, tag.task("train"), network, TRAIN, 1, steps, estimate)
     for split in splits:
-        yield Work(
-            INFERENCE, f"{run.detector}{model_label(tag)}", f"predict{tag}", network, INFER, 1, counts.images[split]
-        )
+        yield Work(INFERENCE, model, tag.task("predict"), network, INFER, 1, counts.images[split])
 
 
 def max_proposals(block: dict[str, Any]) -> int:
@@ -115,40 +129,31 @@ def scoring_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> I
 
 
 def pairing_work(
-    config: dict[str, Any], pairing: Pairing, counts: DatasetCounts, splits: list[str], tag: str = ""
+    config: dict[str, Any], pairing: Pairing, counts: DatasetCounts, splits: list[str], tag: Tag = GRID
 ) -> Iterator[Work]:
-    """A pairing's classifier scoring its detector's proposals on `splits` (`tag` appended to the task)."""
+    """A pairing's classifier scoring its detector's proposals on `splits`."""
     network = classifier_network(classifier_spec(config, pairing.classifier))
     proposals = max_proposals(config["detect"][pairing.detector])
     for split in splits:
         crops = counts.images[split] * proposals
         estimate = f"upper bound: {proposals} proposals per image (max_per_img)"
-        task = f"score_{pairing.detector}{tag}"
-        yield Work(INFERENCE, f"{pairing.backbone}{model_label(tag)}", task, network, INFER, 1, crops, estimate)
-
-
-# The defect variants' work is tagged so compute.md shows it apart from the grid's (plan.defects): its tasks end in
-# the tag, its models in the label.
-DEFECT_TAG = "_defect_variants"
-
-
-def model_label(tag: str) -> str:
-    return " (defect variants)" if tag == DEFECT_TAG else ""
+        task = tag.task(f"score_{pairing.detector}")
+        yield Work(INFERENCE, tag.model(pairing.backbone), task, network, INFER, 1, crops, estimate)
 
 
 def defect_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     """The runs the defect variants train themselves, their predictions, and every variant's re-scoring."""
     configured = of_config(config)
-    classifiers, detectors = variant_trainings(config)
+    classifiers, detectors = variant_trainings(configured, grid.defects)
     for variant, run in classifiers:
-        yield from classifier_run_work(variant_config(config, variant), run, counts, DEFECT_TAG)
+        yield from classifier_run_work(variant_config(config, variant), run, counts, DEFECT_VARIANTS)
     for variant, run in detectors:
         # A detector switch changes the input or the schedule, not the network: the configured protocol's network
         # stands for every variant's (one FLOP count instead of one per variant).
         splits = predicted_splits(variant.protocol(configured))
-        yield from detector_run_work(config, run, counts, splits, DEFECT_TAG)
+        yield from detector_run_work(config, run, counts, splits, DEFECT_VARIANTS)
     for defect in grid.defects:
-        if defect.variant.protocol(configured) != configured:
+        if not defect.variant.is_configured(configured):
             variant_cfg = variant_config(config, defect.variant)
             splits = predicted_splits(defect.variant.protocol(configured))
-            yield from pairing_work(variant_cfg, defect.pairing, counts, splits, DEFECT_TAG)
+            yield from pairing_work(variant_cfg, defect.pairing, counts, splits, DEFECT_VARIANTS)

@@ -15,7 +15,7 @@ other run lives in results/{preset}/defects/<variant>/, laid out as results/{pre
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,10 @@ class Variant:
         other = endpoint_protocol(configured, other_base(self.endpoint))
         return start.replace(**{self.switch: getattr(other, self.switch)})
 
+    def is_configured(self, configured: Protocol) -> bool:
+        """Whether its protocol is the configured one, whose runs are the grid's own."""
+        return self.protocol(configured) == configured
+
     def holder(self, reader: str) -> Variant:
         """The variant whose run `reader` (protocol CLASSIFIER, DETECTOR, IMAGE) this one uses: its own where the
         switch is read there, else its endpoint's. The image level (scoring, evaluation) is always its own."""
@@ -121,7 +125,7 @@ def variants(config: dict[str, Any]) -> list[Variant]:
 
 def variant_root(results: str, variant: Variant, configured: Protocol) -> str:
     """Where a variant's runs live: results/{preset} for the configured protocol, else its defects/ folder."""
-    if variant.protocol(configured) == configured:
+    if variant.is_configured(configured):
         return results
     return f"{results}/{DEFECTS_DIR}/{variant.name}"
 
@@ -134,7 +138,7 @@ def variant_pattern(config: dict[str, Any], reader: str, where: Callable[[Protoc
     names = sorted(
         holder.name
         for holder in holders
-        if holder.protocol(configured) != configured and (where is None or where(holder.protocol(configured)))
+        if not holder.is_configured(configured) and (where is None or where(holder.protocol(configured)))
     )
     return "|".join(re.escape(name) for name in names) or "(?!)"
 
@@ -200,16 +204,16 @@ def variant_config(config: dict[str, Any], variant: Variant) -> dict[str, Any]:
 
 
 def variant_trainings(
-    config: dict[str, Any],
+    configured: Protocol, runs: Iterable[DefectRun]
 ) -> tuple[list[tuple[Variant, ClassifierRun]], list[tuple[Variant, DetectorRun]]]:
-    """The classifier and detector runs the variants train themselves (not the grid's), each once, in plan order."""
-    configured = of_config(config)
+    """The classifier and detector runs the variants of `runs` (a plan's `defects`) train themselves, not the grid's,
+    each once, in plan order."""
     classifiers: dict[tuple[Variant, ClassifierRun], None] = {}
     detectors: dict[tuple[Variant, DetectorRun], None] = {}
-    for run in defect_runs(config):
+    for run in runs:
         for reader, found, record in ((CLASSIFIER, classifiers, run.classifier),
                                       (DETECTOR, detectors, run.pairing.detector_run)):  # fmt: skip
             holder = run.variant.holder(reader)
-            if holder.protocol(configured) != configured:
+            if not holder.is_configured(configured):
                 found[(holder, record)] = None
     return list(classifiers), list(detectors)

@@ -62,8 +62,9 @@ def needed_classifier_weights(config: dict[str, Any]) -> dict[str, Network]:
     """Staged file -> its network, for every file some planned classifier run (or k-fold run, or a defect variant's
     classifier run, whose protocol may build another network) needs."""
     # Each backbone once per protocol: the grid's under the config's, the variants' under their own.
-    runs = {(None, run.backbone) for run in plan(config).classifiers}
-    runs |= {(variant, run.backbone) for variant, run in variant_trainings(config)[0]}
+    grid_plan = plan(config)
+    runs = {(None, run.backbone) for run in grid_plan.classifiers}
+    runs |= {(variant, run.backbone) for variant, run in variant_trainings(grid_plan.protocol, grid_plan.defects)[0]}
     grid = {
         path: backbone_network(run_config, backbone)
         for variant, backbone in sorted(runs, key=lambda item: (item[0] is not None, str(item[0]), item[1]))
