@@ -61,16 +61,24 @@ def write_image_run(path: Path, numbers: dict, matches: ImageMatches, protocol: 
     return str(path)
 
 
+def heldout_threshold(protocol: Protocol) -> float | None:
+    """The score threshold "chosen on val" of a protocol that reports the F1 there (image_threshold: heldout)."""
+    return HELDOUT_THRESHOLD if protocol.image_threshold == "heldout" else None
+
+
+HELDOUT_THRESHOLD = 0.6  # keeps the boxes scored .9 and .7 of a patterned run
+
+
 def evaluated_run(path: Path, detections: dict, truth: dict, ids: list, protocol: Protocol, seed: int = 0) -> str:
     """The detections scored by the real image-level evaluation under `protocol`."""
-    numbers, matches = image_level_evaluation(detections, truth, ids, protocol)
+    numbers, matches = image_level_evaluation(detections, truth, ids, protocol, heldout_threshold(protocol))
     return write_image_run(path, numbers, matches, protocol, seed)
 
 
 def patterned_run(path: Path, pattern: str, protocol: Protocol, seed: int = 0) -> str:
     """Four images per patient, each alike: three cells and three boxes scored .9, .7, .5, each a hit (T) or not (F)
     as `pattern` says. Any multiset of such images has the AP50 and best F1 of one: TFT 5/9 and 2/3, TTF 2/3 and
-    4/5, TFF 1/3 and 1/2, TTT 1 and 1."""
+    4/5, TFF 1/3 and 1/2, TTT 1 and 1; under image_threshold: heldout, the F1 of the two boxes kept: TFT 2/5."""
     ids = np.array([f"{p}c01f{i:02d}p01" for p in PATIENTS for i in range(4)])
     matches = ImageMatches(
         images=ids,
@@ -79,7 +87,7 @@ def patterned_run(path: Path, pattern: str, protocol: Protocol, seed: int = 0) -
         n_predictions=np.full(len(ids), 3),
         scores=np.tile([0.9, 0.7, 0.5], len(ids)),
         true_positive=np.tile([c == "T" for c in pattern], len(ids)),
-        heldout_threshold=math.nan,
+        heldout_threshold=heldout_threshold(protocol) or math.nan,
     )
     return write_image_run(path, matches.metrics(), matches, protocol, seed)
 
@@ -223,9 +231,39 @@ def test_rows_go_by_the_size_of_the_effect_and_holm_counts_only_the_tests(tmp_pa
     assert [row["switch"] for row in table] == ["nms_before_classification", "fusion_gate", "iou_plus_one",
                                                 "image_threshold"]  # fmt: skip
     assert list(table[0]) == list(COLUMNS)
-    assert "Holm's method over the 8 differences" in markdown  # 4 rows x AP50, F1; the shared cell level is no test
+    # 4 rows x AP50, best F1, reported F1; the shared cell level is no test.
+    assert "Holm's method over the 12 differences" in markdown
     assert [line.split(" | ")[0] for line in markdown.splitlines() if line.startswith("| `")] == [
         "| `nms_before_classification`", "| `fusion_gate`", "| `iou_plus_one`", "| `image_threshold`"]  # fmt: skip
+
+
+def test_reported_f1_shows_the_oracle_thresholds_effect_that_best_f1_cannot(tmp_path, main_classifier):
+    # The same detections: image_threshold changes what is reported, not what is scored.
+    endpoint = patterned_run(tmp_path / "faithful" / "metrics.json", "TFT", FAITHFUL)
+    variant = patterned_run(tmp_path / "heldout" / "metrics.json", "TFT", variant_of("image_threshold"))
+    (row,) = table_of(tmp_path, [spec_row("image_threshold", FAITHFUL, (endpoint, variant), (main_classifier,) * 2)])[0]
+    assert float(row["f1_delta"]) == 0 and float(row["ap50_delta"]) == 0
+    # Reported: best F1 2/3 (oracle) against the F1 at the val threshold, P 1/2 and R 1/3: 2/5.
+    assert float(row["reported_f1_endpoint"]) == pytest.approx(200 / 3, abs=1e-6)
+    assert float(row["reported_f1_variant"]) == pytest.approx(40, abs=1e-6)
+    assert float(row["reported_f1_delta"]) == pytest.approx(40 - 200 / 3, abs=1e-6)
+    # From corrected, both arms of any other switch report the val-threshold F1.
+    corrected = patterned_run(tmp_path / "corrected" / "metrics.json", "TFT", CORRECTED)
+    gate = patterned_run(tmp_path / "gate" / "metrics.json", "TTF", variant_of("fusion_gate", CORRECTED))
+    classifier = cell_run(tmp_path / "corrected-classify" / "metrics.json", CORRECTED, 1.5)
+    (row,) = table_of(tmp_path, [spec_row("fusion_gate", CORRECTED, (corrected, gate), (classifier,) * 2)])[0]
+    assert float(row["reported_f1_endpoint"]) == pytest.approx(40, abs=1e-6)  # TFT at .6: 2/5
+    assert float(row["reported_f1_variant"]) == pytest.approx(80, abs=1e-6)  # TTF at .6: P 1, R 2/3
+
+
+def test_an_arm_that_reports_the_heldout_f1_without_one_is_refused(tmp_path, main_classifier):
+    case = random_case(2, hit=0.6)
+    endpoint = evaluated_run(tmp_path / "faithful" / "metrics.json", *case, FAITHFUL)
+    # Evaluated without val scores, though its protocol reports the val-threshold F1.
+    numbers, matches = image_level_evaluation(*case, variant_of("image_threshold"))
+    path = write_image_run(tmp_path / "heldout" / "metrics.json", numbers, matches, variant_of("image_threshold"))
+    with pytest.raises(DatasetError, match=r"heldout/metrics.json: no f1_heldout.*--val-scores"):
+        table_of(tmp_path, [spec_row("image_threshold", FAITHFUL, (endpoint, path), (main_classifier,) * 2)])
 
 
 def test_ties_in_ap50_go_by_the_cell_level_then_by_switch_name():

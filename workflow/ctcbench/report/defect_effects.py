@@ -1,10 +1,11 @@
 """The defect-effects table (docs/metrics.md#defect-effects): what each original defect is worth on its own.
 
 A variant is one endpoint of the protocol (`faithful` or `corrected`, plan.defects) with one switch set to the other
-endpoint's value. Its effect, per setting, is variant − endpoint of Table 4's main pipeline on four numbers: AP50 and
-best F1 of the image level (the test images) and F1 and AUROC of its classifier (the val crops). Each difference gets
-the paired bootstrap of the other comparison tables (report.intervals, report.bootstrap): both arms scored on the same
-resampled images, drawn within patients, the mean over the seeds listed; p-values Holm-adjusted over the table.
+endpoint's value. Its effect, per setting, is variant − endpoint of Table 4's main pipeline on five numbers: AP50,
+best F1 and the F1 its protocol reports (at the val-chosen threshold under `image_threshold: heldout`) of the image
+level (the test images), and F1 and AUROC of its classifier (the val crops). Each difference gets the paired bootstrap
+of the other comparison tables (report.intervals, report.bootstrap): both arms scored on the same resampled images,
+drawn within patients, the mean over the seeds listed; p-values Holm-adjusted over the table.
 
 The rule hands the command one spec JSON (`defect_spec`, built here from the plan so that the rule only dumps it):
 
@@ -55,11 +56,20 @@ class Metric:
     level: str  # IMAGE_LEVEL or CELL_LEVEL: which spec paths hold it
     name: str  # its metric in the long results table (report.results)
     title: str  # its Markdown column
+    heldout_name: str = ""  # its metric instead under image_threshold: heldout, if another
+
+    def name_under(self, protocol: Protocol) -> str:
+        """The metric an arm of `protocol` reports: with a threshold chosen on val, the F1 at that threshold."""
+        return self.heldout_name if self.heldout_name and protocol.image_threshold == HELDOUT else self.name
 
 
+HELDOUT = "heldout"  # the image_threshold that reports the F1 at a threshold chosen on val (docs/defects.md#defect-8)
 METRICS = (
     Metric("ap50", IMAGE_LEVEL, "ap50", "ΔAP50"),
     Metric("f1", IMAGE_LEVEL, "f1", "ΔF1"),
+    # The F1 each arm's protocol reports: best F1 on test (oracle) or at the val-chosen threshold (heldout), so that
+    # image_threshold's own effect shows; every other switch compares like with like.
+    Metric("reported_f1", IMAGE_LEVEL, "f1", "Δreported F1", heldout_name="f1_heldout"),
     Metric("cell_f1", CELL_LEVEL, "f1", "Δcell F1"),
     Metric("cell_auroc", CELL_LEVEL, "auroc", "Δcell AUROC"),
 )
@@ -187,14 +197,18 @@ class RunRows:
     def get(self, path: str, metric: Metric, effect: Effect, arm: str, seed: int) -> Result:
         if path not in self._rows:
             self._rows[path] = results_of(path)
-        found = [row for row in self._rows[path] if row.subset == ALL and row.metric == metric.name]
+        protocol = getattr(effect, arm)
+        name = metric.name_under(protocol)
+        found = [row for row in self._rows[path] if row.subset == ALL and row.metric == name]
         if len(found) != 1:
-            raise DatasetError(f"{path}: no {metric.name} of every image; is it a {metric.level}-level metrics.json?")
+            raise DatasetError(f"{path}: no {name} of every image; is it a {metric.level}-level metrics.json?")
         row = found[0]
+        if row.value is None:
+            raise DatasetError(f"{path}: no {name}, which protocol {protocol.name} reports; evaluate it again with "
+                               "the val scores (pipeline-evaluate --val-scores)")  # fmt: skip
         if (row.setting, row.seed) != (effect.setting, seed):
             raise DatasetError(f"{path}: a run of {row.setting} seed {row.seed}, listed as {effect.setting} seed "
                                f"{seed} in the defect-effects spec; write the spec again")  # fmt: skip
-        protocol = getattr(effect, arm)
         # The image level is always the arm's own; a classifier run may be the endpoint's if the switch is not read.
         serves = (same_protocol(row.protocol, protocol) if metric.level == IMAGE_LEVEL
                   else agrees(row.protocol, protocol, CLASSIFIER))  # fmt: skip
@@ -307,8 +321,10 @@ def caption(spec: DefectSpec, table: list, bootstrap: Bootstrap, family: int) ->
         "alone; from `corrected`, that defect put back alone. It reruns only the runs that read its switch (a "
         "classifier, a detector, or only the scoring and evaluation of the image level) and reuses the endpoint's "
         f"others.{configured} Δ: variant − endpoint of Table 4's main pipeline, the mean over {seeds_text}, in "
-        f"percentage points: AP50 and best F1 on the test images{ground_truth}, F1 and AUROC of its classifier on "
-        "the val crops. Rows by the size of the effect, |ΔAP50| first. Brackets: the "
+        f"percentage points: AP50 and best F1 on the test images{ground_truth}; the F1 each arm's protocol reports "
+        "(reported F1: the best F1, or with `image_threshold: heldout` the F1 at the score threshold chosen on the "
+        "val images, so that the oracle threshold's own effect shows); F1 and AUROC of its classifier on the val "
+        "crops. Rows by the size of the effect, |ΔAP50| first. Brackets: the "
         f"{bootstrap.percent} paired bootstrap interval, from {bootstrap.resamples} resamples of the test images (of "
         "the val images for the cell level, every crop of a drawn image with it) drawn with replacement within each "
         "patient, the same images for both arms. "
