@@ -235,6 +235,12 @@ class Protocol:
         """`faithful`, or the preset and its overrides in field order: `faithful,fusion_gate=null`."""
         return ",".join([self.base] + [f"{key}={format_value(value)}" for key, value in self.overrides().items()])
 
+    @property
+    def threshold_on_val(self) -> bool:
+        """Whether the image-level F1 is also reported at a score threshold chosen on the val images
+        (image_threshold: heldout), so that the detectors predict val too."""
+        return self.image_threshold == "heldout"
+
     def overrides(self) -> dict[str, Any]:
         """The switches that differ from the base preset, in field order."""
         preset = PRESETS[self.base]

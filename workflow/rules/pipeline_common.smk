@@ -79,7 +79,7 @@ def pipeline_evaluate_inputs(wildcards):
         "image_list": image_list("test"),
         "scores": f"{folder}/{split_file('scores', 'test')}",
     }
-    if protocol_of(wildcards).image_threshold == "heldout":
+    if protocol_of(wildcards).threshold_on_val:
         inputs["val_list"] = image_list("val")
         inputs["val_scores"] = f"{folder}/{split_file('scores', 'val')}"
     return inputs

@@ -22,7 +22,6 @@ from ..plan.defects import variant_config, variant_trainings
 from ..plan.grid import predicted_splits
 from ..plan.specs import classifier_spec
 from ..plan.trainsets import PSEUDO_BASE
-from ..protocol import of_config
 from .counts import DatasetCounts
 from .networks import INFER, TRAIN, ClassifierNetwork, DetectorNetwork, classifier_network, detector_network
 
@@ -143,7 +142,7 @@ def pairing_work(
 
 def defect_work(config: dict[str, Any], grid: Plan, counts: DatasetCounts) -> Iterator[Work]:
     """The runs the defect variants train themselves, their predictions, and every variant's re-scoring."""
-    configured = of_config(config)
+    configured = grid.protocol
     classifiers, detectors = variant_trainings(configured, grid.defects)
     for variant, run in classifiers:
         yield from classifier_run_work(variant_config(config, variant), run, counts, DEFECT_VARIANTS)

@@ -211,7 +211,7 @@ def val_threshold(
 
 
 def require_heldout(protocol: Protocol) -> None:
-    if protocol.image_threshold != "heldout":
+    if not protocol.threshold_on_val:
         raise ConfigError(
             f"--protocol {protocol.name}: a threshold chosen on val needs image_threshold: heldout; drop the val inputs"
         )

@@ -47,7 +47,7 @@ def score_detections(
     test = read_detections(predictions, image_sizes(layout, "test", image_ids, annotator))
     val_input = None
     if val is not None:
-        if protocol.image_threshold != "heldout":
+        if not protocol.threshold_on_val:
             raise ConfigError(
                 f"{val[0]}: val detections choose a threshold only under image_threshold: heldout (protocol "
                 f"{protocol.name}); leave them out"

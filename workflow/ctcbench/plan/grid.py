@@ -153,7 +153,7 @@ class Plan:
 def predicted_splits(protocol: Protocol) -> list[str]:
     """The splits a protocol's detectors predict and its pairings are scored on: test, and val where it chooses the
     image-level threshold there (image_threshold: heldout)."""
-    return ["test", "val"] if protocol.image_threshold == "heldout" else ["test"]
+    return ["test", "val"] if protocol.threshold_on_val else ["test"]
 
 
 def _add(records: dict, record, feeds: frozenset[str]) -> None:

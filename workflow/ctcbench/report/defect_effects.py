@@ -56,14 +56,20 @@ class Metric:
     level: str  # IMAGE_LEVEL or CELL_LEVEL: which spec paths hold it
     name: str  # its metric in the long results table (report.results)
     title: str  # its Markdown column
-    heldout_name: str = ""  # its metric instead under image_threshold: heldout, if another
+    heldout_name: str = ""  # its metric instead where the threshold is chosen on val, if another
 
     def name_under(self, protocol: Protocol) -> str:
         """The metric an arm of `protocol` reports: with a threshold chosen on val, the F1 at that threshold."""
-        return self.heldout_name if self.heldout_name and protocol.image_threshold == HELDOUT else self.name
+        return self.heldout_name if self.heldout_name and protocol.threshold_on_val else self.name
+
+    def repeats(self, effect: Effect) -> str:
+        """The key of the column this one is again for both arms of `effect` (ΔF1, where neither arm chooses its
+        threshold on val): the same difference, so no test of its own; '' otherwise."""
+        if not self.heldout_name or {self.name_under(effect.endpoint), self.name_under(effect.variant)} != {self.name}:
+            return ""
+        return next(m.key for m in METRICS if (m.level, m.name, m.heldout_name) == (self.level, self.name, ""))
 
 
-HELDOUT = "heldout"  # the image_threshold that reports the F1 at a threshold chosen on val (docs/defects.md#defect-8)
 METRICS = (
     Metric("ap50", IMAGE_LEVEL, "ap50", "ΔAP50"),
     Metric("f1", IMAGE_LEVEL, "f1", "ΔF1"),
@@ -76,6 +82,7 @@ METRICS = (
 IDENTITY_COLUMNS = ("switch", "defect", "direction", "endpoint_protocol", "variant_protocol", "setting", "seeds",
                     "reads")  # fmt: skip
 NUMBER_COLUMNS = ("endpoint", "variant", "delta", "ci_low", "ci_high", "p", "p_holm")
+TITLES = {metric.key: metric.title for metric in METRICS}
 COLUMNS = IDENTITY_COLUMNS + tuple(f"{m.key}_{c}" for m in METRICS for c in NUMBER_COLUMNS)
 SHARED = "0 (shared)"  # the Markdown of a difference that is zero by construction
 
@@ -203,9 +210,6 @@ class RunRows:
         if len(found) != 1:
             raise DatasetError(f"{path}: no {name} of every image; is it a {metric.level}-level metrics.json?")
         row = found[0]
-        if row.value is None:
-            raise DatasetError(f"{path}: no {name}, which protocol {protocol.name} reports; evaluate it again with "
-                               "the val scores (pipeline-evaluate --val-scores)")  # fmt: skip
         if (row.setting, row.seed) != (effect.setting, seed):
             raise DatasetError(f"{path}: a run of {row.setting} seed {row.seed}, listed as {effect.setting} seed "
                                f"{seed} in the defect-effects spec; write the spec again")  # fmt: skip
@@ -215,6 +219,9 @@ class RunRows:
         if not serves:
             raise DatasetError(f"{path}: evaluated under protocol {row.protocol!r}, which does not serve the {arm} "
                                f"{protocol.name}; run it again under that protocol")  # fmt: skip
+        if row.value is None and name != metric.name:
+            raise DatasetError(f"{path}: no {name}, which protocol {protocol.name} reports; evaluate it again with "
+                               "the val scores (pipeline-evaluate --val-scores)")  # fmt: skip
         return row
 
 
@@ -227,6 +234,7 @@ class Difference:
     high: float
     p: float
     shared: bool  # zero by construction: the same runs on both sides
+    repeats: str = ""  # the key of the metric whose difference this one is again (Metric.repeats): no test
 
 
 def difference(effect: Effect, metric: Metric, runs: RunRows, intervals: Intervals) -> Difference:
@@ -237,7 +245,9 @@ def difference(effect: Effect, metric: Metric, runs: RunRows, intervals: Interva
     variant = summarise([row.value for row in arms[VARIANT]]).mean
     test = intervals.difference(arms[VARIANT], arms[ENDPOINT], variant - endpoint)
     low, high, p = (math.nan,) * 3 if test is None else (test.low, test.high, test.p_value)
-    return Difference(endpoint, variant, variant - endpoint, low, high, p, effect.shared(metric.level))
+    return Difference(
+        endpoint, variant, variant - endpoint, low, high, p, effect.shared(metric.level), metric.repeats(effect)
+    )
 
 
 def record_paths(effects: Iterable[Effect]) -> list[Path]:
@@ -264,9 +274,11 @@ def sort_key(effect: Effect, numbers: dict[str, Difference]) -> tuple:
 
 # -- The table. ------------------------------------------------------------------------------------------------------
 def tests(table: list[tuple[Effect, dict[str, Difference]]]) -> list[tuple[int, str]]:
-    """(row, metric) of every difference that is a test: not zero by construction, with a p-value."""
+    """(row, metric) of every difference that is a test: not zero by construction, not another column's again, with
+    a p-value."""
     return [(i, m.key) for i, (_, numbers) in enumerate(table) for m in METRICS
-            if not numbers[m.key].shared and not math.isnan(numbers[m.key].p)]  # fmt: skip
+            if not numbers[m.key].shared and not numbers[m.key].repeats
+            and not math.isnan(numbers[m.key].p)]  # fmt: skip
 
 
 def csv_rows(table: list[tuple[Effect, dict[str, Difference]]]) -> list[dict[str, Any]]:
@@ -290,9 +302,12 @@ def csv_rows(table: list[tuple[Effect, dict[str, Difference]]]) -> list[dict[str
 
 
 def format_difference(d: Difference) -> str:
-    """`+1.2 [-0.3, +2.5]` in points; `0 (shared)` when zero by construction; – where undefined."""
+    """`+1.2 [-0.3, +2.5]` in points; `0 (shared)` when zero by construction; `= ΔF1` when another column's
+    difference again; – where undefined."""
     if d.shared:
         return SHARED
+    if d.repeats:
+        return f"= {TITLES[d.repeats]}"
     if math.isnan(d.delta):
         return "–"
     interval = "" if math.isnan(d.low) else f" [{d.low:+.1f}, {d.high:+.1f}]"
@@ -330,8 +345,9 @@ def caption(spec: DefectSpec, table: list, bootstrap: Bootstrap, family: int) ->
         "patient, the same images for both arms. "
         f"{SHARED}: the variant shares the endpoint's runs of that level (an image-level or detector switch's "
         "cell-level numbers: the same classifier), so the difference is exactly zero by construction and is no "
-        "test. The CSV has both means, the p-value (two-sided, bootstrap standard error) and the p-value adjusted by "
-        f"Holm's method over the {family} differences of this table that are tests."
+        f"test. = {TITLES['f1']}: both arms report their best F1, so the reported F1's difference is that one again "
+        "and no test of its own. The CSV has both means, the p-value (two-sided, bootstrap standard error) and the "
+        f"p-value adjusted by Holm's method over the {family} differences of this table that are tests."
     )
 
 
