@@ -63,7 +63,7 @@ def write_image_run(path: Path, numbers: dict, matches: ImageMatches, protocol: 
 
 def heldout_threshold(protocol: Protocol) -> float | None:
     """The score threshold "chosen on val" of a protocol that reports the F1 there (image_threshold: heldout)."""
-    return HELDOUT_THRESHOLD if protocol.image_threshold == "heldout" else None
+    return HELDOUT_THRESHOLD if protocol.threshold_on_val else None
 
 
 HELDOUT_THRESHOLD = 0.6  # keeps the boxes scored .9 and .7 of a patterned run

@@ -129,8 +129,7 @@ class Plan:
 
     @property
     def predicted_splits(self) -> list[str]:
-        """The splits detectors (trained or classical) predict and pairings are scored on: test, and val where the
-        protocol chooses the image-level threshold there (image_threshold: heldout)."""
+        """The splits detectors (trained or classical) predict and pairings are scored on (`predicted_splits`)."""
         return predicted_splits(self.protocol)
 
     @property
@@ -138,7 +137,7 @@ class Plan:
         """The splits a detector may predict and a pairing may be scored on for some target: the predicted ones,
         and val as well when bundles are planned (a bundle's threshold is chosen on val under every protocol) or a
         defect variant chooses its image threshold there."""
-        heldout = any("val" in predicted_splits(run.variant.protocol(self.protocol)) for run in self.defects)
+        heldout = any(run.variant.protocol(self.protocol).threshold_on_val for run in self.defects)
         return ["test", "val"] if self.bundles or heldout else self.predicted_splits
 
     def image_lists(self) -> list[str]:
